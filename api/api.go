@@ -1,0 +1,217 @@
+// Package api holds the JSON wire types of latchkey's /v1 HTTP API. The
+// server (httpapi) and the Go client (client) share them, so the two cannot
+// drift apart. Field names are snake_case; times are RFC 3339 UTC;
+// durations are Go duration strings ("720h").
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Owner names the principal a key acts for.
+type Owner struct {
+	Type string `json:"type"` // "user" or "app"
+	ID   string `json:"id"`
+}
+
+// Key is a stored key as the API shows it. The plaintext appears only in
+// CreatedKey.
+type Key struct {
+	ID           string          `json:"id"`
+	Keyspace     string          `json:"keyspace"`
+	Name         string          `json:"name"`
+	Start        string          `json:"start"`
+	Owner        *Owner          `json:"owner,omitempty"`
+	Scopes       []string        `json:"scopes"`
+	Metadata     json.RawMessage `json:"metadata,omitempty"`
+	State        string          `json:"state"` // active, disabled, revoked, expired
+	Enabled      bool            `json:"enabled"`
+	CreatedAt    time.Time       `json:"created_at"`
+	UpdatedAt    time.Time       `json:"updated_at"`
+	ExpiresAt    *time.Time      `json:"expires_at"` // null: permanent
+	TTL          string          `json:"ttl,omitempty"`
+	RevokedAt    *time.Time      `json:"revoked_at,omitempty"`
+	RevokeReason string          `json:"revoke_reason,omitempty"`
+	Remaining    *int64          `json:"remaining,omitempty"`
+	RotatedFrom  string          `json:"rotated_from,omitempty"`
+	RotatedTo    string          `json:"rotated_to,omitempty"`
+	LastUsedAt   *time.Time      `json:"last_used_at,omitempty"`
+	LastUsedIP   string          `json:"last_used_ip,omitempty"`
+	Imported     bool            `json:"imported,omitempty"`
+}
+
+// CreatedKey is the answer to a create or rotate: the key plus its
+// plaintext, shown this once.
+type CreatedKey struct {
+	Key
+	Secret string `json:"key"`
+}
+
+// CreateKeyRequest is the body of POST /v1/keys.
+type CreateKeyRequest struct {
+	Keyspace  string          `json:"keyspace,omitempty"`
+	Name      string          `json:"name,omitempty"`
+	Owner     *Owner          `json:"owner,omitempty"`
+	Scopes    []string        `json:"scopes,omitempty"`
+	ExpiresIn string          `json:"expires_in,omitempty"`
+	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	Remaining *int64          `json:"remaining,omitempty"`
+}
+
+// UpdateKeyRequest is the body of PATCH /v1/keys/{id}. Absent fields stay
+// unchanged. ExpiresAt and Remaining accept JSON null: permanent and
+// unlimited respectively (use the Null* helpers of package client).
+type UpdateKeyRequest struct {
+	Name      *string         `json:"name,omitempty"`
+	Scopes    *[]string       `json:"scopes,omitempty"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	ExpiresAt json.RawMessage `json:"expires_at,omitempty"`
+	Enabled   *bool           `json:"enabled,omitempty"`
+	Remaining json.RawMessage `json:"remaining,omitempty"`
+}
+
+// RevokeRequest is the body of POST /v1/keys/{id}/revoke.
+type RevokeRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// RotateRequest is the body of POST /v1/keys/{id}/rotate.
+type RotateRequest struct {
+	GracePeriod string `json:"grace_period,omitempty"`
+}
+
+// RotatedKey is the answer to a rotate: the successor with its plaintext,
+// and the old key as it is now.
+type RotatedKey struct {
+	CreatedKey
+	Previous Key `json:"previous"`
+}
+
+// KeyList is a page of keys.
+type KeyList struct {
+	Items      []Key  `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// VerifyRequest is the body of POST /v1/keys/verify.
+type VerifyRequest struct {
+	Key        string   `json:"key"`
+	Scopes     []string `json:"scopes,omitempty"`
+	ScopeQuery string   `json:"scope_query,omitempty"`
+}
+
+// VerifyResponse is the answer of POST /v1/keys/verify.
+type VerifyResponse struct {
+	Valid     bool            `json:"valid"`
+	Code      string          `json:"code"`
+	KeyID     string          `json:"key_id,omitempty"`
+	Keyspace  string          `json:"keyspace,omitempty"`
+	Name      string          `json:"name,omitempty"`
+	Owner     *Owner          `json:"owner,omitempty"`
+	Scopes    []string        `json:"scopes,omitempty"`
+	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	Remaining *int64          `json:"remaining,omitempty"`
+}
+
+// Keyspace is a group of keys for one API or environment.
+type Keyspace struct {
+	Name           string    `json:"name"`
+	Prefix         string    `json:"prefix"`
+	DefaultTTL     string    `json:"default_ttl,omitempty"`
+	MaxTTL         string    `json:"max_ttl,omitempty"`
+	AllowPermanent bool      `json:"allow_permanent"`
+	Scopes         []string  `json:"scopes,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// KeyspaceRequest is the body of POST /v1/keyspaces (Name required) and
+// PATCH /v1/keyspaces/{name} (Name ignored). Absent fields keep their value.
+type KeyspaceRequest struct {
+	Name           string    `json:"name,omitempty"`
+	Prefix         *string   `json:"prefix,omitempty"`
+	DefaultTTL     *string   `json:"default_ttl,omitempty"`
+	MaxTTL         *string   `json:"max_ttl,omitempty"`
+	AllowPermanent *bool     `json:"allow_permanent,omitempty"`
+	Scopes         *[]string `json:"scopes,omitempty"`
+}
+
+// KeyspaceList lists keyspaces.
+type KeyspaceList struct {
+	Items []Keyspace `json:"items"`
+}
+
+// Principal is a user or an app.
+type Principal struct {
+	Type        string          `json:"type"`
+	ID          string          `json:"id"`
+	Name        string          `json:"name,omitempty"`
+	Permissions []string        `json:"permissions"`
+	Disabled    bool            `json:"disabled"`
+	Metadata    json.RawMessage `json:"metadata,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+}
+
+// CreatePrincipalRequest is the body of POST /v1/users and POST /v1/apps.
+type CreatePrincipalRequest struct {
+	ID          string          `json:"id"`
+	Name        string          `json:"name,omitempty"`
+	Permissions []string        `json:"permissions,omitempty"`
+	Metadata    json.RawMessage `json:"metadata,omitempty"`
+}
+
+// UpdatePrincipalRequest is the body of PATCH /v1/users/{id} and
+// /v1/apps/{id}.
+type UpdatePrincipalRequest struct {
+	Name        *string         `json:"name,omitempty"`
+	Permissions *[]string       `json:"permissions,omitempty"`
+	Disabled    *bool           `json:"disabled,omitempty"`
+	Metadata    json.RawMessage `json:"metadata,omitempty"`
+}
+
+// PrincipalList is a page of principals.
+type PrincipalList struct {
+	Items      []Principal `json:"items"`
+	NextCursor string      `json:"next_cursor,omitempty"`
+}
+
+// AuditEvent is one entry of the audit log.
+type AuditEvent struct {
+	ID         string            `json:"id"`
+	Time       time.Time         `json:"time"`
+	Actor      string            `json:"actor"`
+	Action     string            `json:"action"`
+	TargetType string            `json:"target_type"`
+	TargetID   string            `json:"target_id,omitempty"`
+	Outcome    string            `json:"outcome"`
+	RequestID  string            `json:"request_id,omitempty"`
+	Detail     map[string]string `json:"detail,omitempty"`
+}
+
+// AuditList is a page of audit events, newest first.
+type AuditList struct {
+	Items      []AuditEvent `json:"items"`
+	NextCursor string       `json:"next_cursor,omitempty"`
+}
+
+// Self describes the presenting management credential (GET /v1/self).
+type Self struct {
+	KeyID  string   `json:"key_id"`
+	Name   string   `json:"name,omitempty"`
+	Scopes []string `json:"scopes"`
+	Owner  *Owner   `json:"owner,omitempty"`
+}
+
+// Problem is an RFC 9457 problem document with latchkey's stable code.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Code      string `json:"code"`
+	RequestID string `json:"request_id,omitempty"`
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/client"
+)
+
+func keysCreate(c *cli, f *cmdFlags, args []string) error {
+	keyspace := f.String("keyspace", "", "`keyspace` of the key (default: the server's default keyspace)")
+	name := f.String("name", "", "human-readable `name`")
+	owner := f.String("owner", "", "`owner` the key acts for: user:ID or app:ID")
+	var scopes listFlag
+	f.listFlags(&scopes, "scope", "scopes", "`scope` granted to the key")
+	expiresIn := f.String("expires-in", "", "lifetime as a Go `duration`, e.g. 720h")
+	expiresAt := f.String("expires-at", "", "expiry `time` (RFC 3339)")
+	metadata := f.String("metadata", "", "JSON `object` stored with the key")
+	remaining := f.String("remaining", "", "number of uses `N` before the key stops working")
+	idem := f.String("idempotency-key", "", "Idempotency-Key header: a retry with the same `value` returns the first key")
+	if _, err := c.parse(f, args); err != nil {
+		return err
+	}
+	req := api.CreateKeyRequest{Keyspace: *keyspace, Name: *name, Scopes: scopes.vals}
+	var err error
+	if *owner != "" {
+		if req.Owner, err = parseOwner(*owner); err != nil {
+			return err
+		}
+	}
+	if *expiresIn != "" && *expiresAt != "" {
+		return usagef("use --expires-in or --expires-at, not both")
+	}
+	if *expiresIn != "" {
+		if d, err := time.ParseDuration(*expiresIn); err != nil || d <= 0 {
+			return usagef("--expires-in must be a positive Go duration such as 720h, not %q", *expiresIn)
+		}
+		req.ExpiresIn = *expiresIn
+	}
+	if *expiresAt != "" {
+		t, err := parseTime("expires-at", *expiresAt)
+		if err != nil {
+			return err
+		}
+		req.ExpiresAt = &t
+	}
+	if *metadata != "" {
+		if req.Metadata, err = parseObject("metadata", *metadata); err != nil {
+			return err
+		}
+	}
+	if *remaining != "" {
+		n, err := parseCount("remaining", *remaining)
+		if err != nil {
+			return err
+		}
+		req.Remaining = &n
+	}
+	cl, err := c.client(f)
+	if err != nil {
+		return err
+	}
+	var opts []client.CallOption
+	if *idem != "" {
+		opts = append(opts, client.WithIdempotencyKey(*idem))
+	}
+	k, err := cl.CreateKey(c.ctx, req, opts...)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return c.printJSON(k)
+	}
+	fmt.Fprintf(c.stdout, "Created key %s%s in keyspace %s, expires %s.\n", k.ID, quoted(k.Name), k.Keyspace, optTime(k.ExpiresAt, "never"))
+	c.printSecret(k.Secret)
+	return nil
+}
+
+func keysRotate(c *cli, f *cmdFlags, args []string) error {
+	grace := f.Duration("grace-period", 0, "how long the old key keeps working (default: the server's)")
+	pos, err := c.parse(f, args)
+	if err != nil {
+		return err
+	}
+	if *grace < 0 {
+		return usagef("--grace-period must not be negative")
+	}
+	cl, err := c.client(f)
+	if err != nil {
+		return err
+	}
+	r, err := cl.RotateKey(c.ctx, pos[0], *grace)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return c.printJSON(r)
+	}
+	fmt.Fprintf(c.stdout, "Rotated key %s to %s%s in keyspace %s, expires %s.\n", r.Previous.ID, r.ID, quoted(r.Name), r.Keyspace, optTime(r.ExpiresAt, "never"))
+	fmt.Fprintf(c.stdout, "The old key %s is %s, expires %s.\n", r.Previous.ID, r.Previous.State, optTime(r.Previous.ExpiresAt, "never"))
+	c.printSecret(r.Secret)
+	return nil
+}
+
+// printSecret shows a new key's plaintext on a line of its own.
+func (c *cli) printSecret(secret string) {
+	fmt.Fprintf(c.stdout, "\n    %s\n\nStore it now: it will not be shown again.\n", secret)
+}
+
+// quoted returns ` "name"` for a non-empty name.
+func quoted(name string) string {
+	if name == "" {
+		return ""
+	}
+	return fmt.Sprintf(" %q", name)
+}

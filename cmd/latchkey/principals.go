@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/client"
+)
+
+// principalAPI is the part of the client for one kind of principal, so that
+// "users" and "apps" share their commands.
+type principalAPI struct {
+	group, noun string // "users", "user"
+	create      func(*client.Client, context.Context, api.CreatePrincipalRequest) (*api.Principal, error)
+	list        func(*client.Client, context.Context, client.ListOptions) (*api.PrincipalList, error)
+	get         func(*client.Client, context.Context, string) (*api.Principal, error)
+	update      func(*client.Client, context.Context, string, api.UpdatePrincipalRequest) (*api.Principal, error)
+}
+
+var (
+	users = principalAPI{"users", "user", (*client.Client).CreateUser, (*client.Client).Users, (*client.Client).User, (*client.Client).UpdateUser}
+	apps  = principalAPI{"apps", "app", (*client.Client).CreateApp, (*client.Client).Apps, (*client.Client).App, (*client.Client).UpdateApp}
+)
+
+// principalCommands are the subcommands of "latchkey users" or
+// "latchkey apps".
+func principalCommands(p principalAPI) []subcommand {
+	ex := "  latchkey " + p.group
+	return []subcommand{
+		{"create", "ID", "Create a " + p.noun + ".", ex + ` create alice --name "Alice Smith" --permission orders:read --permission orders:write
+` + ex + ` create ci --permissions orders:read --metadata '{"team":"platform"}'`, p.createCmd},
+		{"list", "", "List " + p.group + ".", ex + ` list
+` + ex + ` list --all --json`, p.listCmd},
+		{"get", "ID", "Show a " + p.noun + ".", ex + ` get alice`, p.getCmd},
+		{"update", "ID", "Change a " + p.noun + "'s name, permissions or metadata.", ex + ` update alice --permissions orders:read`, p.updateCmd},
+		{"disable", "ID", "Disable a " + p.noun + " and with it all its keys.", ex + ` disable alice`, p.setDisabled(true)},
+		{"enable", "ID", "Enable a disabled " + p.noun + ".", ex + ` enable alice`, p.setDisabled(false)},
+	}
+}
+
+func (p principalAPI) createCmd(c *cli, f *cmdFlags, args []string) error {
+	name := f.String("name", "", "display `name`")
+	var perms listFlag
+	f.listFlags(&perms, "permission", "permissions", "`permission` granted to the "+p.noun)
+	metadata := f.String("metadata", "", "JSON `object` stored with the "+p.noun)
+	pos, err := c.parse(f, args)
+	if err != nil {
+		return err
+	}
+	req := api.CreatePrincipalRequest{ID: pos[0], Name: *name, Permissions: perms.vals}
+	if *metadata != "" {
+		if req.Metadata, err = parseObject("metadata", *metadata); err != nil {
+			return err
+		}
+	}
+	cl, err := c.client(f)
+	if err != nil {
+		return err
+	}
+	pr, err := p.create(cl, c.ctx, req)
+	if err != nil {
+		return err
+	}
+	return c.printPrincipal(f, pr)
+}
+
+func (p principalAPI) listCmd(c *cli, f *cmdFlags, args []string) error {
+	pf := f.pageFlags()
+	if _, err := c.parse(f, args); err != nil {
+		return err
+	}
+	cl, err := c.client(f)
+	if err != nil {
+		return err
+	}
+	items, next, err := collect(pf, func(cursor string) ([]api.Principal, string, error) {
+		l, err := p.list(cl, c.ctx, client.ListOptions{Limit: pf.limit, Cursor: cursor})
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Items, l.NextCursor, nil
+	})
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return c.printJSON(api.PrincipalList{Items: items, NextCursor: next})
+	}
+	t := newTable(c.stdout, "ID", "NAME", "STATE", "PERMISSIONS", "CREATED")
+	for _, pr := range items {
+		t.row(pr.ID, pr.Name, principalState(pr), list(pr.Permissions), timeString(pr.CreatedAt))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	c.moreHint(next)
+	return nil
+}
+
+func (p principalAPI) getCmd(c *cli, f *cmdFlags, args []string) error {
+	pos, err := c.parse(f, args)
+	if err != nil {
+		return err
+	}
+	cl, err := c.client(f)
+	if err != nil {
+		return err
+	}
+	pr, err := p.get(cl, c.ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return c.printPrincipal(f, pr)
+}
+
+func (p principalAPI) updateCmd(c *cli, f *cmdFlags, args []string) error {
+	name := f.String("name", "", "new display `name`")
+	var perms listFlag
+	f.listFlags(&perms, "permission", "permissions", "`permission` of the "+p.noun+", replacing all old ones; --permissions '' removes all")
+	metadata := f.String("metadata", "", "new metadata, a JSON `object` replacing the old one")
+	pos, err := c.parse(f, args)
+	if err != nil {
+		return err
+	}
+	var req api.UpdatePrincipalRequest
+	if f.isSet("name") {
+		req.Name = name
+	}
+	if perms.set {
+		req.Permissions = new(perms.values())
+	}
+	if *metadata != "" {
+		if req.Metadata, err = parseObject("metadata", *metadata); err != nil {
+			return err
+		}
+	}
+	if req.Name == nil && req.Permissions == nil && req.Metadata == nil {
+		return usagef("nothing to change: give at least one of --name, --permissions, --metadata")
+	}
+	return p.updateAndPrint(c, f, pos[0], req)
+}
+
+// setDisabled returns the "disable" or "enable" command.
+func (p principalAPI) setDisabled(disabled bool) func(*cli, *cmdFlags, []string) error {
+	return func(c *cli, f *cmdFlags, args []string) error {
+		pos, err := c.parse(f, args)
+		if err != nil {
+			return err
+		}
+		return p.updateAndPrint(c, f, pos[0], api.UpdatePrincipalRequest{Disabled: new(disabled)})
+	}
+}
+
+func (p principalAPI) updateAndPrint(c *cli, f *cmdFlags, id string, req api.UpdatePrincipalRequest) error {
+	cl, err := c.client(f)
+	if err != nil {
+		return err
+	}
+	pr, err := p.update(cl, c.ctx, id, req)
+	if err != nil {
+		return err
+	}
+	return c.printPrincipal(f, pr)
+}
+
+// printPrincipal prints a user or app as JSON or as labelled lines.
+func (c *cli) printPrincipal(f *cmdFlags, pr *api.Principal) error {
+	if f.json {
+		return c.printJSON(pr)
+	}
+	d := newDetails(c.stdout)
+	d.line("ID", pr.ID)
+	d.line("Type", pr.Type)
+	d.line("Name", pr.Name)
+	d.line("State", principalState(*pr))
+	d.line("Permissions", orDash(list(pr.Permissions)))
+	d.line("Metadata", compactJSON(pr.Metadata))
+	d.line("Created", timeString(pr.CreatedAt))
+	d.line("Updated", timeString(pr.UpdatedAt))
+	return d.flush()
+}
+
+func principalState(pr api.Principal) string {
+	if pr.Disabled {
+		return "disabled"
+	}
+	return "active"
+}

@@ -1,0 +1,107 @@
+package httpapi
+
+import (
+	"time"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/token"
+)
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func durString(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}
+
+func apiOwner(o *token.Owner) *api.Owner {
+	if o == nil {
+		return nil
+	}
+	return &api.Owner{Type: string(o.Type), ID: o.ID}
+}
+
+func nonNil(ss []string) []string {
+	if ss == nil {
+		return []string{}
+	}
+	return ss
+}
+
+func apiKey(k *token.Key, now time.Time) api.Key {
+	return api.Key{
+		ID:           k.ID,
+		Keyspace:     k.Keyspace,
+		Name:         k.Name,
+		Start:        k.Start,
+		Owner:        apiOwner(k.Owner),
+		Scopes:       nonNil(k.Scopes),
+		Metadata:     k.Metadata,
+		State:        string(k.State(now)),
+		Enabled:      !k.Disabled,
+		CreatedAt:    k.CreatedAt.UTC(),
+		UpdatedAt:    k.UpdatedAt.UTC(),
+		ExpiresAt:    timePtr(k.ExpiresAt),
+		TTL:          durString(k.TTL),
+		RevokedAt:    timePtr(k.RevokedAt),
+		RevokeReason: k.RevokeReason,
+		Remaining:    k.Remaining,
+		RotatedFrom:  k.RotatedFrom,
+		RotatedTo:    k.RotatedTo,
+		LastUsedAt:   timePtr(k.LastUsedAt),
+		LastUsedIP:   k.LastUsedIP,
+		Imported:     k.Foreign,
+	}
+}
+
+func apiCreated(ck *token.CreatedKey, now time.Time) api.CreatedKey {
+	return api.CreatedKey{Key: apiKey(ck.Key, now), Secret: ck.Secret.Reveal()}
+}
+
+func apiKeyspace(ks *token.Keyspace) api.Keyspace {
+	return api.Keyspace{
+		Name:           ks.Name,
+		Prefix:         ks.Prefix,
+		DefaultTTL:     durString(ks.DefaultTTL),
+		MaxTTL:         durString(ks.MaxTTL),
+		AllowPermanent: ks.AllowPermanent,
+		Scopes:         ks.Scopes,
+		CreatedAt:      ks.CreatedAt.UTC(),
+		UpdatedAt:      ks.UpdatedAt.UTC(),
+	}
+}
+
+func apiPrincipal(p *token.Principal) api.Principal {
+	return api.Principal{
+		Type:        string(p.Type),
+		ID:          p.ID,
+		Name:        p.Name,
+		Permissions: nonNil(p.Permissions),
+		Disabled:    p.Disabled,
+		Metadata:    p.Metadata,
+		CreatedAt:   p.CreatedAt.UTC(),
+		UpdatedAt:   p.UpdatedAt.UTC(),
+	}
+}
+
+func apiAudit(e *token.AuditEvent) api.AuditEvent {
+	return api.AuditEvent{
+		ID:         e.ID,
+		Time:       e.Time.UTC(),
+		Actor:      e.ActorKeyID,
+		Action:     e.Action,
+		TargetType: e.TargetType,
+		TargetID:   e.TargetID,
+		Outcome:    e.Outcome,
+		RequestID:  e.RequestID,
+		Detail:     e.Detail,
+	}
+}

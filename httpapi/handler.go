@@ -1,0 +1,146 @@
+// Package httpapi is latchkey's /v1 JSON API: it decodes and validates
+// requests, calls the token.Service, and renders results and errors
+// (application/problem+json, one mapping from error kind to status).
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/latchkey/latchkey/token"
+)
+
+// Handler serves the /v1 API, /healthz and /readyz.
+type Handler struct {
+	svc     *token.Service
+	log     *slog.Logger
+	metrics *metrics
+	mux     *http.ServeMux
+}
+
+// Config configures a Handler.
+type Config struct {
+	Service *token.Service
+	Log     *slog.Logger
+	// Registerer receives the API's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+}
+
+// handlerFunc is an HTTP handler that returns its error for one place to
+// render.
+type handlerFunc func(http.ResponseWriter, *http.Request) error
+
+// New returns the API handler.
+func New(c Config) *Handler {
+	h := &Handler{svc: c.Service, log: c.Log, metrics: newMetrics(c.Registerer), mux: http.NewServeMux()}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	for _, rt := range h.routes() {
+		h.mux.Handle(rt.pattern, h.wrap(rt.pattern, h.serve(rt.fn)))
+	}
+	return h
+}
+
+// route is one endpoint. The OpenAPI test checks that the routes and the
+// OpenAPI document list the same endpoints.
+type route struct {
+	pattern string // "METHOD /path/{param}"
+	fn      handlerFunc
+}
+
+func (h *Handler) routes() []route {
+	return []route{
+		{"GET /healthz", h.healthz},
+		{"GET /readyz", h.readyz},
+		{"GET /v1/openapi.json", h.openapi},
+
+		{"POST /v1/keys", h.authed(h.createKey)},
+		{"GET /v1/keys", h.authed(h.listKeys)},
+		{"POST /v1/keys/verify", h.authed(h.verifyKey)},
+		{"GET /v1/keys/{id}", h.authed(h.getKey)},
+		{"PATCH /v1/keys/{id}", h.authed(h.updateKey)},
+		{"DELETE /v1/keys/{id}", h.authed(h.deleteKey)},
+		{"POST /v1/keys/{id}/revoke", h.authed(h.revokeKey)},
+		{"POST /v1/keys/{id}/rotate", h.authed(h.rotateKey)},
+		{"POST /v1/keys/{id}/renew", h.authed(h.renewKey)},
+		{"GET /v1/self", h.authed(h.self)},
+
+		{"POST /v1/keyspaces", h.authed(h.createKeyspace)},
+		{"GET /v1/keyspaces", h.authed(h.listKeyspaces)},
+		{"GET /v1/keyspaces/{name}", h.authed(h.getKeyspace)},
+		{"PATCH /v1/keyspaces/{name}", h.authed(h.updateKeyspace)},
+
+		{"POST /v1/users", h.authed(h.createPrincipal(token.User))},
+		{"GET /v1/users", h.authed(h.listPrincipals(token.User))},
+		{"GET /v1/users/{id}", h.authed(h.getPrincipal(token.User))},
+		{"PATCH /v1/users/{id}", h.authed(h.updatePrincipal(token.User))},
+		{"POST /v1/apps", h.authed(h.createPrincipal(token.App))},
+		{"GET /v1/apps", h.authed(h.listPrincipals(token.App))},
+		{"GET /v1/apps/{id}", h.authed(h.getPrincipal(token.App))},
+		{"PATCH /v1/apps/{id}", h.authed(h.updatePrincipal(token.App))},
+
+		{"GET /v1/audit", h.authed(h.listAudit)},
+	}
+}
+
+// Routes lists the patterns the handler serves, for documentation tests.
+func (h *Handler) Routes() []string {
+	var ps []string
+	for _, rt := range h.routes() {
+		ps = append(ps, rt.pattern)
+	}
+	return ps
+}
+
+func (h *Handler) serve(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			writeError(w, r, h.log, err)
+		}
+	})
+}
+
+// ServeHTTP implements http.Handler. Requests no route matches get a
+// problem document (404, or 405 with Allow) instead of the mux's plain text.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd, pattern := h.mux.Handler(r)
+	if pattern != "" {
+		hd.ServeHTTP(w, r)
+		return
+	}
+	rec := &headerRecorder{h: http.Header{}}
+	hd.ServeHTTP(rec, r)
+	h.wrap("unmatched", h.serve(func(w http.ResponseWriter, r *http.Request) error {
+		if rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.h.Get("Allow"))
+			return &httpError{status: rec.status, code: "method_not_allowed", msg: r.Method + " is not allowed here; allowed: " + rec.h.Get("Allow")}
+		}
+		return &httpError{status: http.StatusNotFound, code: "no_route", msg: "no such endpoint: " + r.Method + " " + truncate(r.URL.Path, 100)}
+	})).ServeHTTP(w, r)
+}
+
+// headerRecorder captures what the mux's built-in 404/405 handler decides.
+type headerRecorder struct {
+	h      http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header         { return r.h }
+func (r *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *headerRecorder) WriteHeader(code int)        { r.status = code }
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) error {
+	if err := h.svc.Ready(r.Context()); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}

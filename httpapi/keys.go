@@ -1,0 +1,202 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/token"
+)
+
+func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
+	var req api.CreateKeyRequest
+	if err := decode(r, &req, false); err != nil {
+		return err
+	}
+	p := token.CreateKeyParams{
+		Keyspace:  req.Keyspace,
+		Name:      req.Name,
+		Scopes:    req.Scopes,
+		Metadata:  req.Metadata,
+		Remaining: req.Remaining,
+	}
+	if req.Owner != nil {
+		p.Owner = &token.Owner{Type: token.PrincipalType(req.Owner.Type), ID: req.Owner.ID}
+	}
+	if req.ExpiresIn != "" {
+		d, err := parseDuration("expires_in", req.ExpiresIn)
+		if err != nil {
+			return err
+		}
+		if d == 0 {
+			return badRequest("bad_duration", "expires_in must be positive")
+		}
+		p.ExpiresIn = d
+	}
+	if req.ExpiresAt != nil {
+		p.ExpiresAt = *req.ExpiresAt
+	}
+	if isNull(req.Metadata) {
+		p.Metadata = nil
+	}
+	ck, err := h.svc.CreateKey(r.Context(), actorFrom(r.Context()), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, apiCreated(ck, h.svc.Now()))
+	return nil
+}
+
+func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := token.KeyFilter{
+		Keyspace:  q.Get("keyspace"),
+		OwnerType: token.PrincipalType(q.Get("owner_type")),
+		OwnerID:   q.Get("owner_id"),
+		State:     token.State(q.Get("state")),
+		After:     q.Get("cursor"),
+	}
+	var err error
+	if f.Limit, err = limitParam(r); err != nil {
+		return err
+	}
+	keys, next, err := h.svc.Keys(r.Context(), actorFrom(r.Context()), f)
+	if err != nil {
+		return err
+	}
+	now := h.svc.Now()
+	out := api.KeyList{Items: make([]api.Key, 0, len(keys)), NextCursor: next}
+	for _, k := range keys {
+		out.Items = append(out.Items, apiKey(k, now))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func limitParam(r *http.Request) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > token.MaxPageSize {
+		return 0, badRequest("bad_limit", "limit must be an integer between 1 and "+strconv.Itoa(token.MaxPageSize))
+	}
+	return n, nil
+}
+
+func (h *Handler) getKey(w http.ResponseWriter, r *http.Request) error {
+	k, err := h.svc.Key(r.Context(), actorFrom(r.Context()), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apiKey(k, h.svc.Now()))
+	return nil
+}
+
+func isNull(m json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(m), []byte("null")) }
+
+func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request) error {
+	var req api.UpdateKeyRequest
+	if err := decode(r, &req, false); err != nil {
+		return err
+	}
+	p := token.UpdateKeyParams{Name: req.Name, Scopes: req.Scopes, Enabled: req.Enabled, Metadata: req.Metadata}
+	if isNull(req.Metadata) {
+		p.Metadata = json.RawMessage("null")
+	}
+	if len(req.ExpiresAt) > 0 {
+		var t time.Time
+		if !isNull(req.ExpiresAt) {
+			if err := json.Unmarshal(req.ExpiresAt, &t); err != nil || t.IsZero() {
+				return badRequest("bad_time", "expires_at must be an RFC 3339 time or null (permanent)")
+			}
+		}
+		p.ExpiresAt = &t
+	}
+	if len(req.Remaining) > 0 {
+		if isNull(req.Remaining) {
+			p.ClearRemaining = true
+		} else {
+			var n int64
+			if err := json.Unmarshal(req.Remaining, &n); err != nil {
+				return badRequest("bad_number", "remaining must be a whole number or null (unlimited)")
+			}
+			p.Remaining = &n
+		}
+	}
+	k, err := h.svc.UpdateKey(r.Context(), actorFrom(r.Context()), r.PathValue("id"), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apiKey(k, h.svc.Now()))
+	return nil
+}
+
+func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request) error {
+	if err := h.svc.DeleteKey(r.Context(), actorFrom(r.Context()), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request) error {
+	var req api.RevokeRequest
+	if err := decode(r, &req, true); err != nil {
+		return err
+	}
+	k, err := h.svc.RevokeKey(r.Context(), actorFrom(r.Context()), r.PathValue("id"), req.Reason)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apiKey(k, h.svc.Now()))
+	return nil
+}
+
+func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request) error {
+	var req api.RotateRequest
+	if err := decode(r, &req, true); err != nil {
+		return err
+	}
+	var grace time.Duration
+	if req.GracePeriod != "" {
+		var err error
+		if grace, err = parseDuration("grace_period", req.GracePeriod); err != nil {
+			return err
+		}
+	}
+	ck, old, err := h.svc.RotateKey(r.Context(), actorFrom(r.Context()), r.PathValue("id"), grace)
+	if err != nil {
+		return err
+	}
+	now := h.svc.Now()
+	writeJSON(w, http.StatusCreated, api.RotatedKey{CreatedKey: apiCreated(ck, now), Previous: apiKey(old, now)})
+	return nil
+}
+
+func (h *Handler) renewKey(w http.ResponseWriter, r *http.Request) error {
+	var req struct{}
+	if err := decode(r, &req, true); err != nil {
+		return err
+	}
+	k, err := h.svc.RenewKey(r.Context(), actorFrom(r.Context()), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, apiKey(k, h.svc.Now()))
+	return nil
+}
+
+func (h *Handler) self(w http.ResponseWriter, r *http.Request) error {
+	a := actorFrom(r.Context())
+	out := api.Self{KeyID: a.KeyID, Name: a.Name, Scopes: nonNil(a.Scopes)}
+	if a.Owner != nil {
+		out.Owner = &api.Owner{Type: string(a.Owner.Type), ID: a.Owner.ID}
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,142 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/token"
+)
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	actorKey
+)
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+func actorFrom(ctx context.Context) *token.Actor {
+	a, _ := ctx.Value(actorKey).(*token.Actor)
+	return a
+}
+
+// newRequestID returns 16 random hex characters.
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// validRequestID reports whether a client-supplied X-Request-Id is safe to
+// echo and log.
+func validRequestID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// statusWriter records the status code for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// wrap adds the request id, panic recovery, access logging and metrics. It
+// never logs headers or bodies, so no credential reaches the log.
+func (h *Handler) wrap(route string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				// The panic value is not logged: it could hold request data.
+				h.log.Error("panic in handler", "request_id", id, "route", route, "panic_type", fmt.Sprintf("%T", p), "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					writeError(sw, r, h.log, &token.Error{Kind: token.Internal, Msg: "internal error"})
+				}
+			}
+			d := time.Since(start)
+			h.metrics.observe(route, r.Method, sw.status, d)
+			h.log.Debug("request", "request_id", id, "method", r.Method, "route", route, "status", sw.status, "duration", d)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// bearer returns the credential from "Authorization: Bearer <token>".
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return "", false
+	}
+	t := strings.TrimSpace(h[7:])
+	return t, t != ""
+}
+
+// clientIP returns the address of the peer.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// authed authenticates the management credential and puts the Actor in the
+// request context.
+func (h *Handler) authed(next handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		secret, ok := bearer(r)
+		if !ok {
+			return token.Errorf(token.Unauthenticated, "missing_credential", "send a management key as \"Authorization: Bearer <key>\"")
+		}
+		a, err := h.svc.Authenticate(r.Context(), secret, clientIP(r), requestID(r.Context()))
+		if err != nil {
+			return err
+		}
+		return next(w, r.WithContext(context.WithValue(r.Context(), actorKey, a)))
+	}
+}

@@ -1,0 +1,52 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/scope"
+	"github.com/latchkey/latchkey/token"
+)
+
+// verifyKey answers POST /v1/keys/verify: always 200 for a well-formed
+// request, valid or not; 503 when the store cannot answer (never "valid").
+func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
+	a := actorFrom(r.Context())
+	if !a.May(token.ScopeKeysVerify) {
+		return token.Errorf(token.PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", token.ScopeKeysVerify)
+	}
+	var req api.VerifyRequest
+	if err := decode(r, &req, false); err != nil {
+		return err
+	}
+	if req.Key == "" {
+		return badRequest("missing_key", "field \"key\" is required")
+	}
+	vr := token.VerifyRequest{Key: req.Key, Scopes: req.Scopes, IP: clientIP(r)}
+	if err := scope.ValidateAll(req.Scopes); err != nil {
+		return badRequest("bad_scope", "scopes: "+err.Error())
+	}
+	if req.ScopeQuery != "" {
+		q, err := scope.ParseExpr(req.ScopeQuery)
+		if err != nil {
+			return badRequest("bad_scope_query", err.Error())
+		}
+		vr.Query = q
+	}
+	res, err := h.svc.Verify(r.Context(), vr)
+	if err != nil {
+		return err
+	}
+	h.metrics.verifications.WithLabelValues(string(res.Code)).Inc()
+	out := api.VerifyResponse{Valid: res.Valid, Code: string(res.Code)}
+	if k := res.Key; k != nil {
+		out.KeyID, out.Keyspace, out.Name = k.ID, k.Keyspace, k.Name
+		out.Owner = apiOwner(k.Owner)
+		out.Scopes = nonNil(res.Scopes)
+		out.ExpiresAt = timePtr(k.ExpiresAt)
+		out.Metadata = k.Metadata
+		out.Remaining = res.Remaining
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

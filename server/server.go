@@ -1,0 +1,185 @@
+// Package server runs latchkey: it opens the store, bootstraps the root
+// credential, serves the HTTP API with production timeouts (and TLS with
+// HSTS when configured), flushes usage records in the background, and shuts
+// down gracefully, draining requests and flushing usage on the way out.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/latchkey/latchkey/httpapi"
+	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/token"
+)
+
+// Config configures a server.
+type Config struct {
+	Addr    string // listen address, e.g. "127.0.0.1:8080"; port 0 picks one
+	DataDir string // where the SQLite database and root.key live
+	TLSCert string // PEM certificate file; with TLSKey enables HTTPS and HSTS
+	TLSKey  string
+	// RootKey, when set, is an operator-chosen root credential (32+ chars).
+	RootKey string
+	// ShutdownTimeout bounds the graceful drain; 0 means 30s.
+	ShutdownTimeout time.Duration
+	// UsageFlushInterval is how often usage records are written; 0 means 1s.
+	UsageFlushInterval time.Duration
+
+	Log *slog.Logger
+	// Out receives the one-time announcement of a generated root key.
+	Out io.Writer
+	// Started, if set, is called with the bound address once the server
+	// accepts connections.
+	Started func(addr string)
+}
+
+// RootKeyFile is the name of the file in the data directory that receives
+// a generated root credential.
+const RootKeyFile = "root.key"
+
+// Run serves until ctx is done, then shuts down gracefully.
+func Run(ctx context.Context, c Config) error {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.UsageFlushInterval == 0 {
+		c.UsageFlushInterval = time.Second
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "latchkey.db"))
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer db.Close()
+
+	svc := token.NewService(token.Config{Store: db, Log: c.Log})
+	root, err := svc.Bootstrap(ctx, c.RootKey)
+	if err != nil {
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if !root.IsZero() {
+		if err := announceRoot(c, root.Reveal()); err != nil {
+			return err
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	api := httpapi.New(httpapi.Config{Service: svc, Log: c.Log, Registerer: reg})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", api)
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           securityHeaders(mux, c.TLSCert != ""),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(c.Log.Handler(), slog.LevelWarn),
+	}
+	if c.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+
+	flushCtx, stopFlush := context.WithCancel(context.Background())
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		svc.Run(flushCtx, c.UsageFlushInterval)
+	}()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	scheme := "http"
+	if c.TLSCert != "" {
+		scheme = "https"
+	}
+	c.Log.Info("latchkey serving", "addr", ln.Addr().String(), "scheme", scheme, "data_dir", c.DataDir)
+	if c.Started != nil {
+		c.Started(ln.Addr().String())
+	}
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+	}
+	c.Log.Info("shutting down: draining requests")
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil {
+		c.Log.Warn("graceful shutdown incomplete", "err", serr)
+	}
+	stopFlush()
+	<-flushed
+	if ferr := svc.Flush(sctx); ferr != nil {
+		c.Log.Error("final usage flush failed", "err", ferr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// announceRoot writes a generated root credential to <data-dir>/root.key
+// (mode 0600) and prints it once.
+func announceRoot(c Config, key string) error {
+	path := filepath.Join(c.DataDir, RootKeyFile)
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return fmt.Errorf("chmod %s: %w", path, err)
+	}
+	fmt.Fprintf(c.Out, "\nlatchkey created a root credential (scope admin). It is shown only this once\nand saved to %s (mode 0600):\n\n    %s\n\n", path, key)
+	c.Log.Info("root credential created", "file", path)
+	return nil
+}
+
+// securityHeaders sets headers every response carries.
+func securityHeaders(next http.Handler, tls bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if tls {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}

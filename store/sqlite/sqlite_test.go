@@ -1,0 +1,176 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/store/storetest"
+	"github.com/latchkey/latchkey/token"
+)
+
+func openTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "latchkey.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) token.Store { return openTest(t) })
+}
+
+// TestPragmasOnEveryConnection holds every connection of both pools at once
+// and checks the durability settings on each.
+func TestPragmasOnEveryConnection(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	defer db.Close()
+	for _, pool := range []struct {
+		name     string
+		db       *sql.DB
+		conns    int
+		readOnly int64
+	}{
+		{"writer", db.w, 1, 0},
+		{"readers", db.r, db.r.Stats().MaxOpenConnections, 1},
+	} {
+		t.Run(pool.name, func(t *testing.T) {
+			if pool.conns < 1 {
+				t.Fatalf("pool allows %d connections", pool.conns)
+			}
+			var conns []*sql.Conn
+			defer func() {
+				for _, c := range conns {
+					c.Close()
+				}
+			}()
+			for i := range pool.conns {
+				c, err := pool.db.Conn(ctx)
+				if err != nil {
+					t.Fatalf("connection %d: %v", i, err)
+				}
+				conns = append(conns, c)
+				var mode string
+				var sync, fk, busy, queryOnly int64
+				for _, p := range []struct {
+					pragma string
+					dst    any
+				}{
+					{"journal_mode", &mode}, {"synchronous", &sync}, {"foreign_keys", &fk},
+					{"busy_timeout", &busy}, {"query_only", &queryOnly},
+				} {
+					if err := c.QueryRowContext(ctx, "PRAGMA "+p.pragma).Scan(p.dst); err != nil {
+						t.Fatalf("connection %d: PRAGMA %s: %v", i, p.pragma, err)
+					}
+				}
+				if mode != "wal" || sync != 2 || fk != 1 || busy != 5000 || queryOnly != pool.readOnly {
+					t.Errorf("connection %d: journal_mode=%s synchronous=%d foreign_keys=%d busy_timeout=%d query_only=%d; "+
+						"want wal, 2 (FULL), 1, 5000, %d", i, mode, sync, fk, busy, queryOnly, pool.readOnly)
+				}
+			}
+		})
+	}
+	if n := db.w.Stats().MaxOpenConnections; n != 1 {
+		t.Errorf("writer pool allows %d connections, want 1", n)
+	}
+	if _, err := db.r.ExecContext(ctx, "DELETE FROM audit"); err == nil {
+		t.Error("the read pool accepted a write")
+	}
+}
+
+// TestReopenKeepsEverything closes a database and opens the file again.
+func TestReopenKeepsEverything(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "odd name ?#%.db") // DSN escaping
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	ev := func(action, id string) *token.AuditEvent {
+		return &token.AuditEvent{ID: token.NewID("aud", now), Time: now, Action: action, TargetID: id, Outcome: token.OutcomeSuccess}
+	}
+	ks := &token.Keyspace{Name: "default", Prefix: "lk", AllowPermanent: true, Scopes: []string{"a"}, CreatedAt: now, UpdatedAt: now}
+	p := &token.Principal{Type: token.User, ID: "alice", Permissions: []string{"a"}, CreatedAt: now, UpdatedAt: now, Version: 1}
+	k := &token.Key{ID: token.NewID("key", now), Keyspace: "default", Owner: &token.Owner{Type: token.User, ID: "alice"},
+		Digest: apitoken.Hash("lk_secret"), Metadata: json.RawMessage(`{"a":1}`), Remaining: new(int64(3)),
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour), TTL: time.Hour, Version: 1}
+	for _, err := range []error{
+		db.CreateKeyspace(ctx, ks, ev("keyspace.create", ks.Name)),
+		db.CreatePrincipal(ctx, p, ev("user.create", p.ID)),
+		db.CreateKey(ctx, k, ev("key.create", k.ID)),
+	} {
+		if err != nil {
+			t.Fatalf("create: %v", err)
+		}
+	}
+	revoked, err := db.UpdateKey(ctx, k.ID, func(k *token.Key) error {
+		k.RevokedAt, k.RevokeReason = now, "test"
+		return nil
+	}, ev("key.revoke", k.ID))
+	if err != nil {
+		t.Fatalf("UpdateKey: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer db.Close()
+	got, err := db.KeyByDigest(ctx, k.Digest)
+	if err != nil {
+		t.Fatalf("KeyByDigest after reopen: %v", err)
+	}
+	if got.State(now) != token.Revoked || got.Version != revoked.Version || *got.Remaining != 3 || got.Owner.ID != "alice" {
+		t.Errorf("key after reopen = %+v, want the revoked key %+v", got, revoked)
+	}
+	if _, err := db.Keyspace(ctx, "default"); err != nil {
+		t.Errorf("Keyspace after reopen: %v", err)
+	}
+	if _, err := db.Principal(ctx, token.User, "alice"); err != nil {
+		t.Errorf("Principal after reopen: %v", err)
+	}
+	evs, _, err := db.ListAudit(ctx, token.AuditFilter{Limit: 10})
+	if err != nil || len(evs) != 4 {
+		t.Errorf("ListAudit after reopen = %d events, %v; want 4", len(evs), err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, err := Open(ctx, filepath.Join(t.TempDir(), "missing", "dir", "latchkey.db")); err == nil {
+		t.Error("Open in a missing directory succeeded")
+	}
+	db := openTest(t)
+	db.Close()
+	if _, err := db.KeyByID(ctx, "key_x"); err == nil || errors.Is(err, token.ErrNotFound) {
+		t.Errorf("KeyByID on a closed store = %v, want an error that is not ErrNotFound", err)
+	}
+}
+
+func TestTimeOutOfRange(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	defer db.Close()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	ks := &token.Keyspace{Name: "default", Prefix: "lk", CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateKeyspace(ctx, ks, nil); err != nil {
+		t.Fatal(err)
+	}
+	k := &token.Key{ID: "key_far", Keyspace: "default", Digest: apitoken.Hash("x"), CreatedAt: now, UpdatedAt: now,
+		ExpiresAt: time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if err := db.CreateKey(ctx, k, nil); err == nil {
+		t.Fatal("CreateKey with an expiry in year 3000 succeeded; it cannot be stored exactly")
+	}
+}

@@ -1,0 +1,89 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/latchkey/latchkey/token"
+)
+
+// SpendCredits subtracts cost from key id's remaining credits in one
+// statement, if at least cost remain. It returns the credits left and
+// whether they were spent; a key without credits returns (0, true). A
+// missing key gives an error wrapping token.ErrNotFound.
+func (db *DB) SpendCredits(ctx context.Context, id string, cost int64) (remaining int64, ok bool, err error) {
+	if cost < 0 {
+		return 0, false, fmt.Errorf("sqlite: spend credits of key %s: negative cost %d", id, cost)
+	}
+	err = db.w.QueryRowContext(ctx, `UPDATE keys SET remaining = remaining - ?, version = version + 1
+		WHERE id = ? AND remaining IS NOT NULL AND remaining >= ? RETURNING remaining`,
+		cost, id, cost).Scan(&remaining)
+	if err == nil {
+		return remaining, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, false, fmt.Errorf("sqlite: spend credits of key %s: %w", id, err)
+	}
+	// Nothing was spent: tell "too few" from "unlimited" and "no such key".
+	var left sql.NullInt64
+	err = db.r.QueryRowContext(ctx, "SELECT remaining FROM keys WHERE id = ?", id).Scan(&left)
+	switch {
+	case err != nil:
+		return 0, false, fmt.Errorf("sqlite: spend credits of key %s: %w", id, dbErr(err))
+	case !left.Valid:
+		return 0, true, nil
+	}
+	return left.Int64, false, nil
+}
+
+// RecordUsage stores a batch of usage records in one transaction: the last
+// use moves only forward in time, and the counts by code add up. Records of
+// keys that no longer exist are dropped, so a key deleted between its use
+// and the flush cannot make the batch fail for ever.
+func (db *DB) RecordUsage(ctx context.Context, batch []token.Usage) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		last, err := tx.PrepareContext(ctx, `UPDATE keys SET last_used_at = ?, last_used_ip = ?
+			WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`)
+		if err != nil {
+			return err
+		}
+		defer last.Close()
+		count, err := tx.PrepareContext(ctx, `INSERT INTO key_usage (key_id, code, count)
+			SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM keys WHERE id = ?1)
+			ON CONFLICT (key_id, code) DO UPDATE SET count = count + excluded.count`)
+		if err != nil {
+			return err
+		}
+		defer count.Close()
+		for _, u := range batch {
+			if !u.LastUsedAt.IsZero() {
+				var e enc
+				at := e.time(u.LastUsedAt)
+				if e.err != nil {
+					return fmt.Errorf("key %s: %w", u.KeyID, e.err)
+				}
+				if _, err := last.ExecContext(ctx, at, u.LastUsedIP, u.KeyID, at); err != nil {
+					return fmt.Errorf("key %s: %w", u.KeyID, err)
+				}
+			}
+			for code, n := range u.Counts {
+				if n == 0 {
+					continue
+				}
+				if _, err := count.ExecContext(ctx, u.KeyID, string(code), n); err != nil {
+					return fmt.Errorf("key %s: %w", u.KeyID, err)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: record usage: %w", err)
+	}
+	return nil
+}

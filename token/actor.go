@@ -1,0 +1,68 @@
+package token
+
+import (
+	"slices"
+
+	"github.com/latchkey/latchkey/scope"
+)
+
+// Management scopes: the only scopes a key of the ManagementKeyspace may
+// carry.
+const (
+	ScopeAdmin           = "admin"
+	ScopeKeysRead        = "keys:read"
+	ScopeKeysWrite       = "keys:write"
+	ScopeKeysVerify      = "keys:verify"
+	ScopePrincipalsWrite = "principals:write"
+	ScopeKeyspacesWrite  = "keyspaces:write"
+	ScopeAuditRead       = "audit:read"
+)
+
+// ManagementScopes lists every management scope.
+var ManagementScopes = []string{
+	ScopeAdmin, ScopeAuditRead, ScopeKeysRead, ScopeKeysVerify,
+	ScopeKeysWrite, ScopeKeyspacesWrite, ScopePrincipalsWrite,
+}
+
+// IsManagementScope reports whether s is one of ManagementScopes.
+func IsManagementScope(s string) bool { return slices.Contains(ManagementScopes, s) }
+
+// Actor is an authenticated management credential acting on the Service.
+type Actor struct {
+	KeyID     string
+	Name      string
+	Scopes    scope.Set // effective scopes
+	Owner     *Owner    // set for personal (self-service) credentials
+	RequestID string
+	IP        string
+}
+
+// SystemActor is latchkey itself, e.g. when it bootstraps the root key.
+var SystemActor = &Actor{KeyID: "system", Scopes: scope.Set{ScopeAdmin}}
+
+// May reports whether the actor holds scope s (admin holds every scope).
+func (a *Actor) May(s string) bool {
+	for _, g := range a.Scopes {
+		if g == ScopeAdmin || g == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ownerBound reports whether the actor may only see its own principal's
+// keys: a personal credential without admin.
+func (a *Actor) ownerBound() bool {
+	return a.Owner != nil && !a.May(ScopeAdmin)
+}
+
+// owns reports whether the actor may see key k at all.
+func (a *Actor) owns(k *Key) bool {
+	if !a.ownerBound() {
+		return true
+	}
+	return k.Owner != nil && *k.Owner == *a.Owner
+}
+
+// mayRead reports whether the actor may read keys.
+func (a *Actor) mayReadKeys() bool { return a.May(ScopeKeysRead) || a.May(ScopeKeysWrite) }

@@ -1,0 +1,118 @@
+package token
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/latchkey/latchkey/apitoken"
+)
+
+// State is the life-cycle state of a key.
+type State string
+
+// Key states. Expired is derived from the clock, never stored.
+const (
+	Active   State = "active"
+	Disabled State = "disabled"
+	Revoked  State = "revoked"
+	Expired  State = "expired"
+)
+
+// ValidState reports whether s names a state.
+func ValidState(s State) bool {
+	switch s {
+	case Active, Disabled, Revoked, Expired:
+		return true
+	}
+	return false
+}
+
+// Owner names the principal a key acts for.
+type Owner struct {
+	Type PrincipalType `json:"type"`
+	ID   string        `json:"id"`
+}
+
+// Key is a stored API key or personal access token. The plaintext is never
+// part of it: only its digest and a short display prefix (Start).
+type Key struct {
+	ID       string
+	Keyspace string
+	Name     string
+	Owner    *Owner // nil: the key acts for nobody in particular
+	Scopes   []string
+	Digest   apitoken.Digest
+	Start    string          // safe to display: "acme_live_AbCd"
+	Metadata json.RawMessage // a JSON object, or nil
+	// Foreign reports that the plaintext is not in latchkey's format: the
+	// key was imported by hash or set by the operator (LATCHKEY_ROOT_KEY).
+	Foreign bool
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ExpiresAt time.Time     // zero: permanent
+	TTL       time.Duration // lifetime the key was issued with; renew extends by it
+
+	Disabled     bool
+	RevokedAt    time.Time // zero: not revoked
+	RevokeReason string
+
+	Remaining *int64 // usage credits; nil: unlimited
+
+	RotatedFrom string // ID of the key this one replaced
+	RotatedTo   string // ID of the key that replaced this one
+
+	LastUsedAt time.Time
+	LastUsedIP string
+
+	// Version increases with every stored change; caches compare it so that
+	// a stale fill cannot resurrect a revoked key.
+	Version int64
+}
+
+// State returns the key's state at now. Revocation wins over expiry, expiry
+// over disabling.
+func (k *Key) State(now time.Time) State {
+	switch {
+	case !k.RevokedAt.IsZero():
+		return Revoked
+	case k.Expired(now):
+		return Expired
+	case k.Disabled:
+		return Disabled
+	}
+	return Active
+}
+
+// Expired reports whether the key has an expiry at or before now.
+func (k *Key) Expired(now time.Time) bool {
+	return !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)
+}
+
+// Clone returns a deep copy of k.
+func (k *Key) Clone() *Key {
+	c := *k
+	if k.Owner != nil {
+		o := *k.Owner
+		c.Owner = &o
+	}
+	c.Scopes = append([]string(nil), k.Scopes...)
+	c.Metadata = append(json.RawMessage(nil), k.Metadata...)
+	if k.Remaining != nil {
+		r := *k.Remaining
+		c.Remaining = &r
+	}
+	return &c
+}
+
+// KeyFilter selects keys for a listing. Zero fields do not filter.
+type KeyFilter struct {
+	Keyspace  string
+	OwnerType PrincipalType
+	OwnerID   string
+	State     State
+	Foreign   bool      // only keys whose plaintext is not in latchkey's format
+	Now       time.Time // the clock the State filter is evaluated against
+	After     string    // cursor: list keys with ID > After
+	Limit     int
+}

@@ -1,0 +1,277 @@
+package token
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/scope"
+)
+
+// UpdateKeyParams lists the attributes to change; nil fields stay as they are.
+type UpdateKeyParams struct {
+	Name           *string
+	Scopes         *[]string
+	Metadata       json.RawMessage // nil: unchanged; JSON null: cleared
+	ExpiresAt      *time.Time      // a pointer to the zero time makes the key permanent
+	Enabled        *bool
+	Remaining      *int64
+	ClearRemaining bool // remove the credit limit
+}
+
+// UpdateKey changes a key's attributes.
+func (s *Service) UpdateKey(ctx context.Context, a *Actor, id string, p UpdateKeyParams) (*Key, error) {
+	if p.Name != nil {
+		if err := validName("name", *p.Name); err != nil {
+			return nil, err
+		}
+	}
+	if string(p.Metadata) != "null" {
+		if err := validMetadata(p.Metadata); err != nil {
+			return nil, err
+		}
+	}
+	if p.Remaining != nil && *p.Remaining < 0 {
+		return nil, invalidf("remaining must not be negative")
+	}
+	if p.Remaining != nil && p.ClearRemaining {
+		return nil, invalidf("give remaining or clear it, not both")
+	}
+	var scopes []string
+	if p.Scopes != nil {
+		scopes = scope.Normalize(*p.Scopes)
+		if err := validScopes("scopes", scopes); err != nil {
+			return nil, err
+		}
+	}
+	now := s.Now()
+	changed := map[string]string{}
+	return s.updateVisible(ctx, a, "key.update", id, changed, func(k *Key, ks *Keyspace) error {
+		if !k.RevokedAt.IsZero() {
+			return errRevoked(k)
+		}
+		if p.Name != nil {
+			k.Name = *p.Name
+			changed["name"] = "changed"
+		}
+		if p.Scopes != nil {
+			if err := ks.checkScopes(scopes); err != nil {
+				return err
+			}
+			k.Scopes = scopes
+			changed["scopes"] = joinScopes(scopes)
+		}
+		if p.Metadata != nil {
+			k.Metadata = p.Metadata
+			if string(p.Metadata) == "null" {
+				k.Metadata = nil
+			}
+			changed["metadata"] = "changed"
+		}
+		if p.ExpiresAt != nil {
+			if err := ks.checkExpiry(k, *p.ExpiresAt, now); err != nil {
+				return err
+			}
+			k.ExpiresAt = p.ExpiresAt.UTC()
+			if !k.ExpiresAt.IsZero() {
+				k.TTL = k.ExpiresAt.Sub(now)
+			} else {
+				k.TTL = 0
+			}
+			changed["expires_at"] = formatTime(k.ExpiresAt)
+		}
+		if p.Enabled != nil {
+			k.Disabled = !*p.Enabled
+			changed["enabled"] = boolString(*p.Enabled)
+		}
+		if p.Remaining != nil {
+			r := *p.Remaining
+			k.Remaining = &r
+			changed["remaining"] = itoa(r)
+		}
+		if p.ClearRemaining {
+			k.Remaining = nil
+			changed["remaining"] = "unlimited"
+		}
+		k.UpdatedAt = now
+		return nil
+	})
+}
+
+// checkExpiry validates a new expiry for k: zero (permanent) only where the
+// keyspace allows it, otherwise in the future and within max_ttl.
+func (ks *Keyspace) checkExpiry(k *Key, exp, now time.Time) error {
+	if exp.IsZero() {
+		if !ks.AllowPermanent {
+			return invalidf("keyspace %q does not allow permanent keys", ks.Name)
+		}
+		return nil
+	}
+	if !exp.After(now) {
+		return invalidf("expires_at must be in the future; to stop a key now, disable or revoke it")
+	}
+	if ks.MaxTTL > 0 && exp.After(k.CreatedAt.Add(ks.MaxTTL)) {
+		return invalidf("expires_at is past the key's creation plus keyspace %q max_ttl %s", ks.Name, ks.MaxTTL)
+	}
+	return nil
+}
+
+// RevokeKey revokes a key for good. Revoking a revoked key changes nothing
+// and succeeds.
+func (s *Service) RevokeKey(ctx context.Context, a *Actor, id, reason string) (*Key, error) {
+	if err := validName("reason", reason); err != nil {
+		return nil, err
+	}
+	errAlready := errors.New("already revoked")
+	now := s.Now()
+	k, err := s.updateVisible(ctx, a, "key.revoke", id, map[string]string{"reason": reason}, func(k *Key, _ *Keyspace) error {
+		if !k.RevokedAt.IsZero() {
+			return errAlready
+		}
+		k.RevokedAt, k.RevokeReason, k.UpdatedAt = now, reason, now
+		return nil
+	})
+	if errors.Is(err, errAlready) {
+		return s.visibleKey(ctx, a, id)
+	}
+	return k, err
+}
+
+// RotateKey replaces a key by a new one with the same settings and a new
+// secret. The old key keeps verifying for grace (never past its own expiry);
+// a zero grace revokes it at once.
+func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time.Duration) (created *CreatedKey, old *Key, err error) {
+	if grace < 0 || grace > MaxGracePeriod {
+		return nil, nil, invalidf("grace_period must be between 0s and %s", MaxGracePeriod)
+	}
+	if err := s.mayChange(ctx, a, "key.rotate", id); err != nil {
+		return nil, nil, err
+	}
+	cur, err := s.visibleKey(ctx, a, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cur.Keyspace == ManagementKeyspace && !a.May(ScopeAdmin) {
+		return nil, nil, s.deny(ctx, a, "key.rotate", "key", id, ScopeAdmin)
+	}
+	ks, err := s.keyspaceFor(ctx, cur.Keyspace)
+	if err != nil {
+		return nil, nil, err
+	}
+	secret, err := apitoken.New(ks.Prefix)
+	if err != nil {
+		return nil, nil, internal(err, "rotate key: generate secret")
+	}
+	now := s.Now()
+	newID := NewID("key", now)
+	ev := s.audit(a, "key.rotate", "key", id, map[string]string{"successor": newID, "grace_period": grace.String()})
+	old, next, err := s.store.RotateKey(ctx, id, func(k *Key) (*Key, error) {
+		if !a.owns(k) {
+			return nil, notFound("key", id)
+		}
+		switch {
+		case !k.RevokedAt.IsZero():
+			return nil, errRevoked(k)
+		case k.Expired(now):
+			return nil, conflictf("key_expired", "key %s has expired", k.ID)
+		case k.RotatedTo != "":
+			return nil, conflictf("key_rotated", "key %s was already rotated to %s", k.ID, k.RotatedTo)
+		}
+		n := k.Clone()
+		n.ID, n.Digest, n.Start, n.Foreign = newID, secret.Digest(), secret.Start(), false
+		n.CreatedAt, n.UpdatedAt, n.RotatedFrom, n.RotatedTo = now, now, k.ID, ""
+		n.LastUsedAt, n.LastUsedIP, n.Version = time.Time{}, "", 1
+		if k.TTL > 0 {
+			n.ExpiresAt = now.Add(k.TTL)
+		}
+		k.RotatedTo, k.UpdatedAt = newID, now
+		if grace == 0 {
+			k.RevokedAt, k.RevokeReason = now, "rotated"
+		} else if end := now.Add(grace); k.ExpiresAt.IsZero() || end.Before(k.ExpiresAt) {
+			k.ExpiresAt = end
+		}
+		return n, nil
+	}, ev)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, notFound("key", truncate(id, 70))
+	}
+	if err != nil {
+		return nil, nil, storeErr(err, "rotate key %s", id)
+	}
+	return &CreatedKey{Key: next, Secret: secret}, old, nil
+}
+
+// RenewKey pushes a temporary key's expiry out by its lifetime, never past
+// its creation plus the keyspace's max_ttl.
+func (s *Service) RenewKey(ctx context.Context, a *Actor, id string) (*Key, error) {
+	now := s.Now()
+	var exp time.Time
+	detail := map[string]string{}
+	return s.updateVisible(ctx, a, "key.renew", id, detail, func(k *Key, ks *Keyspace) error {
+		switch {
+		case !k.RevokedAt.IsZero():
+			return errRevoked(k)
+		case k.Expired(now):
+			return conflictf("key_expired", "key %s has expired; expired keys cannot be renewed", k.ID)
+		case k.ExpiresAt.IsZero():
+			return conflictf("key_permanent", "key %s is permanent; there is nothing to renew", k.ID)
+		case k.RotatedTo != "":
+			return conflictf("key_rotated", "key %s was rotated to %s; renew the successor", k.ID, k.RotatedTo)
+		}
+		var capped bool
+		exp, capped = ks.renewal(k, now)
+		if !exp.After(k.ExpiresAt) {
+			if capped {
+				return conflictf("max_ttl_reached", "key %s has reached keyspace %q max_ttl; rotate it instead", k.ID, ks.Name)
+			}
+			exp = k.ExpiresAt
+		}
+		k.ExpiresAt, k.UpdatedAt = exp, now
+		detail["expires_at"] = formatTime(exp)
+		return nil
+	})
+}
+
+// DeleteKey removes a revoked key for good.
+func (s *Service) DeleteKey(ctx context.Context, a *Actor, id string) error {
+	if err := s.mayChange(ctx, a, "key.delete", id); err != nil {
+		return err
+	}
+	errHidden := errors.New("hidden")
+	err := s.store.DeleteKey(ctx, id, func(k *Key) error {
+		switch {
+		case !a.owns(k):
+			return errHidden
+		case k.Keyspace == ManagementKeyspace && !a.May(ScopeAdmin):
+			return Errorf(PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", ScopeAdmin)
+		case k.RevokedAt.IsZero():
+			return conflictf("key_not_revoked", "key %s is not revoked; revoke it before deleting it", k.ID)
+		}
+		return nil
+	}, s.audit(a, "key.delete", "key", id, nil))
+	if errors.Is(err, ErrNotFound) || errors.Is(err, errHidden) {
+		return notFound("key", truncate(id, 70))
+	}
+	return storeErr(err, "delete key %s", id)
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func boolString(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func joinScopes(ss []string) string {
+	b, _ := json.Marshal(ss)
+	return string(b)
+}

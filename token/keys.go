@@ -1,0 +1,271 @@
+package token
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/scope"
+)
+
+// CreateKeyParams describes a new key.
+type CreateKeyParams struct {
+	Keyspace  string // "" means DefaultKeyspace
+	Name      string
+	Owner     *Owner
+	Scopes    []string
+	ExpiresIn time.Duration // zero: not given
+	ExpiresAt time.Time     // zero: not given
+	Metadata  json.RawMessage
+	Remaining *int64
+}
+
+// CreatedKey is a new key and its plaintext, which exists only here.
+type CreatedKey struct {
+	Key    *Key
+	Secret apitoken.Token
+}
+
+// CreateKey issues a new key.
+func (s *Service) CreateKey(ctx context.Context, a *Actor, p CreateKeyParams) (*CreatedKey, error) {
+	if p.Keyspace == "" {
+		p.Keyspace = DefaultKeyspace
+	}
+	if !a.May(ScopeKeysWrite) {
+		return nil, s.deny(ctx, a, "key.create", "key", "", ScopeKeysWrite)
+	}
+	if p.Keyspace == ManagementKeyspace && !a.May(ScopeAdmin) {
+		return nil, s.deny(ctx, a, "key.create", "key", "", ScopeAdmin)
+	}
+	if a.ownerBound() {
+		if p.Owner != nil && *p.Owner != *a.Owner {
+			return nil, Errorf(PermissionDenied, "insufficient_scope", "a personal credential may only create keys for its own owner")
+		}
+		o := *a.Owner
+		p.Owner = &o
+	}
+	return s.createKey(ctx, a, p, apitoken.Token{})
+}
+
+// createKey validates p and stores the key. A zero secret means: generate one.
+func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, secret apitoken.Token) (*CreatedKey, error) {
+	if err := validName("name", p.Name); err != nil {
+		return nil, err
+	}
+	if err := validOwner(p.Owner); err != nil {
+		return nil, err
+	}
+	if err := validMetadata(p.Metadata); err != nil {
+		return nil, err
+	}
+	if p.Remaining != nil && *p.Remaining < 0 {
+		return nil, invalidf("remaining must not be negative")
+	}
+	ks, err := s.keyspaceFor(ctx, p.Keyspace)
+	if err != nil {
+		return nil, err
+	}
+	scopes := scope.Normalize(p.Scopes)
+	if err := ks.checkScopes(scopes); err != nil {
+		return nil, err
+	}
+	if p.Owner != nil {
+		if _, err := s.store.Principal(ctx, p.Owner.Type, p.Owner.ID); errors.Is(err, ErrNotFound) {
+			return nil, invalidf("owner %s %q does not exist", p.Owner.Type, p.Owner.ID)
+		} else if err != nil {
+			return nil, storeErr(err, "create key: look up owner")
+		}
+	}
+	now := s.Now()
+	exp, ttl, err := ks.lifetime(now, p.ExpiresIn, p.ExpiresAt)
+	if err != nil {
+		return nil, err
+	}
+	foreign := false
+	if secret.IsZero() {
+		if secret, err = apitoken.New(ks.Prefix); err != nil {
+			return nil, internal(err, "create key: generate secret")
+		}
+	} else {
+		foreign = apitoken.Check(secret.Reveal()) != apitoken.Valid
+	}
+	k := &Key{
+		ID:        NewID("key", now),
+		Keyspace:  ks.Name,
+		Name:      p.Name,
+		Owner:     p.Owner,
+		Scopes:    scopes,
+		Digest:    secret.Digest(),
+		Start:     secret.Start(),
+		Metadata:  p.Metadata,
+		Foreign:   foreign,
+		CreatedAt: now,
+		UpdatedAt: now,
+		ExpiresAt: exp,
+		TTL:       ttl,
+		Remaining: p.Remaining,
+		Version:   1,
+	}
+	ev := s.audit(a, "key.create", "key", k.ID, map[string]string{"keyspace": k.Keyspace, "start": k.Start})
+	if err := s.store.CreateKey(ctx, k, ev); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil, Errorf(Conflict, "key_exists", "a key with this secret already exists")
+		}
+		return nil, storeErr(err, "create key")
+	}
+	if foreign {
+		s.foreign.Store(true)
+	}
+	return &CreatedKey{Key: k, Secret: secret}, nil
+}
+
+// keyspaceFor returns the named keyspace; a missing one is an Invalid
+// request, not a missing resource.
+func (s *Service) keyspaceFor(ctx context.Context, name string) (*Keyspace, error) {
+	ks, err := s.store.Keyspace(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return nil, invalidf("keyspace %q does not exist", truncate(name, 70))
+	}
+	if err != nil {
+		return nil, storeErr(err, "look up keyspace %s", name)
+	}
+	return ks, nil
+}
+
+// checkScopes validates a key's scopes against the keyspace's rules.
+func (ks *Keyspace) checkScopes(scopes []string) error {
+	if err := validScopes("scopes", scopes); err != nil {
+		return err
+	}
+	for _, sc := range scopes {
+		if ks.Name == ManagementKeyspace && !IsManagementScope(sc) {
+			return invalidf("scope %q is not a management scope; allowed: %v", sc, ManagementScopes)
+		}
+		if len(ks.Scopes) > 0 && !scope.Set(ks.Scopes).Has(sc) {
+			return invalidf("scope %q is not in keyspace %q's catalogue", sc, ks.Name)
+		}
+	}
+	return nil
+}
+
+// Key returns one key the actor may see.
+func (s *Service) Key(ctx context.Context, a *Actor, id string) (*Key, error) {
+	if !a.mayReadKeys() {
+		return nil, Errorf(PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", ScopeKeysRead)
+	}
+	return s.visibleKey(ctx, a, id)
+}
+
+// visibleKey returns key id if it exists and the actor may see it; otherwise
+// the same NotFound, so a personal credential cannot probe others' keys.
+func (s *Service) visibleKey(ctx context.Context, a *Actor, id string) (*Key, error) {
+	k, err := s.store.KeyByID(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && !a.owns(k)) {
+		return nil, notFound("key", truncate(id, 70))
+	}
+	if err != nil {
+		return nil, storeErr(err, "get key")
+	}
+	return k, nil
+}
+
+// Page limits.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+func pageSize(n int) (int, error) {
+	switch {
+	case n == 0:
+		return DefaultPageSize, nil
+	case n < 0 || n > MaxPageSize:
+		return 0, invalidf("limit must be between 1 and %d", MaxPageSize)
+	}
+	return n, nil
+}
+
+// Keys lists keys the actor may see.
+func (s *Service) Keys(ctx context.Context, a *Actor, f KeyFilter) ([]*Key, string, error) {
+	if !a.mayReadKeys() {
+		return nil, "", Errorf(PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", ScopeKeysRead)
+	}
+	var err error
+	if f.Limit, err = pageSize(f.Limit); err != nil {
+		return nil, "", err
+	}
+	if f.State != "" && !ValidState(f.State) {
+		return nil, "", invalidf("state must be one of active, disabled, revoked, expired")
+	}
+	if f.OwnerType != "" && !ValidPrincipalType(f.OwnerType) {
+		return nil, "", invalidf("owner_type must be \"user\" or \"app\"")
+	}
+	if a.ownerBound() {
+		if (f.OwnerType != "" && f.OwnerType != a.Owner.Type) || (f.OwnerID != "" && f.OwnerID != a.Owner.ID) {
+			return nil, "", nil // someone else's keys: indistinguishable from none
+		}
+		f.OwnerType, f.OwnerID = a.Owner.Type, a.Owner.ID
+	}
+	f.Now = s.Now()
+	keys, next, err := s.store.ListKeys(ctx, f)
+	if err != nil {
+		return nil, "", storeErr(err, "list keys")
+	}
+	return keys, next, nil
+}
+
+// mutableKey checks that the actor may change key k.
+func (s *Service) mayChange(ctx context.Context, a *Actor, action string, id string) error {
+	if !a.May(ScopeKeysWrite) {
+		return s.deny(ctx, a, action, "key", id, ScopeKeysWrite)
+	}
+	return nil
+}
+
+// updateVisible runs an update of key id for actor a: the key must be
+// visible to the actor, and management keys may only be changed by admins.
+// fn gets the key and its keyspace; it may fill detail, which the audit
+// event carries.
+func (s *Service) updateVisible(ctx context.Context, a *Actor, action, id string, detail map[string]string, fn func(*Key, *Keyspace) error) (*Key, error) {
+	if err := s.mayChange(ctx, a, action, id); err != nil {
+		return nil, err
+	}
+	cur, err := s.visibleKey(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Keyspace == ManagementKeyspace && !a.May(ScopeAdmin) {
+		return nil, s.deny(ctx, a, action, "key", id, ScopeAdmin)
+	}
+	ks, err := s.keyspaceFor(ctx, cur.Keyspace)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.store.UpdateKey(ctx, id, func(k *Key) error {
+		if !a.owns(k) {
+			return ErrNotFound
+		}
+		return fn(k, ks)
+	}, s.audit(a, action, "key", id, detail))
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound("key", truncate(id, 70))
+	}
+	if err != nil {
+		return nil, storeErr(err, "%s %s", action, id)
+	}
+	return k, nil
+}
+
+func conflictf(code, format string, args ...any) error {
+	return &Error{Kind: Conflict, Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+func errRevoked(k *Key) error {
+	return conflictf("key_revoked", "key %s is revoked", k.ID)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

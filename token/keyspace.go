@@ -1,0 +1,33 @@
+package token
+
+import (
+	"time"
+)
+
+// Built-in keyspaces.
+const (
+	// DefaultKeyspace exists from the first start; keys created without a
+	// keyspace go there.
+	DefaultKeyspace = "default"
+	// ManagementKeyspace holds latchkey's own management credentials.
+	ManagementKeyspace = "latchkey"
+)
+
+// Keyspace groups the keys of one protected API or environment.
+type Keyspace struct {
+	Name           string
+	Prefix         string        // token prefix, e.g. "acme_live"
+	DefaultTTL     time.Duration // 0: keys are permanent unless asked otherwise
+	MaxTTL         time.Duration // 0: no cap; otherwise caps a key's whole life, renewals included
+	AllowPermanent bool
+	Scopes         []string // catalogue of known scopes; empty: any valid scope
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Clone returns a deep copy of ks.
+func (ks *Keyspace) Clone() *Keyspace {
+	c := *ks
+	c.Scopes = append([]string(nil), ks.Scopes...)
+	return &c
+}

@@ -1,0 +1,148 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/scope"
+)
+
+// KeyspaceParams describes a keyspace to create, or the attributes to change
+// (nil stays as it is).
+type KeyspaceParams struct {
+	Name           string
+	Prefix         *string
+	DefaultTTL     *time.Duration
+	MaxTTL         *time.Duration
+	AllowPermanent *bool
+	Scopes         *[]string
+}
+
+// apply validates p and writes it into ks.
+func (p *KeyspaceParams) apply(ks *Keyspace) error {
+	if p.Prefix != nil {
+		if !apitoken.ValidPrefix(*p.Prefix) {
+			return invalidf("prefix %q must be 1-32 characters of lower-case letters, digits and '_' starting with a letter", truncate(*p.Prefix, 40))
+		}
+		ks.Prefix = *p.Prefix
+	}
+	if p.DefaultTTL != nil {
+		ks.DefaultTTL = *p.DefaultTTL
+	}
+	if p.MaxTTL != nil {
+		ks.MaxTTL = *p.MaxTTL
+	}
+	if p.AllowPermanent != nil {
+		ks.AllowPermanent = *p.AllowPermanent
+	}
+	if p.Scopes != nil {
+		ss := scope.Normalize(*p.Scopes)
+		if err := validScopes("scopes", ss); err != nil {
+			return err
+		}
+		ks.Scopes = ss
+	}
+	switch {
+	case ks.DefaultTTL < 0 || ks.MaxTTL < 0:
+		return invalidf("default_ttl and max_ttl must not be negative")
+	case ks.DefaultTTL > 0 && ks.DefaultTTL < time.Second:
+		return invalidf("default_ttl must be at least 1s")
+	case ks.MaxTTL > 0 && ks.DefaultTTL > ks.MaxTTL:
+		return invalidf("default_ttl %s exceeds max_ttl %s", ks.DefaultTTL, ks.MaxTTL)
+	case !ks.AllowPermanent && ks.DefaultTTL == 0 && ks.MaxTTL == 0:
+		return invalidf("a keyspace that forbids permanent keys needs a default_ttl or max_ttl")
+	}
+	return nil
+}
+
+// CreateKeyspace creates a keyspace. Unset attributes default to: prefix =
+// the name with '-' turned into '_', permanent keys allowed, no TTLs.
+func (s *Service) CreateKeyspace(ctx context.Context, a *Actor, p KeyspaceParams) (*Keyspace, error) {
+	if !a.May(ScopeKeyspacesWrite) {
+		return nil, s.deny(ctx, a, "keyspace.create", "keyspace", p.Name, ScopeKeyspacesWrite)
+	}
+	if !keyspaceNameRE.MatchString(p.Name) {
+		return nil, invalidf("keyspace name %q must be 1-63 characters of lower-case letters, digits, '-' and '_'", truncate(p.Name, 70))
+	}
+	if p.Name == ManagementKeyspace {
+		return nil, conflictf("keyspace_exists", "keyspace %q is built in", p.Name)
+	}
+	now := s.Now()
+	ks := &Keyspace{Name: p.Name, Prefix: defaultPrefix(p.Name), AllowPermanent: true, CreatedAt: now, UpdatedAt: now}
+	if p.AllowPermanent == nil && p.MaxTTL != nil && *p.MaxTTL > 0 {
+		ks.AllowPermanent = false // a lifetime cap implies every key expires
+	}
+	if err := p.apply(ks); err != nil {
+		return nil, err
+	}
+	if err := s.store.CreateKeyspace(ctx, ks, s.audit(a, "keyspace.create", "keyspace", ks.Name, map[string]string{"prefix": ks.Prefix})); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil, conflictf("keyspace_exists", "keyspace %q already exists", ks.Name)
+		}
+		return nil, storeErr(err, "create keyspace")
+	}
+	return ks, nil
+}
+
+func defaultPrefix(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		if c == '-' {
+			b[i] = '_'
+		}
+	}
+	if len(b) > 32 {
+		b = b[:32]
+	}
+	if p := string(b); apitoken.ValidPrefix(p) {
+		return p
+	}
+	return "k" + string(b[:min(len(b), 31)])
+}
+
+// Keyspace returns one keyspace. Any management credential may read
+// keyspaces: they hold configuration, no secrets.
+func (s *Service) Keyspace(ctx context.Context, a *Actor, name string) (*Keyspace, error) {
+	ks, err := s.store.Keyspace(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound("keyspace", truncate(name, 70))
+	}
+	if err != nil {
+		return nil, storeErr(err, "get keyspace")
+	}
+	return ks, nil
+}
+
+// Keyspaces lists every keyspace.
+func (s *Service) Keyspaces(ctx context.Context, a *Actor) ([]*Keyspace, error) {
+	kss, err := s.store.ListKeyspaces(ctx)
+	if err != nil {
+		return nil, storeErr(err, "list keyspaces")
+	}
+	return kss, nil
+}
+
+// UpdateKeyspace changes a keyspace. The settings apply to keys created,
+// renewed or updated afterwards; existing expiries stay as they are.
+func (s *Service) UpdateKeyspace(ctx context.Context, a *Actor, p KeyspaceParams) (*Keyspace, error) {
+	if !a.May(ScopeKeyspacesWrite) {
+		return nil, s.deny(ctx, a, "keyspace.update", "keyspace", p.Name, ScopeKeyspacesWrite)
+	}
+	if p.Name == ManagementKeyspace && (p.Prefix != nil || p.Scopes != nil) {
+		return nil, invalidf("the prefix and scopes of keyspace %q are fixed", ManagementKeyspace)
+	}
+	now := s.Now()
+	ks, err := s.store.UpdateKeyspace(ctx, p.Name, func(ks *Keyspace) error {
+		ks.UpdatedAt = now
+		return p.apply(ks)
+	}, s.audit(a, "keyspace.update", "keyspace", p.Name, nil))
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound("keyspace", truncate(p.Name, 70))
+	}
+	if err != nil {
+		return nil, storeErr(err, "update keyspace")
+	}
+	return ks, nil
+}

@@ -1,0 +1,46 @@
+package token
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// PrincipalType says whom a key acts for.
+type PrincipalType string
+
+// Principal types.
+const (
+	User PrincipalType = "user" // a human; keys never do more than the user may now
+	App  PrincipalType = "app"  // an application or service account
+)
+
+// ValidPrincipalType reports whether t is user or app.
+func ValidPrincipalType(t PrincipalType) bool { return t == User || t == App }
+
+// Principal is a user or an app. Its ID is the caller's own identifier.
+type Principal struct {
+	Type        PrincipalType
+	ID          string
+	Name        string
+	Permissions []string // the most any of its keys may do
+	Disabled    bool     // disables every key of the principal at once
+	Metadata    json.RawMessage
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Version     int64
+}
+
+// Clone returns a deep copy of p.
+func (p *Principal) Clone() *Principal {
+	c := *p
+	c.Permissions = append([]string(nil), p.Permissions...)
+	c.Metadata = append(json.RawMessage(nil), p.Metadata...)
+	return &c
+}
+
+// PrincipalFilter selects principals for a listing.
+type PrincipalFilter struct {
+	Type  PrincipalType
+	After string // cursor: principals with ID > After
+	Limit int
+}

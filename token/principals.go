@@ -1,0 +1,176 @@
+package token
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/latchkey/latchkey/scope"
+)
+
+// CreatePrincipalParams describes a new user or app.
+type CreatePrincipalParams struct {
+	Type        PrincipalType
+	ID          string
+	Name        string
+	Permissions []string
+	Metadata    json.RawMessage
+}
+
+// CreatePrincipal registers a user or an app.
+func (s *Service) CreatePrincipal(ctx context.Context, a *Actor, p CreatePrincipalParams) (*Principal, error) {
+	action := string(p.Type) + ".create"
+	if !ValidPrincipalType(p.Type) {
+		return nil, invalidf("principal type must be \"user\" or \"app\"")
+	}
+	if !a.May(ScopePrincipalsWrite) {
+		return nil, s.deny(ctx, a, action, string(p.Type), p.ID, ScopePrincipalsWrite)
+	}
+	if err := validPrincipalID(p.ID); err != nil {
+		return nil, err
+	}
+	if err := validName("name", p.Name); err != nil {
+		return nil, err
+	}
+	if err := validMetadata(p.Metadata); err != nil {
+		return nil, err
+	}
+	perms := scope.Normalize(p.Permissions)
+	if err := validScopes("permissions", perms); err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	pr := &Principal{
+		Type: p.Type, ID: p.ID, Name: p.Name, Permissions: perms, Metadata: p.Metadata,
+		CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	if err := s.store.CreatePrincipal(ctx, pr, s.audit(a, action, string(p.Type), p.ID, nil)); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return nil, conflictf(string(p.Type)+"_exists", "%s %q already exists", p.Type, p.ID)
+		}
+		return nil, storeErr(err, "create %s", p.Type)
+	}
+	return pr, nil
+}
+
+// mayReadPrincipal reports whether a may see principal (typ, id).
+func (a *Actor) mayReadPrincipal(typ PrincipalType, id string) bool {
+	if a.May(ScopePrincipalsWrite) {
+		return true
+	}
+	if a.ownerBound() {
+		return a.Owner.Type == typ && a.Owner.ID == id
+	}
+	return a.mayReadKeys()
+}
+
+// Principal returns one user or app.
+func (s *Service) Principal(ctx context.Context, a *Actor, typ PrincipalType, id string) (*Principal, error) {
+	if !a.mayReadPrincipal(typ, id) {
+		if a.ownerBound() {
+			return nil, notFound(string(typ), truncate(id, 70))
+		}
+		return nil, Errorf(PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", ScopePrincipalsWrite)
+	}
+	p, err := s.store.Principal(ctx, typ, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound(string(typ), truncate(id, 70))
+	}
+	if err != nil {
+		return nil, storeErr(err, "get %s", typ)
+	}
+	return p, nil
+}
+
+// Principals lists users or apps.
+func (s *Service) Principals(ctx context.Context, a *Actor, f PrincipalFilter) ([]*Principal, string, error) {
+	if a.ownerBound() && !a.May(ScopePrincipalsWrite) {
+		if a.Owner.Type != f.Type {
+			return nil, "", nil
+		}
+		p, err := s.Principal(ctx, a, f.Type, a.Owner.ID)
+		if err != nil || f.After >= p.ID {
+			return nil, "", nil
+		}
+		return []*Principal{p}, "", nil
+	}
+	if !a.May(ScopePrincipalsWrite) && !a.mayReadKeys() {
+		return nil, "", Errorf(PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", ScopePrincipalsWrite)
+	}
+	var err error
+	if f.Limit, err = pageSize(f.Limit); err != nil {
+		return nil, "", err
+	}
+	ps, next, err := s.store.ListPrincipals(ctx, f)
+	if err != nil {
+		return nil, "", storeErr(err, "list principals")
+	}
+	return ps, next, nil
+}
+
+// UpdatePrincipalParams lists the attributes to change; nil stays.
+type UpdatePrincipalParams struct {
+	Name        *string
+	Permissions *[]string
+	Disabled    *bool
+	Metadata    json.RawMessage // nil: unchanged; JSON null: cleared
+}
+
+// UpdatePrincipal changes a user or an app. Disabling it makes every one of
+// its keys verify as OWNER_DISABLED; narrowing its permissions narrows every
+// key's effective scopes, both at once.
+func (s *Service) UpdatePrincipal(ctx context.Context, a *Actor, typ PrincipalType, id string, p UpdatePrincipalParams) (*Principal, error) {
+	action := string(typ) + ".update"
+	if !a.May(ScopePrincipalsWrite) {
+		return nil, s.deny(ctx, a, action, string(typ), id, ScopePrincipalsWrite)
+	}
+	if p.Name != nil {
+		if err := validName("name", *p.Name); err != nil {
+			return nil, err
+		}
+	}
+	if string(p.Metadata) != "null" {
+		if err := validMetadata(p.Metadata); err != nil {
+			return nil, err
+		}
+	}
+	var perms []string
+	if p.Permissions != nil {
+		perms = scope.Normalize(*p.Permissions)
+		if err := validScopes("permissions", perms); err != nil {
+			return nil, err
+		}
+	}
+	now := s.Now()
+	detail := map[string]string{}
+	pr, err := s.store.UpdatePrincipal(ctx, typ, id, func(pr *Principal) error {
+		if p.Name != nil {
+			pr.Name = *p.Name
+			detail["name"] = "changed"
+		}
+		if p.Permissions != nil {
+			pr.Permissions = perms
+			detail["permissions"] = joinScopes(perms)
+		}
+		if p.Disabled != nil {
+			pr.Disabled = *p.Disabled
+			detail["disabled"] = boolString(*p.Disabled)
+		}
+		if p.Metadata != nil {
+			pr.Metadata = p.Metadata
+			if string(p.Metadata) == "null" {
+				pr.Metadata = nil
+			}
+			detail["metadata"] = "changed"
+		}
+		pr.UpdatedAt = now
+		return nil
+	}, s.audit(a, action, string(typ), id, detail))
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound(string(typ), truncate(id, 70))
+	}
+	if err != nil {
+		return nil, storeErr(err, "update %s", typ)
+	}
+	return pr, nil
+}

@@ -1,0 +1,121 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// Service is latchkey's domain API. Transports authenticate a management
+// credential with Authenticate and pass the resulting Actor to every call;
+// the Service decides what the actor may do.
+type Service struct {
+	store Store
+	now   func() time.Time
+	log   *slog.Logger
+	usage *usageRecorder
+
+	// foreign reports whether any stored key has a plaintext outside
+	// latchkey's format; only then does Verify look up such strings.
+	foreign atomic.Bool
+}
+
+// Config configures a Service.
+type Config struct {
+	Store Store
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Log receives operational messages; nil discards them.
+	Log *slog.Logger
+}
+
+// NewService returns a Service. Call Run to flush usage records in the
+// background and Close to flush them on shutdown.
+func NewService(c Config) *Service {
+	s := &Service{store: c.Store, now: c.Now, log: c.Log}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.usage = newUsageRecorder(c.Store, s.log)
+	return s
+}
+
+// Store returns the Service's storage backend.
+func (s *Service) Store() Store { return s.store }
+
+// Now returns the Service's clock reading.
+func (s *Service) Now() time.Time { return s.now().UTC() }
+
+// Run flushes usage records every interval until ctx ends.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	s.usage.run(ctx, interval)
+}
+
+// Flush writes pending usage records to the store.
+func (s *Service) Flush(ctx context.Context) error { return s.usage.flush(ctx) }
+
+// Ready reports whether the store can answer.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return Unavailablef(err, "ping store")
+	}
+	return nil
+}
+
+// storeErr turns a storage error into a domain error: ErrNotFound and
+// ErrConflict pass through, domain errors from update functions pass
+// through, everything else becomes Unavailable.
+func storeErr(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return Unavailablef(err, format, args...)
+	}
+	return Unavailablef(err, format, args...)
+}
+
+// audit builds an audit event for a successful action by a.
+func (s *Service) audit(a *Actor, action, targetType, targetID string, detail map[string]string) *AuditEvent {
+	now := s.Now()
+	return &AuditEvent{
+		ID:         NewID("aud", now),
+		Time:       now,
+		ActorKeyID: a.KeyID,
+		Action:     action,
+		TargetType: targetType,
+		TargetID:   targetID,
+		Outcome:    OutcomeSuccess,
+		RequestID:  a.RequestID,
+		Detail:     detail,
+	}
+}
+
+// deny records a refused management action and returns the error to give
+// the caller.
+func (s *Service) deny(ctx context.Context, a *Actor, action, targetType, targetID, need string) error {
+	ev := s.audit(a, action, targetType, targetID, map[string]string{"missing_scope": need})
+	ev.Outcome = OutcomeDenied
+	if err := s.store.AppendAudit(ctx, ev); err != nil {
+		s.log.Error("audit: append denied event", "action", action, "err", err)
+	}
+	return Errorf(PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", need)
+}
+
+func notFound(what, id string) error {
+	return Errorf(NotFound, what+"_not_found", "%s %q not found", what, id)
+}
+
+func invalidf(format string, args ...any) error {
+	return &Error{Kind: Invalid, Code: "invalid_request", Msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,98 @@
+package token
+
+import (
+	"context"
+	"time"
+
+	"github.com/latchkey/latchkey/apitoken"
+)
+
+// Storage errors. Implementations return ErrNotFound when an object does not
+// exist and ErrConflict when a create collides with an existing object (same
+// ID, same digest, same name). Any other error means the store could not
+// answer; the Service reports it as Unavailable and never as "valid".
+
+// KeyStore stores keys.
+type KeyStore interface {
+	// CreateKey stores k and ev in one transaction.
+	// It returns ErrConflict if the ID or the digest already exists.
+	CreateKey(ctx context.Context, k *Key, ev *AuditEvent) error
+	// KeyByID returns the key or ErrNotFound.
+	KeyByID(ctx context.Context, id string) (*Key, error)
+	// KeyByDigest returns the key whose digest is d, or ErrNotFound.
+	KeyByDigest(ctx context.Context, d apitoken.Digest) (*Key, error)
+	// ListKeys returns up to f.Limit keys ordered by ID, and the cursor of
+	// the next page ("" when there is none).
+	ListKeys(ctx context.Context, f KeyFilter) ([]*Key, string, error)
+	// UpdateKey reads key id, applies fn and writes the result, with ev,
+	// atomically; the store increments Version. An error from fn aborts the
+	// update and is returned unchanged. ErrNotFound if there is no such key.
+	UpdateKey(ctx context.Context, id string, fn func(*Key) error, ev *AuditEvent) (*Key, error)
+	// RotateKey reads key id, lets fn change it and return its successor,
+	// and writes both with ev in one transaction. An error from fn aborts.
+	RotateKey(ctx context.Context, id string, fn func(old *Key) (*Key, error), ev *AuditEvent) (old, successor *Key, err error)
+	// DeleteKey removes key id for good, with ev, if pred(key) returns nil.
+	DeleteKey(ctx context.Context, id string, pred func(*Key) error, ev *AuditEvent) error
+	// SpendCredits atomically subtracts cost from the key's remaining
+	// credits if at least cost remain. It returns the credits left and
+	// whether they were spent. Keys without credits return (0, true, nil).
+	SpendCredits(ctx context.Context, id string, cost int64) (remaining int64, ok bool, err error)
+	// RecordUsage stores a batch of usage records (last use and counts).
+	RecordUsage(ctx context.Context, batch []Usage) error
+}
+
+// KeyspaceStore stores keyspaces.
+type KeyspaceStore interface {
+	// CreateKeyspace stores ks; ErrConflict if the name exists.
+	CreateKeyspace(ctx context.Context, ks *Keyspace, ev *AuditEvent) error
+	// Keyspace returns the keyspace or ErrNotFound.
+	Keyspace(ctx context.Context, name string) (*Keyspace, error)
+	// ListKeyspaces returns every keyspace ordered by name.
+	ListKeyspaces(ctx context.Context) ([]*Keyspace, error)
+	// UpdateKeyspace applies fn atomically; ErrNotFound if missing.
+	UpdateKeyspace(ctx context.Context, name string, fn func(*Keyspace) error, ev *AuditEvent) (*Keyspace, error)
+}
+
+// PrincipalStore stores users and apps.
+type PrincipalStore interface {
+	// CreatePrincipal stores p; ErrConflict if (type, id) exists.
+	CreatePrincipal(ctx context.Context, p *Principal, ev *AuditEvent) error
+	// Principal returns the principal or ErrNotFound.
+	Principal(ctx context.Context, typ PrincipalType, id string) (*Principal, error)
+	// ListPrincipals returns up to f.Limit principals of f.Type ordered by
+	// ID, and the next cursor.
+	ListPrincipals(ctx context.Context, f PrincipalFilter) ([]*Principal, string, error)
+	// UpdatePrincipal applies fn atomically; the store increments Version.
+	UpdatePrincipal(ctx context.Context, typ PrincipalType, id string, fn func(*Principal) error, ev *AuditEvent) (*Principal, error)
+}
+
+// AuditStore stores the audit log.
+type AuditStore interface {
+	// AppendAudit stores one event on its own (for events that change no
+	// state, such as a denied request).
+	AppendAudit(ctx context.Context, ev *AuditEvent) error
+	// ListAudit returns up to f.Limit events, newest first, and the cursor
+	// of the next page.
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, string, error)
+}
+
+// Store is everything the Service needs from a storage backend.
+type Store interface {
+	KeyStore
+	KeyspaceStore
+	PrincipalStore
+	AuditStore
+	// Ping reports whether the store can answer.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Usage is what verification learned about one key since the last flush.
+type Usage struct {
+	KeyID      string
+	LastUsedAt time.Time
+	LastUsedIP string
+	// Counts holds the number of verifications by result code.
+	Counts map[Code]int64
+}

@@ -1,0 +1,85 @@
+package token
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/latchkey/latchkey/scope"
+)
+
+// Limits on stored attributes.
+const (
+	MaxNameLen     = 200
+	MaxMetadataLen = 16 << 10
+	MaxGracePeriod = 30 * 24 * time.Hour
+)
+
+var (
+	keyspaceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	principalIDRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:+|-]{0,127}$`)
+)
+
+func validName(field, s string) error {
+	if len(s) > MaxNameLen {
+		return invalidf("%s is longer than %d bytes", field, MaxNameLen)
+	}
+	if !utf8.ValidString(s) {
+		return invalidf("%s is not valid UTF-8", field)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return invalidf("%s contains a control character", field)
+		}
+	}
+	return nil
+}
+
+// validMetadata accepts nil or a JSON object of at most MaxMetadataLen bytes.
+func validMetadata(m json.RawMessage) error {
+	if len(m) == 0 {
+		return nil
+	}
+	if len(m) > MaxMetadataLen {
+		return invalidf("metadata is larger than %d bytes", MaxMetadataLen)
+	}
+	t := bytes.TrimSpace(m)
+	if len(t) == 0 || t[0] != '{' || !json.Valid(t) {
+		return invalidf("metadata must be a JSON object")
+	}
+	return nil
+}
+
+func validScopes(field string, ss []string) error {
+	if err := scope.ValidateAll(ss); err != nil {
+		return invalidf("%s: %v", field, err)
+	}
+	return nil
+}
+
+func validOwner(o *Owner) error {
+	if o == nil {
+		return nil
+	}
+	if !ValidPrincipalType(o.Type) {
+		return invalidf("owner.type must be \"user\" or \"app\"")
+	}
+	return validPrincipalID(o.ID)
+}
+
+func validPrincipalID(id string) error {
+	if !principalIDRE.MatchString(id) {
+		return invalidf("principal id %q must be 1-128 characters of letters, digits and ._@:+|- starting with a letter or digit", truncate(id, 140))
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,152 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/scope"
+)
+
+// Code is the stable outcome of a verification.
+type Code string
+
+// Verification codes. Later capabilities add more.
+const (
+	CodeValid             Code = "VALID"
+	CodeNotFound          Code = "NOT_FOUND"
+	CodeExpired           Code = "EXPIRED"
+	CodeRevoked           Code = "REVOKED"
+	CodeDisabled          Code = "DISABLED"
+	CodeOwnerDisabled     Code = "OWNER_DISABLED"
+	CodeInsufficientScope Code = "INSUFFICIENT_SCOPE"
+	CodeUsageExceeded     Code = "USAGE_EXCEEDED"
+)
+
+// Codes lists every verification code.
+var Codes = []Code{
+	CodeValid, CodeNotFound, CodeExpired, CodeRevoked, CodeDisabled,
+	CodeOwnerDisabled, CodeInsufficientScope, CodeUsageExceeded,
+}
+
+// VerifyRequest asks whether a presented key may be used.
+type VerifyRequest struct {
+	Key    string      // the plaintext as presented
+	Scopes []string    // all required
+	Query  *scope.Expr // optional expression that must hold
+	IP     string      // the client's address, for last-used bookkeeping
+}
+
+// VerifyResult is the answer. Key is nil when the code is NOT_FOUND.
+type VerifyResult struct {
+	Valid     bool
+	Code      Code
+	Key       *Key
+	Scopes    []string // effective: the key's scopes ∩ its owner's permissions
+	Remaining *int64
+}
+
+// Verify checks a presented key. A well-formed request always gets a result;
+// an error means the store could not answer (Unavailable), in which case
+// the key must be treated as invalid.
+func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*VerifyResult, error) {
+	now := s.Now()
+	res, err := s.verify(ctx, r, now)
+	if err != nil {
+		return nil, err
+	}
+	if res.Key != nil {
+		s.usage.record(res.Key.ID, res.Code, r.IP, now)
+	}
+	return res, nil
+}
+
+var resultNotFound = VerifyResult{Code: CodeNotFound}
+
+func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*VerifyResult, error) {
+	switch apitoken.Check(r.Key) {
+	case apitoken.Valid:
+	case apitoken.Foreign:
+		if !s.foreign.Load() {
+			res := resultNotFound
+			return &res, nil
+		}
+	default: // malformed or bad checksum: never touch storage
+		res := resultNotFound
+		return &res, nil
+	}
+	d := apitoken.Hash(r.Key)
+	k, err := s.store.KeyByDigest(ctx, d)
+	if errors.Is(err, ErrNotFound) || (err == nil && !k.Digest.Equal(d)) {
+		res := resultNotFound
+		return &res, nil
+	}
+	if err != nil {
+		return nil, storeErr(err, "verify: look up key")
+	}
+	res := &VerifyResult{Key: k, Scopes: k.Scopes, Remaining: k.Remaining}
+	switch k.State(now) {
+	case Revoked:
+		res.Code = CodeRevoked
+		return res, nil
+	case Expired:
+		res.Code = CodeExpired
+		return res, nil
+	case Disabled:
+		res.Code = CodeDisabled
+		return res, nil
+	}
+	if k.Owner != nil {
+		p, err := s.store.Principal(ctx, k.Owner.Type, k.Owner.ID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			res.Code = CodeOwnerDisabled
+			return res, nil
+		case err != nil:
+			return nil, storeErr(err, "verify: look up owner")
+		case p.Disabled:
+			res.Code = CodeOwnerDisabled
+			return res, nil
+		}
+		res.Scopes = scope.Intersect(k.Scopes, p.Permissions)
+	}
+	granted := scope.Set(res.Scopes)
+	if !granted.HasAll(r.Scopes) || (r.Query != nil && !r.Query.Eval(granted)) {
+		res.Code = CodeInsufficientScope
+		return res, nil
+	}
+	if k.Remaining != nil {
+		left, ok, err := s.store.SpendCredits(ctx, k.ID, 1)
+		if err != nil {
+			return nil, storeErr(err, "verify: spend credits")
+		}
+		res.Remaining = &left
+		if !ok {
+			res.Code = CodeUsageExceeded
+			return res, nil
+		}
+	}
+	res.Valid = true
+	res.Code = CodeValid
+	return res, nil
+}
+
+// Authenticate verifies a management credential: a valid key of the
+// ManagementKeyspace. Every failure is the same Unauthenticated error, so a
+// caller learns nothing about why.
+func (s *Service) Authenticate(ctx context.Context, secret, ip, requestID string) (*Actor, error) {
+	res, err := s.Verify(ctx, VerifyRequest{Key: secret, IP: ip})
+	if err != nil {
+		return nil, err
+	}
+	if !res.Valid || res.Key.Keyspace != ManagementKeyspace {
+		return nil, Errorf(Unauthenticated, "invalid_credential", "missing or invalid management credential")
+	}
+	a := &Actor{KeyID: res.Key.ID, Name: res.Key.Name, Scopes: res.Scopes, RequestID: requestID, IP: ip}
+	if res.Key.Owner != nil {
+		o := *res.Key.Owner
+		a.Owner = &o
+	}
+	return a, nil
+}
