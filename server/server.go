@@ -71,7 +71,13 @@ func Run(ctx context.Context, c Config) error {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "latchkey.db"))
+	dbPath := filepath.Join(c.DataDir, "latchkey.db")
+	// Create the database file owner-only: SQLite gives its -wal and -shm
+	// files the same mode.
+	if f, err := os.OpenFile(dbPath, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+	db, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}

@@ -38,8 +38,11 @@ func TestSEC_KEY03_BOLA(t *testing.T) {
 	name := "pwned"
 	id := bobs.Key.ID
 	for op, call := range map[string]func() error{
-		"get":    func() error { _, err := f.svc.Key(ctx, alice, id); return err },
-		"update": func() error { _, err := f.svc.UpdateKey(ctx, alice, id, token.UpdateKeyParams{Name: &name}); return err },
+		"get": func() error { _, err := f.svc.Key(ctx, alice, id); return err },
+		"update": func() error {
+			_, err := f.svc.UpdateKey(ctx, alice, id, token.UpdateKeyParams{Name: &name})
+			return err
+		},
 		"revoke": func() error { _, err := f.svc.RevokeKey(ctx, alice, id, ""); return err },
 		"rotate": func() error { _, _, err := f.svc.RotateKey(ctx, alice, id, 0); return err },
 		"renew":  func() error { _, err := f.svc.RenewKey(ctx, alice, id); return err },
@@ -110,7 +113,10 @@ func TestSEC_KEY04_NonAdminRefused(t *testing.T) {
 		"list keys without keys:read":   func() error { _, _, err := f.svc.Keys(ctx, verifier, token.KeyFilter{}); return err },
 		"read audit without audit:read": func() error { _, _, err := f.svc.Audit(ctx, writer, token.AuditFilter{}); return err },
 		"create keyspace":               func() error { _, err := f.svc.CreateKeyspace(ctx, writer, token.KeyspaceParams{Name: "x"}); return err },
-		"create user":                   func() error { _, err := f.svc.CreatePrincipal(ctx, writer, token.CreatePrincipalParams{Type: token.User, ID: "x"}); return err },
+		"create user": func() error {
+			_, err := f.svc.CreatePrincipal(ctx, writer, token.CreatePrincipalParams{Type: token.User, ID: "x"})
+			return err
+		},
 		"mint a management key": func() error {
 			_, err := f.svc.CreateKey(ctx, writer, token.CreateKeyParams{Keyspace: token.ManagementKeyspace, Scopes: []string{"admin"}})
 			return err
@@ -164,8 +170,14 @@ func TestSEC_AUD01_OneAuditRecordPerChange(t *testing.T) {
 		action string
 		do     func() error
 	}{
-		{"keyspace.create", func() error { _, err := f.svc.CreateKeyspace(ctx, f.root, token.KeyspaceParams{Name: "ks"}); return err }},
-		{"keyspace.update", func() error { _, err := f.svc.UpdateKeyspace(ctx, f.root, token.KeyspaceParams{Name: "ks", Scopes: &perms}); return err }},
+		{"keyspace.create", func() error {
+			_, err := f.svc.CreateKeyspace(ctx, f.root, token.KeyspaceParams{Name: "ks"})
+			return err
+		}},
+		{"keyspace.update", func() error {
+			_, err := f.svc.UpdateKeyspace(ctx, f.root, token.KeyspaceParams{Name: "ks", Scopes: &perms})
+			return err
+		}},
 		{"user.create", func() error {
 			_, err := f.svc.CreatePrincipal(ctx, f.root, token.CreatePrincipalParams{Type: token.User, ID: "u"})
 			return err
@@ -181,7 +193,10 @@ func TestSEC_AUD01_OneAuditRecordPerChange(t *testing.T) {
 			}
 			return err
 		}},
-		{"key.update", func() error { _, err := f.svc.UpdateKey(ctx, f.root, id, token.UpdateKeyParams{Name: &name}); return err }},
+		{"key.update", func() error {
+			_, err := f.svc.UpdateKey(ctx, f.root, id, token.UpdateKeyParams{Name: &name})
+			return err
+		}},
 		{"key.renew", func() error { f.clock.Advance(1e9); _, err := f.svc.RenewKey(ctx, f.root, id); return err }},
 		{"key.rotate", func() error {
 			ck, _, err := f.svc.RotateKey(ctx, f.root, id, 0)

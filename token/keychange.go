@@ -112,6 +112,9 @@ func (ks *Keyspace) checkExpiry(k *Key, exp, now time.Time) error {
 	if !exp.After(now) {
 		return invalidf("expires_at must be in the future; to stop a key now, disable or revoke it")
 	}
+	if exp.Sub(now) > MaxLifetime {
+		return invalidf("expires_at may be at most 100 years away")
+	}
 	if ks.MaxTTL > 0 && exp.After(k.CreatedAt.Add(ks.MaxTTL)) {
 		return invalidf("expires_at is past the key's creation plus keyspace %q max_ttl %s", ks.Name, ks.MaxTTL)
 	}

@@ -2,6 +2,10 @@ package token
 
 import "time"
 
+// MaxLifetime bounds the lifetime of a temporary key (100 years); longer
+// means permanent.
+const MaxLifetime = 100 * 365 * 24 * time.Hour
+
 // lifetime returns the expiry and TTL of a key created at now in ks with the
 // requested expires_in or expires_at (both zero: the keyspace default).
 func (ks *Keyspace) lifetime(now time.Time, expiresIn time.Duration, expiresAt time.Time) (time.Time, time.Duration, error) {
@@ -25,6 +29,9 @@ func (ks *Keyspace) lifetime(now time.Time, expiresIn time.Duration, expiresAt t
 		return time.Time{}, 0, nil
 	default:
 		return time.Time{}, 0, invalidf("keyspace %q does not allow permanent keys and has no default_ttl: give expires_in or expires_at", ks.Name)
+	}
+	if ttl > MaxLifetime {
+		return time.Time{}, 0, invalidf("a key may live at most 100 years")
 	}
 	if ttl < time.Second {
 		return time.Time{}, 0, invalidf("a key must live at least one second")

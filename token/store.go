@@ -27,9 +27,14 @@ type KeyStore interface {
 	// UpdateKey reads key id, applies fn and writes the result, with ev,
 	// atomically; the store increments Version. An error from fn aborts the
 	// update and is returned unchanged. ErrNotFound if there is no such key.
+	// fn runs inside the write transaction: it must not call the store's
+	// write methods. ev is written after fn returns, so fn may fill
+	// ev.Detail.
 	UpdateKey(ctx context.Context, id string, fn func(*Key) error, ev *AuditEvent) (*Key, error)
 	// RotateKey reads key id, lets fn change it and return its successor,
-	// and writes both with ev in one transaction. An error from fn aborts.
+	// and writes both with ev in one transaction; the old key's Version
+	// increments, the successor is stored as fn returned it. An error from
+	// fn aborts.
 	RotateKey(ctx context.Context, id string, fn func(old *Key) (*Key, error), ev *AuditEvent) (old, successor *Key, err error)
 	// DeleteKey removes key id for good, with ev, if pred(key) returns nil.
 	DeleteKey(ctx context.Context, id string, pred func(*Key) error, ev *AuditEvent) error

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -173,4 +175,81 @@ func TestTimeOutOfRange(t *testing.T) {
 	if err := db.CreateKey(ctx, k, nil); err == nil {
 		t.Fatal("CreateKey with an expiry in year 3000 succeeded; it cannot be stored exactly")
 	}
+}
+
+// TestWriteTransactionsBeginImmediate checks that a write transaction holds
+// the database's write lock from BEGIN, so that a read-modify-write can
+// never fail half-way on upgrading a read lock.
+func TestWriteTransactionsBeginImmediate(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "latchkey.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer db.Close()
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatalf("BeginTx: %v", err)
+	}
+	defer tx.Rollback()
+	other, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(ctx, "BEGIN IMMEDIATE"); err == nil {
+		t.Fatal("another connection took the write lock while a write transaction was open")
+	}
+}
+
+// TestUsageCounts reads back the counts RecordUsage stores, which no
+// interface method returns yet.
+func TestUsageCounts(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	defer db.Close()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	if err := db.CreateKeyspace(ctx, &token.Keyspace{Name: "default", Prefix: "lk", CreatedAt: now, UpdatedAt: now}, nil); err != nil {
+		t.Fatal(err)
+	}
+	k := &token.Key{ID: "key_a", Keyspace: "default", Digest: apitoken.Hash("a"), CreatedAt: now, UpdatedAt: now, Version: 1}
+	if err := db.CreateKey(ctx, k, nil); err != nil {
+		t.Fatal(err)
+	}
+	u := token.Usage{KeyID: k.ID, LastUsedAt: now, Counts: map[token.Code]int64{token.CodeValid: 5, token.CodeRevoked: 1}}
+	for range 3 {
+		if err := db.RecordUsage(ctx, []token.Usage{u, {KeyID: "key_gone", Counts: map[token.Code]int64{token.CodeValid: 1}}}); err != nil {
+			t.Fatalf("RecordUsage: %v", err)
+		}
+	}
+	rows, err := db.r.QueryContext(ctx, "SELECT key_id, code, count FROM key_usage ORDER BY code")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var id, code string
+		var n int64
+		if err := rows.Scan(&id, &code, &n); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %d", id, code, n))
+	}
+	if want := []string{"key_a REVOKED 3", "key_a VALID 15"}; !slices.Equal(got, want) {
+		t.Errorf("key_usage = %q, want %q", got, want)
+	}
+	if got := getKeyVersion(t, db, k.ID); got != 1 {
+		t.Errorf("Version = %d after recording usage, want 1: usage is not a change caches must see", got)
+	}
+}
+
+func getKeyVersion(t *testing.T, db *DB, id string) int64 {
+	t.Helper()
+	k, err := db.KeyByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Version
 }
