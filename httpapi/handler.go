@@ -108,7 +108,9 @@ func (h *Handler) serve(fn handlerFunc) http.Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd, pattern := h.mux.Handler(r)
 	if pattern != "" {
-		hd.ServeHTTP(w, r)
+		// Serve through the mux, not hd: only ServeMux.ServeHTTP sets the
+		// request's path values ({id}); Handler does not.
+		h.mux.ServeHTTP(w, r)
 		return
 	}
 	rec := &headerRecorder{h: http.Header{}}

@@ -197,6 +197,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 		}
 		return n, nil
 	}, ev)
+	s.forgetKey(cur.Digest, secret.Digest())
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, notFound("key", truncate(id, 70))
 	}
@@ -243,7 +244,9 @@ func (s *Service) DeleteKey(ctx context.Context, a *Actor, id string) error {
 		return err
 	}
 	errHidden := errors.New("hidden")
+	var digest apitoken.Digest
 	err := s.store.DeleteKey(ctx, id, func(k *Key) error {
+		digest = k.Digest
 		switch {
 		case !a.owns(k):
 			return errHidden
@@ -254,6 +257,7 @@ func (s *Service) DeleteKey(ctx context.Context, a *Actor, id string) error {
 		}
 		return nil
 	}, s.audit(a, "key.delete", "key", id, nil))
+	s.forgetKey(digest)
 	if errors.Is(err, ErrNotFound) || errors.Is(err, errHidden) {
 		return notFound("key", truncate(id, 70))
 	}

@@ -111,7 +111,9 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 		Version:   1,
 	}
 	ev := s.audit(a, "key.create", "key", k.ID, map[string]string{"keyspace": k.Keyspace, "start": k.Start})
-	if err := s.store.CreateKey(ctx, k, ev); err != nil {
+	err = s.store.CreateKey(ctx, k, ev)
+	s.forgetKey(k.Digest) // it may be remembered as unknown
+	if err != nil {
 		if errors.Is(err, ErrConflict) {
 			return nil, Errorf(Conflict, "key_exists", "a key with this secret already exists")
 		}
@@ -251,6 +253,7 @@ func (s *Service) updateVisible(ctx context.Context, a *Actor, action, id string
 		}
 		return fn(k, ks)
 	}, s.audit(a, action, "key", id, detail))
+	s.forgetKey(cur.Digest) // before returning: the next verification sees the change
 	if errors.Is(err, ErrNotFound) {
 		return nil, notFound("key", truncate(id, 70))
 	}

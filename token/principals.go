@@ -166,6 +166,7 @@ func (s *Service) UpdatePrincipal(ctx context.Context, a *Actor, typ PrincipalTy
 		pr.UpdatedAt = now
 		return nil
 	}, s.audit(a, action, string(typ), id, detail))
+	s.forgetPrincipal(typ, id) // before returning: every key of it sees the change
 	if errors.Is(err, ErrNotFound) {
 		return nil, notFound(string(typ), truncate(id, 70))
 	}

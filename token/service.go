@@ -17,6 +17,7 @@ type Service struct {
 	now   func() time.Time
 	log   *slog.Logger
 	usage *usageRecorder
+	cache *verifyCache // nil: caching disabled
 
 	// foreign reports whether any stored key has a plaintext outside
 	// latchkey's format; only then does Verify look up such strings.
@@ -30,6 +31,8 @@ type Config struct {
 	Now func() time.Time
 	// Log receives operational messages; nil discards them.
 	Log *slog.Logger
+	// Cache sizes the verification cache.
+	Cache CacheConfig
 }
 
 // NewService returns a Service. Call Run to flush usage records in the
@@ -43,6 +46,7 @@ func NewService(c Config) *Service {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.usage = newUsageRecorder(c.Store, s.log)
+	s.cache = newVerifyCache(c.Cache)
 	return s
 }
 

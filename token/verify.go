@@ -77,14 +77,15 @@ func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*
 		return &res, nil
 	}
 	d := apitoken.Hash(r.Key)
-	k, err := s.store.KeyByDigest(ctx, d)
-	if errors.Is(err, ErrNotFound) || (err == nil && !k.Digest.Equal(d)) {
+	e, err := s.lookupKey(ctx, d)
+	if errors.Is(err, ErrNotFound) {
 		res := resultNotFound
 		return &res, nil
 	}
 	if err != nil {
-		return nil, storeErr(err, "verify: look up key")
+		return nil, err
 	}
+	k := e.key
 	res := &VerifyResult{Key: k, Scopes: k.Scopes, Remaining: k.Remaining}
 	switch k.State(now) {
 	case Revoked:
@@ -98,18 +99,18 @@ func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*
 		return res, nil
 	}
 	if k.Owner != nil {
-		p, err := s.store.Principal(ctx, k.Owner.Type, k.Owner.ID)
+		p, err := s.lookupPrincipal(ctx, k.Owner.Type, k.Owner.ID)
 		switch {
 		case errors.Is(err, ErrNotFound):
 			res.Code = CodeOwnerDisabled
 			return res, nil
 		case err != nil:
-			return nil, storeErr(err, "verify: look up owner")
+			return nil, err
 		case p.Disabled:
 			res.Code = CodeOwnerDisabled
 			return res, nil
 		}
-		res.Scopes = scope.Intersect(k.Scopes, p.Permissions)
+		res.Scopes = e.effectiveScopes(p)
 	}
 	granted := scope.Set(res.Scopes)
 	if !granted.HasAll(r.Scopes) || (r.Query != nil && !r.Query.Eval(granted)) {
@@ -130,6 +131,89 @@ func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*
 	res.Valid = true
 	res.Code = CodeValid
 	return res, nil
+}
+
+// lookupKey finds the key with digest d: from the cache, or from the store
+// (then cached). Unknown digests are remembered briefly. The stored digest
+// is compared again in constant time.
+func (s *Service) lookupKey(ctx context.Context, d apitoken.Digest) (*keyEntry, error) {
+	c := s.cache
+	if c == nil {
+		k, err := s.keyByDigest(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return &keyEntry{key: k}, nil
+	}
+	if e, ok := c.keys.GetIfPresent(d); ok && e.key.Digest.Equal(d) {
+		return e, nil
+	}
+	if _, ok := c.unknown.GetIfPresent(d); ok {
+		return nil, ErrNotFound
+	}
+	epoch := c.begin()
+	k, err := s.keyByDigest(ctx, d)
+	if errors.Is(err, ErrNotFound) {
+		c.fillUnknown(epoch, d)
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.fillKey(epoch, k), nil
+}
+
+func (s *Service) keyByDigest(ctx context.Context, d apitoken.Digest) (*Key, error) {
+	k, err := s.store.KeyByDigest(ctx, d)
+	if errors.Is(err, ErrNotFound) || (err == nil && !k.Digest.Equal(d)) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, storeErr(err, "verify: look up key")
+	}
+	return k, nil
+}
+
+// lookupPrincipal finds a key's owner through the cache.
+func (s *Service) lookupPrincipal(ctx context.Context, typ PrincipalType, id string) (*Principal, error) {
+	c := s.cache
+	if c != nil {
+		if p, ok := c.principals.GetIfPresent(principalRef{typ, id}); ok {
+			return p, nil
+		}
+	}
+	var epoch uint64
+	if c != nil {
+		epoch = c.begin()
+	}
+	p, err := s.store.Principal(ctx, typ, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, storeErr(err, "verify: look up owner")
+	}
+	if c != nil {
+		c.fillPrincipal(epoch, p)
+	}
+	return p, nil
+}
+
+// forgetKey drops what the cache knows about digests, before a write call
+// returns, so the next verification on this node sees the change.
+func (s *Service) forgetKey(ds ...apitoken.Digest) {
+	if s.cache == nil {
+		return
+	}
+	for _, d := range ds {
+		s.cache.invalidateKey(d)
+	}
+}
+
+func (s *Service) forgetPrincipal(typ PrincipalType, id string) {
+	if s.cache != nil {
+		s.cache.invalidatePrincipal(typ, id)
+	}
 }
 
 // Authenticate verifies a management credential: a valid key of the
