@@ -215,3 +215,30 @@ type Problem struct {
 	Code      string `json:"code"`
 	RequestID string `json:"request_id,omitempty"`
 }
+
+// ImportKeysRequest is the body of POST /v1/keys/import: keys issued by
+// another system, known by the SHA-256 digest of their plaintext (at most
+// 1000 per request; all or nothing).
+type ImportKeysRequest struct {
+	Keyspace string      `json:"keyspace,omitempty"`
+	Keys     []ImportKey `json:"keys"`
+}
+
+// ImportKey is one key to import.
+type ImportKey struct {
+	Hash      string          `json:"hash"` // 64 hex characters: SHA-256 of the plaintext
+	Start     string          `json:"start,omitempty"`
+	Name      string          `json:"name,omitempty"`
+	Owner     *Owner          `json:"owner,omitempty"`
+	Scopes    []string        `json:"scopes,omitempty"`
+	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
+	Metadata  json.RawMessage `json:"metadata,omitempty"`
+	Remaining *int64          `json:"remaining,omitempty"`
+}
+
+// ImportKeysResponse answers an import with the new key IDs, in request
+// order.
+type ImportKeysResponse struct {
+	Imported int      `json:"imported"`
+	IDs      []string `json:"ids"`
+}

@@ -166,3 +166,10 @@ func setInt(q url.Values, key string, n int) {
 		q.Set(key, strconv.Itoa(n))
 	}
 }
+
+// ImportKeys imports keys issued by another system, known by the SHA-256
+// digests of their plaintexts (POST /v1/keys/import; at most 1000 per call,
+// all or nothing).
+func (c *Client) ImportKeys(ctx context.Context, req api.ImportKeysRequest) (*api.ImportKeysResponse, error) {
+	return call[api.ImportKeysResponse](ctx, c, jsonReq(http.MethodPost, keysPath+"/import", req))
+}

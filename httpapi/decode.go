@@ -20,18 +20,23 @@ const MaxBodyBytes = 1 << 20
 // message that says what is wrong. An empty body decodes as {} when
 // allowEmpty is set.
 func decode(r *http.Request, v any, allowEmpty bool) error {
+	return decodeLimit(r, v, allowEmpty, MaxBodyBytes)
+}
+
+// decodeLimit is decode with a body cap of limit bytes.
+func decodeLimit(r *http.Request, v any, allowEmpty bool, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "request body must be application/json"}
 		}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return badRequest("bad_body", "could not read the request body")
 	}
-	if len(body) > MaxBodyBytes {
-		return &httpError{status: http.StatusRequestEntityTooLarge, code: "body_too_large", msg: fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
+	if int64(len(body)) > limit {
+		return &httpError{status: http.StatusRequestEntityTooLarge, code: "body_too_large", msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if allowEmpty {

@@ -60,6 +60,7 @@ func (h *Handler) routes() []route {
 		{"POST /v1/keys", h.authed(h.createKey)},
 		{"GET /v1/keys", h.authed(h.listKeys)},
 		{"POST /v1/keys/verify", h.authed(h.verifyKey)},
+		{"POST /v1/keys/import", h.authed(h.importKeys)},
 		{"GET /v1/keys/{id}", h.authed(h.getKey)},
 		{"PATCH /v1/keys/{id}", h.authed(h.updateKey)},
 		{"DELETE /v1/keys/{id}", h.authed(h.deleteKey)},

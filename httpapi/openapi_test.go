@@ -169,6 +169,9 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"RenewRequest", reflect.TypeFor[struct{}](), false, nil}, // renewKey decodes into struct{}
 		{"KeyList", reflect.TypeFor[api.KeyList](), true, nil},
 		{"VerifyRequest", reflect.TypeFor[api.VerifyRequest](), false, nil},
+		{"ImportKeysRequest", reflect.TypeFor[api.ImportKeysRequest](), false, nil},
+		{"ImportKey", reflect.TypeFor[api.ImportKey](), false, nil},
+		{"ImportKeysResponse", reflect.TypeFor[api.ImportKeysResponse](), true, nil},
 		{"VerifyResponse", reflect.TypeFor[api.VerifyResponse](), true, nil},
 		{"Keyspace", reflect.TypeFor[api.Keyspace](), true, nil},
 		{"KeyspaceRequest", reflect.TypeFor[api.KeyspaceRequest](), false, nil},

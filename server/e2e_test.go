@@ -248,8 +248,12 @@ func TestE2E_QuickStart(t *testing.T) {
 		if r.Status != 200 {
 			t.Fatalf("GET /metrics: %d", r.Status)
 		}
-		if n := metricValue(r.Body, `latchkey_verifications_total{code="VALID"}`); n < 5 {
-			t.Errorf("latchkey_verifications_total{code=\"VALID\"} = %v, want >= 5", n)
+		// The verifications this test made through POST /v1/keys/verify.
+		for code, want := range map[string]float64{"VALID": 4, "DISABLED": 1, "INSUFFICIENT_SCOPE": 1, "REVOKED": 1} {
+			series := `latchkey_verifications_total{code="` + code + `"}`
+			if n := metricValue(r.Body, series); n != want {
+				t.Errorf("%s = %v, want %v", series, n, want)
+			}
 		}
 	})
 }

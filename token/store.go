@@ -17,6 +17,10 @@ type KeyStore interface {
 	// CreateKey stores k and ev in one transaction.
 	// It returns ErrConflict if the ID or the digest already exists.
 	CreateKey(ctx context.Context, k *Key, ev *AuditEvent) error
+	// ImportKeys stores keys, each with its audit event (evs[i] for
+	// keys[i]), in one transaction: all or nothing. ErrConflict if any ID or
+	// digest already exists.
+	ImportKeys(ctx context.Context, keys []*Key, evs []*AuditEvent) error
 	// KeyByID returns the key or ErrNotFound.
 	KeyByID(ctx context.Context, id string) (*Key, error)
 	// KeyByDigest returns the key whose digest is d, or ErrNotFound.

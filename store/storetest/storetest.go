@@ -26,6 +26,7 @@ func Run(t *testing.T, open func(t *testing.T) token.Store) {
 		tests []test
 	}{
 		{"Keys", keyTests},
+		{"ImportKeys", importTests},
 		{"ListKeys", listTests},
 		{"UpdateKey", updateTests},
 		{"RotateKey", rotateTests},

@@ -1,0 +1,43 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/latchkey/latchkey/token"
+)
+
+// ImportKeys stores keys and their audit events in one transaction: all or
+// nothing. It returns an error wrapping token.ErrConflict if any ID or
+// digest already exists.
+func (db *DB) ImportKeys(ctx context.Context, keys []*token.Key, evs []*token.AuditEvent) error {
+	if len(keys) != len(evs) {
+		return errors.New("sqlite: import keys: one audit event per key")
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, insertKeySQL)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, k := range keys {
+			args, err := keyArgs(k)
+			if err != nil {
+				return err
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("key %d: %w", i, dbErr(err))
+			}
+			if err := insertAudit(ctx, tx, evs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: import %d keys: %w", len(keys), err)
+	}
+	return nil
+}
