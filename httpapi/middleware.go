@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -14,22 +15,26 @@ import (
 	"github.com/latchkey/latchkey/token"
 )
 
-type ctxKey int
+type ctxKey struct{}
 
-const (
-	requestIDKey ctxKey = iota
-	actorKey
-)
-
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+// reqState is the per-request state the middleware shares with handlers.
+// It is put in the context once; authed fills in the actor.
+type reqState struct {
+	id    string
+	actor *token.Actor
 }
 
-func actorFrom(ctx context.Context) *token.Actor {
-	a, _ := ctx.Value(actorKey).(*token.Actor)
-	return a
+func state(ctx context.Context) *reqState {
+	st, _ := ctx.Value(ctxKey{}).(*reqState)
+	if st == nil {
+		return &reqState{}
+	}
+	return st
 }
+
+func requestID(ctx context.Context) string { return state(ctx).id }
+
+func actorFrom(ctx context.Context) *token.Actor { return state(ctx).actor }
 
 // newRequestID returns 16 random hex characters.
 func newRequestID() string {
@@ -85,7 +90,7 @@ func (h *Handler) wrap(route string, next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, &reqState{id: id}))
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -100,7 +105,9 @@ func (h *Handler) wrap(route string, next http.Handler) http.Handler {
 			}
 			d := time.Since(start)
 			h.metrics.observe(route, r.Method, sw.status, d)
-			h.log.Debug("request", "request_id", id, "method", r.Method, "route", route, "status", sw.status, "duration", d)
+			if h.log.Enabled(r.Context(), slog.LevelDebug) {
+				h.log.Debug("request", "request_id", id, "method", r.Method, "route", route, "status", sw.status, "duration", d)
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -137,6 +144,7 @@ func (h *Handler) authed(next handlerFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		return next(w, r.WithContext(context.WithValue(r.Context(), actorKey, a)))
+		state(r.Context()).actor = a
+		return next(w, r)
 	}
 }

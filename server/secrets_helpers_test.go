@@ -18,8 +18,8 @@ import (
 )
 
 // scenarioKeys is how many keys the secret-scanning tests create over HTTP.
-// 1000 (the KEY-01 row) takes about 2.5 s on the 2-core CI box with
-// synchronous=FULL commits, so the full number is used.
+// 1000 (the KEY-01 row) plus the rotations take about 1.5 s on the 2-core
+// CI box with synchronous=FULL commits, so the full number is used.
 const scenarioKeys = 1000
 
 // populated is a server, stopped after a realistic workload, and every

@@ -19,6 +19,9 @@ func TestSEC_KEY01_NoPlaintextInDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	idx := newSecretIndex(t, p.secrets)
+	if hits := idx.find(p.s.Out.Bytes()); len(hits) != 1 {
+		t.Fatalf("the scanner finds %d secrets in the root key announcement, want 1: it is broken", len(hits))
+	}
 	files := dataFiles(t, p.s.DataDir)
 	if _, ok := files["latchkey.db"]; !ok {
 		t.Fatalf("no latchkey.db in the data directory; files: %v", mapKeys(files))
@@ -49,6 +52,9 @@ func TestSEC_AUD02_NoSecretInLogsOrAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	idx := newSecretIndex(t, p.secrets)
+	if hits := idx.find(p.s.Out.Bytes()); len(hits) != 1 {
+		t.Fatalf("the scanner finds %d secrets in the root key announcement, want 1: it is broken", len(hits))
+	}
 	logs := p.s.Logs.Bytes()
 	if n := bytes.Count(logs, []byte(`"msg":"request"`)); n < scenarioKeys {
 		t.Fatalf("the debug log has %d request lines for a workload of more than %d requests: is it captured?", n, scenarioKeys)
@@ -107,6 +113,15 @@ func (p *populated) errorPaths(t *testing.T) {
 		{"verify with the key unquoted", "POST", "/v1/keys/verify", p.s.Root, `{"key":` + real + `}`, 400},
 		{"verify with the key in an array", "POST", "/v1/keys/verify", p.s.Root, `{"key":[` + string(quoted) + `]}`, 400},
 		{"verify with trailing data", "POST", "/v1/keys/verify", p.s.Root, `{"key":"x"} ` + real, 400},
+		{"key as the key id of a get", "GET", "/v1/keys/" + real, p.s.Root, ``, 404},
+		{"key as the key id of a revoke", "POST", "/v1/keys/" + real + "/revoke", p.s.Root, `{}`, 404},
+		{"key as a path", "GET", "/v1/" + real, p.s.Root, ``, 404},
+		{"key as a field name", "POST", "/v1/keys", p.s.Root, `{` + string(quoted) + `:1}`, 400},
+		{"key as a duration", "POST", "/v1/keys", p.s.Root, `{"expires_in":` + string(quoted) + `}`, 400},
+		{"key as a scope", "POST", "/v1/keys", p.s.Root, `{"scopes":[` + string(quoted) + `]}`, 422},
+		{"key in a scope query", "POST", "/v1/keys/verify", p.s.Root, `{"key":"x","scope_query":"a AND ` + real + `"}`, 400},
+		{"key as the owner id", "POST", "/v1/keys", p.s.Root, `{"owner":{"type":"user","id":` + string(quoted) + `}}`, 422},
+		{"key as the keyspace", "POST", "/v1/keys", p.s.Root, `{"keyspace":` + string(quoted) + `}`, 422},
 		{"bad-checksum key as the bearer", "GET", "/v1/self", badChecksum, ``, 401},
 		{"revoked key as the bearer", "GET", "/v1/self", p.revoked[0], ``, 401},
 	}

@@ -1,0 +1,98 @@
+-- wrk script of latchkey's HTTP benchmarks (bench/http.sh, bench/scale.sh).
+-- Configured by the environment so that no credential appears in argv:
+--
+--   BENCH_MODE       verify (default): POST /v1/keys/verify, one body per
+--                    key of BENCH_KEYS_FILE, cycling;
+--                    create: POST /v1/keys with a fixed body;
+--                    get: GET of the URL's path.
+--   BENCH_TOKEN      management credential for the Authorization header.
+--   BENCH_KEYS_FILE  plaintext keys, one a line (verify).
+--   BENCH_SCOPES     JSON array of required scopes (verify; default
+--                    ["orders:read"]).
+--   BENCH_THREADS    the -t given to wrk (to shard the keys over threads).
+--   BENCH_ONCE       1: each thread verifies its share of the keys once and
+--                    stops (a cache-cold pass); the keys are sharded over the
+--                    threads, so each key is sent once (at most one in-flight
+--                    request per connection more at the end).
+--
+-- done() prints one machine-readable line:
+--   BENCH_RESULT requests=N duration_us=N rps=F p50_us=N p90_us=N p99_us=N
+--                max_us=N non2xx=N socket_errors=N
+
+local mode = os.getenv("BENCH_MODE") or "verify"
+local token = os.getenv("BENCH_TOKEN")
+local once = os.getenv("BENCH_ONCE") == "1"
+local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
+
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("tid", counter)
+end
+
+local requests = {}
+local n = 0
+local i = 0
+local answered = 0
+
+wrk.headers["Content-Type"] = "application/json"
+if token and token ~= "" then
+  wrk.headers["Authorization"] = "Bearer " .. token
+end
+
+function init(args)
+  local me = tid or 1
+  if mode == "verify" then
+    local scopes = os.getenv("BENCH_SCOPES") or '["orders:read"]'
+    local f = assert(io.open(assert(os.getenv("BENCH_KEYS_FILE"), "BENCH_KEYS_FILE not set"), "r"))
+    local k = 0
+    for line in f:lines() do
+      if line ~= "" then
+        k = k + 1
+        -- Shard by thread only for a single pass; otherwise every thread
+        -- cycles over all the keys (all cached after the first pass).
+        if not once or (k - 1) % nthreads == me - 1 then
+          n = n + 1
+          requests[n] = wrk.format("POST", "/v1/keys/verify", nil,
+            '{"key":"' .. line .. '","scopes":' .. scopes .. '}')
+        end
+      end
+    end
+    f:close()
+    assert(n > 0, "no keys in BENCH_KEYS_FILE")
+  elseif mode == "create" then
+    n = 1
+    requests[1] = wrk.format("POST", "/v1/keys", nil,
+      '{"keyspace":"default","name":"wrk-created","owner":{"type":"user","id":"bench"},' ..
+      '"scopes":["orders:read"],"expires_in":"720h","metadata":{"plan":"pro"}}')
+  else
+    n = 1
+    requests[1] = wrk.format("GET")
+  end
+end
+
+function request()
+  i = i + 1
+  if i > n then i = 1 end
+  return requests[i]
+end
+
+if once then
+  -- Defined only for a single pass: a response callback makes wrk parse
+  -- every body, which costs the load generator CPU.
+  function response(status, headers, body)
+    answered = answered + 1
+    if answered >= n then
+      wrk.thread:stop()
+    end
+  end
+end
+
+function done(summary, latency, _)
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH_RESULT requests=%d duration_us=%d rps=%.1f p50_us=%d p90_us=%d p99_us=%d max_us=%d non2xx=%d socket_errors=%d\n",
+    summary.requests, summary.duration, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    e.status, e.connect + e.read + e.write + e.timeout))
+end
