@@ -22,6 +22,8 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
 		Scopes:    req.Scopes,
 		Metadata:  req.Metadata,
 		Remaining: req.Remaining,
+
+		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 	}
 	if req.Owner != nil {
 		p.Owner = &token.Owner{Type: token.PrincipalType(req.Owner.Type), ID: req.Owner.ID}

@@ -71,7 +71,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey"`)
 	}
-	// p.Detail = redactSecrets(p.Detail)
+	p.Detail = redactSecrets(p.Detail)
 	p.Title = http.StatusText(p.Status)
 	p.Type = "https://latchkey.dev/problems/" + p.Code
 	writeJSONType(w, p.Status, "application/problem+json", p)

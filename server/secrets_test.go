@@ -131,18 +131,29 @@ func (p *populated) errorPaths(t *testing.T) {
 			if r.Status != tt.want {
 				t.Errorf("status %d, want %d", r.Status, tt.want)
 			}
-			if bytes.Contains(r.Body, []byte(part)) || bytes.Contains(r.Body, []byte(real)) {
-				t.Errorf("the response echoes the submitted key %s", fp(real))
+			if echoes(r.Body, part) {
+				t.Errorf("the response echoes (part of) the submitted key %s", fp(real))
 			}
 			for _, vs := range r.Header {
 				for _, v := range vs {
-					if strings.Contains(v, part) {
+					if echoes([]byte(v), part) {
 						t.Errorf("a response header echoes the submitted key %s", fp(real))
 					}
 				}
 			}
 		})
 	}
+}
+
+// echoes reports whether b contains 16 or more consecutive characters of
+// a token's secret part: a truncated echo leaks too.
+func echoes(b []byte, part string) bool {
+	for i := 0; i+16 <= len(part); i++ {
+		if bytes.Contains(b, []byte(part[i:i+16])) {
+			return true
+		}
+	}
+	return false
 }
 
 func mapKeys[V any](m map[string]V) []string {

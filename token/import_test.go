@@ -2,6 +2,7 @@ package token_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/apitoken"
@@ -56,4 +57,34 @@ func TestImportKeysByDigest(t *testing.T) {
 			t.Fatalf("legacy key after restart: %+v %v", res, err)
 		}
 	})
+}
+
+func TestIdempotentCreate(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p := token.CreateKeyParams{Name: "ci", IdempotencyKey: "req-42"}
+	first, err := f.svc.CreateKey(ctx, f.root, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.CreateKey(ctx, f.root, p)
+	wantKind(t, err, token.Conflict)
+	if te := err.(*token.Error); te.Code != "idempotency_key_reused" || !strings.Contains(te.Msg, first.Key.ID) {
+		t.Fatalf("replay error %q (%s) does not name %s", te.Msg, te.Code, first.Key.ID)
+	}
+	keys, _, err := f.svc.Keys(ctx, f.root, token.KeyFilter{Keyspace: token.DefaultKeyspace})
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("%d keys after a retried create, want 1 (%v)", len(keys), err)
+	}
+	// Another credential's identical header is its own request.
+	other := f.create(token.CreateKeyParams{Keyspace: token.ManagementKeyspace, Scopes: []string{"keys:write"}})
+	a, err := f.svc.Authenticate(ctx, other.Secret.Reveal(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreateKey(ctx, a, p); err != nil {
+		t.Fatalf("same Idempotency-Key from another credential: %v", err)
+	}
+	_, err = f.svc.CreateKey(ctx, f.root, token.CreateKeyParams{IdempotencyKey: "bad\nkey"})
+	wantKind(t, err, token.Invalid)
 }

@@ -47,6 +47,9 @@ type Key struct {
 	// Foreign reports that the plaintext is not in latchkey's format: the
 	// key was imported by hash or set by the operator (LATCHKEY_ROOT_KEY).
 	Foreign bool
+	// IdempotencyKey identifies the create request that made the key (a
+	// digest of the caller and its Idempotency-Key header), or "".
+	IdempotencyKey string
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -111,8 +114,10 @@ type KeyFilter struct {
 	OwnerType PrincipalType
 	OwnerID   string
 	State     State
-	Foreign   bool      // only keys whose plaintext is not in latchkey's format
-	Now       time.Time // the clock the State filter is evaluated against
-	After     string    // cursor: list keys with ID > After
-	Limit     int
+	Foreign   bool // only keys whose plaintext is not in latchkey's format
+	// IdempotencyKey selects the key created by one idempotent request.
+	IdempotencyKey string
+	Now            time.Time // the clock the State filter is evaluated against
+	After          string    // cursor: list keys with ID > After
+	Limit          int
 }

@@ -22,6 +22,9 @@ type CreateKeyParams struct {
 	ExpiresAt time.Time     // zero: not given
 	Metadata  json.RawMessage
 	Remaining *int64
+	// IdempotencyKey, if set, makes a retried create return a Conflict
+	// naming the key the first attempt created instead of a second key.
+	IdempotencyKey string
 }
 
 // CreatedKey is a new key and its plaintext, which exists only here.
@@ -85,6 +88,16 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 	if err != nil {
 		return nil, err
 	}
+	var idem string
+	if p.IdempotencyKey != "" {
+		if err := validIdempotencyKey(p.IdempotencyKey); err != nil {
+			return nil, err
+		}
+		idem = idempotencyDigest(a.KeyID, p.IdempotencyKey)
+		if err := s.replayed(ctx, idem); err != nil {
+			return nil, err
+		}
+	}
 	foreign := false
 	if secret.IsZero() {
 		if secret, err = apitoken.New(ks.Prefix); err != nil {
@@ -109,12 +122,19 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 		TTL:       ttl,
 		Remaining: p.Remaining,
 		Version:   1,
+
+		IdempotencyKey: idem,
 	}
 	ev := s.audit(a, "key.create", "key", k.ID, map[string]string{"keyspace": k.Keyspace, "start": k.Start})
 	err = s.store.CreateKey(ctx, k, ev)
 	s.forgetKey(k.Digest) // it may be remembered as unknown
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
+			if idem != "" { // a concurrent retry of the same request won
+				if err := s.replayed(ctx, idem); err != nil {
+					return nil, err
+				}
+			}
 			return nil, Errorf(Conflict, "key_exists", "a key with this secret already exists")
 		}
 		return nil, storeErr(err, "create key")

@@ -15,17 +15,17 @@ import (
 // keyColumns lists the columns of keys in the order of keyArgs and scanKey.
 const keyColumns = `id, keyspace, name, owner_type, owner_id, scopes, digest, start, metadata,
 	foreign_key, created_at, updated_at, expires_at, ttl_ns, disabled, revoked_at, revoke_reason,
-	remaining, rotated_from, rotated_to, last_used_at, last_used_ip, version`
+	remaining, rotated_from, rotated_to, last_used_at, last_used_ip, version, idempotency`
 
 const selectKey = "SELECT " + keyColumns + " FROM keys"
 
 var (
-	insertKeySQL = "INSERT INTO keys (" + keyColumns + ") VALUES (?" + strings.Repeat(", ?", 22) + ")"
+	insertKeySQL = "INSERT INTO keys (" + keyColumns + ") VALUES (?" + strings.Repeat(", ?", 23) + ")"
 	updateKeySQL = `UPDATE keys SET keyspace = ?, name = ?, owner_type = ?, owner_id = ?, scopes = ?,
 	digest = ?, start = ?, metadata = ?, foreign_key = ?, created_at = ?, updated_at = ?,
 	expires_at = ?, ttl_ns = ?, disabled = ?, revoked_at = ?, revoke_reason = ?, remaining = ?,
-	rotated_from = ?, rotated_to = ?, last_used_at = ?, last_used_ip = ?, version = ?
-	WHERE id = ?`
+	rotated_from = ?, rotated_to = ?, last_used_at = ?, last_used_ip = ?, version = ?,
+	idempotency = ? WHERE id = ?`
 )
 
 // keyArgs returns k's column values in keyColumns order.
@@ -43,6 +43,7 @@ func keyArgs(k *token.Key) ([]any, error) {
 		e.raw(k.Metadata), boolInt(k.Foreign), e.time(k.CreatedAt), e.time(k.UpdatedAt),
 		e.time(k.ExpiresAt), int64(k.TTL), boolInt(k.Disabled), e.time(k.RevokedAt), k.RevokeReason,
 		remaining, k.RotatedFrom, k.RotatedTo, e.time(k.LastUsedAt), k.LastUsedIP, k.Version,
+		nullString(k.IdempotencyKey),
 	}
 	return args, e.err
 }
@@ -73,6 +74,7 @@ func scanKey(s scanner) (*token.Key, error) {
 		k                            token.Key
 		d                            dec
 		ownerType, ownerID, metadata sql.NullString
+		idempotency                  sql.NullString
 		scopes                       string
 		digest                       []byte
 		foreign, disabled, ttl       int64
@@ -81,7 +83,7 @@ func scanKey(s scanner) (*token.Key, error) {
 	)
 	err := s.Scan(&k.ID, &k.Keyspace, &k.Name, &ownerType, &ownerID, &scopes, &digest, &k.Start,
 		&metadata, &foreign, &created, &updated, &expires, &ttl, &disabled, &revoked, &k.RevokeReason,
-		&remaining, &k.RotatedFrom, &k.RotatedTo, &lastUsed, &k.LastUsedIP, &k.Version)
+		&remaining, &k.RotatedFrom, &k.RotatedTo, &lastUsed, &k.LastUsedIP, &k.Version, &idempotency)
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -95,6 +97,7 @@ func scanKey(s scanner) (*token.Key, error) {
 	copy(k.Digest[:], digest)
 	k.Metadata = d.raw(metadata)
 	k.Foreign, k.Disabled = foreign != 0, disabled != 0
+	k.IdempotencyKey = idempotency.String
 	k.CreatedAt, k.UpdatedAt, k.ExpiresAt = d.time(created), d.time(updated), d.time(expires)
 	k.TTL = time.Duration(ttl)
 	k.RevokedAt, k.LastUsedAt = d.time(revoked), d.time(lastUsed)
@@ -168,6 +171,9 @@ func (db *DB) ListKeys(ctx context.Context, f token.KeyFilter) ([]*token.Key, st
 	}
 	if f.Foreign {
 		add("foreign_key = 1")
+	}
+	if f.IdempotencyKey != "" {
+		add("idempotency = ?", f.IdempotencyKey)
 	}
 	if f.State != "" {
 		// A zero Now expires nothing, as in Key.State.

@@ -7,6 +7,17 @@ import (
 )
 
 var importTests = []test{
+	{"an idempotency key is unique and selects its key", func(t *testing.T, s token.Store) {
+		first := createKey(t, s, func(k *token.Key) { k.IdempotencyKey = "req-1" })
+		createKey(t, s)
+		dup := newKey(t, func(k *token.Key) { k.IdempotencyKey = "req-1" })
+		wantErr(t, "CreateKey with a used idempotency key", s.CreateKey(bg, dup, event("key.create", "key", dup.ID)), token.ErrConflict)
+		keys, _, err := s.ListKeys(bg, token.KeyFilter{IdempotencyKey: "req-1"})
+		if err != nil {
+			t.Fatalf("ListKeys: %v", err)
+		}
+		equalKeys(t, "keys of idempotency key req-1", keys, []*token.Key{first})
+	}},
 	{"stores every key and one audit event each", func(t *testing.T, s token.Store) {
 		keyspace(t, s, token.DefaultKeyspace)
 		before := auditCount(t, s)

@@ -56,6 +56,7 @@ var keyVariants = []struct {
 	{"every field set", func(k *token.Key) {
 		k.Keyspace = "acme"
 		k.Owner = &token.Owner{Type: token.User, ID: "alice@example.com"}
+		k.IdempotencyKey = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 		k.Scopes = []string{"billing:read", "invoices:*", "users:write"}
 		k.Metadata = json.RawMessage(`{"plan":"pro","limits":{"rps":10},"tags":["a","b"],"n":null}`)
 		k.Foreign = true

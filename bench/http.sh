@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# bench/http.sh — latchkey over HTTP against a bare Go net/http baseline, in
+# one run on one machine (`make bench-http`).
+#
+# Starts latchkey (temporary data dir, random root key, free loopback port),
+# creates a keys:verify management key and 1000 keys, then loads with wrk:
+#   verify    POST /v1/keys/verify, bodies cycling over the 1000 keys
+#   baseline  bench/baseline: the same requests, a fixed body of the same size
+#   healthz   GET /healthz on latchkey (reference: routing + middleware only)
+#   create    POST /v1/keys (durable SQLite commit per key)
+# and prints req/s, p50, p99 and the ratio to the baseline at the same
+# connections. The report also goes to bench/out/http-<date>.md.
+#
+# Environment: BENCH_DURATION (default 10s), BENCH_CONNS (default "16 64"),
+# BENCH_THREADS (default 2), BENCH_KEYS (default 1000), BENCH_PIN=0 to not pin.
+set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+DURATION=${BENCH_DURATION:-10s}
+THREADS=${BENCH_THREADS:-2}
+CONNS=${BENCH_CONNS:-16 64}
+NKEYS=${BENCH_KEYS:-1000}
+CREATE_CONNS=16
+
+need_wrk
+build_all
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-bench.XXXXXX")
+RESULTS=$TMP/results.txt
+: >"$RESULTS"
+LK_PID="" BASE_PID=""
+cleanup() {
+	stop_pid "$LK_PID"
+	stop_pid "$BASE_PID"
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ROOT_KEY=$(random_secret)
+LK_PORT=$(free_port)
+LK_URL=http://127.0.0.1:$LK_PORT
+start_latchkey "$TMP/data" "$LK_PORT"
+wait_http "$LK_URL/healthz" 30
+log "latchkey pid $LK_PID on $LK_URL ($PIN_DESC)"
+
+# A user owns the keys, so each verification also checks the owner and
+# intersects scopes, and the answer carries owner, expiry and metadata.
+api "$ROOT_KEY" POST /v1/users '{"id":"bench","permissions":["orders:*"]}' >/dev/null
+VERIFY_TOKEN=$(api "$ROOT_KEY" POST /v1/keys '{"keyspace":"latchkey","name":"bench-verifier","scopes":["keys:verify"]}' | secret_of)
+WRITE_TOKEN=$(api "$ROOT_KEY" POST /v1/keys '{"keyspace":"latchkey","name":"bench-writer","scopes":["keys:write"]}' | secret_of)
+[[ -n "$VERIFY_TOKEN" && -n "$WRITE_TOKEN" ]] || die "could not create the management keys"
+
+KEYS_FILE=$TMP/keys.txt
+LATCHKEY_URL=$LK_URL LATCHKEY_TOKEN=$WRITE_TOKEN "$REPO_DIR/bin/bench-seed" create \
+	-n "$NKEYS" -c 8 -owner user:bench -out "$KEYS_FILE"
+# Every key must verify VALID before we time anything (also fills the cache).
+LATCHKEY_URL=$LK_URL LATCHKEY_TOKEN=$VERIFY_TOKEN "$REPO_DIR/bin/bench-seed" check -in "$KEYS_FILE"
+
+# The baseline answers with the very bytes latchkey answers for a key.
+first_key=$(head -1 "$KEYS_FILE")
+api "$VERIFY_TOKEN" POST /v1/keys/verify "{\"key\":\"$first_key\",\"scopes\":[\"orders:read\"]}" >"$TMP/body.json"
+grep -q '"code":"VALID"' "$TMP/body.json" || die "the first key does not verify VALID"
+BODY_BYTES=$(wc -c <"$TMP/body.json")
+BASE_PORT=$(free_port)
+BASE_URL=http://127.0.0.1:$BASE_PORT
+"${SERVER_PIN[@]}" "$REPO_DIR/bin/bench-baseline" -addr "127.0.0.1:$BASE_PORT" -body "$TMP/body.json" &
+BASE_PID=$!
+wait_http "$BASE_URL/" 30
+log "baseline pid $BASE_PID on $BASE_URL, body $BODY_BYTES bytes"
+
+export BENCH_MODE=verify BENCH_TOKEN=$VERIFY_TOKEN BENCH_KEYS_FILE=$KEYS_FILE
+# Warm both servers up (connection setup, GC pacing) before timing.
+DURATION=2s run_wrk warmup-latchkey "$LK_URL" 64 && DURATION=2s run_wrk warmup-baseline "$BASE_URL" 64
+
+valid_before=$(metric 'latchkey_verifications_total{code="VALID"}')
+log "running: verify and baseline at connections $CONNS, $DURATION each"
+for c in $CONNS; do
+	run_wrk verify "$LK_URL" "$c"
+	run_wrk baseline "$BASE_URL" "$c"
+done
+valid_after=$(metric 'latchkey_verifications_total{code="VALID"}')
+verify_requests=0
+for c in $CONNS; do verify_requests=$((verify_requests + $(result verify "$c" requests))); done
+# wrk counts completed responses; the server may have answered a few more
+# that wrk cut off at the end of each run.
+valid_delta=$(awk -v a="$valid_after" -v b="$valid_before" 'BEGIN { printf "%d", a - b }')
+if ((valid_delta < verify_requests)); then
+	die "only $valid_delta VALID verifications for $verify_requests wrk requests: the load is not what it seems"
+fi
+
+BENCH_MODE="get" run_wrk healthz "$LK_URL/healthz" 16
+BENCH_MODE="get" run_wrk healthz "$LK_URL/healthz" 64
+stop_pid "$BASE_PID"
+BASE_PID=""
+
+BENCH_MODE=create BENCH_TOKEN=$WRITE_TOKEN run_wrk create "$LK_URL" "$CREATE_CONNS"
+
+# ---- report ----
+target() { # description, met (0/1)
+	if [[ "$2" == 1 ]]; then echo "- [x] $1"; else echo "- [ ] $1 — **missed**"; fi
+}
+report() {
+	echo "# latchkey HTTP benchmark, $(date -u +%Y-%m-%d)"
+	echo
+	machine_info
+	echo "- keys: $NKEYS, owned by a user, scopes [orders:read], 720h expiry, metadata; verify answer $BODY_BYTES bytes (the baseline sends the same bytes)"
+	echo "- VALID verifications counted by latchkey's /metrics during the verify runs: $valid_delta (wrk completed $verify_requests)"
+	echo
+	echo "| scenario | connections | req/s | p50 | p99 | ratio to baseline |"
+	echo "|---|---:|---:|---:|---:|---:|"
+	local name c base
+	{
+		for c in $CONNS; do echo "baseline $c"; done
+		for c in $CONNS; do echo "verify $c"; done
+		for c in $CONNS; do echo "healthz $c"; done
+		echo "create $CREATE_CONNS"
+	} | while read -r name c; do
+		base=$(result baseline "$c" rps)
+		printf '| %s | %s | %.0f | %s | %s | %s |\n' "$name" "$c" "$(result "$name" "$c" rps)" \
+			"$(ms "$(result "$name" "$c" p50)")" "$(ms "$(result "$name" "$c" p99)")" \
+			"$(ratio "$(result "$name" "$c" rps)" "${base:-0}")"
+	done
+	echo
+	echo "Targets:"
+	local r64 p99_16 crt
+	r64=$(ratio "$(result verify 64 rps)" "$(result baseline 64 rps)")
+	p99_16=$(result verify 16 p99)
+	crt=$(result create "$CREATE_CONNS" rps)
+	target "verify ≥ 0.60 × baseline req/s at 64 connections: $r64" "$(awk -v r="$r64" 'BEGIN { print (r >= 0.60) }')"
+	target "verify p99 < 5 ms at 16 connections: $(ms "${p99_16:-0}")" "$(awk -v p="${p99_16:-1e9}" 'BEGIN { print (p < 5000) }')"
+	target "key creation ≥ 1000/s (durable SQLite, $CREATE_CONNS connections): $(printf '%.0f' "$crt")/s" "$(awk -v r="$crt" 'BEGIN { print (r >= 1000) }')"
+}
+
+mkdir -p "$BENCH_DIR/out"
+OUT="$BENCH_DIR/out/http-$(date -u +%Y%m%d-%H%M%S).md"
+report | tee "$OUT"
+log "report written to ${OUT#"$REPO_DIR"/}"
