@@ -40,3 +40,11 @@ fuzz: ## run each fuzz target for 30s
 
 clean: ## remove build output
 	rm -rf bin
+
+.PHONY: bench-http bench-scale
+
+bench-http: ## HTTP benchmark: latchkey vs a bare net/http baseline (wrk; BENCH_DURATION=10s)
+	bash bench/http.sh
+
+bench-scale: ## scale benchmark: import BENCH_KEYS=1000000 keys, restart, cold/warm verify, memory
+	bash bench/scale.sh

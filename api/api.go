@@ -39,6 +39,9 @@ type Key struct {
 	LastUsedAt   *time.Time      `json:"last_used_at,omitempty"`
 	LastUsedIP   string          `json:"last_used_ip,omitempty"`
 	Imported     bool            `json:"imported,omitempty"`
+	// Verifications counts verifications by result code (GET /v1/keys/{id}
+	// only; flushed about once a second).
+	Verifications map[string]int64 `json:"verifications,omitempty"`
 }
 
 // CreatedKey is the answer to a create or rotate: the key plus its

@@ -11,8 +11,13 @@
 # and prints req/s, p50, p99 and the ratio to the baseline at the same
 # connections. The report also goes to bench/out/http-<date>.md.
 #
+# Verify and baseline run BENCH_ROUNDS times, interleaved, and the best round
+# of each is reported: on a shared machine other processes only ever slow a
+# run down, and interleaving exposes both sides to the same disturbances.
+#
 # Environment: BENCH_DURATION (default 10s), BENCH_CONNS (default "16 64"),
-# BENCH_THREADS (default 2), BENCH_KEYS (default 1000), BENCH_PIN=0 to not pin.
+# BENCH_ROUNDS (default 3), BENCH_THREADS (default 2), BENCH_KEYS (default
+# 1000), BENCH_PIN=0 to not pin.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -21,6 +26,7 @@ DURATION=${BENCH_DURATION:-10s}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNS:-16 64}
 NKEYS=${BENCH_KEYS:-1000}
+ROUNDS=${BENCH_ROUNDS:-3}
 CREATE_CONNS=16
 
 need_wrk
@@ -74,15 +80,18 @@ export BENCH_MODE=verify BENCH_TOKEN=$VERIFY_TOKEN BENCH_KEYS_FILE=$KEYS_FILE
 # Warm both servers up (connection setup, GC pacing) before timing.
 DURATION=2s run_wrk warmup-latchkey "$LK_URL" 64 && DURATION=2s run_wrk warmup-baseline "$BASE_URL" 64
 
+LOAD_BEFORE=$(loadavg)
 valid_before=$(metric 'latchkey_verifications_total{code="VALID"}')
-log "running: verify and baseline at connections $CONNS, $DURATION each"
-for c in $CONNS; do
-	run_wrk verify "$LK_URL" "$c"
-	run_wrk baseline "$BASE_URL" "$c"
+log "running: verify and baseline at connections $CONNS, $DURATION each, $ROUNDS rounds (load average $LOAD_BEFORE)"
+for r in $(seq "$ROUNDS"); do
+	log " round $r"
+	for c in $CONNS; do
+		run_wrk verify "$LK_URL" "$c"
+		run_wrk baseline "$BASE_URL" "$c"
+	done
 done
 valid_after=$(metric 'latchkey_verifications_total{code="VALID"}')
-verify_requests=0
-for c in $CONNS; do verify_requests=$((verify_requests + $(result verify "$c" requests))); done
+verify_requests=$(awk '$1 == "verify" { s += $8 } END { print s + 0 }' "$RESULTS")
 # wrk counts completed responses; the server may have answered a few more
 # that wrk cut off at the end of each run.
 valid_delta=$(awk -v a="$valid_after" -v b="$valid_before" 'BEGIN { printf "%d", a - b }')
@@ -96,6 +105,7 @@ stop_pid "$BASE_PID"
 BASE_PID=""
 
 BENCH_MODE=create BENCH_TOKEN=$WRITE_TOKEN run_wrk create "$LK_URL" "$CREATE_CONNS"
+LOAD_AFTER=$(loadavg)
 
 # ---- report ----
 target() { # description, met (0/1)
@@ -106,6 +116,7 @@ report() {
 	echo
 	machine_info
 	echo "- keys: $NKEYS, owned by a user, scopes [orders:read], 720h expiry, metadata; verify answer $BODY_BYTES bytes (the baseline sends the same bytes)"
+	echo "- verify and baseline: best of $ROUNDS interleaved rounds; healthz and create: one run; 1-minute load average $LOAD_BEFORE before, $LOAD_AFTER after (other processes)"
 	echo "- VALID verifications counted by latchkey's /metrics during the verify runs: $valid_delta (wrk completed $verify_requests)"
 	echo
 	echo "| scenario | connections | req/s | p50 | p99 | ratio to baseline |"

@@ -91,11 +91,23 @@ func limitParam(r *http.Request) (int, error) {
 }
 
 func (h *Handler) getKey(w http.ResponseWriter, r *http.Request) error {
-	k, err := h.svc.Key(r.Context(), actorFrom(r.Context()), r.PathValue("id"))
+	a, id := actorFrom(r.Context()), r.PathValue("id")
+	k, err := h.svc.Key(r.Context(), a, id)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apiKey(k, h.svc.Now()))
+	counts, err := h.svc.KeyUsage(r.Context(), a, id)
+	if err != nil {
+		return err
+	}
+	out := apiKey(k, h.svc.Now())
+	if len(counts) > 0 {
+		out.Verifications = make(map[string]int64, len(counts))
+		for c, n := range counts {
+			out.Verifications[string(c)] = n
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -239,4 +239,15 @@ func TestFlushRecordsUsage(t *testing.T) {
 	if got.LastUsedIP != "203.0.113.7" || !got.LastUsedAt.Equal(f.clock.Now()) {
 		t.Fatalf("last used %v from %q", got.LastUsedAt, got.LastUsedIP)
 	}
+	f.svc.Verify(ctx, token.VerifyRequest{Key: k.Secret.Reveal(), Scopes: []string{"x:y"}})
+	if err := f.svc.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := f.svc.KeyUsage(ctx, f.root, k.Key.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[token.CodeValid] != 3 || counts[token.CodeInsufficientScope] != 1 || len(counts) != 2 {
+		t.Fatalf("usage counts %v, want 3 VALID and 1 INSUFFICIENT_SCOPE", counts)
+	}
 }

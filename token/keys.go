@@ -182,6 +182,19 @@ func (s *Service) Key(ctx context.Context, a *Actor, id string) (*Key, error) {
 	return s.visibleKey(ctx, a, id)
 }
 
+// KeyUsage returns how often a key the actor may see was verified, by
+// result code, as far as usage has been flushed (at most a second ago).
+func (s *Service) KeyUsage(ctx context.Context, a *Actor, id string) (map[Code]int64, error) {
+	if _, err := s.Key(ctx, a, id); err != nil {
+		return nil, err
+	}
+	counts, err := s.store.UsageCounts(ctx, id)
+	if err != nil {
+		return nil, storeErr(err, "usage counts of key %s", id)
+	}
+	return counts, nil
+}
+
 // visibleKey returns key id if it exists and the actor may see it; otherwise
 // the same NotFound, so a personal credential cannot probe others' keys.
 func (s *Service) visibleKey(ctx context.Context, a *Actor, id string) (*Key, error) {

@@ -48,6 +48,9 @@ type KeyStore interface {
 	SpendCredits(ctx context.Context, id string, cost int64) (remaining int64, ok bool, err error)
 	// RecordUsage stores a batch of usage records (last use and counts).
 	RecordUsage(ctx context.Context, batch []Usage) error
+	// UsageCounts returns the flushed verification counts of key id by
+	// result code (empty for a key never verified or not existing).
+	UsageCounts(ctx context.Context, id string) (map[Code]int64, error)
 }
 
 // KeyspaceStore stores keyspaces.

@@ -87,3 +87,26 @@ func (db *DB) RecordUsage(ctx context.Context, batch []token.Usage) error {
 	}
 	return nil
 }
+
+// UsageCounts returns how often key id was verified, by result code, as
+// far as usage has been flushed. A key never verified has no counts.
+func (db *DB) UsageCounts(ctx context.Context, id string) (map[token.Code]int64, error) {
+	rows, err := db.r.QueryContext(ctx, "SELECT code, count FROM key_usage WHERE key_id = ?", id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: usage counts of key %s: %w", id, err)
+	}
+	defer rows.Close()
+	counts := map[token.Code]int64{}
+	for rows.Next() {
+		var code string
+		var n int64
+		if err := rows.Scan(&code, &n); err != nil {
+			return nil, fmt.Errorf("sqlite: usage counts of key %s: %w", id, err)
+		}
+		counts[token.Code(code)] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: usage counts of key %s: %w", id, err)
+	}
+	return counts, nil
+}
