@@ -147,6 +147,18 @@ var usageTests = []test{
 			if !got.LastUsedAt.Equal(u.LastUsedAt) || got.LastUsedIP != u.LastUsedIP {
 				t.Errorf("key %s: last use %v from %q, want %v from %q", u.KeyID, got.LastUsedAt, got.LastUsedIP, u.LastUsedAt, u.LastUsedIP)
 			}
+			counts, err := s.UsageCounts(bg, u.KeyID)
+			if err != nil {
+				t.Fatalf("UsageCounts: %v", err)
+			}
+			want := map[token.Code]int64{}
+			for c, n := range u.Counts {
+				want[c] = 3 * n
+			}
+			equal(t, "usage counts of key "+u.KeyID, counts, want)
+		}
+		if counts, err := s.UsageCounts(bg, newID("key")); err != nil || len(counts) != 0 {
+			t.Errorf("UsageCounts of an unknown key: %v, %v; want none", counts, err)
 		}
 	}},
 	{"a record without a time only counts", func(t *testing.T, s token.Store) {
