@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -155,7 +156,9 @@ var usageTests = []test{
 			for c, n := range u.Counts {
 				want[c] = 3 * n
 			}
-			equal(t, "usage counts of key "+u.KeyID, counts, want)
+			if !maps.Equal(counts, want) {
+				t.Errorf("usage counts of key %s: %v, want %v", u.KeyID, counts, want)
+			}
 		}
 		if counts, err := s.UsageCounts(bg, newID("key")); err != nil || len(counts) != 0 {
 			t.Errorf("UsageCounts of an unknown key: %v, %v; want none", counts, err)
