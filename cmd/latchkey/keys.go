@@ -13,7 +13,7 @@ func keyCommands() []subcommand {
 		{"create", "", "Create a key and print its secret, which is shown this once.", `  latchkey keys create --keyspace default --name ci --owner app:ci --scope orders:read --expires-in 720h
   latchkey keys create --name trial --scopes orders:read,orders:write --remaining 1000 --metadata '{"plan":"trial"}'
   latchkey keys create --name deploy --json | jq -r .key`, keysCreate},
-		{"list", "", "List keys, newest first.", `  latchkey keys list
+		{"list", "", "List keys, oldest first.", `  latchkey keys list
   latchkey keys list --keyspace default --owner app:ci --state active
   latchkey keys list --all --json`, keysList},
 		{"get", "KEY_ID", "Show a key (never its secret).", `  latchkey keys get key_2x8f
@@ -26,6 +26,8 @@ func keyCommands() []subcommand {
   latchkey keys rotate key_2x8f --json | jq -r .key`, keysRotate},
 		{"renew", "KEY_ID", "Push a temporary key's expiry out by its lifetime.", `  latchkey keys renew key_2x8f`, keysRenew},
 		{"delete", "KEY_ID", "Delete a revoked key for good.", `  latchkey keys delete key_2x8f`, keysDelete},
+		{"import", "FILE", "Import keys of another system by the SHA-256 of their plaintext, from JSON Lines (- for stdin).", `  latchkey keys import --keyspace default legacy-keys.jsonl
+  printf '{"hash":"%s","name":"legacy"}\n' "$(printf %s "$OLD_KEY" | sha256sum | cut -d' ' -f1)" | latchkey keys import -`, keysImport},
 		{"verify", "KEY", "Verify a key; exit 0 when valid, 1 when not. Use - to read the key from stdin.", `  latchkey keys verify - --scope orders:read < key.txt
   echo "$API_KEY" | latchkey keys verify - --scope-query 'orders:read AND (billing:read OR admin)'
   if latchkey keys verify - < key.txt >/dev/null; then echo ok; fi`, keysVerify},

@@ -51,7 +51,6 @@ CREATE TABLE keys (
     last_used_at  INTEGER,
     last_used_ip  TEXT    NOT NULL DEFAULT '',
     version       INTEGER NOT NULL DEFAULT 1,
-    idempotency   TEXT    UNIQUE,
     CHECK ((owner_type IS NULL) = (owner_id IS NULL))
 ) STRICT;
 
