@@ -27,10 +27,17 @@ import (
 // is a regression alarm for a change that, say, looks keys up by their
 // plaintext prefix. Timing on a shared 2-core machine is noisy, so the
 // samples are cropped at the pooled 90th percentile (dudect crops too) to
-// drop scheduler and GC outliers; the raw t is logged.
+// drop scheduler and GC outliers, the raw t is logged, and a round over the
+// limit is confirmed by a second round before the test fails. A deliberate
+// extra 1 µs on the shared-prefix path (about 4% of a ~25 µs lookup) is
+// caught with |t| in the tens; differences of a few nanoseconds, such as a
+// byte-wise compare, are below what any test on this machine can see.
 func TestSEC_KEY02_TimingNotDistinguishable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing measurement; skipped with -short")
+	}
+	if raceEnabled {
+		t.Skip("timing measurement; meaningless under the race detector")
 	}
 	const samples = 20_000
 	ctx := context.Background()
@@ -59,13 +66,6 @@ func TestSEC_KEY02_TimingNotDistinguishable(t *testing.T) {
 			real = ck.Secret.Reveal()
 		}
 	}
-	shared := "lk_" + secretPart(t, real)[:20]
-	random := make([]string, samples)
-	near := make([]string, samples)
-	for i := range samples {
-		random[i] = withChecksum("lk_" + randomBase62(43))
-		near[i] = withChecksum(shared + randomBase62(23))
-	}
 	measure := func(key string) float64 {
 		start := time.Now()
 		res, err := svc.Verify(ctx, token.VerifyRequest{Key: key, IP: "127.0.0.1"})
@@ -75,31 +75,48 @@ func TestSEC_KEY02_TimingNotDistinguishable(t *testing.T) {
 		}
 		return float64(d.Nanoseconds())
 	}
-	for i := range 2000 { // warm up caches and the read pool
-		measure(random[i%100])
+	shared := "lk_" + secretPart(t, real)[:20]
+	for range 2000 { // warm up caches and the read pool
+		measure(withChecksum("lk_" + randomBase62(43)))
 	}
-	a := make([]float64, 0, samples)
-	b := make([]float64, 0, samples)
-	start := time.Now()
-	for i := range samples {
-		if rand.IntN(2) == 0 {
-			a = append(a, measure(random[i]))
-			b = append(b, measure(near[i]))
-		} else {
-			b = append(b, measure(near[i]))
-			a = append(a, measure(random[i]))
+	// round returns the cropped Welch t of one interleaved measurement.
+	round := func() float64 {
+		random := make([]string, samples)
+		near := make([]string, samples)
+		for i := range samples {
+			random[i] = withChecksum("lk_" + randomBase62(43))
+			near[i] = withChecksum(shared + randomBase62(23))
 		}
+		a := make([]float64, 0, samples)
+		b := make([]float64, 0, samples)
+		start := time.Now()
+		for i := range samples {
+			if rand.IntN(2) == 0 {
+				a = append(a, measure(random[i]))
+				b = append(b, measure(near[i]))
+			} else {
+				b = append(b, measure(near[i]))
+				a = append(a, measure(random[i]))
+			}
+		}
+		cut := percentile(append(slices.Clone(a), b...), 0.90)
+		cropped := welchT(below(a, cut), below(b, cut))
+		t.Logf("%d+%d samples in %v; mean random %.0f ns, shared-prefix %.0f ns; Welch t raw %.2f, cropped at p90 (%.0f ns) %.2f",
+			len(a), len(b), time.Since(start).Round(time.Millisecond), mean(a), mean(b), welchT(a, b), cut, cropped)
+		return cropped
 	}
-	elapsed := time.Since(start)
-
-	raw := welchT(a, b)
-	cut := percentile(append(slices.Clone(a), b...), 0.90)
-	ca, cb := below(a, cut), below(b, cut)
-	cropped := welchT(ca, cb)
-	t.Logf("%d+%d samples in %v; mean random %.0f ns, shared-prefix %.0f ns; Welch t raw %.2f, cropped at p90 (%.0f ns) %.2f",
-		len(a), len(b), elapsed.Round(time.Millisecond), mean(a), mean(b), raw, cut, cropped)
-	if math.Abs(cropped) >= 4.5 {
-		t.Errorf("verification time of random keys and of keys sharing a 20-character prefix with a real key differ: |t| = %.2f >= 4.5", math.Abs(cropped))
+	// A real leak is systematic and shows again in a second, independent
+	// round; a burst of noise on a shared machine (seen up to |t| ≈ 3.5)
+	// does not. So one round over the threshold triggers a second, and
+	// only two in the same direction fail.
+	const limit = 4.5
+	first := round()
+	if math.Abs(first) < limit {
+		return
+	}
+	second := round()
+	if math.Abs(second) >= limit && (first > 0) == (second > 0) {
+		t.Errorf("verification time of random keys and of keys sharing a 20-character prefix with a real key differ: |t| = %.2f, then %.2f (limit %.1f)", math.Abs(first), math.Abs(second), limit)
 	}
 }
 
