@@ -53,16 +53,7 @@ log "latchkey pid $LK_PID on $LK_URL ($PIN_DESC)"
 
 # A user owns the keys, so each verification also checks the owner and
 # intersects scopes, and the answer carries owner, expiry and metadata.
-api "$ROOT_KEY" POST /v1/users '{"id":"bench","permissions":["orders:*"]}' >/dev/null
-VERIFY_TOKEN=$(api "$ROOT_KEY" POST /v1/keys '{"keyspace":"latchkey","name":"bench-verifier","scopes":["keys:verify"]}' | secret_of)
-WRITE_TOKEN=$(api "$ROOT_KEY" POST /v1/keys '{"keyspace":"latchkey","name":"bench-writer","scopes":["keys:write"]}' | secret_of)
-[[ -n "$VERIFY_TOKEN" && -n "$WRITE_TOKEN" ]] || die "could not create the management keys"
-
-KEYS_FILE=$TMP/keys.txt
-LATCHKEY_URL=$LK_URL LATCHKEY_TOKEN=$WRITE_TOKEN "$REPO_DIR/bin/bench-seed" create \
-	-n "$NKEYS" -c 8 -owner user:bench -out "$KEYS_FILE"
-# Every key must verify VALID before we time anything (also fills the cache).
-LATCHKEY_URL=$LK_URL LATCHKEY_TOKEN=$VERIFY_TOKEN "$REPO_DIR/bin/bench-seed" check -in "$KEYS_FILE"
+prepare_verify_store "$NKEYS"
 
 # The baseline answers with the very bytes latchkey answers for a key.
 first_key=$(head -1 "$KEYS_FILE")

@@ -34,11 +34,12 @@ need_wrk() {
 }
 
 build_all() {
-	log "building bin/latchkey, bin/bench-baseline, bin/bench-seed"
+	log "building bin/latchkey and the bench helpers (bin/bench-*)"
 	(cd "$REPO_DIR" &&
 		go build -trimpath -o bin/latchkey ./cmd/latchkey &&
 		go build -trimpath -o bin/bench-baseline ./bench/baseline &&
-		go build -trimpath -o bin/bench-seed ./bench/cmd/seed) || die "build failed"
+		go build -trimpath -o bin/bench-seed ./bench/cmd/seed &&
+		go build -trimpath -o bin/bench-pprofserve ./bench/cmd/pprofserve) || die "build failed"
 }
 
 # free_port prints a loopback TCP port nobody listens on.
@@ -113,20 +114,51 @@ api() {
 # secret_of: read a created-key JSON answer on stdin, print its "key".
 secret_of() { sed -n 's/.*"key":"\([^"]*\)".*/\1/p'; }
 
+# prepare_verify_store NKEYS: on the running latchkey at $LK_URL (root key
+# $ROOT_KEY), create user "bench" (orders:*), a keys:verify and a keys:write
+# management key (VERIFY_TOKEN, WRITE_TOKEN) and NKEYS keys owned by the user
+# (plaintexts in KEYS_FILE), and check each verifies VALID (which also fills
+# the cache).
+prepare_verify_store() {
+	api "$ROOT_KEY" POST /v1/users '{"id":"bench","permissions":["orders:*"]}' >/dev/null
+	VERIFY_TOKEN=$(api "$ROOT_KEY" POST /v1/keys '{"keyspace":"latchkey","name":"bench-verifier","scopes":["keys:verify"]}' | secret_of)
+	WRITE_TOKEN=$(api "$ROOT_KEY" POST /v1/keys '{"keyspace":"latchkey","name":"bench-writer","scopes":["keys:write"]}' | secret_of)
+	[[ -n "$VERIFY_TOKEN" && -n "$WRITE_TOKEN" ]] || die "could not create the management keys"
+	KEYS_FILE=$TMP/keys.txt
+	LATCHKEY_URL=$LK_URL LATCHKEY_TOKEN=$WRITE_TOKEN "$REPO_DIR/bin/bench-seed" create \
+		-n "$1" -c 8 -owner user:bench -out "$KEYS_FILE"
+	LATCHKEY_URL=$LK_URL LATCHKEY_TOKEN=$VERIFY_TOKEN "$REPO_DIR/bin/bench-seed" check -in "$KEYS_FILE"
+}
+
 # rss_kib PID: resident set size in KiB (VmRSS).
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # run_wrk NAME URL CONNS: run wrk with bench/wrk.lua for $DURATION on
-# $THREADS threads; BENCH_MODE, BENCH_TOKEN, BENCH_KEYS_FILE, BENCH_ONCE come
-# from the environment. Appends "NAME CONNS rps p50_us p99_us non2xx errors
-# requests" to $RESULTS and keeps wrk's own report in $TMP/wrk-NAME-CONNS.txt.
+# $THREADS threads; BENCH_MODE, BENCH_TOKEN, BENCH_KEYS_FILE come from the
+# environment. Appends "NAME CONNS rps p50_us p99_us non2xx errors requests"
+# to $RESULTS; wrk's own report stays in $TMP/wrk-NAME-CONNS.txt.
 run_wrk() {
 	local name=$1 url=$2 conns=$3 out
 	out="$TMP/wrk-$name-$conns.txt"
-	BENCH_THREADS=$THREADS "${WRK_PIN[@]}" wrk -t "$THREADS" -c "$conns" -d "$DURATION" --latency \
+	"${WRK_PIN[@]}" wrk -t "$THREADS" -c "$conns" -d "$DURATION" --latency \
 		-s "$BENCH_DIR/wrk.lua" "$url" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed ($name)"; }
-	local line
-	line=$(grep '^BENCH_RESULT' "$out") || { cat "$out" >&2; die "no result from wrk ($name)"; }
+	record "$name" "$conns" "$out"
+}
+
+# run_once NAME KEYS_FILE CONNS: verify each key of KEYS_FILE exactly once
+# with `bench-seed load` (wrk cannot stop after a fixed number of requests);
+# every answer must be a VALID 200. Same result format as run_wrk.
+run_once() {
+	local name=$1 file=$2 conns=$3 out
+	out="$TMP/load-$name-$conns.txt"
+	LATCHKEY_URL=$LK_URL LATCHKEY_TOKEN=$BENCH_TOKEN "${WRK_PIN[@]}" "$REPO_DIR/bin/bench-seed" load \
+		-in "$file" -c "$conns" >"$out" 2>&1 || { cat "$out" >&2; die "load failed ($name)"; }
+	record "$name" "$conns" "$out"
+}
+
+record() {
+	local name=$1 conns=$2 out=$3 line
+	line=$(grep '^BENCH_RESULT' "$out") || { cat "$out" >&2; die "no result ($name)"; }
 	local requests rps p50_us p99_us non2xx socket_errors
 	field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" ${line#BENCH_RESULT}"; }
 	requests=$(field requests) rps=$(field rps) p50_us=$(field p50_us) p99_us=$(field p99_us)

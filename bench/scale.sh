@@ -14,9 +14,14 @@
 #  5. Memory bound: verify BENCH_FILL (120,000) more distinct keys once —
 #     more than the cache holds (100,000) — and read VmRSS again.
 #
+# Single passes (each key exactly once) use `bench-seed load`, sustained runs
+# wrk; the reference store stays up so that its sustained runs interleave
+# with the large store's (BENCH_ROUNDS, best round reported).
+#
 # Report on stdout and in bench/out/scale-<date>.md. Environment:
-# BENCH_KEYS, BENCH_SAMPLE, BENCH_FILL, BENCH_DURATION (10s), BENCH_CONNS
-# (connections of the verify runs, 16), BENCH_THREADS (2), BENCH_PIN=0.
+# BENCH_KEYS, BENCH_SAMPLE, BENCH_FILL, BENCH_DURATION (10s), BENCH_ROUNDS
+# (3), BENCH_CONNS (connections of the verify runs, 16), BENCH_THREADS (2),
+# BENCH_PIN=0.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -28,6 +33,7 @@ NKEYS=${BENCH_KEYS:-1000000}
 SAMPLE=${BENCH_SAMPLE:-10000}
 FILL=${BENCH_FILL:-120000}
 SMALL=1000
+ROUNDS=${BENCH_ROUNDS:-3}
 ((SAMPLE <= NKEYS)) || SAMPLE=$NKEYS
 ((SAMPLE + FILL <= NKEYS)) || FILL=$((NKEYS - SAMPLE))
 
@@ -37,9 +43,10 @@ build_all
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-scale.XXXXXX")
 RESULTS=$TMP/results.txt
 : >"$RESULTS"
-LK_PID=""
+LK_PID="" SMALL_PID=""
 cleanup() {
 	stop_pid "$LK_PID"
+	stop_pid "$SMALL_PID"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -48,7 +55,8 @@ trap 'exit 130' INT TERM
 ROOT_KEY=$(random_secret)
 seed() { LATCHKEY_URL=$LK_URL LATCHKEY_TOKEN=$WRITE_TOKEN "$REPO_DIR/bin/bench-seed" "$@"; }
 
-# setup_store DIR: start latchkey on DIR, create the management keys.
+# setup_store DIR: start latchkey on DIR (sets LK_PID, LK_PORT, LK_URL),
+# create the management keys (VERIFY_TOKEN, WRITE_TOKEN).
 setup_store() {
 	LK_PORT=$(free_port)
 	LK_URL=http://127.0.0.1:$LK_PORT
@@ -57,31 +65,18 @@ setup_store() {
 	VERIFY_TOKEN=$(api "$ROOT_KEY" POST /v1/keys '{"keyspace":"latchkey","name":"bench-verifier","scopes":["keys:verify"]}' | secret_of)
 	WRITE_TOKEN=$(api "$ROOT_KEY" POST /v1/keys '{"keyspace":"latchkey","name":"bench-writer","scopes":["keys:write"]}' | secret_of)
 	[[ -n "$VERIFY_TOKEN" && -n "$WRITE_TOKEN" ]] || die "could not create the management keys"
-	export BENCH_MODE=verify BENCH_TOKEN=$VERIFY_TOKEN
-}
-
-# once NAME FILE: verify each key of FILE once (sharded over wrk's threads).
-once() {
-	BENCH_ONCE=1 BENCH_KEYS_FILE=$2 DURATION=120s run_wrk "$1" "$LK_URL" "$CONNS"
-}
-
-# sustained NAME FILE: a timed run cycling over FILE.
-sustained() {
-	BENCH_ONCE=0 BENCH_KEYS_FILE=$2 run_wrk "$1" "$LK_URL" "$CONNS"
 }
 
 db_bytes() { du -cb "$1"/latchkey.db* | awk 'END { print $1 }'; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+export BENCH_MODE=verify
 
-# ---- 1. reference: 1,000 keys ----
+# ---- 1. reference: 1,000 keys (stays up, idle, for the interleaved runs) ----
 log "== reference store: $SMALL keys"
 setup_store "$TMP/small"
+SMALL_PID=$LK_PID SMALL_URL=$LK_URL SMALL_TOKEN=$VERIFY_TOKEN
 seed import -n "$SMALL" -sample "$SMALL" -out "$TMP/small.txt" >/dev/null
-once small-fill "$TMP/small.txt"
-sustained small-warm "$TMP/small.txt"
-RSS_SMALL=$(rss_kib "$LK_PID")
-stop_pid "$LK_PID"
-LK_PID=""
+BENCH_TOKEN=$SMALL_TOKEN run_once small-fill "$TMP/small.txt" "$CONNS"
 
 # ---- 2. import ----
 log "== large store: importing $NKEYS keys"
@@ -108,19 +103,31 @@ RSS_START=$(rss_kib "$LK_PID")
 log "  cold start ${COLD_START_MS} ms, VmRSS $(mib "$RSS_START"), database $((DB_BYTES / 1048576)) MiB"
 
 # ---- 4. cold, warm ----
-once cold "$TMP/sample.txt"
+export BENCH_TOKEN=$VERIFY_TOKEN
+run_once cold "$TMP/sample.txt" "$CONNS"
 RSS_COLD=$(rss_kib "$LK_PID")
-once warm "$TMP/sample.txt"
+run_once warm "$TMP/sample.txt" "$CONNS"
 RSS_WARM=$(rss_kib "$LK_PID")
-sustained large-warm "$TMP/sample.txt"
+# Sustained warm runs, the large and the reference store interleaved (best
+# round of each reported): the same disturbances hit both.
+LOAD_BEFORE=$(loadavg)
+for r in $(seq "$ROUNDS"); do
+	log " round $r"
+	BENCH_KEYS_FILE=$TMP/sample.txt run_wrk large-warm "$LK_URL" "$CONNS"
+	BENCH_TOKEN=$SMALL_TOKEN BENCH_KEYS_FILE=$TMP/small.txt run_wrk small-warm "$SMALL_URL" "$CONNS"
+done
 RSS_SUSTAINED=$(rss_kib "$LK_PID")
+RSS_SMALL=$(rss_kib "$SMALL_PID")
+stop_pid "$SMALL_PID"
+SMALL_PID=""
 
 # ---- 5. memory bound ----
 RSS_FILL=""
 if ((FILL > 0)); then
-	once fill "$TMP/fill.txt"
+	run_once fill "$TMP/fill.txt" "$CONNS"
 	RSS_FILL=$(rss_kib "$LK_PID")
 fi
+LOAD_AFTER=$(loadavg)
 stop_pid "$LK_PID"
 LK_PID=""
 
@@ -134,7 +141,7 @@ report() {
 	echo
 	machine_info
 	echo "- keys: $NKEYS imported (1000 per request, 2 concurrent requests), scopes [orders:read], no owner"
-	echo "- verify load: wrk, $CONNS connections; cold/warm passes send each of $SAMPLE random stored keys once"
+	echo "- verify load: $CONNS connections; cold and warm passes send each of $SAMPLE random stored keys exactly once (bench-seed load, every answer checked VALID); sustained runs: wrk, best of $ROUNDS rounds interleaved with the $SMALL-key store; 1-minute load average $LOAD_BEFORE before, $LOAD_AFTER after"
 	echo
 	echo "| measure | value |"
 	echo "|---|---:|"
@@ -148,7 +155,7 @@ report() {
 	echo "| VmRSS after the warm pass | $(mib "$RSS_WARM") |"
 	echo "| VmRSS after the sustained warm run | $(mib "$RSS_SUSTAINED") |"
 	[[ -z "$RSS_FILL" ]] || echo "| VmRSS after $((SAMPLE + FILL)) distinct keys verified (cache holds 100,000) | $(mib "$RSS_FILL") |"
-	echo "| VmRSS, $SMALL-key store after its warm run | $(mib "$RSS_SMALL") |"
+	echo "| VmRSS, $SMALL-key store after its sustained warm runs | $(mib "$RSS_SMALL") |"
 	echo
 	echo "| verify phase | requests | req/s | p50 | p99 |"
 	echo "|---|---:|---:|---:|---:|"

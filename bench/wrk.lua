@@ -9,11 +9,9 @@
 --   BENCH_KEYS_FILE  plaintext keys, one a line (verify).
 --   BENCH_SCOPES     JSON array of required scopes (verify; default
 --                    ["orders:read"]).
---   BENCH_THREADS    the -t given to wrk (to shard the keys over threads).
---   BENCH_ONCE       1: each thread verifies its share of the keys once and
---                    stops (a cache-cold pass); the keys are sharded over the
---                    threads, so each key is sent once (at most one in-flight
---                    request per connection more at the end).
+--
+-- wrk always runs for its -d; single passes over a key file (each key sent
+-- exactly once, e.g. cache-cold) are done by `bench-seed load` instead.
 --
 -- done() prints one machine-readable line:
 --   BENCH_RESULT requests=N duration_us=N rps=F p50_us=N p90_us=N p99_us=N
@@ -21,19 +19,9 @@
 
 local mode = os.getenv("BENCH_MODE") or "verify"
 local token = os.getenv("BENCH_TOKEN")
-local once = os.getenv("BENCH_ONCE") == "1"
-local nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
-
-local counter = 0
-function setup(thread)
-  counter = counter + 1
-  thread:set("tid", counter)
-end
-
 local requests = {}
 local n = 0
 local i = 0
-local answered = 0
 
 wrk.headers["Content-Type"] = "application/json"
 if token and token ~= "" then
@@ -41,21 +29,14 @@ if token and token ~= "" then
 end
 
 function init(args)
-  local me = tid or 1
   if mode == "verify" then
     local scopes = os.getenv("BENCH_SCOPES") or '["orders:read"]'
     local f = assert(io.open(assert(os.getenv("BENCH_KEYS_FILE"), "BENCH_KEYS_FILE not set"), "r"))
-    local k = 0
     for line in f:lines() do
       if line ~= "" then
-        k = k + 1
-        -- Shard by thread only for a single pass; otherwise every thread
-        -- cycles over all the keys (all cached after the first pass).
-        if not once or (k - 1) % nthreads == me - 1 then
-          n = n + 1
-          requests[n] = wrk.format("POST", "/v1/keys/verify", nil,
-            '{"key":"' .. line .. '","scopes":' .. scopes .. '}')
-        end
+        n = n + 1
+        requests[n] = wrk.format("POST", "/v1/keys/verify", nil,
+          '{"key":"' .. line .. '","scopes":' .. scopes .. '}')
       end
     end
     f:close()
@@ -77,16 +58,9 @@ function request()
   return requests[i]
 end
 
-if once then
-  -- Defined only for a single pass: a response callback makes wrk parse
-  -- every body, which costs the load generator CPU.
-  function response(status, headers, body)
-    answered = answered + 1
-    if answered >= n then
-      wrk.thread:stop()
-    end
-  end
-end
+-- No response() callback on purpose: it would make wrk parse every body and
+-- cost the load generator CPU. bench/http.sh checks latchkey's /metrics
+-- instead (VALID verifications ≥ wrk's request count).
 
 function done(summary, latency, _)
   local e = summary.errors

@@ -42,7 +42,7 @@ func TestSEC_KEY03_BOLA_HTTP(t *testing.T) {
 		t.Fatalf("bob's personal create is not bound to bob: %+v", bobs.Owner)
 	}
 	before := keyOf(t, root, bobs.ID)
-	const missing = "key_0000000000000000000000000"
+	const missing = "key_00000000000000000000000000"
 
 	ops := []struct{ name, method, suffix, body string }{
 		{"GET", "GET", "", ""},

@@ -107,7 +107,7 @@ func (s *Service) importedKey(ctx context.Context, ks *Keyspace, ik ImportKey, n
 	}
 	if o := ik.Owner; o != nil && !owners[*o] {
 		if _, err := s.store.Principal(ctx, o.Type, o.ID); errors.Is(err, ErrNotFound) {
-			return nil, invalidf("owner %s %q does not exist", o.Type, o.ID)
+			return nil, invalidf("owner: no such %s", o.Type)
 		} else if err != nil {
 			return nil, storeErr(err, "import: look up owner")
 		}

@@ -199,7 +199,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 	}, ev)
 	s.forgetKey(cur.Digest, secret.Digest())
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil, notFound("key", truncate(id, 70))
+		return nil, nil, notFound("key", id)
 	}
 	if err != nil {
 		return nil, nil, storeErr(err, "rotate key %s", id)
@@ -259,7 +259,7 @@ func (s *Service) DeleteKey(ctx context.Context, a *Actor, id string) error {
 	}, s.audit(a, "key.delete", "key", id, nil))
 	s.forgetKey(digest)
 	if errors.Is(err, ErrNotFound) || errors.Is(err, errHidden) {
-		return notFound("key", truncate(id, 70))
+		return notFound("key", id)
 	}
 	return storeErr(err, "delete key %s", id)
 }

@@ -78,7 +78,7 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 	}
 	if p.Owner != nil {
 		if _, err := s.store.Principal(ctx, p.Owner.Type, p.Owner.ID); errors.Is(err, ErrNotFound) {
-			return nil, invalidf("owner %s %q does not exist", p.Owner.Type, p.Owner.ID)
+			return nil, invalidf("owner: no such %s", p.Owner.Type)
 		} else if err != nil {
 			return nil, storeErr(err, "create key: look up owner")
 		}
@@ -150,7 +150,10 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 func (s *Service) keyspaceFor(ctx context.Context, name string) (*Keyspace, error) {
 	ks, err := s.store.Keyspace(ctx, name)
 	if errors.Is(err, ErrNotFound) {
-		return nil, invalidf("keyspace %q does not exist", truncate(name, 70))
+		if echoable("keyspace", name) {
+			return nil, invalidf("keyspace %q does not exist", name)
+		}
+		return nil, invalidf("no such keyspace")
 	}
 	if err != nil {
 		return nil, storeErr(err, "look up keyspace %s", name)
@@ -200,7 +203,7 @@ func (s *Service) KeyUsage(ctx context.Context, a *Actor, id string) (map[Code]i
 func (s *Service) visibleKey(ctx context.Context, a *Actor, id string) (*Key, error) {
 	k, err := s.store.KeyByID(ctx, id)
 	if errors.Is(err, ErrNotFound) || (err == nil && !a.owns(k)) {
-		return nil, notFound("key", truncate(id, 70))
+		return nil, notFound("key", id)
 	}
 	if err != nil {
 		return nil, storeErr(err, "get key")
@@ -288,7 +291,7 @@ func (s *Service) updateVisible(ctx context.Context, a *Actor, action, id string
 	}, s.audit(a, action, "key", id, detail))
 	s.forgetKey(cur.Digest) // before returning: the next verification sees the change
 	if errors.Is(err, ErrNotFound) {
-		return nil, notFound("key", truncate(id, 70))
+		return nil, notFound("key", id)
 	}
 	if err != nil {
 		return nil, storeErr(err, "%s %s", action, id)

@@ -107,7 +107,7 @@ func defaultPrefix(name string) string {
 func (s *Service) Keyspace(ctx context.Context, a *Actor, name string) (*Keyspace, error) {
 	ks, err := s.store.Keyspace(ctx, name)
 	if errors.Is(err, ErrNotFound) {
-		return nil, notFound("keyspace", truncate(name, 70))
+		return nil, notFound("keyspace", name)
 	}
 	if err != nil {
 		return nil, storeErr(err, "get keyspace")
@@ -139,7 +139,7 @@ func (s *Service) UpdateKeyspace(ctx context.Context, a *Actor, p KeyspaceParams
 		return p.apply(ks)
 	}, s.audit(a, "keyspace.update", "keyspace", p.Name, nil))
 	if errors.Is(err, ErrNotFound) {
-		return nil, notFound("keyspace", truncate(p.Name, 70))
+		return nil, notFound("keyspace", p.Name)
 	}
 	if err != nil {
 		return nil, storeErr(err, "update keyspace")

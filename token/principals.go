@@ -68,13 +68,13 @@ func (a *Actor) mayReadPrincipal(typ PrincipalType, id string) bool {
 func (s *Service) Principal(ctx context.Context, a *Actor, typ PrincipalType, id string) (*Principal, error) {
 	if !a.mayReadPrincipal(typ, id) {
 		if a.ownerBound() {
-			return nil, notFound(string(typ), truncate(id, 70))
+			return nil, notFound(string(typ), id)
 		}
 		return nil, Errorf(PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", ScopePrincipalsWrite)
 	}
 	p, err := s.store.Principal(ctx, typ, id)
 	if errors.Is(err, ErrNotFound) {
-		return nil, notFound(string(typ), truncate(id, 70))
+		return nil, notFound(string(typ), id)
 	}
 	if err != nil {
 		return nil, storeErr(err, "get %s", typ)
@@ -168,7 +168,7 @@ func (s *Service) UpdatePrincipal(ctx context.Context, a *Actor, typ PrincipalTy
 	}, s.audit(a, action, string(typ), id, detail))
 	s.forgetPrincipal(typ, id) // before returning: every key of it sees the change
 	if errors.Is(err, ErrNotFound) {
-		return nil, notFound(string(typ), truncate(id, 70))
+		return nil, notFound(string(typ), id)
 	}
 	if err != nil {
 		return nil, storeErr(err, "update %s", typ)

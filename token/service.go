@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"sync/atomic"
 	"time"
 )
@@ -116,8 +117,30 @@ func (s *Service) deny(ctx context.Context, a *Actor, action, targetType, target
 	return Errorf(PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", need)
 }
 
+// notFound reports a missing object. The identifier is echoed only when it
+// has the shape of one of latchkey's own IDs or names: a caller that pastes
+// a secret into the wrong place must not see it repeated in an error, a log
+// or a terminal.
 func notFound(what, id string) error {
-	return Errorf(NotFound, what+"_not_found", "%s %q not found", what, id)
+	if echoable(what, id) {
+		return Errorf(NotFound, what+"_not_found", "%s %q not found", what, id)
+	}
+	return Errorf(NotFound, what+"_not_found", "%s not found", what)
+}
+
+var keyIDRE = regexp.MustCompile(`^key_[0-9a-z]{26}$`)
+
+// echoable reports whether id may appear in a message: a key ID, or a
+// keyspace name. Principal IDs are the caller's own identifiers and can
+// look like anything, so they are never echoed.
+func echoable(what, id string) bool {
+	switch what {
+	case "key":
+		return keyIDRE.MatchString(id)
+	case "keyspace":
+		return keyspaceNameRE.MatchString(id) && len(id) <= 40
+	}
+	return false
 }
 
 func invalidf(format string, args ...any) error {

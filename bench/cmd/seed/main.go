@@ -6,6 +6,7 @@
 //	seed import -n 1000000 -sample 10000 -out sample.txt
 //	                                      # POST /v1/keys/import, 1000 a request
 //	seed check -in keys.txt               # verify each key once, count the codes
+//	seed load -in keys.txt -c 16          # the same, timed: req/s, p50, p99
 //
 // The server is $LATCHKEY_URL (default http://127.0.0.1:8080) and the
 // management credential $LATCHKEY_TOKEN (keys:write for create and import,
@@ -40,7 +41,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: seed create|import|check [flags]")
+		fmt.Fprintln(os.Stderr, "usage: seed create|import|check|load [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -51,6 +52,8 @@ func main() {
 		err = importKeys(args)
 	case "check":
 		err = check(args)
+	case "load":
+		err = load(args)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd)
 	}
@@ -319,6 +322,75 @@ func check(args []string) error {
 	fmt.Fprintf(os.Stderr, "seed: checked %d keys: %s\n", len(keys), strings.Join(parts, " "))
 	if *want != "" && codes[*want] != len(keys) {
 		return fmt.Errorf("%d of %d keys are not %s", len(keys)-codes[*want], len(keys), *want)
+	}
+	return nil
+}
+
+// load sends one POST /v1/keys/verify for each key of a file, exactly once,
+// over c keep-alive connections (a closed loop, like wrk), checks every
+// answer is VALID, and prints a BENCH_RESULT line in wrk.lua's format. It
+// exists because wrk always runs for a fixed time and so cannot measure a
+// single cache-cold pass.
+func load(args []string) error {
+	fs := flag.NewFlagSet("load", flag.ExitOnError)
+	in := fs.String("in", "keys.txt", "file of plaintexts")
+	conns := fs.Int("c", 16, "connections")
+	scopes := fs.String("scopes", `["orders:read"]`, "required scopes as a JSON array")
+	_ = fs.Parse(args)
+
+	c, err := newClient(*conns)
+	if err != nil {
+		return err
+	}
+	c.http.Transport.(*http.Transport).MaxConnsPerHost = *conns
+	keys, err := readLines(*in)
+	if err != nil {
+		return err
+	}
+	bodies := make([][]byte, len(keys))
+	for i, k := range keys {
+		bodies[i] = []byte(`{"key":"` + k + `","scopes":` + *scopes + `}`)
+	}
+	lat := make([]time.Duration, len(keys))
+	var non2xx, invalid, sockErr atomic.Int64
+	valid := []byte(`"code":"VALID"`)
+	start := time.Now()
+	_ = parallel(len(keys), *conns, func(i int) error {
+		req, _ := http.NewRequest(http.MethodPost, c.base+"/v1/keys/verify", bytes.NewReader(bodies[i]))
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Content-Type", "application/json")
+		t := time.Now()
+		resp, err := c.http.Do(req)
+		if err != nil {
+			sockErr.Add(1)
+			lat[i] = time.Since(t)
+			return nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		lat[i] = time.Since(t)
+		switch {
+		case err != nil:
+			sockErr.Add(1)
+		case resp.StatusCode/100 != 2:
+			non2xx.Add(1)
+		case !bytes.Contains(b, valid):
+			invalid.Add(1)
+		}
+		return nil
+	})
+	el := time.Since(start)
+	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+	pct := func(p float64) int64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(p/100*float64(len(lat))))].Microseconds()
+	}
+	fmt.Printf("BENCH_RESULT requests=%d duration_us=%d rps=%.1f p50_us=%d p90_us=%d p99_us=%d max_us=%d non2xx=%d socket_errors=%d invalid=%d\n",
+		len(keys), el.Microseconds(), float64(len(keys))/el.Seconds(), pct(50), pct(90), pct(99), pct(100), non2xx.Load(), sockErr.Load(), invalid.Load())
+	if n := invalid.Load() + non2xx.Load() + sockErr.Load(); n > 0 {
+		return fmt.Errorf("%d of %d verifications were not a VALID 200", n, len(keys))
 	}
 	return nil
 }
