@@ -100,7 +100,10 @@ type KeyList struct {
 
 // VerifyRequest is the body of POST /v1/keys/verify.
 type VerifyRequest struct {
-	Key        string   `json:"key"`
+	Key string `json:"key"`
+	// Keyspace, if set, makes keys of every other keyspace NOT_FOUND.
+	// Without it, keys of every keyspace but "latchkey" are accepted.
+	Keyspace   string   `json:"keyspace,omitempty"`
 	Scopes     []string `json:"scopes,omitempty"`
 	ScopeQuery string   `json:"scope_query,omitempty"`
 }

@@ -171,15 +171,45 @@ record() {
 	fi
 }
 
-# result NAME CONNS FIELD: a field (rps p50 p99 non2xx errors requests) of a
-# run_wrk result; of several rounds, the one with the most req/s (noise from
-# other processes only ever slows a run down).
+# result NAME CONNS FIELD [best|median]: a field (rps p50 p99 non2xx errors
+# requests) of the run_wrk results of NAME at CONNS. Of several rounds:
+# "best" (default) is the round with the most req/s (noise from other
+# processes only ever slows a run down); "median" is the median of the field
+# over the rounds.
 result() {
-	awk -v n="$1" -v c="$2" -v f="$3" '$1 == n && $2 == c && (!found || $3 > best) { best = $3; row = $0; found = 1 }
-		END { if (!found) exit
-			split(row, a, " ")
-			i = (f == "rps") ? 3 : (f == "p50") ? 4 : (f == "p99") ? 5 : (f == "non2xx") ? 6 : (f == "errors") ? 7 : 8
-			print a[i] }' "$RESULTS"
+	awk -v n="$1" -v c="$2" -v f="$3" -v how="${4:-best}" '
+		BEGIN { i = (f == "rps") ? 3 : (f == "p50") ? 4 : (f == "p99") ? 5 : (f == "non2xx") ? 6 : (f == "errors") ? 7 : 8 }
+		$1 == n && $2 == c { v[++k] = $i + 0; if (k == 1 || $3 > best) { best = $3; bv = $i } }
+		END {
+			if (!k) exit
+			if (how == "best") { print bv; exit }
+			for (a = 1; a <= k; a++) for (b = a + 1; b <= k; b++) if (v[b] < v[a]) { t = v[a]; v[a] = v[b]; v[b] = t }
+			print (k % 2) ? v[(k + 1) / 2] : (v[k / 2] + v[k / 2 + 1]) / 2
+		}' "$RESULTS"
+}
+
+# paired_ratio NAME BASE CONNS: the median over rounds of NAME's req/s over
+# BASE's req/s in the same round (the k-th run of each), so both sides of a
+# ratio ran seconds apart.
+paired_ratio() {
+	awk -v n="$1" -v base="$2" -v c="$3" '
+		$2 == c && $1 == n { x[++i] = $3 }
+		$2 == c && $1 == base { y[++j] = $3 }
+		END {
+			k = (i < j) ? i : j
+			if (!k) { print "–"; exit }
+			for (a = 1; a <= k; a++) r[a] = (y[a] > 0) ? x[a] / y[a] : 0
+			for (a = 1; a <= k; a++) for (b = a + 1; b <= k; b++) if (r[b] < r[a]) { t = r[a]; r[a] = r[b]; r[b] = t }
+			printf "%.2f", (k % 2) ? r[(k + 1) / 2] : (r[k / 2] + r[k / 2 + 1]) / 2
+		}' "$RESULTS"
+}
+
+# paired_list NAME BASE CONNS: the per-round ratios, in round order.
+paired_list() {
+	awk -v n="$1" -v base="$2" -v c="$3" '
+		$2 == c && $1 == n { x[++i] = $3 }
+		$2 == c && $1 == base { y[++j] = $3 }
+		END { k = (i < j) ? i : j; for (a = 1; a <= k; a++) printf "%s%.2f", (a > 1 ? " " : ""), (y[a] > 0) ? x[a] / y[a] : 0 }' "$RESULTS"
 }
 
 # rounds NAME CONNS: how many runs of NAME at CONNS there were.

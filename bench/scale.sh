@@ -16,7 +16,7 @@
 #
 # Single passes (each key exactly once) use `bench-seed load`, sustained runs
 # wrk; the reference store stays up so that its sustained runs interleave
-# with the large store's (BENCH_ROUNDS, best round reported).
+# with the large store's (BENCH_ROUNDS; medians reported).
 #
 # Report on stdout and in bench/out/scale-<date>.md. Environment:
 # BENCH_KEYS, BENCH_SAMPLE, BENCH_FILL, BENCH_DURATION (10s), BENCH_ROUNDS
@@ -108,8 +108,8 @@ run_once cold "$TMP/sample.txt" "$CONNS"
 RSS_COLD=$(rss_kib "$LK_PID")
 run_once warm "$TMP/sample.txt" "$CONNS"
 RSS_WARM=$(rss_kib "$LK_PID")
-# Sustained warm runs, the large and the reference store interleaved (best
-# round of each reported): the same disturbances hit both.
+# Sustained warm runs, the large and the reference store interleaved
+# (medians reported): the same disturbances hit both.
 LOAD_BEFORE=$(loadavg)
 for r in $(seq "$ROUNDS"); do
 	log " round $r"
@@ -133,15 +133,15 @@ LK_PID=""
 
 # ---- report ----
 row() { # label name
-	printf '| %s | %s | %.0f | %s | %s |\n' "$1" "$(result "$2" "$CONNS" requests)" "$(result "$2" "$CONNS" rps)" \
-		"$(ms "$(result "$2" "$CONNS" p50)")" "$(ms "$(result "$2" "$CONNS" p99)")"
+	printf '| %s | %s | %.0f | %s | %s |\n' "$1" "$(result "$2" "$CONNS" requests median)" "$(result "$2" "$CONNS" rps median)" \
+		"$(ms "$(result "$2" "$CONNS" p50 median)")" "$(ms "$(result "$2" "$CONNS" p99 median)")"
 }
 report() {
 	echo "# latchkey scale benchmark, $(date -u +%Y-%m-%d)"
 	echo
 	machine_info
 	echo "- keys: $NKEYS imported (1000 per request, 2 concurrent requests), scopes [orders:read], no owner"
-	echo "- verify load: $CONNS connections; cold and warm passes send each of $SAMPLE random stored keys exactly once (bench-seed load, every answer checked VALID); sustained runs: wrk, best of $ROUNDS rounds interleaved with the $SMALL-key store; 1-minute load average $LOAD_BEFORE before, $LOAD_AFTER after"
+	echo "- verify load: $CONNS connections; cold and warm passes send each of $SAMPLE random stored keys exactly once (bench-seed load, every answer checked VALID); sustained runs: wrk, medians of $ROUNDS rounds interleaved with the $SMALL-key store; 1-minute load average $LOAD_BEFORE before, $LOAD_AFTER after"
 	echo
 	echo "| measure | value |"
 	echo "|---|---:|"
@@ -166,10 +166,10 @@ report() {
 	[[ "$FILL" == 0 ]] || row "$NKEYS keys, $FILL more distinct keys once (cache eviction)" fill
 	echo
 	local r50 r99 rr
-	r50=$(ratio "$(result large-warm "$CONNS" p50)" "$(result small-warm "$CONNS" p50)")
-	r99=$(ratio "$(result large-warm "$CONNS" p99)" "$(result small-warm "$CONNS" p99)")
-	rr=$(ratio "$(result large-warm "$CONNS" rps)" "$(result small-warm "$CONNS" rps)")
-	echo "Warm verification, $NKEYS keys ÷ $SMALL keys: p50 × $r50, p99 × $r99, req/s × $rr."
+	r50=$(ratio "$(result large-warm "$CONNS" p50 median)" "$(result small-warm "$CONNS" p50 median)")
+	r99=$(ratio "$(result large-warm "$CONNS" p99 median)" "$(result small-warm "$CONNS" p99 median)")
+	rr=$(paired_ratio large-warm small-warm "$CONNS")
+	echo "Warm verification, $NKEYS keys ÷ $SMALL keys (medians of $ROUNDS interleaved rounds): p50 × $r50, p99 × $r99, req/s × $rr (per round: $(paired_list large-warm small-warm "$CONNS"))."
 	echo
 	echo "Targets:"
 	if ((COLD_START_MS < 2000)); then echo "- [x] cold start < 2 s: $COLD_START_MS ms"; else echo "- [ ] cold start < 2 s: $COLD_START_MS ms — **missed**"; fi

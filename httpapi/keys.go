@@ -39,6 +39,9 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
 		p.ExpiresIn = d
 	}
 	if req.ExpiresAt != nil {
+		if req.ExpiresAt.IsZero() {
+			return badRequest("bad_time", "expires_at must be a real time; omit it for the keyspace default")
+		}
 		p.ExpiresAt = *req.ExpiresAt
 	}
 	if isNull(req.Metadata) {

@@ -22,7 +22,7 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 	if req.Key == "" {
 		return badRequest("missing_key", "field \"key\" is required")
 	}
-	vr := token.VerifyRequest{Key: req.Key, Scopes: req.Scopes, IP: clientIP(r)}
+	vr := token.VerifyRequest{Key: req.Key, Keyspace: req.Keyspace, Scopes: req.Scopes, IP: clientIP(r)}
 	if err := scope.ValidateAll(req.Scopes); err != nil {
 		return badRequest("bad_scope", "scopes: "+err.Error())
 	}

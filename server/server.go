@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/httpapi"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/token"
@@ -84,14 +85,12 @@ func Run(ctx context.Context, c Config) error {
 	defer db.Close()
 
 	svc := token.NewService(token.Config{Store: db, Log: c.Log})
-	root, err := svc.Bootstrap(ctx, c.RootKey)
+	root, err := svc.Bootstrap(ctx, c.RootKey, func(t apitoken.Token) error { return saveRoot(c, t.Reveal()) })
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	if !root.IsZero() {
-		if err := announceRoot(c, root.Reveal()); err != nil {
-			return err
-		}
+		announceRoot(c, root.Reveal())
 	}
 
 	reg := prometheus.NewRegistry()
@@ -163,19 +162,42 @@ func Run(ctx context.Context, c Config) error {
 	return err
 }
 
-// announceRoot writes a generated root credential to <data-dir>/root.key
-// (mode 0600) and prints it once.
-func announceRoot(c Config, key string) error {
+// saveRoot writes a generated root credential to <data-dir>/root.key
+// (mode 0600) durably, before the key is stored: write a temporary file,
+// sync, rename.
+func saveRoot(c Config, key string) error {
 	path := filepath.Join(c.DataDir, RootKeyFile)
-	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	tmp, err := os.CreateTemp(c.DataDir, ".root.key-*")
+	if err != nil {
+		return fmt.Errorf("save root key: %w", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		return fmt.Errorf("chmod %s: %w", path, err)
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save root key: %w", err)
 	}
+	if _, err := tmp.WriteString(key + "\n"); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save root key: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save root key: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save root key: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save root key: %w", err)
+	}
+	return nil
+}
+
+// announceRoot prints a generated root credential once.
+func announceRoot(c Config, key string) {
+	path := filepath.Join(c.DataDir, RootKeyFile)
 	fmt.Fprintf(c.Out, "\nlatchkey created a root credential (scope admin). It is shown only this once\nand saved to %s (mode 0600):\n\n    %s\n\n", path, key)
 	c.Log.Info("root credential created", "file", path)
-	return nil
 }
 
 // securityHeaders sets headers every response carries.

@@ -5,7 +5,12 @@ import "context"
 // Audit lists audit events, newest first.
 func (s *Service) Audit(ctx context.Context, a *Actor, f AuditFilter) ([]*AuditEvent, string, error) {
 	if !a.May(ScopeAuditRead) {
-		return nil, "", Errorf(PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", ScopeAuditRead)
+		return nil, "", s.deny(ctx, a, "audit.read", "audit", "", ScopeAuditRead)
+	}
+	if a.ownerBound() {
+		// The log covers every owner's actions; a personal credential sees
+		// only its owner's keys, so it may not read the log (KEY-03).
+		return nil, "", s.deny(ctx, a, "audit.read", "audit", "", ScopeAdmin)
 	}
 	var err error
 	if f.Limit, err = pageSize(f.Limit); err != nil {

@@ -21,8 +21,10 @@ const MinRootKeyLen = 32
 // management key yet, a root credential with scope admin. If rootKey is set
 // it becomes a root credential (created if no key has that secret yet).
 // The returned token is non-zero only when a root key was generated: the
-// caller shows it once (an operator-chosen rootKey is never echoed).
-func (s *Service) Bootstrap(ctx context.Context, rootKey string) (apitoken.Token, error) {
+// caller shows it once (an operator-chosen rootKey is never echoed). If
+// save is set it receives a generated key before the key is stored, so a
+// failure to save it leaves no root key that nobody has seen.
+func (s *Service) Bootstrap(ctx context.Context, rootKey string, save ...func(apitoken.Token) error) (apitoken.Token, error) {
 	now := s.Now()
 	for _, ks := range []*Keyspace{
 		{Name: DefaultKeyspace, Prefix: DefaultPrefix, AllowPermanent: true, CreatedAt: now, UpdatedAt: now},
@@ -69,7 +71,16 @@ func (s *Service) Bootstrap(ctx context.Context, rootKey string) (apitoken.Token
 	if len(existing) > 0 {
 		return apitoken.Token{}, nil
 	}
-	ck, err := s.createKey(ctx, SystemActor, params, apitoken.Token{})
+	secret, err := apitoken.New(ManagementPrefix)
+	if err != nil {
+		return apitoken.Token{}, internal(err, "bootstrap: generate root key")
+	}
+	for _, fn := range save {
+		if err := fn(secret); err != nil {
+			return apitoken.Token{}, err
+		}
+	}
+	ck, err := s.createKey(ctx, SystemActor, params, secret)
 	if err != nil {
 		return apitoken.Token{}, err
 	}

@@ -251,3 +251,20 @@ func TestFlushRecordsUsage(t *testing.T) {
 		t.Fatalf("usage counts %v, want 3 VALID and 1 INSUFFICIENT_SCOPE", counts)
 	}
 }
+
+// TestRotationDoesNotDoubleCredits: during a rotation's grace period the old
+// and the new secret spend one shared balance.
+func TestRotationDoesNotDoubleCredits(t *testing.T) {
+	f := newFixture(t)
+	credits := int64(3)
+	old := f.create(token.CreateKeyParams{Remaining: &credits})
+	ck, _, err := f.svc.RotateKey(context.Background(), f.root, old.Key.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.wantCode(old.Secret.Reveal(), token.CodeValid)
+	f.wantCode(ck.Secret.Reveal(), token.CodeValid)
+	f.wantCode(old.Secret.Reveal(), token.CodeValid)
+	f.wantCode(ck.Secret.Reveal(), token.CodeUsageExceeded)
+	f.wantCode(old.Secret.Reveal(), token.CodeUsageExceeded)
+}

@@ -53,7 +53,7 @@ func (s *Service) ImportKeys(ctx context.Context, a *Actor, keyspace string, in 
 	for i, ik := range in {
 		if a.ownerBound() {
 			if ik.Owner != nil && *ik.Owner != *a.Owner {
-				return nil, Errorf(PermissionDenied, "insufficient_scope", "a personal credential may only import keys for its own owner")
+				return nil, s.deny(ctx, a, "key.import", "key", "", ScopeAdmin)
 			}
 			o := *a.Owner
 			ik.Owner = &o
@@ -61,6 +61,9 @@ func (s *Service) ImportKeys(ctx context.Context, a *Actor, keyspace string, in 
 		k, err := s.importedKey(ctx, ks, ik, now, owners)
 		if err != nil {
 			return nil, prefixErr(err, i)
+		}
+		if err := s.ownerMayGrant(ctx, a, k.Scopes); err != nil {
+			return nil, err
 		}
 		keys[i] = k
 		evs[i] = s.audit(a, "key.import", "key", k.ID, map[string]string{"keyspace": k.Keyspace})

@@ -46,11 +46,17 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, id string, p UpdateKe
 			return nil, err
 		}
 	}
+	if err := s.ownerMayGrant(ctx, a, scopes); err != nil { // outside the write transaction: it may audit
+		return nil, err
+	}
 	now := s.Now()
 	changed := map[string]string{}
 	return s.updateVisible(ctx, a, "key.update", id, changed, func(k *Key, ks *Keyspace) error {
 		if !k.RevokedAt.IsZero() {
 			return errRevoked(k)
+		}
+		if k.RotatedTo != "" && (p.Scopes != nil || p.ExpiresAt != nil || p.Enabled != nil || p.Remaining != nil || p.ClearRemaining) {
+			return conflictf("key_rotated", "key %s was rotated to %s: it only lives out its grace period; change the successor", k.ID, k.RotatedTo)
 		}
 		if p.Name != nil {
 			k.Name = *p.Name
@@ -185,9 +191,11 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 		n := k.Clone()
 		n.ID, n.Digest, n.Start, n.Foreign = newID, secret.Digest(), secret.Start(), false
 		n.CreatedAt, n.UpdatedAt, n.RotatedFrom, n.RotatedTo = now, now, k.ID, ""
-		n.LastUsedAt, n.LastUsedIP, n.Version = time.Time{}, "", 1
-		if k.TTL > 0 {
-			n.ExpiresAt = now.Add(k.TTL)
+		n.LastUsedAt, n.LastUsedIP, n.Version, n.IdempotencyKey = time.Time{}, "", 1, ""
+		n.TTL = ks.rotatedTTL(k.TTL)
+		n.ExpiresAt = time.Time{}
+		if n.TTL > 0 {
+			n.ExpiresAt = now.Add(n.TTL)
 		}
 		k.RotatedTo, k.UpdatedAt = newID, now
 		if grace == 0 {

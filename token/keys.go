@@ -46,7 +46,7 @@ func (s *Service) CreateKey(ctx context.Context, a *Actor, p CreateKeyParams) (*
 	}
 	if a.ownerBound() {
 		if p.Owner != nil && *p.Owner != *a.Owner {
-			return nil, Errorf(PermissionDenied, "insufficient_scope", "a personal credential may only create keys for its own owner")
+			return nil, s.deny(ctx, a, "key.create", "key", "", "admin")
 		}
 		o := *a.Owner
 		p.Owner = &o
@@ -74,6 +74,9 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 	}
 	scopes := scope.Normalize(p.Scopes)
 	if err := ks.checkScopes(scopes); err != nil {
+		return nil, err
+	}
+	if err := s.ownerMayGrant(ctx, a, scopes); err != nil {
 		return nil, err
 	}
 	if p.Owner != nil {
@@ -145,6 +148,27 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 	return &CreatedKey{Key: k, Secret: secret}, nil
 }
 
+// ownerMayGrant checks, for a personal credential without admin, that
+// every scope is one its owner holds now. A key's effective scopes are
+// capped by its owner's permissions at every verification anyway; this
+// keeps a personal credential from minting keys that would silently gain
+// power the day its owner is granted more.
+func (s *Service) ownerMayGrant(ctx context.Context, a *Actor, scopes []string) error {
+	if !a.ownerBound() || len(scopes) == 0 {
+		return nil
+	}
+	p, err := s.store.Principal(ctx, a.Owner.Type, a.Owner.ID)
+	if err != nil {
+		return storeErr(err, "look up the credential's owner")
+	}
+	for _, sc := range scopes {
+		if !scope.Set(p.Permissions).Has(sc) {
+			return s.deny(ctx, a, "key.create", "key", "", sc)
+		}
+	}
+	return nil
+}
+
 // keyspaceFor returns the named keyspace; a missing one is an Invalid
 // request, not a missing resource.
 func (s *Service) keyspaceFor(ctx context.Context, name string) (*Keyspace, error) {
@@ -180,7 +204,7 @@ func (ks *Keyspace) checkScopes(scopes []string) error {
 // Key returns one key the actor may see.
 func (s *Service) Key(ctx context.Context, a *Actor, id string) (*Key, error) {
 	if !a.mayReadKeys() {
-		return nil, Errorf(PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", ScopeKeysRead)
+		return nil, s.deny(ctx, a, "key.read", "key", "", ScopeKeysRead)
 	}
 	return s.visibleKey(ctx, a, id)
 }
@@ -230,7 +254,7 @@ func pageSize(n int) (int, error) {
 // Keys lists keys the actor may see.
 func (s *Service) Keys(ctx context.Context, a *Actor, f KeyFilter) ([]*Key, string, error) {
 	if !a.mayReadKeys() {
-		return nil, "", Errorf(PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", ScopeKeysRead)
+		return nil, "", s.deny(ctx, a, "key.list", "key", "", ScopeKeysRead)
 	}
 	var err error
 	if f.Limit, err = pageSize(f.Limit); err != nil {

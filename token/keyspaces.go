@@ -130,6 +130,9 @@ func (s *Service) UpdateKeyspace(ctx context.Context, a *Actor, p KeyspaceParams
 	if !a.May(ScopeKeyspacesWrite) {
 		return nil, s.deny(ctx, a, "keyspace.update", "keyspace", p.Name, ScopeKeyspacesWrite)
 	}
+	if p.Name == ManagementKeyspace && !a.May(ScopeAdmin) {
+		return nil, s.deny(ctx, a, "keyspace.update", "keyspace", p.Name, ScopeAdmin)
+	}
 	if p.Name == ManagementKeyspace && (p.Prefix != nil || p.Scopes != nil) {
 		return nil, invalidf("the prefix and scopes of keyspace %q are fixed", ManagementKeyspace)
 	}

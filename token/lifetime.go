@@ -42,6 +42,22 @@ func (ks *Keyspace) lifetime(now time.Time, expiresIn time.Duration, expiresAt t
 	return now.Add(ttl), ttl, nil
 }
 
+// rotatedTTL is the lifetime of a successor whose predecessor lived ttl,
+// under the keyspace's current policy: within max_ttl, and temporary when
+// permanent keys are no longer allowed.
+func (ks *Keyspace) rotatedTTL(ttl time.Duration) time.Duration {
+	if ttl == 0 && !ks.AllowPermanent {
+		ttl = ks.DefaultTTL
+		if ttl == 0 {
+			ttl = ks.MaxTTL
+		}
+	}
+	if ks.MaxTTL > 0 && ttl > ks.MaxTTL {
+		ttl = ks.MaxTTL
+	}
+	return ttl
+}
+
 // renewal returns the new expiry of k renewed at now: now plus the key's
 // lifetime, never past its creation plus the keyspace's max_ttl.
 func (ks *Keyspace) renewal(k *Key, now time.Time) (exp time.Time, capped bool) {

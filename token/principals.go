@@ -39,6 +39,9 @@ func (s *Service) CreatePrincipal(ctx context.Context, a *Actor, p CreatePrincip
 	if err := validScopes("permissions", perms); err != nil {
 		return nil, err
 	}
+	if hasManagementScope(perms) && !a.May(ScopeAdmin) {
+		return nil, s.deny(ctx, a, action, string(p.Type), p.ID, ScopeAdmin)
+	}
 	now := s.Now()
 	pr := &Principal{
 		Type: p.Type, ID: p.ID, Name: p.Name, Permissions: perms, Metadata: p.Metadata,
@@ -51,6 +54,41 @@ func (s *Service) CreatePrincipal(ctx context.Context, a *Actor, p CreatePrincip
 		return nil, storeErr(err, "create %s", p.Type)
 	}
 	return pr, nil
+}
+
+// hasManagementScope reports whether perms grant any management scope.
+func hasManagementScope(perms []string) bool {
+	for _, m := range ManagementScopes {
+		if scope.Set(perms).Has(m) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayManagePrincipal guards changes to principals by credentials without
+// admin: they may not change their own owner, grant management scopes, or
+// touch a principal that owns management keys (or holds management
+// permissions, checked in the update itself) — any of these would let a
+// lower credential raise itself or lock out a higher one.
+func (s *Service) mayManagePrincipal(ctx context.Context, a *Actor, action string, typ PrincipalType, id string, perms []string) error {
+	if a.May(ScopeAdmin) {
+		return nil
+	}
+	if a.Owner != nil && a.Owner.Type == typ && a.Owner.ID == id {
+		return s.deny(ctx, a, action, string(typ), id, ScopeAdmin)
+	}
+	if hasManagementScope(perms) {
+		return s.deny(ctx, a, action, string(typ), id, ScopeAdmin)
+	}
+	mgmt, _, err := s.store.ListKeys(ctx, KeyFilter{Keyspace: ManagementKeyspace, OwnerType: typ, OwnerID: id, Limit: 1})
+	if err != nil {
+		return storeErr(err, "look up management keys of %s", typ)
+	}
+	if len(mgmt) > 0 {
+		return s.deny(ctx, a, action, string(typ), id, ScopeAdmin)
+	}
+	return nil
 }
 
 // mayReadPrincipal reports whether a may see principal (typ, id).
@@ -89,8 +127,11 @@ func (s *Service) Principals(ctx context.Context, a *Actor, f PrincipalFilter) (
 			return nil, "", nil
 		}
 		p, err := s.Principal(ctx, a, f.Type, a.Owner.ID)
-		if err != nil || f.After >= p.ID {
+		if KindOf(err) == NotFound || (err == nil && f.After >= p.ID) {
 			return nil, "", nil
+		}
+		if err != nil {
+			return nil, "", err
 		}
 		return []*Principal{p}, "", nil
 	}
@@ -141,9 +182,16 @@ func (s *Service) UpdatePrincipal(ctx context.Context, a *Actor, typ PrincipalTy
 			return nil, err
 		}
 	}
+	if err := s.mayManagePrincipal(ctx, a, action, typ, id, perms); err != nil {
+		return nil, err
+	}
 	now := s.Now()
 	detail := map[string]string{}
+	errAdmin := errors.New("admin needed")
 	pr, err := s.store.UpdatePrincipal(ctx, typ, id, func(pr *Principal) error {
+		if !a.May(ScopeAdmin) && hasManagementScope(pr.Permissions) {
+			return errAdmin
+		}
 		if p.Name != nil {
 			pr.Name = *p.Name
 			detail["name"] = "changed"
@@ -167,6 +215,9 @@ func (s *Service) UpdatePrincipal(ctx context.Context, a *Actor, typ PrincipalTy
 		return nil
 	}, s.audit(a, action, string(typ), id, detail))
 	s.forgetPrincipal(typ, id) // before returning: every key of it sees the change
+	if errors.Is(err, errAdmin) {
+		return nil, s.deny(ctx, a, action, string(typ), id, ScopeAdmin)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return nil, notFound(string(typ), id)
 	}

@@ -32,7 +32,10 @@ var Codes = []Code{
 
 // VerifyRequest asks whether a presented key may be used.
 type VerifyRequest struct {
-	Key    string      // the plaintext as presented
+	Key string // the plaintext as presented
+	// Keyspace, if set, is the only keyspace whose keys are valid here.
+	// Empty accepts every keyspace except ManagementKeyspace.
+	Keyspace string
 	Scopes []string    // all required
 	Query  *scope.Expr // optional expression that must hold
 	IP     string      // the client's address, for last-used bookkeeping
@@ -67,12 +70,14 @@ var resultNotFound = VerifyResult{Code: CodeNotFound}
 func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*VerifyResult, error) {
 	switch apitoken.Check(r.Key) {
 	case apitoken.Valid:
-	case apitoken.Foreign:
+	case apitoken.Foreign, apitoken.BadChecksum:
+		// Not ours, or mistyped: looked up only if the store holds keys
+		// issued elsewhere (which may have any shape).
 		if !s.foreign.Load() {
 			res := resultNotFound
 			return &res, nil
 		}
-	default: // malformed or bad checksum: never touch storage
+	default: // malformed: never touch storage
 		res := resultNotFound
 		return &res, nil
 	}
@@ -86,6 +91,12 @@ func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*
 		return nil, err
 	}
 	k := e.key
+	if (r.Keyspace != "" && k.Keyspace != r.Keyspace) || (r.Keyspace == "" && k.Keyspace == ManagementKeyspace) {
+		// A key of another API is unknown here; management credentials
+		// verify only where asked for by name.
+		res := resultNotFound
+		return &res, nil
+	}
 	res := &VerifyResult{Key: k, Scopes: k.Scopes, Remaining: k.Remaining}
 	switch k.State(now) {
 	case Revoked:
@@ -118,7 +129,11 @@ func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*
 		return res, nil
 	}
 	if k.Remaining != nil {
-		left, ok, err := s.store.SpendCredits(ctx, k.ID, 1)
+		holder, err := s.creditHolder(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		left, ok, err := s.store.SpendCredits(ctx, holder, 1)
 		if err != nil {
 			return nil, storeErr(err, "verify: spend credits")
 		}
@@ -131,6 +146,24 @@ func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*
 	res.Valid = true
 	res.Code = CodeValid
 	return res, nil
+}
+
+// creditHolder returns the ID of the key whose credits a verification of k
+// spends: k itself, or — while k lives out a rotation's grace period — its
+// latest successor, so that rotating never doubles a key's credits.
+func (s *Service) creditHolder(ctx context.Context, k *Key) (string, error) {
+	id, next := k.ID, k.RotatedTo
+	for hops := 0; next != "" && hops < 8; hops++ {
+		succ, err := s.store.KeyByID(ctx, next)
+		if errors.Is(err, ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return "", storeErr(err, "verify: look up successor")
+		}
+		id, next = succ.ID, succ.RotatedTo
+	}
+	return id, nil
 }
 
 // lookupKey finds the key with digest d: from the cache, or from the store
@@ -220,7 +253,7 @@ func (s *Service) forgetPrincipal(typ PrincipalType, id string) {
 // ManagementKeyspace. Every failure is the same Unauthenticated error, so a
 // caller learns nothing about why.
 func (s *Service) Authenticate(ctx context.Context, secret, ip, requestID string) (*Actor, error) {
-	res, err := s.Verify(ctx, VerifyRequest{Key: secret, IP: ip})
+	res, err := s.Verify(ctx, VerifyRequest{Key: secret, IP: ip, Keyspace: ManagementKeyspace})
 	if err != nil {
 		return nil, err
 	}

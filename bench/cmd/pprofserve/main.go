@@ -25,6 +25,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:18080", "latchkey listen address")
 	pprofAddr := flag.String("pprof", "127.0.0.1:16060", "pprof listen address (loopback only)")
 	dataDir := flag.String("data-dir", "", "data directory (required)")
+	usageFlush := flag.Duration("usage-flush", 0, "usage flush interval (0: the server's default, 1s); a long one shows what the flush costs")
 	flag.Parse()
 	if *dataDir == "" {
 		log.Fatal("-data-dir is required")
@@ -37,7 +38,9 @@ func main() {
 		Addr:    *addr,
 		DataDir: *dataDir,
 		RootKey: os.Getenv("LATCHKEY_ROOT_KEY"),
-		Log:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+
+		UsageFlushInterval: *usageFlush,
+		Log:                slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		log.Fatal(err)
