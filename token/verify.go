@@ -36,9 +36,9 @@ type VerifyRequest struct {
 	// Keyspace, if set, is the only keyspace whose keys are valid here.
 	// Empty accepts every keyspace except ManagementKeyspace.
 	Keyspace string
-	Scopes []string    // all required
-	Query  *scope.Expr // optional expression that must hold
-	IP     string      // the client's address, for last-used bookkeeping
+	Scopes   []string    // all required
+	Query    *scope.Expr // optional expression that must hold
+	IP       string      // the client's address, for last-used bookkeeping
 }
 
 // VerifyResult is the answer. Key is nil when the code is NOT_FOUND.
