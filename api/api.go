@@ -39,6 +39,10 @@ type Key struct {
 	LastUsedAt   *time.Time      `json:"last_used_at,omitempty"`
 	LastUsedIP   string          `json:"last_used_ip,omitempty"`
 	Imported     bool            `json:"imported,omitempty"`
+	RateLimits   []RateLimit     `json:"ratelimits,omitempty"`
+	IPAllow      []string        `json:"ip_allow,omitempty"`
+	Refill       *Refill         `json:"refill,omitempty"`
+	RefilledAt   *time.Time      `json:"refilled_at,omitempty"`
 	// Verifications counts verifications by result code (GET /v1/keys/{id}
 	// only; flushed about once a second).
 	Verifications map[string]int64 `json:"verifications,omitempty"`
@@ -61,6 +65,33 @@ type CreateKeyRequest struct {
 	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
 	Metadata  json.RawMessage `json:"metadata,omitempty"`
 	Remaining *int64          `json:"remaining,omitempty"`
+	// RateLimits are the key's own limits; absent: the keyspace's default.
+	RateLimits []RateLimit `json:"ratelimits,omitempty"`
+	IPAllow    []string    `json:"ip_allow,omitempty"`
+	Refill     *Refill     `json:"refill,omitempty"`
+}
+
+// RateLimit is a named budget: Limit cost units per Window ("1m").
+type RateLimit struct {
+	Name   string `json:"name"`
+	Limit  int64  `json:"limit"`
+	Window string `json:"window"`
+}
+
+// Refill resets a key's remaining credits to Amount at the start of every
+// interval ("daily": 00:00 UTC; "monthly": the 1st, 00:00 UTC).
+type Refill struct {
+	Interval string `json:"interval"`
+	Amount   int64  `json:"amount"`
+}
+
+// RateLimitState is a limit's state after a verification.
+type RateLimitState struct {
+	Name      string `json:"name"`
+	Limit     int64  `json:"limit"`
+	Remaining int64  `json:"remaining"`
+	Reset     int64  `json:"reset"` // Unix epoch milliseconds when the budget is full again
+	Window    string `json:"window"`
 }
 
 // UpdateKeyRequest is the body of PATCH /v1/keys/{id}. Absent fields stay
@@ -73,6 +104,12 @@ type UpdateKeyRequest struct {
 	ExpiresAt json.RawMessage `json:"expires_at,omitempty"`
 	Enabled   *bool           `json:"enabled,omitempty"`
 	Remaining json.RawMessage `json:"remaining,omitempty"`
+	// RateLimits replaces the key's limits ([] removes them).
+	RateLimits *[]RateLimit `json:"ratelimits,omitempty"`
+	// IPAllow replaces the allowlist ([] allows every address).
+	IPAllow *[]string `json:"ip_allow,omitempty"`
+	// Refill sets the refill; JSON null removes it.
+	Refill json.RawMessage `json:"refill,omitempty"`
 }
 
 // RevokeRequest is the body of POST /v1/keys/{id}/revoke.
@@ -106,6 +143,12 @@ type VerifyRequest struct {
 	Keyspace   string   `json:"keyspace,omitempty"`
 	Scopes     []string `json:"scopes,omitempty"`
 	ScopeQuery string   `json:"scope_query,omitempty"`
+	// Cost is what this request takes from rate limits and credits
+	// (default 1; 0 checks without spending).
+	Cost *int64 `json:"cost,omitempty"`
+	// IP is the address of the client that presented the key, for IP
+	// allowlists and brute-force throttling; default: the caller's own.
+	IP string `json:"ip,omitempty"`
 }
 
 // VerifyResponse is the answer of POST /v1/keys/verify.
@@ -120,18 +163,22 @@ type VerifyResponse struct {
 	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
 	Metadata  json.RawMessage `json:"metadata,omitempty"`
 	Remaining *int64          `json:"remaining,omitempty"`
+	// RateLimits is the state of every limit that applies (the key's,
+	// then its owner's, named "owner_<name>"), present whenever any does.
+	RateLimits []RateLimitState `json:"ratelimits,omitempty"`
 }
 
 // Keyspace is a group of keys for one API or environment.
 type Keyspace struct {
-	Name           string    `json:"name"`
-	Prefix         string    `json:"prefix"`
-	DefaultTTL     string    `json:"default_ttl,omitempty"`
-	MaxTTL         string    `json:"max_ttl,omitempty"`
-	AllowPermanent bool      `json:"allow_permanent"`
-	Scopes         []string  `json:"scopes,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	Name           string      `json:"name"`
+	Prefix         string      `json:"prefix"`
+	DefaultTTL     string      `json:"default_ttl,omitempty"`
+	MaxTTL         string      `json:"max_ttl,omitempty"`
+	AllowPermanent bool        `json:"allow_permanent"`
+	Scopes         []string    `json:"scopes,omitempty"`
+	CreatedAt      time.Time   `json:"created_at"`
+	UpdatedAt      time.Time   `json:"updated_at"`
+	RateLimits     []RateLimit `json:"ratelimits,omitempty"`
 }
 
 // KeyspaceRequest is the body of POST /v1/keyspaces (Name required) and
@@ -143,6 +190,8 @@ type KeyspaceRequest struct {
 	MaxTTL         *string   `json:"max_ttl,omitempty"`
 	AllowPermanent *bool     `json:"allow_permanent,omitempty"`
 	Scopes         *[]string `json:"scopes,omitempty"`
+	// RateLimits are the default limits of keys created without their own.
+	RateLimits *[]RateLimit `json:"ratelimits,omitempty"`
 }
 
 // KeyspaceList lists keyspaces.
@@ -160,14 +209,17 @@ type Principal struct {
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
+	// OwnerRateLimits are shared by all keys of this principal.
+	OwnerRateLimits []RateLimit `json:"owner_ratelimits,omitempty"`
 }
 
 // CreatePrincipalRequest is the body of POST /v1/users and POST /v1/apps.
 type CreatePrincipalRequest struct {
-	ID          string          `json:"id"`
-	Name        string          `json:"name,omitempty"`
-	Permissions []string        `json:"permissions,omitempty"`
-	Metadata    json.RawMessage `json:"metadata,omitempty"`
+	ID              string          `json:"id"`
+	Name            string          `json:"name,omitempty"`
+	Permissions     []string        `json:"permissions,omitempty"`
+	Metadata        json.RawMessage `json:"metadata,omitempty"`
+	OwnerRateLimits []RateLimit     `json:"owner_ratelimits,omitempty"`
 }
 
 // UpdatePrincipalRequest is the body of PATCH /v1/users/{id} and
@@ -177,6 +229,8 @@ type UpdatePrincipalRequest struct {
 	Permissions *[]string       `json:"permissions,omitempty"`
 	Disabled    *bool           `json:"disabled,omitempty"`
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
+	// OwnerRateLimits replaces the shared limits ([] removes them).
+	OwnerRateLimits *[]RateLimit `json:"owner_ratelimits,omitempty"`
 }
 
 // PrincipalList is a page of principals.
@@ -232,14 +286,16 @@ type ImportKeysRequest struct {
 
 // ImportKey is one key to import.
 type ImportKey struct {
-	Hash      string          `json:"hash"` // 64 hex characters: SHA-256 of the plaintext
-	Start     string          `json:"start,omitempty"`
-	Name      string          `json:"name,omitempty"`
-	Owner     *Owner          `json:"owner,omitempty"`
-	Scopes    []string        `json:"scopes,omitempty"`
-	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
-	Metadata  json.RawMessage `json:"metadata,omitempty"`
-	Remaining *int64          `json:"remaining,omitempty"`
+	Hash       string          `json:"hash"` // 64 hex characters: SHA-256 of the plaintext
+	Start      string          `json:"start,omitempty"`
+	Name       string          `json:"name,omitempty"`
+	Owner      *Owner          `json:"owner,omitempty"`
+	Scopes     []string        `json:"scopes,omitempty"`
+	ExpiresAt  *time.Time      `json:"expires_at,omitempty"`
+	Metadata   json.RawMessage `json:"metadata,omitempty"`
+	Remaining  *int64          `json:"remaining,omitempty"`
+	RateLimits []RateLimit     `json:"ratelimits,omitempty"`
+	IPAllow    []string        `json:"ip_allow,omitempty"`
 }
 
 // ImportKeysResponse answers an import with the new key IDs, in request

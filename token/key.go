@@ -2,9 +2,11 @@ package token
 
 import (
 	"encoding/json"
+	"net/netip"
 	"time"
 
 	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/ratelimit"
 )
 
 // State is the life-cycle state of a key.
@@ -60,7 +62,12 @@ type Key struct {
 	RevokedAt    time.Time // zero: not revoked
 	RevokeReason string
 
-	Remaining *int64 // usage credits; nil: unlimited
+	Remaining  *int64    // usage credits; nil: unlimited
+	Refill     *Refill   // optional periodic reset of Remaining
+	RefilledAt time.Time // start of the last refill period applied
+
+	RateLimits []ratelimit.Limit // the key's own limits
+	IPAllow    []netip.Prefix    // empty: every address
 
 	RotatedFrom string // ID of the key this one replaced
 	RotatedTo   string // ID of the key that replaced this one
@@ -105,6 +112,12 @@ func (k *Key) Clone() *Key {
 		r := *k.Remaining
 		c.Remaining = &r
 	}
+	if k.Refill != nil {
+		r := *k.Refill
+		c.Refill = &r
+	}
+	c.RateLimits = append([]ratelimit.Limit(nil), k.RateLimits...)
+	c.IPAllow = append([]netip.Prefix(nil), k.IPAllow...)
 	return &c
 }
 

@@ -2,6 +2,8 @@ package token
 
 import (
 	"time"
+
+	"github.com/latchkey/latchkey/ratelimit"
 )
 
 // Built-in keyspaces.
@@ -20,7 +22,8 @@ type Keyspace struct {
 	DefaultTTL     time.Duration // 0: keys are permanent unless asked otherwise
 	MaxTTL         time.Duration // 0: no cap; otherwise caps a key's whole life, renewals included
 	AllowPermanent bool
-	Scopes         []string // catalogue of known scopes; empty: any valid scope
+	Scopes         []string          // catalogue of known scopes; empty: any valid scope
+	RateLimits     []ratelimit.Limit // default limits of keys created without their own
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -29,5 +32,6 @@ type Keyspace struct {
 func (ks *Keyspace) Clone() *Keyspace {
 	c := *ks
 	c.Scopes = append([]string(nil), ks.Scopes...)
+	c.RateLimits = append([]ratelimit.Limit(nil), ks.RateLimits...)
 	return &c
 }

@@ -3,6 +3,8 @@ package token
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/latchkey/latchkey/ratelimit"
 )
 
 // PrincipalType says whom a key acts for.
@@ -24,16 +26,19 @@ type Principal struct {
 	Name        string
 	Permissions []string // the most any of its keys may do
 	Disabled    bool     // disables every key of the principal at once
-	Metadata    json.RawMessage
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	Version     int64
+	// RateLimits are shared by all keys of the principal.
+	RateLimits []ratelimit.Limit
+	Metadata   json.RawMessage
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	Version    int64
 }
 
 // Clone returns a deep copy of p.
 func (p *Principal) Clone() *Principal {
 	c := *p
 	c.Permissions = append([]string(nil), p.Permissions...)
+	c.RateLimits = append([]ratelimit.Limit(nil), p.RateLimits...)
 	c.Metadata = append(json.RawMessage(nil), p.Metadata...)
 	return &c
 }

@@ -45,7 +45,10 @@ type KeyStore interface {
 	// SpendCredits atomically subtracts cost from the key's remaining
 	// credits if at least cost remain. It returns the credits left and
 	// whether they were spent. Keys without credits return (0, true, nil).
-	SpendCredits(ctx context.Context, id string, cost int64) (remaining int64, ok bool, err error)
+	// If period is not zero and the key has a refill whose last period
+	// (RefilledAt) began before period, remaining is first reset to the
+	// refill amount and RefilledAt set to period — in the same statement.
+	SpendCredits(ctx context.Context, id string, cost int64, period time.Time) (remaining int64, ok bool, err error)
 	// RecordUsage stores a batch of usage records (last use and counts).
 	RecordUsage(ctx context.Context, batch []Usage) error
 	// UsageCounts returns the flushed verification counts of key id by

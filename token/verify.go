@@ -133,7 +133,7 @@ func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*
 		if err != nil {
 			return nil, err
 		}
-		left, ok, err := s.store.SpendCredits(ctx, holder, 1)
+		left, ok, err := s.store.SpendCredits(ctx, holder, 1, time.Time{})
 		if err != nil {
 			return nil, storeErr(err, "verify: spend credits")
 		}

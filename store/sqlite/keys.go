@@ -15,17 +15,19 @@ import (
 // keyColumns lists the columns of keys in the order of keyArgs and scanKey.
 const keyColumns = `id, keyspace, name, owner_type, owner_id, scopes, digest, start, metadata,
 	foreign_key, created_at, updated_at, expires_at, ttl_ns, disabled, revoked_at, revoke_reason,
-	remaining, rotated_from, rotated_to, last_used_at, last_used_ip, version, idempotency`
+	remaining, rotated_from, rotated_to, last_used_at, last_used_ip, version, idempotency,
+	ratelimits, ip_allow, refill_interval, refill_amount, refilled_at`
 
 const selectKey = "SELECT " + keyColumns + " FROM keys"
 
 var (
-	insertKeySQL = "INSERT INTO keys (" + keyColumns + ") VALUES (?" + strings.Repeat(", ?", 23) + ")"
+	insertKeySQL = "INSERT INTO keys (" + keyColumns + ") VALUES (?" + strings.Repeat(", ?", 28) + ")"
 	updateKeySQL = `UPDATE keys SET keyspace = ?, name = ?, owner_type = ?, owner_id = ?, scopes = ?,
 	digest = ?, start = ?, metadata = ?, foreign_key = ?, created_at = ?, updated_at = ?,
 	expires_at = ?, ttl_ns = ?, disabled = ?, revoked_at = ?, revoke_reason = ?, remaining = ?,
 	rotated_from = ?, rotated_to = ?, last_used_at = ?, last_used_ip = ?, version = ?,
-	idempotency = ? WHERE id = ?`
+	idempotency = ?, ratelimits = ?, ip_allow = ?, refill_interval = ?, refill_amount = ?,
+	refilled_at = ? WHERE id = ?`
 )
 
 // keyArgs returns k's column values in keyColumns order.
@@ -38,12 +40,17 @@ func keyArgs(k *token.Key) ([]any, error) {
 	if k.Remaining != nil {
 		remaining = *k.Remaining
 	}
+	var refillInterval, refillAmount any
+	if k.Refill != nil {
+		refillInterval, refillAmount = k.Refill.Interval, k.Refill.Amount
+	}
 	args := []any{
 		k.ID, k.Keyspace, k.Name, ownerType, ownerID, e.strings(k.Scopes), k.Digest[:], k.Start,
 		e.raw(k.Metadata), boolInt(k.Foreign), e.time(k.CreatedAt), e.time(k.UpdatedAt),
 		e.time(k.ExpiresAt), int64(k.TTL), boolInt(k.Disabled), e.time(k.RevokedAt), k.RevokeReason,
 		remaining, k.RotatedFrom, k.RotatedTo, e.time(k.LastUsedAt), k.LastUsedIP, k.Version,
 		nullString(k.IdempotencyKey),
+		e.limits(k.RateLimits), e.prefixes(k.IPAllow), refillInterval, refillAmount, e.time(k.RefilledAt),
 	}
 	return args, e.err
 }
@@ -74,7 +81,9 @@ func scanKey(s scanner) (*token.Key, error) {
 		k                            token.Key
 		d                            dec
 		ownerType, ownerID, metadata sql.NullString
-		idempotency                  sql.NullString
+		idempotency, refillInterval  sql.NullString
+		limits, ipAllow              string
+		refillAmount, refilledAt     sql.NullInt64
 		scopes                       string
 		digest                       []byte
 		foreign, disabled, ttl       int64
@@ -83,7 +92,8 @@ func scanKey(s scanner) (*token.Key, error) {
 	)
 	err := s.Scan(&k.ID, &k.Keyspace, &k.Name, &ownerType, &ownerID, &scopes, &digest, &k.Start,
 		&metadata, &foreign, &created, &updated, &expires, &ttl, &disabled, &revoked, &k.RevokeReason,
-		&remaining, &k.RotatedFrom, &k.RotatedTo, &lastUsed, &k.LastUsedIP, &k.Version, &idempotency)
+		&remaining, &k.RotatedFrom, &k.RotatedTo, &lastUsed, &k.LastUsedIP, &k.Version, &idempotency,
+		&limits, &ipAllow, &refillInterval, &refillAmount, &refilledAt)
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -98,6 +108,12 @@ func scanKey(s scanner) (*token.Key, error) {
 	k.Metadata = d.raw(metadata)
 	k.Foreign, k.Disabled = foreign != 0, disabled != 0
 	k.IdempotencyKey = idempotency.String
+	k.RateLimits = d.limits("ratelimits", limits)
+	k.IPAllow = d.prefixes("ip_allow", ipAllow)
+	if refillInterval.Valid {
+		k.Refill = &token.Refill{Interval: refillInterval.String, Amount: refillAmount.Int64}
+	}
+	k.RefilledAt = d.time(refilledAt)
 	k.CreatedAt, k.UpdatedAt, k.ExpiresAt = d.time(created), d.time(updated), d.time(expires)
 	k.TTL = time.Duration(ttl)
 	k.RevokedAt, k.LastUsedAt = d.time(revoked), d.time(lastUsed)

@@ -9,22 +9,24 @@ import (
 )
 
 const selectPrincipal = `SELECT type, id, name, permissions, disabled, metadata, created_at,
-	updated_at, version FROM principals`
+	updated_at, version, ratelimits FROM principals`
 
 func scanPrincipal(s scanner) (*token.Principal, error) {
 	var (
 		p                token.Principal
 		d                dec
 		typ, perms       string
+		limits           string
 		disabled         int64
 		metadata         sql.NullString
 		created, updated sql.NullInt64
 	)
-	if err := s.Scan(&typ, &p.ID, &p.Name, &perms, &disabled, &metadata, &created, &updated, &p.Version); err != nil {
+	if err := s.Scan(&typ, &p.ID, &p.Name, &perms, &disabled, &metadata, &created, &updated, &p.Version, &limits); err != nil {
 		return nil, dbErr(err)
 	}
 	p.Type = token.PrincipalType(typ)
 	p.Permissions = d.strings("permissions", perms)
+	p.RateLimits = d.limits("ratelimits", limits)
 	p.Disabled = disabled != 0
 	p.Metadata = d.raw(metadata)
 	p.CreatedAt, p.UpdatedAt = d.time(created), d.time(updated)
@@ -39,7 +41,7 @@ func scanPrincipal(s scanner) (*token.Principal, error) {
 func principalArgs(p *token.Principal) ([]any, error) {
 	var e enc
 	args := []any{p.Name, e.strings(p.Permissions), boolInt(p.Disabled), e.raw(p.Metadata),
-		e.time(p.CreatedAt), e.time(p.UpdatedAt), p.Version}
+		e.time(p.CreatedAt), e.time(p.UpdatedAt), p.Version, e.limits(p.RateLimits)}
 	return args, e.err
 }
 
@@ -50,7 +52,7 @@ func (db *DB) CreatePrincipal(ctx context.Context, p *token.Principal, ev *token
 	if err == nil {
 		err = db.inTx(ctx, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO principals (type, id, name, permissions, disabled,
-				metadata, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				metadata, created_at, updated_at, version, ratelimits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				append([]any{string(p.Type), p.ID}, args...)...)
 			if err != nil {
 				return dbErr(err)
@@ -123,7 +125,7 @@ func (db *DB) UpdatePrincipal(ctx context.Context, typ token.PrincipalType, id s
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE principals SET name = ?, permissions = ?, disabled = ?,
-			metadata = ?, created_at = ?, updated_at = ?, version = ? WHERE type = ? AND id = ?`,
+			metadata = ?, created_at = ?, updated_at = ?, version = ?, ratelimits = ? WHERE type = ? AND id = ?`,
 			append(args, string(typ), id)...)
 		if err != nil {
 			return dbErr(err)

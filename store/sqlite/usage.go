@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/latchkey/latchkey/token"
 )
@@ -13,13 +14,23 @@ import (
 // statement, if at least cost remain. It returns the credits left and
 // whether they were spent; a key without credits returns (0, true). A
 // missing key gives an error wrapping token.ErrNotFound.
-func (db *DB) SpendCredits(ctx context.Context, id string, cost int64) (remaining int64, ok bool, err error) {
+func (db *DB) SpendCredits(ctx context.Context, id string, cost int64, period time.Time) (remaining int64, ok bool, err error) {
 	if cost < 0 {
 		return 0, false, fmt.Errorf("sqlite: spend credits of key %s: negative cost %d", id, cost)
 	}
-	err = db.w.QueryRowContext(ctx, `UPDATE keys SET remaining = remaining - ?, version = version + 1
-		WHERE id = ? AND remaining IS NOT NULL AND remaining >= ? RETURNING remaining`,
-		cost, id, cost).Scan(&remaining)
+	var e enc
+	p := e.time(period)
+	if e.err != nil {
+		return 0, false, fmt.Errorf("sqlite: spend credits of key %s: %w", id, e.err)
+	}
+	// ?3 is the current refill period's start (NULL: no refill check).
+	err = db.w.QueryRowContext(ctx, `UPDATE keys SET
+		remaining = (CASE WHEN `+refillDue+` THEN refill_amount ELSE remaining END) - ?2,
+		refilled_at = CASE WHEN `+refillDue+` THEN ?3 ELSE refilled_at END,
+		version = version + 1
+		WHERE id = ?1 AND remaining IS NOT NULL
+		AND (CASE WHEN `+refillDue+` THEN refill_amount ELSE remaining END) >= ?2
+		RETURNING remaining`, id, cost, p).Scan(&remaining)
 	if err == nil {
 		return remaining, true, nil
 	}
@@ -28,7 +39,8 @@ func (db *DB) SpendCredits(ctx context.Context, id string, cost int64) (remainin
 	}
 	// Nothing was spent: tell "too few" from "unlimited" and "no such key".
 	var left sql.NullInt64
-	err = db.r.QueryRowContext(ctx, "SELECT remaining FROM keys WHERE id = ?", id).Scan(&left)
+	err = db.r.QueryRowContext(ctx, "SELECT CASE WHEN "+refillDue+" THEN refill_amount ELSE remaining END FROM keys WHERE id = ?1",
+		id, nil, p).Scan(&left)
 	switch {
 	case err != nil:
 		return 0, false, fmt.Errorf("sqlite: spend credits of key %s: %w", id, dbErr(err))
@@ -37,6 +49,10 @@ func (db *DB) SpendCredits(ctx context.Context, id string, cost int64) (remainin
 	}
 	return left.Int64, false, nil
 }
+
+// refillDue is the SQL condition "a refill is due", with ?3 the start of
+// the current refill period.
+const refillDue = `(?3 IS NOT NULL AND refill_amount IS NOT NULL AND (refilled_at IS NULL OR refilled_at < ?3))`
 
 // RecordUsage stores a batch of usage records in one transaction: the last
 // use moves only forward in time, and the counts by code add up. Records of

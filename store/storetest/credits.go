@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -27,7 +28,7 @@ var creditTests = []test{
 			cost, left int64
 			ok         bool
 		}{{2, 3, true}, {1, 2, true}, {3, 2, false}, {2, 0, true}, {1, 0, false}, {0, 0, true}} {
-			left, ok, err := s.SpendCredits(bg, k.ID, step.cost)
+			left, ok, err := s.SpendCredits(bg, k.ID, step.cost, time.Time{})
 			if err != nil || left != step.left || ok != step.ok {
 				t.Fatalf("SpendCredits(cost %d) = %d, %v, %v; want %d, %v, nil", step.cost, left, ok, err, step.left, step.ok)
 			}
@@ -38,7 +39,7 @@ var creditTests = []test{
 	}},
 	{"spending more than remains spends nothing", func(t *testing.T, s token.Store) {
 		k := createKey(t, s, func(k *token.Key) { k.Remaining = ptr(int64(3)) })
-		left, ok, err := s.SpendCredits(bg, k.ID, 4)
+		left, ok, err := s.SpendCredits(bg, k.ID, 4, time.Time{})
 		if err != nil || ok || left != 3 {
 			t.Fatalf("SpendCredits(4 of 3) = %d, %v, %v; want 3, false, nil", left, ok, err)
 		}
@@ -48,7 +49,7 @@ var creditTests = []test{
 	}},
 	{"a key without a credit limit spends nothing and succeeds", func(t *testing.T, s token.Store) {
 		k := createKey(t, s)
-		left, ok, err := s.SpendCredits(bg, k.ID, 1)
+		left, ok, err := s.SpendCredits(bg, k.ID, 1, time.Time{})
 		if err != nil || !ok || left != 0 {
 			t.Fatalf("SpendCredits = %d, %v, %v; want 0, true, nil", left, ok, err)
 		}
@@ -58,7 +59,7 @@ var creditTests = []test{
 	}},
 	{"a missing key returns ErrNotFound", func(t *testing.T, s token.Store) {
 		createKey(t, s, func(k *token.Key) { k.Remaining = ptr(int64(3)) })
-		_, _, err := s.SpendCredits(bg, newID("key"), 1)
+		_, _, err := s.SpendCredits(bg, newID("key"), 1, time.Time{})
 		wantErr(t, "SpendCredits", err, token.ErrNotFound)
 	}},
 	{"concurrent spending never spends a credit twice", func(t *testing.T, s token.Store) {
@@ -68,7 +69,7 @@ var creditTests = []test{
 		var wg sync.WaitGroup
 		for range workers {
 			wg.Go(func() {
-				left, ok, err := s.SpendCredits(bg, k.ID, 1)
+				left, ok, err := s.SpendCredits(bg, k.ID, 1, time.Time{})
 				switch {
 				case err != nil:
 					t.Errorf("SpendCredits: %v", err)
@@ -93,7 +94,7 @@ var creditTests = []test{
 	{"spending writes no audit event", func(t *testing.T, s token.Store) {
 		k := createKey(t, s, func(k *token.Key) { k.Remaining = ptr(int64(3)) })
 		n := auditCount(t, s)
-		if _, _, err := s.SpendCredits(bg, k.ID, 1); err != nil {
+		if _, _, err := s.SpendCredits(bg, k.ID, 1, time.Time{}); err != nil {
 			t.Fatalf("SpendCredits: %v", err)
 		}
 		if got := auditCount(t, s); got != n {
@@ -199,6 +200,56 @@ var usageTests = []test{
 		}
 		if got := auditCount(t, s); got != n {
 			t.Errorf("audit log grew from %d to %d events", n, got)
+		}
+	}},
+}
+
+var refillTests = []test{
+	{"a due refill resets remaining before spending, once per period", func(t *testing.T, s token.Store) {
+		day1 := time.Date(2026, 5, 17, 0, 0, 0, 0, time.UTC)
+		k := createKey(t, s, func(k *token.Key) {
+			k.Remaining = ptr(int64(1))
+			k.Refill = &token.Refill{Interval: token.RefillDaily, Amount: 5}
+			k.RefilledAt = day1
+		})
+		spend := func(cost int64, period time.Time, wantLeft int64, wantOK bool) {
+			t.Helper()
+			left, ok, err := s.SpendCredits(bg, k.ID, cost, period)
+			if err != nil || left != wantLeft || ok != wantOK {
+				t.Fatalf("SpendCredits(%d, %s) = %d, %v, %v; want %d, %v", cost, period.Format("01-02"), left, ok, err, wantLeft, wantOK)
+			}
+		}
+		spend(1, day1, 0, true)
+		spend(1, day1, 0, false) // same period: no refill
+		day2 := day1.AddDate(0, 0, 1)
+		spend(2, day2, 3, true) // refilled to 5, then 2 spent
+		spend(4, day2, 3, false)
+		got := getKey(t, s, k.ID)
+		if !got.RefilledAt.Equal(day2) || got.Refill == nil || got.Refill.Amount != 5 {
+			t.Fatalf("after refill: refilled_at %v, refill %+v", got.RefilledAt, got.Refill)
+		}
+		spend(6, day2.AddDate(0, 0, 1), 5, false) // more than the refill: refused, reported as refilled
+	}},
+}
+
+var limitTests = []test{
+	{"keyspace and principal rate limits round trip", func(t *testing.T, s token.Store) {
+		ls := []ratelimit.Limit{{Name: "requests", Limit: 10, Window: time.Second}, {Name: "burst", Limit: 3, Window: 744 * time.Hour}}
+		ks := keyspace(t, s, "limited", func(ks *token.Keyspace) { ks.RateLimits = ls })
+		got, err := s.Keyspace(bg, ks.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "keyspace", got, ks)
+		p := principal(t, s, token.App, "svc", func(p *token.Principal) { p.RateLimits = ls })
+		gotP, err := s.Principal(bg, token.App, "svc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "principal", gotP, p)
+		upd, err := s.UpdatePrincipal(bg, token.App, "svc", func(p *token.Principal) error { p.RateLimits = nil; return nil }, event("app.update", "app", "svc"))
+		if err != nil || len(upd.RateLimits) != 0 {
+			t.Fatalf("clearing limits: %+v %v", upd, err)
 		}
 	}},
 }

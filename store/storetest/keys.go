@@ -3,10 +3,12 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -57,6 +59,10 @@ var keyVariants = []struct {
 		k.Keyspace = "acme"
 		k.Owner = &token.Owner{Type: token.User, ID: "alice@example.com"}
 		k.IdempotencyKey = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+		k.RateLimits = []ratelimit.Limit{{Name: "requests", Limit: 100, Window: time.Minute}, {Name: "daily", Limit: 1e6, Window: 24*time.Hour + 1}}
+		k.IPAllow = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("2001:db8::/32")}
+		k.Refill = &token.Refill{Interval: token.RefillMonthly, Amount: 50000}
+		k.RefilledAt = t0.Add(-time.Hour)
 		k.Scopes = []string{"billing:read", "invoices:*", "users:write"}
 		k.Metadata = json.RawMessage(`{"plan":"pro","limits":{"rps":10},"tags":["a","b"],"n":null}`)
 		k.Foreign = true

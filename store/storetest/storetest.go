@@ -32,6 +32,8 @@ func Run(t *testing.T, open func(t *testing.T) token.Store) {
 		{"RotateKey", rotateTests},
 		{"DeleteKey", deleteTests},
 		{"SpendCredits", creditTests},
+		{"Refill", refillTests},
+		{"Limits", limitTests},
 		{"RecordUsage", usageTests},
 		{"Keyspaces", keyspaceTests},
 		{"Principals", principalTests},
