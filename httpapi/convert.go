@@ -59,6 +59,10 @@ func apiKey(k *token.Key, now time.Time) api.Key {
 		LastUsedAt:   timePtr(k.LastUsedAt),
 		LastUsedIP:   k.LastUsedIP,
 		Imported:     k.Foreign,
+		RateLimits:   apiRateLimits(k.RateLimits),
+		IPAllow:      ipStrings(k),
+		Refill:       apiRefill(k.Refill),
+		RefilledAt:   timePtr(k.RefilledAt),
 	}
 }
 
@@ -74,6 +78,7 @@ func apiKeyspace(ks *token.Keyspace) api.Keyspace {
 		MaxTTL:         durString(ks.MaxTTL),
 		AllowPermanent: ks.AllowPermanent,
 		Scopes:         ks.Scopes,
+		RateLimits:     apiRateLimits(ks.RateLimits),
 		CreatedAt:      ks.CreatedAt.UTC(),
 		UpdatedAt:      ks.UpdatedAt.UTC(),
 	}
@@ -88,7 +93,9 @@ func apiPrincipal(p *token.Principal) api.Principal {
 		Disabled:    p.Disabled,
 		Metadata:    p.Metadata,
 		CreatedAt:   p.CreatedAt.UTC(),
-		UpdatedAt:   p.UpdatedAt.UTC(),
+
+		OwnerRateLimits: apiRateLimits(p.RateLimits),
+		UpdatedAt:       p.UpdatedAt.UTC(),
 	}
 }
 

@@ -4,11 +4,14 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -18,6 +21,9 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *metrics
 	mux     *http.ServeMux
+	guard   *guard
+	trusted []netip.Prefix
+	rlMode  func() string
 }
 
 // Config configures a Handler.
@@ -26,6 +32,18 @@ type Config struct {
 	Log     *slog.Logger
 	// Registerer receives the API's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// FailureLimiter keeps the failure budgets of client addresses; nil
+	// means an in-process one.
+	FailureLimiter ratelimit.Limiter
+	// AuthFailureLimit and VerifyFailureLimit are the budgets of bad
+	// management credentials (per peer) and unknown keys (per subject
+	// address); zero values take the defaults.
+	AuthFailureLimit, VerifyFailureLimit ratelimit.Limit
+	// RateLimitMode, if set, reports "local", "redis" or "degraded" for
+	// /readyz.
+	RateLimitMode func() string
 }
 
 // handlerFunc is an HTTP handler that returns its error for one place to
@@ -34,10 +52,29 @@ type handlerFunc func(http.ResponseWriter, *http.Request) error
 
 // New returns the API handler.
 func New(c Config) *Handler {
-	h := &Handler{svc: c.Service, log: c.Log, metrics: newMetrics(c.Registerer), mux: http.NewServeMux()}
+	h := &Handler{svc: c.Service, log: c.Log, metrics: newMetrics(c.Registerer), mux: http.NewServeMux(),
+		trusted: c.TrustedProxies, rlMode: c.RateLimitMode}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	g := &guard{limiter: c.FailureLimiter, auth: c.AuthFailureLimit, verify: c.VerifyFailureLimit}
+	if g.limiter == nil {
+		g.limiter = ratelimit.NewLocal(0)
+	}
+	if g.auth.Limit == 0 {
+		g.auth = DefaultAuthFailureLimit
+	}
+	if g.verify.Limit == 0 {
+		g.verify = DefaultVerifyFailureLimit
+	}
+	if c.Service != nil {
+		g.onThrottle = func(ctx context.Context, addr, kind string) {
+			if err := c.Service.RecordThrottle(ctx, addr, kind); err != nil {
+				h.log.Error("audit: throttle event", "err", err)
+			}
+		}
+	}
+	h.guard = g
 	for _, rt := range h.routes() {
 		h.mux.Handle(rt.pattern, h.wrap(rt.pattern, h.serve(rt.fn)))
 	}
@@ -144,6 +181,10 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) error {
 	if err := h.svc.Ready(r.Context()); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	out := map[string]string{"status": "ready"}
+	if h.rlMode != nil {
+		out["ratelimit"] = h.rlMode()
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -23,7 +23,10 @@ func (h *Handler) importKeys(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return badRequest("bad_hash", "keys["+strconv.Itoa(i)+"].hash must be the SHA-256 of the key as 64 hex characters")
 		}
-		ik := token.ImportKey{Digest: d, Start: k.Start, Name: k.Name, Scopes: k.Scopes, Metadata: k.Metadata, Remaining: k.Remaining}
+		ik := token.ImportKey{Digest: d, Start: k.Start, Name: k.Name, Scopes: k.Scopes, Metadata: k.Metadata, Remaining: k.Remaining, IPAllow: k.IPAllow}
+		if ik.RateLimits, err = rateLimits("keys["+strconv.Itoa(i)+"].ratelimits", k.RateLimits); err != nil {
+			return err
+		}
 		if isNull(k.Metadata) {
 			ik.Metadata = nil
 		}

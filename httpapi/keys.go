@@ -24,6 +24,12 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
 		Remaining: req.Remaining,
 
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		IPAllow:        req.IPAllow,
+		Refill:         refill(req.Refill),
+	}
+	var err error
+	if p.RateLimits, err = rateLimits("ratelimits", req.RateLimits); err != nil {
+		return err
 	}
 	if req.Owner != nil {
 		p.Owner = &token.Owner{Type: token.PrincipalType(req.Owner.Type), ID: req.Owner.ID}
@@ -121,7 +127,14 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req, false); err != nil {
 		return err
 	}
-	p := token.UpdateKeyParams{Name: req.Name, Scopes: req.Scopes, Enabled: req.Enabled, Metadata: req.Metadata}
+	p := token.UpdateKeyParams{Name: req.Name, Scopes: req.Scopes, Enabled: req.Enabled, Metadata: req.Metadata, IPAllow: req.IPAllow}
+	var err error
+	if p.RateLimits, err = rateLimitsPtr("ratelimits", req.RateLimits); err != nil {
+		return err
+	}
+	if p.Refill, p.ClearRefill, err = refillPatch(req.Refill); err != nil {
+		return err
+	}
 	if isNull(req.Metadata) {
 		p.Metadata = json.RawMessage("null")
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -123,24 +122,27 @@ func bearer(r *http.Request) (string, bool) {
 	return t, t != ""
 }
 
-// clientIP returns the address of the peer.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP returns the client's address (see clientAddr).
+func (h *Handler) clientIP(r *http.Request) string { return clientAddr(r, h.trusted) }
 
 // authed authenticates the management credential and puts the Actor in the
 // request context.
 func (h *Handler) authed(next handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		ip := h.clientIP(r)
+		if blocked, retry := h.guard.blocked(r.Context(), "auth", h.guard.auth, ip); blocked {
+			return tooManyFailures(w, retry)
+		}
 		secret, ok := bearer(r)
 		if !ok {
 			return token.Errorf(token.Unauthenticated, "missing_credential", "send a management key as \"Authorization: Bearer <key>\"")
 		}
-		a, err := h.svc.Authenticate(r.Context(), secret, clientIP(r), requestID(r.Context()))
+		a, err := h.svc.Authenticate(r.Context(), secret, ip, requestID(r.Context()))
+		if token.KindOf(err) == token.Unauthenticated {
+			if throttled, retry := h.guard.fail(r.Context(), "auth", h.guard.auth, ip); throttled {
+				return tooManyFailures(w, retry)
+			}
+		}
 		if err != nil {
 			return err
 		}

@@ -159,11 +159,14 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 	doc := loadOpenAPI(t)
 	tests := []oaSchemaCase{
 		{"Owner", reflect.TypeFor[api.Owner](), true, nil},
+		{"RateLimit", reflect.TypeFor[api.RateLimit](), true, nil},
+		{"Refill", reflect.TypeFor[api.Refill](), true, nil},
+		{"RateLimitState", reflect.TypeFor[api.RateLimitState](), true, nil},
 		{"Key", reflect.TypeFor[api.Key](), true, nil},
 		{"CreatedKey", reflect.TypeFor[api.CreatedKey](), true, nil},
 		{"RotatedKey", reflect.TypeFor[api.RotatedKey](), true, nil},
 		{"CreateKeyRequest", reflect.TypeFor[api.CreateKeyRequest](), false, nil},
-		{"UpdateKeyRequest", reflect.TypeFor[api.UpdateKeyRequest](), false, []string{"expires_at", "remaining", "metadata"}},
+		{"UpdateKeyRequest", reflect.TypeFor[api.UpdateKeyRequest](), false, []string{"expires_at", "remaining", "metadata", "refill"}},
 		{"RevokeRequest", reflect.TypeFor[api.RevokeRequest](), false, nil},
 		{"RotateRequest", reflect.TypeFor[api.RotateRequest](), false, nil},
 		{"RenewRequest", reflect.TypeFor[struct{}](), false, nil}, // renewKey decodes into struct{}
@@ -337,9 +340,14 @@ func TestOpenAPIOperations(t *testing.T) {
 			case !public && overrides:
 				t.Errorf("authenticated route overrides the global security with %v", sec)
 			case !public:
-				for _, code := range []string{"401", "503"} {
+				for _, code := range []string{"401", "429", "503"} {
 					if _, ok := responses[code]; !ok {
 						t.Errorf("authenticated route does not document %s", code)
+					}
+				}
+				if r, ok := responses["429"]; ok {
+					if h, _ := doc.deref(t, r)["headers"].(map[string]any); h["Retry-After"] == nil {
+						t.Error("429 does not document the Retry-After header")
 					}
 				}
 			}

@@ -21,8 +21,12 @@ func (h *Handler) createPrincipal(typ token.PrincipalType) handlerFunc {
 		if isNull(md) {
 			md = nil
 		}
+		limits, err := rateLimits("owner_ratelimits", req.OwnerRateLimits)
+		if err != nil {
+			return err
+		}
 		p, err := h.svc.CreatePrincipal(r.Context(), actorFrom(r.Context()), token.CreatePrincipalParams{
-			Type: typ, ID: req.ID, Name: req.Name, Permissions: req.Permissions, Metadata: md,
+			Type: typ, ID: req.ID, Name: req.Name, Permissions: req.Permissions, Metadata: md, RateLimits: limits,
 		})
 		if err != nil {
 			return err
@@ -71,6 +75,10 @@ func (h *Handler) updatePrincipal(typ token.PrincipalType) handlerFunc {
 			return err
 		}
 		p := token.UpdatePrincipalParams{Name: req.Name, Permissions: req.Permissions, Disabled: req.Disabled, Metadata: req.Metadata}
+		var err error
+		if p.RateLimits, err = rateLimitsPtr("owner_ratelimits", req.OwnerRateLimits); err != nil {
+			return err
+		}
 		if isNull(req.Metadata) {
 			p.Metadata = json.RawMessage("null")
 		}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/netip"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/scope"
@@ -22,7 +23,33 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 	if req.Key == "" {
 		return badRequest("missing_key", "field \"key\" is required")
 	}
-	vr := token.VerifyRequest{Key: req.Key, Keyspace: req.Keyspace, Scopes: req.Scopes, IP: clientIP(r)}
+	vr := token.VerifyRequest{Key: req.Key, Keyspace: req.Keyspace, Scopes: req.Scopes, IP: h.clientIP(r)}
+	if req.IP != "" {
+		ip, err := netip.ParseAddr(req.IP)
+		if err != nil {
+			return badRequest("bad_ip", "ip must be an IPv4 or IPv6 address")
+		}
+		vr.IP = ip.Unmap().WithZone("").String()
+	}
+	if req.Cost != nil {
+		switch c := *req.Cost; {
+		case c < 0 || c > 1e9:
+			return badRequest("bad_cost", "cost must be between 0 and 10^9")
+		case c == 0:
+			vr.DryRun = true
+		default:
+			vr.Cost = c
+		}
+	}
+	// Unknown keys are throttled per end client, named by the trusted
+	// caller in "ip"; the caller itself holds a keys:verify credential and
+	// is not throttled for what its clients send.
+	throttle := req.IP != ""
+	if throttle {
+		if blocked, retry := h.guard.blocked(r.Context(), "verify", h.guard.verify, vr.IP); blocked {
+			return tooManyFailures(w, retry)
+		}
+	}
 	if err := scope.ValidateAll(req.Scopes); err != nil {
 		return badRequest("bad_scope", "scopes: "+err.Error())
 	}
@@ -38,6 +65,11 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.metrics.verifications.WithLabelValues(string(res.Code)).Inc()
+	if throttle && res.Code == token.CodeNotFound {
+		if throttled, retry := h.guard.fail(r.Context(), "verify", h.guard.verify, vr.IP); throttled {
+			return tooManyFailures(w, retry)
+		}
+	}
 	out := api.VerifyResponse{Valid: res.Valid, Code: string(res.Code)}
 	if k := res.Key; k != nil {
 		out.KeyID, out.Keyspace, out.Name = k.ID, k.Keyspace, k.Name
@@ -46,6 +78,7 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 		out.ExpiresAt = timePtr(k.ExpiresAt)
 		out.Metadata = k.Metadata
 		out.Remaining = res.Remaining
+		out.RateLimits = apiRateLimitStates(res.RateLimits)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/httpapi"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/token"
 )
@@ -39,6 +41,13 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// UsageFlushInterval is how often usage records are written; 0 means 1s.
 	UsageFlushInterval time.Duration
+	// RedisURL, if set, shares rate-limit budgets between nodes.
+	RedisURL string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// AuthFailureLimit and VerifyFailureLimit override the brute-force
+	// budgets (zero: httpapi's defaults).
+	AuthFailureLimit, VerifyFailureLimit ratelimit.Limit
 
 	Log *slog.Logger
 	// Out receives the one-time announcement of a generated root key.
@@ -84,7 +93,15 @@ func Run(ctx context.Context, c Config) error {
 	}
 	defer db.Close()
 
-	svc := token.NewService(token.Config{Store: db, Log: c.Log})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	lim, rlMode, closeLimiter, err := limiter(c.RedisURL, c.Log, reg)
+	if err != nil {
+		return err
+	}
+	defer closeLimiter()
+
+	svc := token.NewService(token.Config{Store: db, Log: c.Log, Limiter: lim})
 	root, err := svc.Bootstrap(ctx, c.RootKey, func(t apitoken.Token) error { return saveRoot(c, t.Reveal()) })
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
@@ -93,9 +110,11 @@ func Run(ctx context.Context, c Config) error {
 		announceRoot(c, root.Reveal())
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	api := httpapi.New(httpapi.Config{Service: svc, Log: c.Log, Registerer: reg})
+	api := httpapi.New(httpapi.Config{
+		Service: svc, Log: c.Log, Registerer: reg,
+		TrustedProxies: c.TrustedProxies, FailureLimiter: lim, RateLimitMode: rlMode,
+		AuthFailureLimit: c.AuthFailureLimit, VerifyFailureLimit: c.VerifyFailureLimit,
+	})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", api)

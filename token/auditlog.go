@@ -22,3 +22,12 @@ func (s *Service) Audit(ctx context.Context, a *Actor, f AuditFilter) ([]*AuditE
 	}
 	return evs, next, nil
 }
+
+// RecordThrottle audits that a client address was throttled for failing
+// too often (kind: "auth" or "verify"). The caller records one event per
+// burst, not per refused request.
+func (s *Service) RecordThrottle(ctx context.Context, addr, kind string) error {
+	ev := s.audit(&Actor{KeyID: "anonymous"}, "auth.throttled", "address", addr, map[string]string{"kind": kind})
+	ev.Outcome = OutcomeDenied
+	return s.store.AppendAudit(ctx, ev)
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/scope"
 )
 
@@ -16,14 +17,16 @@ const MaxImportBatch = 1000
 // ImportKey is a key from another system, known only by the SHA-256 digest
 // of its plaintext.
 type ImportKey struct {
-	Digest    apitoken.Digest
-	Start     string // display hint, e.g. the first characters the old system showed
-	Name      string
-	Owner     *Owner
-	Scopes    []string
-	ExpiresAt time.Time // zero: the keyspace's default
-	Metadata  json.RawMessage
-	Remaining *int64
+	Digest     apitoken.Digest
+	Start      string // display hint, e.g. the first characters the old system showed
+	Name       string
+	Owner      *Owner
+	Scopes     []string
+	ExpiresAt  time.Time // zero: the keyspace's default
+	Metadata   json.RawMessage
+	Remaining  *int64
+	RateLimits []ratelimit.Limit // nil: the keyspace's
+	IPAllow    []string
 }
 
 // ImportKeys stores keys known by their digests, all or nothing, so that
@@ -104,6 +107,17 @@ func (s *Service) importedKey(ctx context.Context, ks *Keyspace, ik ImportKey, n
 	if ik.Remaining != nil && *ik.Remaining < 0 {
 		return nil, invalidf("remaining must not be negative")
 	}
+	if err := validRateLimits("ratelimits", ik.RateLimits); err != nil {
+		return nil, err
+	}
+	ipAllow, err := ParseIPAllow(ik.IPAllow)
+	if err != nil {
+		return nil, err
+	}
+	limits := ik.RateLimits
+	if limits == nil {
+		limits = ks.RateLimits
+	}
 	scopes := scope.Normalize(ik.Scopes)
 	if err := ks.checkScopes(scopes); err != nil {
 		return nil, err
@@ -128,6 +142,7 @@ func (s *Service) importedKey(ctx context.Context, ks *Keyspace, ik ImportKey, n
 		ID: NewID("key", now), Keyspace: ks.Name, Name: ik.Name, Owner: ik.Owner, Scopes: scopes,
 		Digest: ik.Digest, Start: start, Metadata: ik.Metadata, Foreign: true,
 		CreatedAt: now, UpdatedAt: now, ExpiresAt: exp, TTL: ttl, Remaining: ik.Remaining, Version: 1,
+		RateLimits: limits, IPAllow: ipAllow,
 	}, nil
 }
 

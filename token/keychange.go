@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/scope"
 )
 
@@ -19,6 +21,10 @@ type UpdateKeyParams struct {
 	Enabled        *bool
 	Remaining      *int64
 	ClearRemaining bool // remove the credit limit
+	RateLimits     *[]ratelimit.Limit
+	IPAllow        *[]string
+	Refill         *Refill
+	ClearRefill    bool
 }
 
 // UpdateKey changes a key's attributes.
@@ -39,6 +45,21 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, id string, p UpdateKe
 	if p.Remaining != nil && p.ClearRemaining {
 		return nil, invalidf("give remaining or clear it, not both")
 	}
+	if err := validRefill(p.Refill); err != nil {
+		return nil, err
+	}
+	if p.RateLimits != nil {
+		if err := validRateLimits("ratelimits", *p.RateLimits); err != nil {
+			return nil, err
+		}
+	}
+	var ipAllow []netip.Prefix
+	if p.IPAllow != nil {
+		var err error
+		if ipAllow, err = ParseIPAllow(*p.IPAllow); err != nil {
+			return nil, err
+		}
+	}
 	var scopes []string
 	if p.Scopes != nil {
 		scopes = scope.Normalize(*p.Scopes)
@@ -55,7 +76,8 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, id string, p UpdateKe
 		if !k.RevokedAt.IsZero() {
 			return errRevoked(k)
 		}
-		if k.RotatedTo != "" && (p.Scopes != nil || p.ExpiresAt != nil || p.Enabled != nil || p.Remaining != nil || p.ClearRemaining) {
+		if k.RotatedTo != "" && (p.Scopes != nil || p.ExpiresAt != nil || p.Enabled != nil || p.Remaining != nil || p.ClearRemaining ||
+			p.RateLimits != nil || p.IPAllow != nil || p.Refill != nil || p.ClearRefill) {
 			return conflictf("key_rotated", "key %s was rotated to %s: it only lives out its grace period; change the successor", k.ID, k.RotatedTo)
 		}
 		if p.Name != nil {
@@ -100,6 +122,26 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, id string, p UpdateKe
 		if p.ClearRemaining {
 			k.Remaining = nil
 			changed["remaining"] = "unlimited"
+		}
+		if p.RateLimits != nil {
+			k.RateLimits = *p.RateLimits
+			changed["ratelimits"] = "changed"
+		}
+		if p.IPAllow != nil {
+			k.IPAllow = ipAllow
+			changed["ip_allow"] = "changed"
+		}
+		if p.Refill != nil {
+			r := *p.Refill
+			k.Refill, k.RefilledAt = &r, r.periodStart(now)
+			if k.Remaining == nil {
+				k.Remaining = &r.Amount
+			}
+			changed["refill"] = r.Interval + ":" + itoa(r.Amount)
+		}
+		if p.ClearRefill {
+			k.Refill, k.RefilledAt = nil, time.Time{}
+			changed["refill"] = "none"
 		}
 		k.UpdatedAt = now
 		return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/scope"
 )
 
@@ -25,6 +26,10 @@ type CreateKeyParams struct {
 	// IdempotencyKey, if set, makes a retried create return a Conflict
 	// naming the key the first attempt created instead of a second key.
 	IdempotencyKey string
+	// RateLimits are the key's own limits; nil takes the keyspace's.
+	RateLimits []ratelimit.Limit
+	IPAllow    []string // addresses and CIDR prefixes; empty: anywhere
+	Refill     *Refill  // resets Remaining every interval (Remaining defaults to the amount)
 }
 
 // CreatedKey is a new key and its plaintext, which exists only here.
@@ -67,6 +72,20 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 	}
 	if p.Remaining != nil && *p.Remaining < 0 {
 		return nil, invalidf("remaining must not be negative")
+	}
+	if err := validRefill(p.Refill); err != nil {
+		return nil, err
+	}
+	if p.Refill != nil && p.Remaining == nil {
+		r := p.Refill.Amount
+		p.Remaining = &r
+	}
+	if err := validRateLimits("ratelimits", p.RateLimits); err != nil {
+		return nil, err
+	}
+	ipAllow, err := ParseIPAllow(p.IPAllow)
+	if err != nil {
+		return nil, err
 	}
 	ks, err := s.keyspaceFor(ctx, p.Keyspace)
 	if err != nil {
@@ -127,6 +146,15 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 		Version:   1,
 
 		IdempotencyKey: idem,
+		RateLimits:     p.RateLimits,
+		IPAllow:        ipAllow,
+		Refill:         p.Refill,
+	}
+	if p.RateLimits == nil {
+		k.RateLimits = ks.RateLimits
+	}
+	if k.Refill != nil {
+		k.RefilledAt = k.Refill.periodStart(now)
 	}
 	ev := s.audit(a, "key.create", "key", k.ID, map[string]string{"keyspace": k.Keyspace, "start": k.Start})
 	err = s.store.CreateKey(ctx, k, ev)

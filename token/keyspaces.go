@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/scope"
 )
 
@@ -18,6 +19,7 @@ type KeyspaceParams struct {
 	MaxTTL         *time.Duration
 	AllowPermanent *bool
 	Scopes         *[]string
+	RateLimits     *[]ratelimit.Limit
 }
 
 // apply validates p and writes it into ks.
@@ -36,6 +38,12 @@ func (p *KeyspaceParams) apply(ks *Keyspace) error {
 	}
 	if p.AllowPermanent != nil {
 		ks.AllowPermanent = *p.AllowPermanent
+	}
+	if p.RateLimits != nil {
+		if err := validRateLimits("ratelimits", *p.RateLimits); err != nil {
+			return err
+		}
+		ks.RateLimits = *p.RateLimits
 	}
 	if p.Scopes != nil {
 		ss := scope.Normalize(*p.Scopes)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/scope"
 )
 
@@ -15,6 +16,7 @@ type CreatePrincipalParams struct {
 	Name        string
 	Permissions []string
 	Metadata    json.RawMessage
+	RateLimits  []ratelimit.Limit // shared by all keys of the principal
 }
 
 // CreatePrincipal registers a user or an app.
@@ -39,12 +41,15 @@ func (s *Service) CreatePrincipal(ctx context.Context, a *Actor, p CreatePrincip
 	if err := validScopes("permissions", perms); err != nil {
 		return nil, err
 	}
+	if err := validRateLimits("owner_ratelimits", p.RateLimits); err != nil {
+		return nil, err
+	}
 	if hasManagementScope(perms) && !a.May(ScopeAdmin) {
 		return nil, s.deny(ctx, a, action, string(p.Type), p.ID, ScopeAdmin)
 	}
 	now := s.Now()
 	pr := &Principal{
-		Type: p.Type, ID: p.ID, Name: p.Name, Permissions: perms, Metadata: p.Metadata,
+		Type: p.Type, ID: p.ID, Name: p.Name, Permissions: perms, Metadata: p.Metadata, RateLimits: p.RateLimits,
 		CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	if err := s.store.CreatePrincipal(ctx, pr, s.audit(a, action, string(p.Type), p.ID, nil)); err != nil {
@@ -155,6 +160,7 @@ type UpdatePrincipalParams struct {
 	Permissions *[]string
 	Disabled    *bool
 	Metadata    json.RawMessage // nil: unchanged; JSON null: cleared
+	RateLimits  *[]ratelimit.Limit
 }
 
 // UpdatePrincipal changes a user or an app. Disabling it makes every one of
@@ -182,6 +188,11 @@ func (s *Service) UpdatePrincipal(ctx context.Context, a *Actor, typ PrincipalTy
 			return nil, err
 		}
 	}
+	if p.RateLimits != nil {
+		if err := validRateLimits("owner_ratelimits", *p.RateLimits); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.mayManagePrincipal(ctx, a, action, typ, id, perms); err != nil {
 		return nil, err
 	}
@@ -199,6 +210,10 @@ func (s *Service) UpdatePrincipal(ctx context.Context, a *Actor, typ PrincipalTy
 		if p.Permissions != nil {
 			pr.Permissions = perms
 			detail["permissions"] = joinScopes(perms)
+		}
+		if p.RateLimits != nil {
+			pr.RateLimits = *p.RateLimits
+			detail["owner_ratelimits"] = "changed"
 		}
 		if p.Disabled != nil {
 			pr.Disabled = *p.Disabled

@@ -8,17 +8,20 @@ import (
 	"regexp"
 	"sync/atomic"
 	"time"
+
+	"github.com/latchkey/latchkey/ratelimit"
 )
 
 // Service is latchkey's domain API. Transports authenticate a management
 // credential with Authenticate and pass the resulting Actor to every call;
 // the Service decides what the actor may do.
 type Service struct {
-	store Store
-	now   func() time.Time
-	log   *slog.Logger
-	usage *usageRecorder
-	cache *verifyCache // nil: caching disabled
+	store   Store
+	now     func() time.Time
+	log     *slog.Logger
+	usage   *usageRecorder
+	cache   *verifyCache // nil: caching disabled
+	limiter ratelimit.Limiter
 
 	// foreign reports whether any stored key has a plaintext outside
 	// latchkey's format; only then does Verify look up such strings.
@@ -34,6 +37,8 @@ type Config struct {
 	Log *slog.Logger
 	// Cache sizes the verification cache.
 	Cache CacheConfig
+	// Limiter keeps rate-limit budgets; nil means an in-process one.
+	Limiter ratelimit.Limiter
 }
 
 // NewService returns a Service. Call Run to flush usage records in the
@@ -48,6 +53,10 @@ func NewService(c Config) *Service {
 	}
 	s.usage = newUsageRecorder(c.Store, s.log)
 	s.cache = newVerifyCache(c.Cache)
+	s.limiter = c.Limiter
+	if s.limiter == nil {
+		s.limiter = ratelimit.NewLocal(0)
+	}
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/scope"
 )
 
@@ -22,12 +23,15 @@ const (
 	CodeOwnerDisabled     Code = "OWNER_DISABLED"
 	CodeInsufficientScope Code = "INSUFFICIENT_SCOPE"
 	CodeUsageExceeded     Code = "USAGE_EXCEEDED"
+	CodeForbiddenIP       Code = "FORBIDDEN_IP"
+	CodeRateLimited       Code = "RATE_LIMITED"
 )
 
 // Codes lists every verification code.
 var Codes = []Code{
 	CodeValid, CodeNotFound, CodeExpired, CodeRevoked, CodeDisabled,
 	CodeOwnerDisabled, CodeInsufficientScope, CodeUsageExceeded,
+	CodeForbiddenIP, CodeRateLimited,
 }
 
 // VerifyRequest asks whether a presented key may be used.
@@ -38,7 +42,12 @@ type VerifyRequest struct {
 	Keyspace string
 	Scopes   []string    // all required
 	Query    *scope.Expr // optional expression that must hold
-	IP       string      // the client's address, for last-used bookkeeping
+	IP       string      // the client's address: IP allowlists, last-used bookkeeping
+	// Cost is what the request takes from rate limits and credits; 0
+	// means 1. With DryRun nothing is taken: the answer says whether a
+	// request of cost 1 would pass.
+	Cost   int64
+	DryRun bool
 }
 
 // VerifyResult is the answer. Key is nil when the code is NOT_FOUND.
@@ -48,6 +57,10 @@ type VerifyResult struct {
 	Key       *Key
 	Scopes    []string // effective: the key's scopes ∩ its owner's permissions
 	Remaining *int64
+	// RateLimits holds the state of every limit that applies (the key's,
+	// then its owner's, named "owner_<name>"); on RATE_LIMITED the last
+	// one is the limit that refused.
+	RateLimits []ratelimit.Result
 }
 
 // Verify checks a presented key. A well-formed request always gets a result;
@@ -109,6 +122,7 @@ func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*
 		res.Code = CodeDisabled
 		return res, nil
 	}
+	var owner *Principal
 	if k.Owner != nil {
 		p, err := s.lookupPrincipal(ctx, k.Owner.Type, k.Owner.ID)
 		switch {
@@ -122,20 +136,45 @@ func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*
 			return res, nil
 		}
 		res.Scopes = e.effectiveScopes(p)
+		owner = p
+	}
+	if len(k.IPAllow) > 0 && !ipAllowed(k.IPAllow, r.IP) {
+		res.Code = CodeForbiddenIP
+		return res, nil
 	}
 	granted := scope.Set(res.Scopes)
 	if !granted.HasAll(r.Scopes) || (r.Query != nil && !r.Query.Eval(granted)) {
 		res.Code = CodeInsufficientScope
 		return res, nil
 	}
+	cost := r.Cost
+	if cost == 0 {
+		cost = 1
+	}
+	if r.DryRun {
+		cost = 0
+	}
+	if cost < 0 {
+		return nil, invalidf("cost must not be negative")
+	}
+	if allowed, err := s.rateLimit(ctx, res, owner, cost, now); err != nil || !allowed {
+		return res, err
+	}
 	if k.Remaining != nil {
 		holder, err := s.creditHolder(ctx, k)
 		if err != nil {
 			return nil, err
 		}
-		left, ok, err := s.store.SpendCredits(ctx, holder, 1, time.Time{})
+		var period time.Time
+		if k.Refill != nil {
+			period = k.Refill.periodStart(now)
+		}
+		left, ok, err := s.store.SpendCredits(ctx, holder, cost, period)
 		if err != nil {
 			return nil, storeErr(err, "verify: spend credits")
+		}
+		if r.DryRun && left < 1 {
+			ok = false
 		}
 		res.Remaining = &left
 		if !ok {
@@ -146,6 +185,46 @@ func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*
 	res.Valid = true
 	res.Code = CodeValid
 	return res, nil
+}
+
+// rateLimit takes cost from every limit of the key and then of its owner,
+// recording each result in res. It reports false, with res.Code set, at
+// the first limit that refuses (the limits before it have been charged).
+func (s *Service) rateLimit(ctx context.Context, res *VerifyResult, owner *Principal, cost int64, now time.Time) (bool, error) {
+	k := res.Key
+	n := len(k.RateLimits)
+	if owner != nil {
+		n += len(owner.RateLimits)
+	}
+	if n == 0 {
+		return true, nil
+	}
+	res.RateLimits = make([]ratelimit.Result, 0, n)
+	check := func(key string, l ratelimit.Limit, name string) (bool, error) {
+		r, err := s.limiter.Allow(ctx, key, l, cost, now)
+		if err != nil {
+			return false, &Error{Kind: Unavailable, Code: "unavailable", Msg: "rate limiter unavailable", Err: err}
+		}
+		r.Limit.Name = name
+		res.RateLimits = append(res.RateLimits, r)
+		if !r.Allowed {
+			res.Code = CodeRateLimited
+		}
+		return r.Allowed, nil
+	}
+	for _, l := range k.RateLimits {
+		if ok, err := check("k:"+k.ID+":"+l.Name, l, l.Name); !ok || err != nil {
+			return false, err
+		}
+	}
+	if owner != nil {
+		for _, l := range owner.RateLimits {
+			if ok, err := check("o:"+string(owner.Type)+":"+owner.ID+":"+l.Name, l, "owner_"+l.Name); !ok || err != nil {
+				return false, err
+			}
+		}
+	}
+	return true, nil
 }
 
 // creditHolder returns the ID of the key whose credits a verification of k

@@ -19,6 +19,8 @@ const (
 	testToken = "lk_root_TESTTOKENTESTTOKEN"
 	goodKey   = "default_GOODKEYGOODKEY"
 	newSecret = "default_NEWSECRETNEWSECRET"
+	// limitedKey verifies as RATE_LIMITED with one rate-limit state.
+	limitedKey = "default_LIMITEDLIMITED"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -86,6 +88,15 @@ func newFakeServer(t *testing.T) *fakeServer {
 			problem(w, 503, "unavailable", "storage unavailable")
 			return
 		}
+		if r.PathValue("id") == "key_limits" {
+			k := testKey("key_limits")
+			n := int64(7)
+			k.Remaining, k.Refill, k.RefilledAt = &n, &api.Refill{Interval: "daily", Amount: 1000}, &t0
+			k.RateLimits = []api.RateLimit{{Name: "requests", Limit: 100, Window: "1m"}, {Name: "burst", Limit: 10, Window: "1s"}}
+			k.IPAllow = []string{"203.0.113.0/24", "2001:db8::/32"}
+			reply(w, 200, k)
+			return
+		}
 		if id := r.PathValue("id"); id != "key_1" {
 			problem(w, 404, "key_not_found", "key \""+id+"\" not found")
 			return
@@ -116,6 +127,11 @@ func newFakeServer(t *testing.T) *fakeServer {
 	mux.HandleFunc("POST /v1/keys/verify", func(w http.ResponseWriter, r *http.Request) {
 		var req api.VerifyRequest
 		json.NewDecoder(r.Body).Decode(&req)
+		if req.Key == limitedKey {
+			reply(w, 200, api.VerifyResponse{Valid: false, Code: "RATE_LIMITED", KeyID: "key_1", Keyspace: "default",
+				RateLimits: []api.RateLimitState{{Name: "requests", Limit: 5, Remaining: 0, Reset: t0.UnixMilli(), Window: "10s"}}})
+			return
+		}
 		if req.Key != goodKey {
 			reply(w, 200, api.VerifyResponse{Valid: false, Code: "NOT_FOUND"})
 			return
@@ -127,6 +143,15 @@ func newFakeServer(t *testing.T) *fakeServer {
 	})
 	mux.HandleFunc("POST /v1/keyspaces", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, 201, api.Keyspace{Name: "acme", Prefix: "acme_live"})
+	})
+	mux.HandleFunc("PATCH /v1/keyspaces/{name}", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, api.Keyspace{Name: r.PathValue("name"), Prefix: "acme_live", RateLimits: []api.RateLimit{{Name: "requests", Limit: 60, Window: "1m"}}})
+	})
+	mux.HandleFunc("POST /v1/users", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 201, api.Principal{Type: "user", ID: "alice", OwnerRateLimits: []api.RateLimit{{Name: "requests", Limit: 1000, Window: "1m"}}})
+	})
+	mux.HandleFunc("PATCH /v1/users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, api.Principal{Type: "user", ID: r.PathValue("id")})
 	})
 	mux.HandleFunc("GET /v1/users", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, 200, api.PrincipalList{Items: []api.Principal{{Type: "user", ID: "alice", Name: "Alice", Permissions: []string{"admin"}, CreatedAt: t0}}})

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/client"
@@ -12,25 +13,31 @@ func keyCommands() []subcommand {
 	return []subcommand{
 		{"create", "", "Create a key and print its secret, which is shown this once.", `  latchkey keys create --keyspace default --name ci --owner app:ci --scope orders:read --expires-in 720h
   latchkey keys create --name trial --scopes orders:read,orders:write --remaining 1000 --metadata '{"plan":"trial"}'
-  latchkey keys create --name deploy --json | jq -r .key`, keysCreate},
+  latchkey keys create --name deploy --json | jq -r .key
+  latchkey keys create --name partner --ratelimit requests=100/1m --ratelimit burst=10/1s --ip-allow 203.0.113.0/24,2001:db8::/32
+  latchkey keys create --name metered --remaining 1000 --refill daily:1000`, keysCreate},
 		{"list", "", "List keys, oldest first.", `  latchkey keys list
   latchkey keys list --keyspace default --owner app:ci --state active
   latchkey keys list --all --json`, keysList},
 		{"get", "KEY_ID", "Show a key (never its secret).", `  latchkey keys get key_2x8f
   latchkey keys get key_2x8f --json`, keysGet},
-		{"update", "KEY_ID", "Change a key's name, scopes, expiry, usage limit, metadata or enabled state.", `  latchkey keys update key_2x8f --name "CI (old)" --scopes orders:read
+		{"update", "KEY_ID", "Change a key's name, scopes, expiry, usage limit, rate limits, IP allowlist, refill, metadata or enabled state.", `  latchkey keys update key_2x8f --name "CI (old)" --scopes orders:read
   latchkey keys update key_2x8f --disable
-  latchkey keys update key_2x8f --expires-at never --remaining unlimited`, keysUpdate},
+  latchkey keys update key_2x8f --expires-at never --remaining unlimited --no-refill
+  latchkey keys update key_2x8f --ratelimit requests=1000/1m --ip-allow 198.51.100.7
+  latchkey keys update key_2x8f --no-ratelimits --no-ip-allow`, keysUpdate},
 		{"revoke", "KEY_ID", "Revoke a key for good.", `  latchkey keys revoke key_2x8f --reason "leaked in a CI log"`, keysRevoke},
 		{"rotate", "KEY_ID", "Replace a key by a new secret with the same settings; the old one keeps working for the grace period.", `  latchkey keys rotate key_2x8f --grace-period 1h
   latchkey keys rotate key_2x8f --json | jq -r .key`, keysRotate},
 		{"renew", "KEY_ID", "Push a temporary key's expiry out by its lifetime.", `  latchkey keys renew key_2x8f`, keysRenew},
 		{"delete", "KEY_ID", "Delete a revoked key for good.", `  latchkey keys delete key_2x8f`, keysDelete},
-		{"import", "FILE", "Import keys of another system by the SHA-256 of their plaintext, from JSON Lines (- for stdin).", `  latchkey keys import --keyspace default legacy-keys.jsonl
+		{"import", "FILE", "Import keys of another system by the SHA-256 of their plaintext, from JSON Lines (- for stdin) with the fields of POST /v1/keys/import (hash, name, owner, scopes, expires_at, remaining, ratelimits, ip_allow, …).", `  latchkey keys import --keyspace default legacy-keys.jsonl
   printf '{"hash":"%s","name":"legacy"}\n' "$(printf %s "$OLD_KEY" | sha256sum | cut -d' ' -f1)" | latchkey keys import -`, keysImport},
 		{"verify", "KEY", "Verify a key; exit 0 when valid, 1 when not. Use - to read the key from stdin.", `  latchkey keys verify - --scope orders:read < key.txt
   echo "$API_KEY" | latchkey keys verify - --scope-query 'orders:read AND (billing:read OR admin)'
-  if latchkey keys verify - < key.txt >/dev/null; then echo ok; fi`, keysVerify},
+  if latchkey keys verify - < key.txt >/dev/null; then echo ok; fi
+  latchkey keys verify - --keyspace acme --ip 203.0.113.5 --cost 10 < key.txt
+  latchkey keys verify - --cost 0 < key.txt   # show the rate limits without spending`, keysVerify},
 	}
 }
 
@@ -120,6 +127,15 @@ func (c *cli) keyDetails(k *api.Key) error {
 	if k.Remaining != nil {
 		d.line("Remaining", fmt.Sprint(*k.Remaining))
 	}
+	if k.Refill != nil {
+		refill := refillString(k.Refill)
+		if k.RefilledAt != nil {
+			refill += " (last " + timeString(*k.RefilledAt) + ")"
+		}
+		d.line("Refill", refill)
+	}
+	d.line("Rate limits", rateLimitsString(k.RateLimits))
+	d.line("IP allow", strings.Join(k.IPAllow, ", "))
 	if k.LastUsedAt != nil {
 		used := timeString(*k.LastUsedAt)
 		if k.LastUsedIP != "" {

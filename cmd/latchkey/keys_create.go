@@ -19,11 +19,18 @@ func keysCreate(c *cli, f *cmdFlags, args []string) error {
 	metadata := f.String("metadata", "", "JSON `object` stored with the key")
 	remaining := f.String("remaining", "", "number of uses `N` before the key stops working")
 	idem := f.String("idempotency-key", "", "Idempotency-Key header: a retry with the same `value` returns the first key")
+	limits := rateLimitFlags(f, "ratelimit", "a rate limit of the key (default: the keyspace's)", "", "")
+	var ipAllow listFlag
+	f.Var(commaList{&ipAllow}, "ip-allow", "`CIDR` (or address) the key may be used from; repeatable or a comma-separated list (default: anywhere)")
+	refill := f.String("refill", "", "`INTERVAL:AMOUNT` that resets --remaining every day or month (00:00 UTC), e.g. daily:1000 or monthly:50000")
 	if _, err := c.parse(f, args); err != nil {
 		return err
 	}
 	req := api.CreateKeyRequest{Keyspace: *keyspace, Name: *name, Scopes: scopes.vals}
 	var err error
+	if err := limitFlags(&req, limits, "ip-allow", ipAllow, *refill); err != nil {
+		return err
+	}
 	if *owner != "" {
 		if req.Owner, err = parseOwner(*owner); err != nil {
 			return err
@@ -74,6 +81,28 @@ func keysCreate(c *cli, f *cmdFlags, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "Created key %s%s in keyspace %s, expires %s.\n", k.ID, quoted(k.Name), k.Keyspace, optTime(k.ExpiresAt, "never"))
 	c.printSecret(k.Secret)
+	return nil
+}
+
+// limitFlags sets the rate limits, IP allowlist and refill of a new key.
+func limitFlags(req *api.CreateKeyRequest, limits func() (*[]api.RateLimit, error), ipFlag string, ipAllow listFlag, refill string) error {
+	rls, err := limits()
+	if err != nil {
+		return err
+	}
+	if rls != nil {
+		req.RateLimits = *rls
+	}
+	if ipAllow.set {
+		if req.IPAllow, err = parseIPAllow(ipFlag, ipAllow.vals); err != nil {
+			return err
+		}
+	}
+	if refill != "" {
+		if req.Refill, err = parseRefill("refill", refill); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/latchkey/latchkey/api"
@@ -16,11 +17,47 @@ func keysUpdate(c *cli, f *cmdFlags, args []string) error {
 	expiresAt := f.String("expires-at", "", "new expiry `time` (RFC 3339), or never")
 	remaining := f.String("remaining", "", "remaining uses `N`, or unlimited")
 	metadata := f.String("metadata", "", "new metadata, a JSON `object` replacing the old one")
+	limits := rateLimitFlags(f, "ratelimit", "a rate limit of the key, replacing all old ones", "no-ratelimits", "remove the key's own rate limits")
+	var ipAllow listFlag
+	f.Var(commaList{&ipAllow}, "ip-allow", "`CIDR` (or address) the key may be used from, replacing the old list; repeatable or comma-separated")
+	noIPAllow := f.Bool("no-ip-allow", false, "remove the IP allowlist: allow every address")
+	refill := f.String("refill", "", "`INTERVAL:AMOUNT` that resets the remaining uses every day or month (00:00 UTC), e.g. daily:1000 or monthly:50000")
+	noRefill := f.Bool("no-refill", false, "stop refilling the remaining uses")
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
 	}
 	var req api.UpdateKeyRequest
+	if req.RateLimits, err = limits(); err != nil {
+		return err
+	}
+	switch {
+	case ipAllow.set && *noIPAllow:
+		return usagef("use --ip-allow or --no-ip-allow, not both")
+	case *noIPAllow:
+		req.IPAllow = &[]string{}
+	case ipAllow.set:
+		l, err := parseIPAllow("ip-allow", ipAllow.vals)
+		if err != nil {
+			return err
+		}
+		if len(l) == 0 {
+			return usagef("--ip-allow is empty; use --no-ip-allow to allow every address")
+		}
+		req.IPAllow = &l
+	}
+	switch {
+	case *refill != "" && *noRefill:
+		return usagef("use --refill or --no-refill, not both")
+	case *noRefill:
+		req.Refill = json.RawMessage("null")
+	case *refill != "":
+		r, err := parseRefill("refill", *refill)
+		if err != nil {
+			return err
+		}
+		req.Refill = refillJSON(r)
+	}
 	if f.isSet("name") {
 		req.Name = name
 	}
@@ -60,8 +97,9 @@ func keysUpdate(c *cli, f *cmdFlags, args []string) error {
 			return err
 		}
 	}
-	if req.Name == nil && req.Scopes == nil && req.Enabled == nil && req.ExpiresAt == nil && req.Remaining == nil && req.Metadata == nil {
-		return usagef("nothing to change: give at least one of --name, --scopes, --enable, --disable, --expires-at, --remaining, --metadata")
+	if req.Name == nil && req.Scopes == nil && req.Enabled == nil && req.ExpiresAt == nil && req.Remaining == nil && req.Metadata == nil &&
+		req.RateLimits == nil && req.IPAllow == nil && req.Refill == nil {
+		return usagef("nothing to change: give at least one of --name, --scopes, --enable, --disable, --expires-at, --remaining, --metadata, --ratelimit, --ip-allow, --refill or their --no- forms")
 	}
 	cl, err := c.client(f)
 	if err != nil {

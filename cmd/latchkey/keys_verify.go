@@ -16,9 +16,25 @@ func keysVerify(c *cli, f *cmdFlags, args []string) error {
 	var scopes listFlag
 	f.listFlags(&scopes, "scope", "scopes", "`scope` the key must have")
 	query := f.String("scope-query", "", "scope `expression` the key must satisfy, e.g. 'a AND (b OR c)'")
+	keyspace := f.String("keyspace", "", "the key must belong to this `keyspace` (else NOT_FOUND)")
+	cost := f.String("cost", "", "units `N` this request takes from the rate limits and credits (default 1; 0 checks without spending)")
+	ip := f.String("ip", "", "client `address` that presented the key, for IP allowlists (default: this machine's)")
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
+	}
+	req := api.VerifyRequest{Scopes: scopes.vals, ScopeQuery: *query, Keyspace: *keyspace}
+	if *cost != "" {
+		n, err := parseCount("cost", *cost)
+		if err != nil {
+			return err
+		}
+		req.Cost = &n
+	}
+	if *ip != "" {
+		if req.IP, err = parseIP("ip", *ip); err != nil {
+			return err
+		}
 	}
 	key := pos[0]
 	if key == "-" {
@@ -33,7 +49,8 @@ func keysVerify(c *cli, f *cmdFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := cl.Verify(c.ctx, api.VerifyRequest{Key: key, Scopes: scopes.vals, ScopeQuery: *query})
+	req.Key = key
+	res, err := cl.Verify(c.ctx, req)
 	if err != nil {
 		return err
 	}
@@ -62,8 +79,10 @@ func readKey(r io.Reader) (string, error) {
 // verifyDetails prints a verification result. It never prints the key.
 func (c *cli) verifyDetails(res *api.VerifyResponse) error {
 	if !res.Valid {
-		_, err := fmt.Fprintf(c.stdout, "invalid: %s\n", res.Code)
-		return err
+		if _, err := fmt.Fprintf(c.stdout, "invalid: %s\n", res.Code); err != nil {
+			return err
+		}
+		return c.printRateLimits(res.RateLimits)
 	}
 	fmt.Fprintf(c.stdout, "valid: %s\n", res.Code)
 	d := newDetails(c.stdout)
@@ -76,5 +95,8 @@ func (c *cli) verifyDetails(res *api.VerifyResponse) error {
 	if res.Remaining != nil {
 		d.line("Remaining", fmt.Sprint(*res.Remaining))
 	}
-	return d.flush()
+	if err := d.flush(); err != nil {
+		return err
+	}
+	return c.printRateLimits(res.RateLimits)
 }

@@ -10,30 +10,41 @@ import (
 func keyspaceCommands() []subcommand {
 	return []subcommand{
 		{"create", "NAME", "Create a keyspace.", `  latchkey keyspaces create acme --prefix acme_live --default-ttl 720h --max-ttl 8760h --allow-permanent=false
-  latchkey keyspaces create internal --scopes orders:read,orders:write,admin`, keyspacesCreate},
+  latchkey keyspaces create internal --scopes orders:read,orders:write,admin
+  latchkey keyspaces create public --ratelimit requests=60/1m   # default for keys created without their own`, keyspacesCreate},
 		{"list", "", "List keyspaces.", `  latchkey keyspaces list
   latchkey keyspaces list --json`, keyspacesList},
 		{"get", "NAME", "Show a keyspace.", `  latchkey keyspaces get acme`, keyspacesGet},
 		{"update", "NAME", "Change a keyspace's settings; flags not given stay unchanged.", `  latchkey keyspaces update acme --max-ttl 2160h
-  latchkey keyspaces update acme --scope orders:read --scope orders:write`, keyspacesUpdate},
+  latchkey keyspaces update acme --scope orders:read --scope orders:write
+  latchkey keyspaces update acme --ratelimit requests=100/1m --ratelimit daily=10000/24h
+  latchkey keyspaces update acme --no-ratelimits`, keyspacesUpdate},
 	}
 }
 
 // keyspaceFlags registers the settings of a keyspace and returns a function
 // that builds the request from the flags that were given.
-func keyspaceFlags(f *cmdFlags) func() (api.KeyspaceRequest, error) {
+func keyspaceFlags(f *cmdFlags, update bool) func() (api.KeyspaceRequest, error) {
 	prefix := f.String("prefix", "", "token `prefix`, e.g. acme_live")
 	defaultTTL := f.String("default-ttl", "", "lifetime of a key created without one (Go `duration`, e.g. 720h)")
 	maxTTL := f.String("max-ttl", "", "longest lifetime a key may have (Go `duration`)")
 	allowPermanent := f.Bool("allow-permanent", false, "whether keys without expiry are allowed")
 	var scopes listFlag
 	f.listFlags(&scopes, "scope", "scopes", "`scope` of the keyspace's catalogue, replacing all old ones")
+	noFlag := ""
+	if update {
+		noFlag = "no-ratelimits"
+	}
+	limits := rateLimitFlags(f, "ratelimit", "a default rate limit of keys created without their own, replacing all old ones", noFlag, "remove the default rate limits")
 	return func() (api.KeyspaceRequest, error) {
 		var req api.KeyspaceRequest
+		var err error
+		if req.RateLimits, err = limits(); err != nil {
+			return req, err
+		}
 		if f.isSet("prefix") {
 			req.Prefix = prefix
 		}
-		var err error
 		if req.DefaultTTL, err = optDuration(f, "default-ttl", *defaultTTL); err != nil {
 			return req, err
 		}
@@ -51,7 +62,7 @@ func keyspaceFlags(f *cmdFlags) func() (api.KeyspaceRequest, error) {
 }
 
 func keyspacesCreate(c *cli, f *cmdFlags, args []string) error {
-	build := keyspaceFlags(f)
+	build := keyspaceFlags(f, false)
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
@@ -114,7 +125,7 @@ func keyspacesGet(c *cli, f *cmdFlags, args []string) error {
 }
 
 func keyspacesUpdate(c *cli, f *cmdFlags, args []string) error {
-	build := keyspaceFlags(f)
+	build := keyspaceFlags(f, true)
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
@@ -124,7 +135,7 @@ func keyspacesUpdate(c *cli, f *cmdFlags, args []string) error {
 		return err
 	}
 	if req == (api.KeyspaceRequest{}) {
-		return usagef("nothing to change: give at least one of --prefix, --default-ttl, --max-ttl, --allow-permanent, --scopes")
+		return usagef("nothing to change: give at least one of --prefix, --default-ttl, --max-ttl, --allow-permanent, --scopes, --ratelimit, --no-ratelimits")
 	}
 	cl, err := c.client(f)
 	if err != nil {
@@ -149,6 +160,7 @@ func (c *cli) printKeyspace(f *cmdFlags, ks *api.Keyspace) error {
 	d.line("Max TTL", orDash(ks.MaxTTL))
 	d.line("Permanent keys", map[bool]string{true: "allowed", false: "not allowed"}[ks.AllowPermanent])
 	d.line("Scopes", orDash(list(ks.Scopes)))
+	d.line("Rate limits", orDash(rateLimitsString(ks.RateLimits)))
 	d.line("Created", timeString(ks.CreatedAt))
 	d.line("Updated", timeString(ks.UpdatedAt))
 	return d.flush()

@@ -28,11 +28,14 @@ func principalCommands(p principalAPI) []subcommand {
 	ex := "  latchkey " + p.group
 	return []subcommand{
 		{"create", "ID", "Create a " + p.noun + ".", ex + ` create alice --name "Alice Smith" --permission orders:read --permission orders:write
-` + ex + ` create ci --permissions orders:read --metadata '{"team":"platform"}'`, p.createCmd},
+` + ex + ` create ci --permissions orders:read --metadata '{"team":"platform"}'
+` + ex + ` create partner --owner-ratelimit requests=1000/1m   # shared by all the ` + p.noun + `'s keys`, p.createCmd},
 		{"list", "", "List " + p.group + ".", ex + ` list
 ` + ex + ` list --all --json`, p.listCmd},
 		{"get", "ID", "Show a " + p.noun + ".", ex + ` get alice`, p.getCmd},
-		{"update", "ID", "Change a " + p.noun + "'s name, permissions or metadata.", ex + ` update alice --permissions orders:read`, p.updateCmd},
+		{"update", "ID", "Change a " + p.noun + "'s name, permissions, shared rate limits or metadata.", ex + ` update alice --permissions orders:read
+` + ex + ` update alice --owner-ratelimit requests=500/1m --owner-ratelimit daily=20000/24h
+` + ex + ` update alice --no-owner-ratelimits`, p.updateCmd},
 		{"disable", "ID", "Disable a " + p.noun + " and with it all its keys.", ex + ` disable alice`, p.setDisabled(true)},
 		{"enable", "ID", "Enable a disabled " + p.noun + ".", ex + ` enable alice`, p.setDisabled(false)},
 	}
@@ -43,11 +46,19 @@ func (p principalAPI) createCmd(c *cli, f *cmdFlags, args []string) error {
 	var perms listFlag
 	f.listFlags(&perms, "permission", "permissions", "`permission` granted to the "+p.noun)
 	metadata := f.String("metadata", "", "JSON `object` stored with the "+p.noun)
+	limits := rateLimitFlags(f, "owner-ratelimit", "a rate limit shared by all keys of the "+p.noun, "", "")
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
 	}
 	req := api.CreatePrincipalRequest{ID: pos[0], Name: *name, Permissions: perms.vals}
+	rls, err := limits()
+	if err != nil {
+		return err
+	}
+	if rls != nil {
+		req.OwnerRateLimits = *rls
+	}
 	if *metadata != "" {
 		if req.Metadata, err = parseObject("metadata", *metadata); err != nil {
 			return err
@@ -118,11 +129,15 @@ func (p principalAPI) updateCmd(c *cli, f *cmdFlags, args []string) error {
 	var perms listFlag
 	f.listFlags(&perms, "permission", "permissions", "`permission` of the "+p.noun+", replacing all old ones; --permissions '' removes all")
 	metadata := f.String("metadata", "", "new metadata, a JSON `object` replacing the old one")
+	limits := rateLimitFlags(f, "owner-ratelimit", "a rate limit shared by all keys of the "+p.noun+", replacing all old ones", "no-owner-ratelimits", "remove the rate limits shared by the "+p.noun+"'s keys")
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
 	}
 	var req api.UpdatePrincipalRequest
+	if req.OwnerRateLimits, err = limits(); err != nil {
+		return err
+	}
 	if f.isSet("name") {
 		req.Name = name
 	}
@@ -134,8 +149,8 @@ func (p principalAPI) updateCmd(c *cli, f *cmdFlags, args []string) error {
 			return err
 		}
 	}
-	if req.Name == nil && req.Permissions == nil && req.Metadata == nil {
-		return usagef("nothing to change: give at least one of --name, --permissions, --metadata")
+	if req.Name == nil && req.Permissions == nil && req.Metadata == nil && req.OwnerRateLimits == nil {
+		return usagef("nothing to change: give at least one of --name, --permissions, --metadata, --owner-ratelimit, --no-owner-ratelimits")
 	}
 	return p.updateAndPrint(c, f, pos[0], req)
 }
@@ -174,6 +189,7 @@ func (c *cli) printPrincipal(f *cmdFlags, pr *api.Principal) error {
 	d.line("Name", pr.Name)
 	d.line("State", principalState(*pr))
 	d.line("Permissions", orDash(list(pr.Permissions)))
+	d.line("Owner rate limits", rateLimitsString(pr.OwnerRateLimits))
 	d.line("Metadata", compactJSON(pr.Metadata))
 	d.line("Created", timeString(pr.CreatedAt))
 	d.line("Updated", timeString(pr.UpdatedAt))

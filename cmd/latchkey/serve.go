@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/server"
 )
 
@@ -28,6 +32,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	tlsKey := fs.String("tls-key", env("LATCHKEY_TLS_KEY"), "TLS private key PEM file (env LATCHKEY_TLS_KEY)")
 	logFormat := fs.String("log-format", env("LATCHKEY_LOG_FORMAT"), "log format: json or text (env LATCHKEY_LOG_FORMAT; default json unless stderr is a terminal)")
 	logLevel := fs.String("log-level", envOr(env, "LATCHKEY_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env LATCHKEY_LOG_LEVEL)")
+	redisURL := fs.String("redis-url", env("LATCHKEY_REDIS_URL"), "Redis URL: share rate limits between nodes (env LATCHKEY_REDIS_URL)")
+	proxies := fs.String("trusted-proxies", env("LATCHKEY_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env LATCHKEY_TRUSTED_PROXIES)")
+	authFail := fs.String("failure-limit", env("LATCHKEY_FAILURE_LIMIT"), "bad management credentials allowed per client address, N/window (env LATCHKEY_FAILURE_LIMIT; default 10/1m)")
+	verifyFail := fs.String("verify-failure-limit", env("LATCHKEY_VERIFY_FAILURE_LIMIT"), "unknown keys allowed per client address named in verify's ip, N/window (env LATCHKEY_VERIFY_FAILURE_LIMIT; default 100/1m)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: latchkey serve [flags]
 
@@ -62,17 +70,69 @@ Flags:
 		fmt.Fprintln(stderr, "serve:", err)
 		return 2
 	}
+	cfg := server.Config{
+		Addr: *addr, DataDir: *dataDir, TLSCert: *tlsCert, TLSKey: *tlsKey,
+		RootKey: rootKey, RedisURL: *redisURL, Log: log, Out: stdout,
+	}
+	if cfg.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
+		fmt.Fprintln(stderr, "serve: --trusted-proxies:", err)
+		return 2
+	}
+	if cfg.AuthFailureLimit, err = parseFailureLimit("auth_failures", *authFail); err != nil {
+		fmt.Fprintln(stderr, "serve: --failure-limit:", err)
+		return 2
+	}
+	if cfg.VerifyFailureLimit, err = parseFailureLimit("verify_failures", *verifyFail); err != nil {
+		fmt.Fprintln(stderr, "serve: --verify-failure-limit:", err)
+		return 2
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = server.Run(ctx, server.Config{
-		Addr: *addr, DataDir: *dataDir, TLSCert: *tlsCert, TLSKey: *tlsKey,
-		RootKey: rootKey, Log: log, Out: stdout,
-	})
+	err = server.Run(ctx, cfg)
 	if err != nil {
 		log.Error("serve failed", "err", err)
 		return 4
 	}
 	return 0
+}
+
+// parsePrefixes parses a comma-separated list of CIDR prefixes or
+// addresses.
+func parsePrefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q is not a CIDR prefix or address", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// parseFailureLimit parses "N/window" (e.g. "10/1m"); "" is the default.
+func parseFailureLimit(name, s string) (ratelimit.Limit, error) {
+	if s == "" {
+		return ratelimit.Limit{}, nil
+	}
+	n, w, ok := strings.Cut(s, "/")
+	limit, err := strconv.ParseInt(n, 10, 64)
+	if !ok || err != nil {
+		return ratelimit.Limit{}, fmt.Errorf("%q: want N/window, e.g. 10/1m", s)
+	}
+	window, err := time.ParseDuration(w)
+	if err != nil {
+		return ratelimit.Limit{}, fmt.Errorf("%q: bad window: %v", s, err)
+	}
+	l := ratelimit.Limit{Name: name, Limit: limit, Window: window}
+	return l, l.Validate()
 }
 
 func envOr(env func(string) string, name, def string) string {

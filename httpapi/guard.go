@@ -1,0 +1,88 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/ratelimit"
+)
+
+// Default failure budgets: stricter than any normal traffic (KEY-09).
+var (
+	DefaultAuthFailureLimit   = ratelimit.Limit{Name: "auth_failures", Limit: 10, Window: time.Minute}
+	DefaultVerifyFailureLimit = ratelimit.Limit{Name: "verify_failures", Limit: 100, Window: time.Minute}
+)
+
+// guard throttles addresses that fail too often: bad management
+// credentials per peer, and unknown keys per subject address. A throttled
+// address gets 429 until its failure budget refills; the budget is kept in
+// the same limiter as key rate limits (shared through Redis when set).
+type guard struct {
+	limiter      ratelimit.Limiter
+	auth, verify ratelimit.Limit
+	onThrottle   func(ctx context.Context, addr, kind string)
+}
+
+// blocked reports whether addr has used up the budget of kind, and when
+// it may try again. It takes nothing from the budget.
+func (g *guard) blocked(ctx context.Context, kind string, l ratelimit.Limit, addr string) (bool, time.Duration) {
+	r, err := g.limiter.Allow(ctx, kind+":"+addr, l, 0, time.Now())
+	if err != nil || r.Allowed {
+		return false, 0
+	}
+	return true, max(r.RetryAfter, time.Second)
+}
+
+// fail records one failure of addr. It reports whether addr is now
+// throttled; the failure that crosses the budget is audited once.
+func (g *guard) fail(ctx context.Context, kind string, l ratelimit.Limit, addr string) (bool, time.Duration) {
+	r, err := g.limiter.Allow(ctx, kind+":"+addr, l, 1, time.Now())
+	if err != nil || r.Allowed {
+		return false, 0
+	}
+	if g.onThrottle != nil {
+		g.onThrottle(context.WithoutCancel(ctx), addr, kind)
+	}
+	return true, max(r.RetryAfter, time.Second)
+}
+
+// clientAddr returns the address of the client: the peer, or — when the
+// peer is a trusted proxy — the right-most address in X-Forwarded-For that
+// is not itself a trusted proxy. IPv4-mapped IPv6 addresses are unmapped.
+func clientAddr(r *http.Request, trusted []netip.Prefix) string {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	peer := ap.Addr().Unmap()
+	if !inPrefixes(trusted, peer) {
+		return peer.String()
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		parts := strings.Split(hops[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return peer.String() // a garbled chain: trust nothing in it
+			}
+			a = a.Unmap().WithZone("")
+			if !inPrefixes(trusted, a) {
+				return a.String()
+			}
+		}
+	}
+	return peer.String()
+}
+
+func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,59 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/latchkey/latchkey/ratelimit"
+	"github.com/latchkey/latchkey/ratelimit/redisrate"
+)
+
+// limiter builds the rate limiter: in-process, or Redis-backed with a
+// fallback to in-process limits while Redis cannot answer (degraded: each
+// node then enforces the limit on its own, so N nodes admit up to N times
+// the limit). It returns the limiter, a report of its mode for /readyz, and
+// a function that releases it.
+func limiter(redisURL string, log *slog.Logger, reg prometheus.Registerer) (ratelimit.Limiter, func() string, func(), error) {
+	local := ratelimit.NewLocal(0)
+	if redisURL == "" {
+		return local, func() string { return "local" }, func() {}, nil
+	}
+	opts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("LATCHKEY_REDIS_URL: %w", err)
+	}
+	// Fail fast: a slow Redis must not slow verification; the fallback
+	// answers instead.
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 250*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
+	opts.PoolTimeout, opts.MaxRetries = 100*time.Millisecond, -1
+	client := redis.NewClient(opts)
+	degraded := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "latchkey_ratelimit_degraded",
+		Help: "1 while Redis cannot answer and rate limits fall back to per-node limits.",
+	})
+	reg.MustRegister(degraded)
+	fb := &ratelimit.Fallback{
+		Primary:   redisrate.New(client, "latchkey:rl"),
+		Secondary: local,
+		OnChange: func(d bool) {
+			if d {
+				degraded.Set(1)
+				log.Warn("rate limits degraded: Redis unreachable, enforcing per-node limits")
+			} else {
+				degraded.Set(0)
+				log.Info("rate limits shared through Redis again")
+			}
+		},
+	}
+	mode := func() string {
+		if fb.Degraded() {
+			return "degraded"
+		}
+		return "redis"
+	}
+	return fb, mode, func() { client.Close() }, nil
+}
