@@ -132,21 +132,6 @@ func getKey(ctx context.Context, q querier, id string) (*token.Key, error) {
 	return scanKey(q.QueryRowContext(ctx, selectKey+" WHERE id = ?", id))
 }
 
-// CreateKey stores k and ev in one transaction. It returns an error
-// wrapping token.ErrConflict if the ID or the digest already exists.
-func (db *DB) CreateKey(ctx context.Context, k *token.Key, ev *token.AuditEvent) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := insertKey(ctx, tx, k); err != nil {
-			return err
-		}
-		return insertAudit(ctx, tx, ev)
-	})
-	if err != nil {
-		return fmt.Errorf("sqlite: create key %s: %w", k.ID, err)
-	}
-	return nil
-}
-
 // KeyByID returns key id, or an error wrapping token.ErrNotFound.
 func (db *DB) KeyByID(ctx context.Context, id string) (*token.Key, error) {
 	k, err := getKey(ctx, db.r, id)

@@ -35,6 +35,8 @@ type DB struct {
 
 	byDigest *sql.Stmt // the verification lookup, prepared on the read pool
 
+	creates groupCommit // concurrent CreateKey calls share commits
+
 	closeOnce sync.Once
 	closeErr  error
 }

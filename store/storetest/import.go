@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/latchkey/latchkey/token"
@@ -56,6 +57,43 @@ var importTests = []test{
 		wantErr(t, "KeyByID of a key from a failed batch", err, token.ErrNotFound)
 		if n := auditCount(t, s) - before; n != 0 {
 			t.Fatalf("a failed import left %d audit events", n)
+		}
+	}},
+}
+
+var concurrentCreateTests = []test{
+	{"concurrent creates each succeed or fail alone", func(t *testing.T, s token.Store) {
+		keyspace(t, s, token.DefaultKeyspace)
+		dupOf := createKey(t, s)
+		before := auditCount(t, s)
+		const n = 60
+		keys := make([]*token.Key, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			keys[i] = newKey(t)
+			if i%10 == 3 {
+				keys[i].Digest = dupOf.Digest // must fail with ErrConflict, alone
+			}
+			wg.Go(func() { errs[i] = s.CreateKey(bg, keys[i], event("key.create", "key", keys[i].ID)) })
+		}
+		wg.Wait()
+		created := 0
+		for i, k := range keys {
+			if i%10 == 3 {
+				wantErr(t, "CreateKey with a taken digest", errs[i], token.ErrConflict)
+				_, err := s.KeyByID(bg, k.ID)
+				wantErr(t, "KeyByID of a refused create", err, token.ErrNotFound)
+				continue
+			}
+			if errs[i] != nil {
+				t.Fatalf("create %d: %v", i, errs[i])
+			}
+			equal(t, "concurrently created key", getKey(t, s, k.ID), k)
+			created++
+		}
+		if got := auditCount(t, s) - before; got != created {
+			t.Fatalf("%d audit events for %d creates", got, created)
 		}
 	}},
 }

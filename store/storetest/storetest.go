@@ -27,6 +27,7 @@ func Run(t *testing.T, open func(t *testing.T) token.Store) {
 	}{
 		{"Keys", keyTests},
 		{"ImportKeys", importTests},
+		{"ConcurrentCreate", concurrentCreateTests},
 		{"ListKeys", listTests},
 		{"UpdateKey", updateTests},
 		{"RotateKey", rotateTests},
