@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,11 +10,21 @@ import (
 	"github.com/latchkey/latchkey/token"
 )
 
-// metrics are the Prometheus series the API exports.
+// metrics are the Prometheus series the API exports. Series are resolved
+// once and kept, so a request does not hash label values.
 type metrics struct {
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	verifications *prometheus.CounterVec
+
+	byCode  map[token.Code]prometheus.Counter
+	series  sync.Map // seriesKey → prometheus.Counter
+	latency sync.Map // route → prometheus.Observer
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -31,20 +42,44 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "latchkey_verifications_total",
 			Help: "Key verifications by result code.",
 		}, []string{"code"}),
+		byCode: map[token.Code]prometheus.Counter{},
 	}
 	if reg != nil {
 		reg.MustRegister(m.requests, m.duration, m.verifications)
 	}
 	for _, c := range token.Codes {
-		m.verifications.WithLabelValues(string(c))
+		m.byCode[c] = m.verifications.WithLabelValues(string(c))
 	}
 	return m
+}
+
+// verified counts one verification outcome.
+func (m *metrics) verified(c token.Code) {
+	if ctr, ok := m.byCode[c]; ok {
+		ctr.Inc()
+		return
+	}
+	m.verifications.WithLabelValues(string(c)).Inc()
 }
 
 func (m *metrics) observe(route, method string, status int, d time.Duration) {
 	if status == 0 {
 		status = 200
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.duration.WithLabelValues(route).Observe(d.Seconds())
+	switch method { // bound the label's values: clients choose the method
+	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+	default:
+		method = "OTHER"
+	}
+	k := seriesKey{route, method, status}
+	c, ok := m.series.Load(k)
+	if !ok {
+		c, _ = m.series.LoadOrStore(k, m.requests.WithLabelValues(route, method, strconv.Itoa(status)))
+	}
+	c.(prometheus.Counter).Inc()
+	o, ok := m.latency.Load(route)
+	if !ok {
+		o, _ = m.latency.LoadOrStore(route, m.duration.WithLabelValues(route))
+	}
+	o.(prometheus.Observer).Observe(d.Seconds())
 }

@@ -64,7 +64,7 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.metrics.verifications.WithLabelValues(string(res.Code)).Inc()
+	h.metrics.verified(res.Code)
 	if throttle && res.Code == token.CodeNotFound {
 		if throttled, retry := h.guard.fail(r.Context(), "verify", h.guard.verify, vr.IP); throttled {
 			return tooManyFailures(w, retry)
