@@ -27,26 +27,42 @@ type guard struct {
 }
 
 // blocked reports whether addr has used up the budget of kind, and when
-// it may try again. It takes nothing from the budget.
+// it may try again. It takes nothing from the budget. The first refusal of
+// a burst is audited (see audit).
 func (g *guard) blocked(ctx context.Context, kind string, l ratelimit.Limit, addr string) (bool, time.Duration) {
-	r, err := g.limiter.Allow(ctx, kind+":"+addr, l, 0, time.Now())
+	now := time.Now()
+	r, err := g.limiter.Allow(ctx, kind+":"+addr, l, 0, now)
 	if err != nil || r.Allowed {
 		return false, 0
 	}
+	g.audit(ctx, kind, l, addr, now)
 	return true, max(r.RetryAfter, time.Second)
 }
 
 // fail records one failure of addr. It reports whether addr is now
-// throttled; the failure that crosses the budget is audited once.
+// throttled.
 func (g *guard) fail(ctx context.Context, kind string, l ratelimit.Limit, addr string) (bool, time.Duration) {
-	r, err := g.limiter.Allow(ctx, kind+":"+addr, l, 1, time.Now())
+	now := time.Now()
+	r, err := g.limiter.Allow(ctx, kind+":"+addr, l, 1, now)
 	if err != nil || r.Allowed {
 		return false, 0
 	}
-	if g.onThrottle != nil {
-		g.onThrottle(context.WithoutCancel(ctx), addr, kind)
-	}
+	g.audit(ctx, kind, l, addr, now)
 	return true, max(r.RetryAfter, time.Second)
+}
+
+// audit records that addr is throttled — once per window of the failure
+// budget, however many requests it keeps sending (the dedupe budget lives
+// in the same limiter, so several nodes share it through Redis).
+func (g *guard) audit(ctx context.Context, kind string, l ratelimit.Limit, addr string, now time.Time) {
+	if g.onThrottle == nil {
+		return
+	}
+	once := ratelimit.Limit{Name: "throttle_audit", Limit: 1, Window: l.Window}
+	if r, err := g.limiter.Allow(ctx, "audit:"+kind+":"+addr, once, 1, now); err != nil || !r.Allowed {
+		return
+	}
+	g.onThrottle(context.WithoutCancel(ctx), addr, kind)
 }
 
 // clientAddr returns the address of the client: the peer, or — when the

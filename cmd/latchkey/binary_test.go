@@ -125,11 +125,12 @@ type serverProc struct {
 // and root credential rootKey, and returns once /healthz answers 200. The
 // bound address is read from the server's "latchkey serving" log line, so
 // no port has to be guessed. A cleanup kills the process if it still runs.
-func startBinary(t *testing.T, dir, rootKey string) *serverProc {
+// env adds NAME=value settings to the process's environment.
+func startBinary(t *testing.T, dir, rootKey string, env ...string) *serverProc {
 	t.Helper()
 	p := &serverProc{stdout: &lockedBuffer{}, stderr: &lockedBuffer{addr: make(chan string, 1)}, done: make(chan struct{})}
 	p.cmd = exec.Command(latchkeyBinary(t), "serve", "--addr", "127.0.0.1:0", "--data-dir", dir, "--log-format", "json")
-	p.cmd.Env = append(baseEnv(), "LATCHKEY_ROOT_KEY="+rootKey)
+	p.cmd.Env = append(append(baseEnv(), "LATCHKEY_ROOT_KEY="+rootKey), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

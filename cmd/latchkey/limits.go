@@ -156,9 +156,24 @@ func refillJSON(r *api.Refill) json.RawMessage {
 func rateLimitsString(rls []api.RateLimit) string {
 	parts := make([]string, len(rls))
 	for i, rl := range rls {
-		parts[i] = fmt.Sprintf("%s=%d/%s", rl.Name, rl.Limit, rl.Window)
+		parts[i] = fmt.Sprintf("%s=%d/%s", rl.Name, rl.Limit, shortWindow(rl.Window))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// shortWindow drops the zero units of a window in Go's canonical form:
+// "1m0s" → "1m", "24h0m0s" → "24h"; other strings are returned as they are.
+func shortWindow(w string) string {
+	if _, err := time.ParseDuration(w); err != nil {
+		return w
+	}
+	if s, ok := strings.CutSuffix(w, "m0s"); ok && s != "" {
+		w = s + "m"
+	}
+	if s, ok := strings.CutSuffix(w, "h0m"); ok && s != "" {
+		w = s + "h"
+	}
+	return w
 }
 
 // refillString formats a refill as the flag takes it: "daily:1000".
@@ -187,7 +202,7 @@ func (c *cli) printRateLimits(states []api.RateLimitState) error {
 	for _, s := range states {
 		limit := strconv.FormatInt(s.Limit, 10)
 		if s.Window != "" {
-			limit += "/" + s.Window
+			limit += "/" + shortWindow(s.Window)
 		}
 		t.row(s.Name, limit, strconv.FormatInt(s.Remaining, 10), resetString(s.Reset))
 	}

@@ -59,6 +59,15 @@ func TestParseRateLimit(t *testing.T) {
 	}
 }
 
+func TestShortWindow(t *testing.T) {
+	for in, want := range map[string]string{"1m0s": "1m", "24h0m0s": "24h", "1h30m0s": "1h30m", "10s": "10s", "1m30s": "1m30s",
+		"2h0m5s": "2h0m5s", "744h0m0s": "744h", "7d": "7d", "0s": "0s", "1.5s": "1.5s", "10m0s": "10m"} {
+		if got := shortWindow(in); got != want {
+			t.Errorf("shortWindow(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestParseRefill(t *testing.T) {
 	for in, want := range map[string]*api.Refill{
 		"daily:1000":      {Interval: "daily", Amount: 1000},
