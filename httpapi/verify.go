@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"net/netip"
+	"sync"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/scope"
@@ -80,6 +81,16 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 		out.Remaining = res.Remaining
 		out.RateLimits = apiRateLimitStates(res.RateLimits)
 	}
-	writeJSON(w, http.StatusOK, out)
+	bp := bufPool.Get().(*[]byte)
+	b := append(appendVerifyResponse((*bp)[:0], &out), '\n')
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Cache-Control", "no-store")
+	w.Write(b)
+	*bp = b
+	bufPool.Put(bp)
 	return nil
 }
+
+// bufPool recycles the buffers verify answers are written into.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
