@@ -44,7 +44,7 @@ type Key struct {
 	Refill       *Refill         `json:"refill,omitempty"`
 	RefilledAt   *time.Time      `json:"refilled_at,omitempty"`
 	// Verifications counts verifications by result code (GET /v1/keys/{id}
-	// only; flushed about once a second).
+	// only; flushed every few seconds).
 	Verifications map[string]int64 `json:"verifications,omitempty"`
 }
 

@@ -39,7 +39,10 @@ type Config struct {
 	RootKey string
 	// ShutdownTimeout bounds the graceful drain; 0 means 30s.
 	ShutdownTimeout time.Duration
-	// UsageFlushInterval is how often usage records are written; 0 means 1s.
+	// UsageFlushInterval is how often usage records are written; 0 means
+	// 5s. Each flush writes every key used since the last one, so the
+	// interval trades storage writes against how fresh last-used times
+	// are (a graceful shutdown always flushes).
 	UsageFlushInterval time.Duration
 	// RedisURL, if set, shares rate-limit budgets between nodes.
 	RedisURL string
@@ -73,7 +76,7 @@ func Run(ctx context.Context, c Config) error {
 		c.ShutdownTimeout = 30 * time.Second
 	}
 	if c.UsageFlushInterval == 0 {
-		c.UsageFlushInterval = time.Second
+		c.UsageFlushInterval = 5 * time.Second
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")

@@ -238,7 +238,7 @@ func (s *Service) Key(ctx context.Context, a *Actor, id string) (*Key, error) {
 }
 
 // KeyUsage returns how often a key the actor may see was verified, by
-// result code, as far as usage has been flushed (at most a second ago).
+// result code, as far as usage has been flushed (every 5 seconds by default).
 func (s *Service) KeyUsage(ctx context.Context, a *Actor, id string) (map[Code]int64, error) {
 	if _, err := s.Key(ctx, a, id); err != nil {
 		return nil, err
