@@ -47,7 +47,7 @@ func TestVerifyResponseJSON(t *testing.T) {
 			Owner: &api.Owner{Type: "user", ID: "alice@example.com"}, Scopes: []string{"orders:read", "billing:*"},
 			ExpiresAt: &exp, Metadata: json.RawMessage(`{"plan":"pro","n":[1,2]}`), Remaining: &n,
 			RateLimits: []api.RateLimitState{{Name: "requests", Limit: 100, Remaining: 99, Reset: 1763880000123, Window: "1m0s"}, {Name: "owner_daily", Limit: 5, Window: "24h0m0s"}}},
-		"invalid utf-8": {Code: "VALID", Name: "a\xffb\xc3"},
+		"invalid utf-8":  {Code: "VALID", Name: "a\xffb\xc3"},
 		"zero remaining": {Code: "USAGE_EXCEEDED", KeyID: "key_x", Remaining: new(int64)},
 	} {
 		t.Run(name, func(t *testing.T) { wantSameJSON(t, v) })
