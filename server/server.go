@@ -25,7 +25,6 @@ import (
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/httpapi"
 	"github.com/latchkey/latchkey/ratelimit"
-	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -44,6 +43,14 @@ type Config struct {
 	// interval trades storage writes against how fresh last-used times
 	// are (a graceful shutdown always flushes).
 	UsageFlushInterval time.Duration
+	// DatabaseURL, if set (postgres://…), stores everything in PostgreSQL
+	// instead of SQLite in DataDir; several nodes may share it.
+	DatabaseURL string
+	// DatabasePoolSize bounds the PostgreSQL connections (0: 10).
+	DatabasePoolSize int
+	// DatabaseSchema, if set, is the PostgreSQL schema of latchkey's tables
+	// (created if missing); default: the connection's search_path.
+	DatabaseSchema string
 	// RedisURL, if set, shares rate-limit budgets between nodes.
 	RedisURL string
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
@@ -81,16 +88,10 @@ func Run(ctx context.Context, c Config) error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
 	}
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil { // root.key lives here
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	dbPath := filepath.Join(c.DataDir, "latchkey.db")
-	// Create the database file owner-only: SQLite gives its -wal and -shm
-	// files the same mode.
-	if f, err := os.OpenFile(dbPath, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
-		f.Close()
-	}
-	db, err := sqlite.Open(ctx, dbPath)
+	db, cacheCfg, err := openStore(ctx, c)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
@@ -104,7 +105,7 @@ func Run(ctx context.Context, c Config) error {
 	}
 	defer closeLimiter()
 
-	svc := token.NewService(token.Config{Store: db, Log: c.Log, Limiter: lim})
+	svc := token.NewService(token.Config{Store: db, Log: c.Log, Limiter: lim, Cache: cacheCfg})
 	root, err := svc.Bootstrap(ctx, c.RootKey, func(t apitoken.Token) error { return saveRoot(c, t.Reveal()) })
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)

@@ -32,6 +32,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	tlsKey := fs.String("tls-key", env("LATCHKEY_TLS_KEY"), "TLS private key PEM file (env LATCHKEY_TLS_KEY)")
 	logFormat := fs.String("log-format", env("LATCHKEY_LOG_FORMAT"), "log format: json or text (env LATCHKEY_LOG_FORMAT; default json unless stderr is a terminal)")
 	logLevel := fs.String("log-level", envOr(env, "LATCHKEY_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env LATCHKEY_LOG_LEVEL)")
+	databaseURL := fs.String("database-url", env("LATCHKEY_DATABASE_URL"), "PostgreSQL URL (postgres://…): store in PostgreSQL instead of SQLite; several nodes may share it (env LATCHKEY_DATABASE_URL)")
 	redisURL := fs.String("redis-url", env("LATCHKEY_REDIS_URL"), "Redis URL: share rate limits between nodes (env LATCHKEY_REDIS_URL)")
 	proxies := fs.String("trusted-proxies", env("LATCHKEY_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env LATCHKEY_TRUSTED_PROXIES)")
 	authFail := fs.String("failure-limit", env("LATCHKEY_FAILURE_LIMIT"), "bad management credentials allowed per client address, N/window (env LATCHKEY_FAILURE_LIMIT; default 10/1m)")
@@ -73,6 +74,16 @@ Flags:
 	cfg := server.Config{
 		Addr: *addr, DataDir: *dataDir, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		RootKey: rootKey, RedisURL: *redisURL, Log: log, Out: stdout,
+		DatabaseSchema: env("LATCHKEY_DATABASE_SCHEMA"),
+	}
+	if cfg.DatabaseURL, err = secretFromEnv(func(n string) string {
+		if n == "LATCHKEY_DATABASE_URL" {
+			return *databaseURL
+		}
+		return env(n)
+	}, "LATCHKEY_DATABASE_URL"); err != nil {
+		fmt.Fprintln(stderr, "serve:", err)
+		return 2
 	}
 	if cfg.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
 		fmt.Fprintln(stderr, "serve: --trusted-proxies:", err)

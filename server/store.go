@@ -1,0 +1,53 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/store/postgres"
+	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/token"
+)
+
+// openStore opens the configured backend: PostgreSQL when databaseURL is a
+// postgres:// URL, otherwise SQLite in the data directory. For a shared
+// database it also returns the cache settings that bound how long another
+// node's change can go unseen here.
+func openStore(ctx context.Context, c Config) (token.Store, token.CacheConfig, error) {
+	u := c.DatabaseURL
+	if u != "" {
+		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			return nil, token.CacheConfig{}, fmt.Errorf("LATCHKEY_DATABASE_URL must be a postgres:// URL")
+		}
+		var opts []postgres.Option
+		if c.DatabasePoolSize > 0 {
+			opts = append(opts, postgres.WithPoolSize(c.DatabasePoolSize))
+		}
+		if c.DatabaseSchema != "" {
+			opts = append(opts, postgres.WithSchema(c.DatabaseSchema))
+		}
+		db, err := postgres.Open(ctx, u, opts...)
+		if err != nil {
+			return nil, token.CacheConfig{}, err
+		}
+		// Several nodes may share this database. Until nodes notify each
+		// other of changes, a cached key is re-read after one second, so a
+		// revocation on any node is enforced everywhere within 1s.
+		return db, token.CacheConfig{MaxAge: time.Second, NegativeTTL: time.Second}, nil
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, token.CacheConfig{}, fmt.Errorf("create data directory: %w", err)
+	}
+	dbPath := filepath.Join(c.DataDir, "latchkey.db")
+	// Create the database file owner-only: SQLite gives its -wal and -shm
+	// files the same mode.
+	if f, err := os.OpenFile(dbPath, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+	db, err := sqlite.Open(ctx, dbPath)
+	return db, token.CacheConfig{}, err
+}
