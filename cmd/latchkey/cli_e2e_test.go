@@ -125,4 +125,7 @@ func TestE2E_GracefulShutdownFlushesUsage(t *testing.T) {
 	if k.LastUsedAt == nil || k.LastUsedIP != "127.0.0.1" {
 		t.Errorf("after SIGTERM and restart: last_used_at %v, last_used_ip %q; want set (usage flushed on shutdown)", k.LastUsedAt, k.LastUsedIP)
 	}
+	if n := k.Verifications["VALID"]; n != 5 {
+		t.Errorf("after SIGTERM and restart: %d VALID verifications counted, want 5 (counts flushed on shutdown)", n)
+	}
 }
