@@ -13,6 +13,10 @@ import (
 	"github.com/latchkey/latchkey/token"
 )
 
+// sharedCacheAge is how long a node on a shared database trusts a cached
+// key: the bound on how long another node's change can go unseen here.
+const sharedCacheAge = 750 * time.Millisecond
+
 // openStore opens the configured backend: PostgreSQL when databaseURL is a
 // postgres:// URL, otherwise SQLite in the data directory. For a shared
 // database it also returns the cache settings that bound how long another
@@ -35,9 +39,10 @@ func openStore(ctx context.Context, c Config) (token.Store, token.CacheConfig, e
 			return nil, token.CacheConfig{}, err
 		}
 		// Several nodes may share this database. Until nodes notify each
-		// other of changes, a cached key is re-read after one second, so a
-		// revocation on any node is enforced everywhere within 1s.
-		return db, token.CacheConfig{MaxAge: time.Second, NegativeTTL: time.Second}, nil
+		// other of changes, a cached key is re-read after 750ms, so a
+		// revocation on any node is enforced everywhere within 1s (the rest
+		// is one database read and the request itself).
+		return db, token.CacheConfig{MaxAge: sharedCacheAge, NegativeTTL: sharedCacheAge}, nil
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, token.CacheConfig{}, fmt.Errorf("create data directory: %w", err)

@@ -6,6 +6,8 @@
 //	latchkey users create|list|get|update|disable|enable
 //	latchkey apps create|list|get|update|disable|enable
 //	latchkey audit list
+//	latchkey migrate up|status         schema migrations of the local store
+//	latchkey export|import             move an installation between stores
 //	latchkey version
 //
 // Client commands talk to the server at $LATCHKEY_URL (default
@@ -118,6 +120,12 @@ func (c *cli) main(args []string) int {
 	switch name {
 	case "serve":
 		return runServe(rest)
+	case "migrate":
+		return c.runGroup(migrateGroup(), rest)
+	case "export":
+		return c.exit("export", runExport(c, rest))
+	case "import":
+		return c.exit("import", runImport(c, rest))
 	case "version":
 		return c.exit("version", runVersion(c, rest))
 	case "help":
@@ -200,6 +208,9 @@ Commands:
 	for _, g := range groups() {
 		fmt.Fprintf(tw, "  %s\t%s\n", g.name, g.summary)
 	}
+	fmt.Fprintf(tw, "  migrate\t%s\n", migrateGroup().summary)
+	fmt.Fprintf(tw, "  export\twrite the whole store as JSON Lines\n")
+	fmt.Fprintf(tw, "  import\tload an export into an empty store\n")
 	fmt.Fprintf(tw, "  version\tprint the version\n")
 	tw.Flush()
 	fmt.Fprint(w, `

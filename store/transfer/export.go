@@ -1,0 +1,179 @@
+package transfer
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/latchkey/latchkey/token"
+)
+
+// pageSize is how many rows one list call reads, and how many keys one
+// ImportKeys call writes.
+const pageSize = 500
+
+// Options tune Export and Import.
+type Options struct {
+	// Progress, if set, is called after every ProgressEvery records and
+	// once at the end with the running counts.
+	Progress func(c Counts, done bool)
+	// ProgressEvery defaults to 10,000.
+	ProgressEvery int64
+	// Now stamps the header (default time.Now).
+	Now func() time.Time
+}
+
+// tracker counts records and reports progress.
+type tracker struct {
+	opt  Options
+	c    Counts
+	next int64
+}
+
+func newTracker(opt Options) *tracker {
+	if opt.ProgressEvery <= 0 {
+		opt.ProgressEvery = 10_000
+	}
+	return &tracker{opt: opt, next: opt.ProgressEvery}
+}
+
+func (t *tracker) add(n *int64) {
+	*n++
+	if t.opt.Progress != nil && t.c.Total() >= t.next {
+		t.next += t.opt.ProgressEvery
+		t.opt.Progress(t.c, false)
+	}
+}
+
+func (t *tracker) done() {
+	if t.opt.Progress != nil {
+		t.opt.Progress(t.c, true)
+	}
+}
+
+// Export writes every keyspace, principal, key (with its usage counts) and
+// audit event of src to w as JSON Lines, reading src a page at a time. The
+// audit log is written oldest first. Export reads no snapshot: stop the
+// servers that write to src first for an exact copy.
+func Export(ctx context.Context, src token.Store, w io.Writer, opt Options) (Counts, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	t := newTracker(opt)
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	if err := enc.Encode(header{Kind: kindHeader, Format: Format, Version: Version, CreatedAt: now().UTC()}); err != nil {
+		return t.c, fmt.Errorf("export: %w", err)
+	}
+	if err := exportRecords(ctx, src, enc, t); err != nil {
+		return t.c, fmt.Errorf("export: %w", err)
+	}
+	if err := enc.Encode(end{Kind: kindEnd, Counts: t.c}); err != nil {
+		return t.c, fmt.Errorf("export: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return t.c, fmt.Errorf("export: %w", err)
+	}
+	t.done()
+	return t.c, nil
+}
+
+func exportRecords(ctx context.Context, src token.Store, enc *json.Encoder, t *tracker) error {
+	spaces, err := src.ListKeyspaces(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ks := range spaces {
+		if err := enc.Encode(fromKeyspace(ks)); err != nil {
+			return err
+		}
+		t.add(&t.c.Keyspaces)
+	}
+	for _, typ := range []token.PrincipalType{token.User, token.App} {
+		// One type at a time: the cursor is the ID alone.
+		f := token.PrincipalFilter{Type: typ, Limit: pageSize}
+		for {
+			ps, next, err := src.ListPrincipals(ctx, f)
+			if err != nil {
+				return err
+			}
+			for _, p := range ps {
+				if err := enc.Encode(fromPrincipal(p)); err != nil {
+					return err
+				}
+				t.add(&t.c.Principals)
+			}
+			if next == "" {
+				break
+			}
+			f.After = next
+		}
+	}
+	f := token.KeyFilter{Limit: pageSize}
+	for {
+		ks, next, err := src.ListKeys(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			usage, err := src.UsageCounts(ctx, k.ID)
+			if err != nil {
+				return err
+			}
+			if err := enc.Encode(fromKey(k, usage)); err != nil {
+				return err
+			}
+			t.add(&t.c.Keys)
+		}
+		if next == "" {
+			break
+		}
+		f.After = next
+	}
+	return exportAudit(ctx, src, enc, t)
+}
+
+// exportAudit writes the audit log oldest first. ListAudit pages newest
+// first, so a first pass collects the page cursors (one string per page)
+// and a second reads the pages again from the last, writing each reversed.
+// Events appended meanwhile are left out: the first page is bounded by the
+// newest event seen in the first pass.
+func exportAudit(ctx context.Context, src token.Store, enc *json.Encoder, t *tracker) error {
+	first, _, err := src.ListAudit(ctx, token.AuditFilter{Limit: 1})
+	if err != nil || len(first) == 0 {
+		return err
+	}
+	// IDs have one length and compare bytewise ("C" collation), so the IDs
+	// below newest+"~" are those up to newest ('~' sorts after every ID
+	// character; PostgreSQL text cannot hold a NUL).
+	cursors := []string{first[0].ID + "~"}
+	for {
+		_, next, err := src.ListAudit(ctx, token.AuditFilter{Before: cursors[len(cursors)-1], Limit: pageSize})
+		if err != nil {
+			return err
+		}
+		if next == "" {
+			break
+		}
+		cursors = append(cursors, next)
+	}
+	for _, c := range slices.Backward(cursors) {
+		evs, _, err := src.ListAudit(ctx, token.AuditFilter{Before: c, Limit: pageSize})
+		if err != nil {
+			return err
+		}
+		for _, ev := range slices.Backward(evs) {
+			if err := enc.Encode(fromAudit(ev)); err != nil {
+				return err
+			}
+			t.add(&t.c.Audit)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+// Package transfer moves a whole latchkey installation — keyspaces,
+// principals, keys (as digests, never plaintexts), usage counts and the
+// audit log — between storage backends as a stream of JSON Lines.
+//
+// The stream starts with a header line naming the format and its version
+// and ends with a trailer that counts the records, so that a truncated file
+// is detected. Every line in between is one record with a "kind" field:
+// "keyspace", "principal", "key" or "audit", in that order. Times are
+// RFC 3339 with nanoseconds in UTC, durations are nanoseconds, digests are
+// hex: a copy is exact to the nanosecond whichever backend wrote it.
+package transfer
+
+import (
+	"encoding/json"
+	"net/netip"
+	"time"
+
+	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/ratelimit"
+	"github.com/latchkey/latchkey/token"
+)
+
+// Format and Version identify the stream; Import refuses any other.
+const (
+	Format  = "latchkey-export"
+	Version = 1
+)
+
+// Record kinds.
+const (
+	kindHeader    = "header"
+	kindKeyspace  = "keyspace"
+	kindPrincipal = "principal"
+	kindKey       = "key"
+	kindAudit     = "audit"
+	kindEnd       = "end"
+)
+
+// Counts is how many records of each kind were written or read.
+type Counts struct {
+	Keyspaces  int64 `json:"keyspaces"`
+	Principals int64 `json:"principals"`
+	Keys       int64 `json:"keys"`
+	Audit      int64 `json:"audit"`
+}
+
+// Total returns the number of records.
+func (c Counts) Total() int64 { return c.Keyspaces + c.Principals + c.Keys + c.Audit }
+
+type header struct {
+	Kind      string    `json:"kind"`
+	Format    string    `json:"format"`
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+type end struct {
+	Kind   string `json:"kind"`
+	Counts Counts `json:"counts"`
+}
+
+type limit struct {
+	Name   string        `json:"name"`
+	Limit  int64         `json:"limit"`
+	Window time.Duration `json:"window_ns"`
+}
+
+type keyspaceRecord struct {
+	Kind           string        `json:"kind"`
+	Name           string        `json:"name"`
+	Prefix         string        `json:"prefix"`
+	DefaultTTL     time.Duration `json:"default_ttl_ns"`
+	MaxTTL         time.Duration `json:"max_ttl_ns"`
+	AllowPermanent bool          `json:"allow_permanent"`
+	Scopes         []string      `json:"scopes,omitempty"`
+	RateLimits     []limit       `json:"ratelimits,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
+	UpdatedAt      time.Time     `json:"updated_at"`
+}
+
+type principalRecord struct {
+	Kind        string          `json:"kind"`
+	Type        string          `json:"type"`
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Permissions []string        `json:"permissions,omitempty"`
+	Disabled    bool            `json:"disabled"`
+	RateLimits  []limit         `json:"ratelimits,omitempty"`
+	Metadata    json.RawMessage `json:"metadata,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	Version     int64           `json:"version"`
+}
+
+type owner struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+type refill struct {
+	Interval string `json:"interval"`
+	Amount   int64  `json:"amount"`
+}
+
+type keyRecord struct {
+	Kind           string           `json:"kind"`
+	ID             string           `json:"id"`
+	Keyspace       string           `json:"keyspace"`
+	Name           string           `json:"name"`
+	Owner          *owner           `json:"owner,omitempty"`
+	Scopes         []string         `json:"scopes,omitempty"`
+	Digest         apitoken.Digest  `json:"digest"`
+	Start          string           `json:"start"`
+	Metadata       json.RawMessage  `json:"metadata,omitempty"`
+	Foreign        bool             `json:"foreign"`
+	IdempotencyKey string           `json:"idempotency_key,omitempty"`
+	CreatedAt      time.Time        `json:"created_at"`
+	UpdatedAt      time.Time        `json:"updated_at"`
+	ExpiresAt      time.Time        `json:"expires_at"`
+	TTL            time.Duration    `json:"ttl_ns"`
+	Disabled       bool             `json:"disabled"`
+	RevokedAt      time.Time        `json:"revoked_at"`
+	RevokeReason   string           `json:"revoke_reason,omitempty"`
+	Remaining      *int64           `json:"remaining,omitempty"`
+	Refill         *refill          `json:"refill,omitempty"`
+	RefilledAt     time.Time        `json:"refilled_at"`
+	RateLimits     []limit          `json:"ratelimits,omitempty"`
+	IPAllow        []netip.Prefix   `json:"ip_allow,omitempty"`
+	RotatedFrom    string           `json:"rotated_from,omitempty"`
+	RotatedTo      string           `json:"rotated_to,omitempty"`
+	LastUsedAt     time.Time        `json:"last_used_at"`
+	LastUsedIP     string           `json:"last_used_ip,omitempty"`
+	Version        int64            `json:"version"`
+	Usage          map[string]int64 `json:"usage,omitempty"` // verification counts by result code
+}
+
+type auditRecord struct {
+	Kind       string            `json:"kind"`
+	ID         string            `json:"id"`
+	Time       time.Time         `json:"time"`
+	ActorKeyID string            `json:"actor"`
+	Action     string            `json:"action"`
+	TargetType string            `json:"target_type"`
+	TargetID   string            `json:"target_id"`
+	Outcome    string            `json:"outcome"`
+	RequestID  string            `json:"request_id,omitempty"`
+	Detail     map[string]string `json:"detail,omitempty"`
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func fromLimits(ls []ratelimit.Limit) []limit {
+	var out []limit
+	for _, l := range ls {
+		out = append(out, limit{Name: l.Name, Limit: l.Limit, Window: l.Window})
+	}
+	return out
+}
+
+func toLimits(ls []limit) []ratelimit.Limit {
+	var out []ratelimit.Limit
+	for _, l := range ls {
+		out = append(out, ratelimit.Limit{Name: l.Name, Limit: l.Limit, Window: l.Window})
+	}
+	return out
+}
+
+func fromKeyspace(ks *token.Keyspace) *keyspaceRecord {
+	return &keyspaceRecord{Kind: kindKeyspace, Name: ks.Name, Prefix: ks.Prefix, DefaultTTL: ks.DefaultTTL,
+		MaxTTL: ks.MaxTTL, AllowPermanent: ks.AllowPermanent, Scopes: ks.Scopes,
+		RateLimits: fromLimits(ks.RateLimits), CreatedAt: utc(ks.CreatedAt), UpdatedAt: utc(ks.UpdatedAt)}
+}
+
+func (r *keyspaceRecord) keyspace() *token.Keyspace {
+	return &token.Keyspace{Name: r.Name, Prefix: r.Prefix, DefaultTTL: r.DefaultTTL, MaxTTL: r.MaxTTL,
+		AllowPermanent: r.AllowPermanent, Scopes: r.Scopes, RateLimits: toLimits(r.RateLimits),
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func fromPrincipal(p *token.Principal) *principalRecord {
+	return &principalRecord{Kind: kindPrincipal, Type: string(p.Type), ID: p.ID, Name: p.Name,
+		Permissions: p.Permissions, Disabled: p.Disabled, RateLimits: fromLimits(p.RateLimits),
+		Metadata: p.Metadata, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt), Version: p.Version}
+}
+
+func (r *principalRecord) principal() *token.Principal {
+	return &token.Principal{Type: token.PrincipalType(r.Type), ID: r.ID, Name: r.Name,
+		Permissions: r.Permissions, Disabled: r.Disabled, RateLimits: toLimits(r.RateLimits),
+		Metadata: r.Metadata, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
+}
+
+func fromKey(k *token.Key, usage map[token.Code]int64) *keyRecord {
+	r := &keyRecord{Kind: kindKey, ID: k.ID, Keyspace: k.Keyspace, Name: k.Name, Scopes: k.Scopes,
+		Digest: k.Digest, Start: k.Start, Metadata: k.Metadata, Foreign: k.Foreign,
+		IdempotencyKey: k.IdempotencyKey, CreatedAt: utc(k.CreatedAt), UpdatedAt: utc(k.UpdatedAt),
+		ExpiresAt: utc(k.ExpiresAt), TTL: k.TTL, Disabled: k.Disabled, RevokedAt: utc(k.RevokedAt),
+		RevokeReason: k.RevokeReason, Remaining: k.Remaining, RefilledAt: utc(k.RefilledAt),
+		RateLimits: fromLimits(k.RateLimits), IPAllow: k.IPAllow, RotatedFrom: k.RotatedFrom,
+		RotatedTo: k.RotatedTo, LastUsedAt: utc(k.LastUsedAt), LastUsedIP: k.LastUsedIP, Version: k.Version}
+	if k.Owner != nil {
+		r.Owner = &owner{Type: string(k.Owner.Type), ID: k.Owner.ID}
+	}
+	if k.Refill != nil {
+		r.Refill = &refill{Interval: k.Refill.Interval, Amount: k.Refill.Amount}
+	}
+	for code, n := range usage {
+		if n == 0 {
+			continue
+		}
+		if r.Usage == nil {
+			r.Usage = map[string]int64{}
+		}
+		r.Usage[string(code)] = n
+	}
+	return r
+}
+
+func (r *keyRecord) key() *token.Key {
+	k := &token.Key{ID: r.ID, Keyspace: r.Keyspace, Name: r.Name, Scopes: r.Scopes, Digest: r.Digest,
+		Start: r.Start, Metadata: r.Metadata, Foreign: r.Foreign, IdempotencyKey: r.IdempotencyKey,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt, TTL: r.TTL,
+		Disabled: r.Disabled, RevokedAt: r.RevokedAt, RevokeReason: r.RevokeReason,
+		Remaining: r.Remaining, RefilledAt: r.RefilledAt, RateLimits: toLimits(r.RateLimits),
+		IPAllow: r.IPAllow, RotatedFrom: r.RotatedFrom, RotatedTo: r.RotatedTo,
+		LastUsedAt: r.LastUsedAt, LastUsedIP: r.LastUsedIP, Version: r.Version}
+	if r.Owner != nil {
+		k.Owner = &token.Owner{Type: token.PrincipalType(r.Owner.Type), ID: r.Owner.ID}
+	}
+	if r.Refill != nil {
+		k.Refill = &token.Refill{Interval: r.Refill.Interval, Amount: r.Refill.Amount}
+	}
+	return k
+}
+
+func (r *keyRecord) usage() (token.Usage, bool) {
+	if len(r.Usage) == 0 {
+		return token.Usage{}, false
+	}
+	u := token.Usage{KeyID: r.ID, Counts: map[token.Code]int64{}}
+	for code, n := range r.Usage {
+		u.Counts[token.Code(code)] = n
+	}
+	return u, true
+}
+
+func fromAudit(ev *token.AuditEvent) *auditRecord {
+	return &auditRecord{Kind: kindAudit, ID: ev.ID, Time: utc(ev.Time), ActorKeyID: ev.ActorKeyID,
+		Action: ev.Action, TargetType: ev.TargetType, TargetID: ev.TargetID, Outcome: ev.Outcome,
+		RequestID: ev.RequestID, Detail: ev.Detail}
+}
+
+func (r *auditRecord) event() *token.AuditEvent {
+	return &token.AuditEvent{ID: r.ID, Time: r.Time, ActorKeyID: r.ActorKeyID, Action: r.Action,
+		TargetType: r.TargetType, TargetID: r.TargetID, Outcome: r.Outcome, RequestID: r.RequestID,
+		Detail: r.Detail}
+}
