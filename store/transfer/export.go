@@ -69,16 +69,16 @@ func Export(ctx context.Context, src token.Store, w io.Writer, opt Options) (Cou
 		now = opt.Now
 	}
 	if err := enc.Encode(header{Kind: kindHeader, Format: Format, Version: Version, CreatedAt: now().UTC()}); err != nil {
-		return t.c, fmt.Errorf("export: %w", err)
+		return t.c, fmt.Errorf("transfer: export: %w", err)
 	}
 	if err := exportRecords(ctx, src, enc, t); err != nil {
-		return t.c, fmt.Errorf("export: %w", err)
+		return t.c, fmt.Errorf("transfer: export: %w", err)
 	}
 	if err := enc.Encode(end{Kind: kindEnd, Counts: t.c}); err != nil {
-		return t.c, fmt.Errorf("export: %w", err)
+		return t.c, fmt.Errorf("transfer: export: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
-		return t.c, fmt.Errorf("export: %w", err)
+		return t.c, fmt.Errorf("transfer: export: %w", err)
 	}
 	t.done()
 	return t.c, nil

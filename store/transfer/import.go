@@ -31,11 +31,11 @@ const maxLine = 16 << 20
 func Import(ctx context.Context, dst token.Store, r io.Reader, opt Options) (Counts, error) {
 	t := newTracker(opt)
 	if err := checkEmpty(ctx, dst); err != nil {
-		return t.c, fmt.Errorf("import: %w", err)
+		return t.c, fmt.Errorf("transfer: import: %w", err)
 	}
 	im := &importer{dst: dst, t: t}
 	if err := im.run(ctx, r); err != nil {
-		return t.c, fmt.Errorf("import: %w", err)
+		return t.c, fmt.Errorf("transfer: import: %w", err)
 	}
 	t.done()
 	return t.c, nil
@@ -74,7 +74,7 @@ func (im *importer) run(ctx context.Context, r io.Reader) error {
 	var kind struct {
 		Kind string `json:"kind"`
 	}
-	sawEnd := false
+	sawHeader, sawEnd := false, false
 	for sc.Scan() {
 		line++
 		b := sc.Bytes()
@@ -84,15 +84,16 @@ func (im *importer) run(ctx context.Context, r io.Reader) error {
 		if sawEnd {
 			return fmt.Errorf("line %d: data after the end record", line)
 		}
+		if !sawHeader {
+			if err := checkHeader(b); err != nil {
+				return fmt.Errorf("line %d: %w", line, err)
+			}
+			sawHeader = true
+			continue
+		}
 		kind.Kind = ""
 		if err := json.Unmarshal(b, &kind); err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
-		}
-		if line == 1 {
-			if err := checkHeader(kind.Kind, b); err != nil {
-				return fmt.Errorf("line 1: %w", err)
-			}
-			continue
 		}
 		if kind.Kind != kindKey {
 			// Keys come as one run; store the last batch before anything
@@ -115,7 +116,7 @@ func (im *importer) run(ctx context.Context, r io.Reader) error {
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("line %d: %w", line+1, err)
 	}
-	if line == 0 {
+	if !sawHeader {
 		return errors.New("empty input: not a latchkey export")
 	}
 	if err := im.flush(ctx); err != nil {
@@ -127,9 +128,9 @@ func (im *importer) run(ctx context.Context, r io.Reader) error {
 	return nil
 }
 
-func checkHeader(kind string, b []byte) error {
+func checkHeader(b []byte) error {
 	var h header
-	if kind != kindHeader || json.Unmarshal(b, &h) != nil || h.Format != Format {
+	if json.Unmarshal(b, &h) != nil || h.Kind != kindHeader || h.Format != Format {
 		return errors.New("not a latchkey export (no header line)")
 	}
 	if h.Version != Version {

@@ -1,0 +1,420 @@
+package transfer_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/ratelimit"
+	"github.com/latchkey/latchkey/store/postgres"
+	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/store/transfer"
+	"github.com/latchkey/latchkey/token"
+)
+
+// bulkKeys is enough keys and audit events to span several list pages and
+// ImportKeys batches.
+const bulkKeys = 1100
+
+// source is a populated store and the plaintexts of some of its keys.
+type source struct {
+	store   token.Store
+	valid   string // plaintext of an active key
+	revoked string // plaintext of a revoked key
+}
+
+func openSQLite(t *testing.T) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "latchkey.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openPostgres opens a store in a fresh schema of the PostgreSQL named by
+// LATCHKEY_TEST_POSTGRES_URL, dropped when the test ends. Without the URL
+// the test is skipped loudly, or fails if LATCHKEY_TEST_REQUIRE_SERVICES=1.
+func openPostgres(t *testing.T) *postgres.DB {
+	t.Helper()
+	url := os.Getenv("LATCHKEY_TEST_POSTGRES_URL")
+	if url == "" {
+		const msg = "LATCHKEY_TEST_POSTGRES_URL is not set: the transfer to and from PostgreSQL was NOT TESTED " +
+			"(e.g. LATCHKEY_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)"
+		if os.Getenv("LATCHKEY_TEST_REQUIRE_SERVICES") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIPPED: " + msg)
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	schema := "lktest_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	db, err := postgres.Open(context.Background(), url, postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// populate fills db through the Service (bootstrap, keyspace, principals,
+// keys, verification, revocation, rotation) and directly (a key with every
+// field set, bulk keys with their audit events).
+func populate(t *testing.T, db token.Store) source {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 123456789, time.UTC)
+	svc := token.NewService(token.Config{Store: db, Now: func() time.Time { return now }})
+	if _, err := svc.Bootstrap(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	root := token.SystemActor
+	prefix, ttl := "acme_live", 90*24*time.Hour
+	limits := []ratelimit.Limit{{Name: "burst", Limit: 10, Window: time.Second}}
+	if _, err := svc.CreateKeyspace(ctx, root, token.KeyspaceParams{Name: "acme", Prefix: &prefix,
+		DefaultTTL: &ttl, Scopes: &[]string{"read", "write"}, RateLimits: &limits}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []token.CreatePrincipalParams{
+		{Type: token.User, ID: "alice", Name: "Alice", Permissions: []string{"read"}, Metadata: json.RawMessage(`{"team": "ops", "n": 1}`)},
+		{Type: token.App, ID: "alice", Name: "same ID, other type"},
+		{Type: token.App, ID: "billing", Name: "Billing", RateLimits: limits},
+	} {
+		if _, err := svc.CreatePrincipal(ctx, root, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	valid, err := svc.CreateKey(ctx, root, token.CreateKeyParams{Name: "valid", Scopes: []string{"read"},
+		Owner: &token.Owner{Type: token.User, ID: "alice"}, Metadata: json.RawMessage(`{"b": [1, 2], "a": "x"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, err := svc.CreateKey(ctx, root, token.CreateKeyParams{Keyspace: "acme", Name: "to revoke"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RevokeKey(ctx, root, revoked.Key.ID, "leaked"); err != nil {
+		t.Fatal(err)
+	}
+	rotating, err := svc.CreateKey(ctx, root, token.CreateKeyParams{Name: "rotating"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.RotateKey(ctx, root, rotating.Key.ID, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if res, err := svc.Verify(ctx, token.VerifyRequest{Key: valid.Secret.Reveal(), IP: "192.0.2.7"}); err != nil || !res.Valid {
+			t.Fatalf("verify on the source: %+v, %v", res, err)
+		}
+	}
+	if res, _ := svc.Verify(ctx, token.VerifyRequest{Key: valid.Secret.Reveal(), Scopes: []string{"write"}}); res == nil || res.Valid {
+		t.Fatalf("verify with a missing scope: %+v", res)
+	}
+	if err := svc.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	remaining := int64(7)
+	full := &token.Key{ID: "key_full", Keyspace: "acme", Name: "every field",
+		Owner: &token.Owner{Type: token.App, ID: "billing"}, Scopes: []string{"read", "write"},
+		Digest: apitoken.Hash("full-key-plaintext"), Start: "acme_live_Full", Metadata: json.RawMessage(`{"k":"v"}`),
+		Foreign: true, IdempotencyKey: "idem-1", CreatedAt: now.Add(-time.Hour), UpdatedAt: now,
+		ExpiresAt: now.Add(time.Hour), TTL: 2 * time.Hour, Disabled: true, RevokedAt: now.Add(time.Minute),
+		RevokeReason: "test", Remaining: &remaining, Refill: &token.Refill{Interval: "daily", Amount: 10},
+		RefilledAt: now.Add(-time.Minute), RateLimits: limits,
+		IPAllow:     []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")},
+		RotatedFrom: "key_before", RotatedTo: "key_after", LastUsedAt: now.Add(-time.Second),
+		LastUsedIP: "10.1.2.3", Version: 42}
+	assertEveryField(t, full)
+	if err := db.CreateKey(ctx, full, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	keys := make([]*token.Key, bulkKeys)
+	evs := make([]*token.AuditEvent, bulkKeys)
+	for i := range keys {
+		at := now.Add(time.Duration(i) * time.Millisecond)
+		keys[i] = &token.Key{ID: token.NewID("key", at), Keyspace: "default", Name: fmt.Sprintf("bulk %d", i),
+			Digest: apitoken.Hash(fmt.Sprintf("bulk-%d", i)), Start: "lk_bulk", CreatedAt: at, UpdatedAt: at, Version: 1}
+		evs[i] = &token.AuditEvent{ID: token.NewID("evt", at), Time: at, ActorKeyID: "system", Action: "key.import",
+			TargetType: "key", TargetID: keys[i].ID, Outcome: token.OutcomeSuccess, Detail: map[string]string{"n": fmt.Sprint(i)}}
+	}
+	if err := db.ImportKeys(ctx, keys, evs); err != nil {
+		t.Fatal(err)
+	}
+	return source{store: db, valid: valid.Secret.Reveal(), revoked: revoked.Secret.Reveal()}
+}
+
+// assertEveryField fails unless every field of *v is set, so that a field
+// added to the type later is added to this test (and to the format).
+func assertEveryField(t *testing.T, v any) {
+	t.Helper()
+	rv := reflect.ValueOf(v).Elem()
+	for i := range rv.NumField() {
+		if rv.Field(i).IsZero() {
+			t.Errorf("the test's full %s leaves %s unset", rv.Type().Name(), rv.Type().Field(i).Name)
+		}
+	}
+}
+
+// copyTo exports src and imports the stream into dst.
+func copyTo(t *testing.T, src, dst token.Store) transfer.Counts {
+	t.Helper()
+	ctx := context.Background()
+	var buf bytes.Buffer
+	var progress int
+	out, err := transfer.Export(ctx, src, &buf, transfer.Options{ProgressEvery: 500,
+		Progress: func(transfer.Counts, bool) { progress++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if progress < 2 {
+		t.Errorf("export reported progress %d times, want at least 2", progress)
+	}
+	if s := buf.String(); !strings.HasPrefix(s, `{"kind":"header","format":"latchkey-export","version":1,`) {
+		t.Fatalf("export starts with %.100q", s)
+	}
+	in, err := transfer.Import(ctx, dst, &buf, transfer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in != out {
+		t.Errorf("imported %+v, exported %+v", in, out)
+	}
+	return in
+}
+
+func TestRoundTripSQLite(t *testing.T) {
+	src := populate(t, openSQLite(t))
+	mid := openSQLite(t)
+	n := copyTo(t, src.store, mid)
+	if n.Keys < bulkKeys || n.Audit < bulkKeys {
+		t.Errorf("copied %+v, want more than %d keys and audit events", n, bulkKeys)
+	}
+	assertSame(t, src.store, mid)
+	assertVerifies(t, mid, src)
+}
+
+func TestRoundTripSQLitePostgresSQLite(t *testing.T) {
+	src := populate(t, openSQLite(t))
+	pg := openPostgres(t)
+	copyTo(t, src.store, pg)
+	assertSame(t, src.store, pg)
+	back := openSQLite(t)
+	copyTo(t, pg, back)
+	assertSame(t, src.store, back)
+	assertVerifies(t, pg, src)
+	assertVerifies(t, back, src)
+}
+
+func TestImportRefusesNonEmpty(t *testing.T) {
+	src := populate(t, openSQLite(t))
+	var buf bytes.Buffer
+	if _, err := transfer.Export(context.Background(), src.store, &buf, transfer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := transfer.Import(context.Background(), src.store, &buf, transfer.Options{})
+	if !errors.Is(err, transfer.ErrNotEmpty) {
+		t.Fatalf("import into a populated store: %v, want ErrNotEmpty", err)
+	}
+}
+
+func TestImportRejectsBadInput(t *testing.T) {
+	src := populate(t, openSQLite(t))
+	var buf bytes.Buffer
+	if _, err := transfer.Export(context.Background(), src.store, &buf, transfer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(buf.String(), "\n")
+	for _, tc := range []struct{ name, input, want string }{
+		{"empty", "", "empty input"},
+		{"no header", strings.Join(lines[1:], ""), "not a latchkey export"},
+		{"newer version", strings.Replace(lines[0], `"version":1`, `"version":2`, 1), "version 2 is not supported"},
+		{"truncated", strings.Join(lines[:len(lines)/2], ""), "truncated"},
+		{"unknown kind", lines[0] + `{"kind":"mystery"}` + "\n", `unknown record kind "mystery"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := transfer.Import(context.Background(), openSQLite(t), strings.NewReader(tc.input), transfer.Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("import: %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// assertVerifies checks that the plaintexts issued on the source verify on
+// dst exactly as they did there.
+func assertVerifies(t *testing.T, dst token.Store, src source) {
+	t.Helper()
+	ctx := context.Background()
+	svc := token.NewService(token.Config{Store: dst})
+	for _, tc := range []struct {
+		secret string
+		want   token.Code
+	}{{src.valid, token.CodeValid}, {src.revoked, token.CodeRevoked}} {
+		res, err := svc.Verify(ctx, token.VerifyRequest{Key: tc.secret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Code != tc.want {
+			t.Errorf("verify on the destination: %s, want %s", res.Code, tc.want)
+		}
+	}
+}
+
+// contents is everything a store holds, read for comparison.
+type contents struct {
+	keyspaces  []*token.Keyspace
+	principals []*token.Principal
+	keys       []*token.Key
+	usage      map[string]map[token.Code]int64
+	audit      []*token.AuditEvent
+}
+
+func read(t *testing.T, db token.Store) contents {
+	t.Helper()
+	ctx := context.Background()
+	var c contents
+	var err error
+	if c.keyspaces, err = db.ListKeyspaces(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []token.PrincipalType{token.User, token.App} {
+		for f := (token.PrincipalFilter{Type: typ, Limit: 100}); ; {
+			ps, next, err := db.ListPrincipals(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.principals = append(c.principals, ps...)
+			if f.After = next; next == "" {
+				break
+			}
+		}
+	}
+	c.usage = map[string]map[token.Code]int64{}
+	for f := (token.KeyFilter{Limit: 300}); ; {
+		ks, next, err := db.ListKeys(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range ks {
+			if c.usage[k.ID], err = db.UsageCounts(ctx, k.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.keys = append(c.keys, ks...)
+		if f.After = next; next == "" {
+			break
+		}
+	}
+	for f := (token.AuditFilter{Limit: 300}); ; {
+		evs, next, err := db.ListAudit(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.audit = append(c.audit, evs...)
+		if f.Before = next; next == "" {
+			break
+		}
+	}
+	return c
+}
+
+// assertSame fails unless got holds exactly what want holds.
+func assertSame(t *testing.T, want, got token.Store) {
+	t.Helper()
+	w, g := read(t, want), read(t, got)
+	compareAll(t, "keyspace", w.keyspaces, g.keyspaces)
+	compareAll(t, "principal", w.principals, g.principals)
+	compareAll(t, "key", w.keys, g.keys)
+	compareAll(t, "audit event", w.audit, g.audit)
+	for id, u := range w.usage {
+		if !same(u, g.usage[id]) {
+			t.Errorf("usage of key %s: got %v, want %v", id, g.usage[id], u)
+		}
+	}
+	if len(w.usage) != len(g.usage) {
+		t.Errorf("usage of %d keys, want %d", len(g.usage), len(w.usage))
+	}
+	counted := 0
+	for _, u := range w.usage {
+		counted += len(u)
+	}
+	if counted == 0 || len(w.principals) == 0 || len(w.audit) == 0 {
+		t.Errorf("the source is missing usage counts (%d), principals (%d) or audit events (%d): nothing to compare",
+			counted, len(w.principals), len(w.audit))
+	}
+}
+
+func compareAll[T any](t *testing.T, what string, want, got []*T) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%d %ss, want %d", len(got), what, len(want))
+		return
+	}
+	for i := range want {
+		if d := diff(got[i], want[i]); len(d) > 0 {
+			t.Errorf("%s %d differs:\n%s", what, i, strings.Join(d, "\n"))
+		}
+	}
+}
+
+// diff names the fields of two structs that differ. Times compare as
+// instants, JSON documents by meaning, and an empty slice or map equals nil.
+func diff[T any](got, want *T) []string {
+	g, w := reflect.ValueOf(got).Elem(), reflect.ValueOf(want).Elem()
+	var out []string
+	for i := range g.NumField() {
+		a, b := g.Field(i).Interface(), w.Field(i).Interface()
+		if !same(a, b) {
+			out = append(out, fmt.Sprintf("  %s: got %#v, want %#v", g.Type().Field(i).Name, a, b))
+		}
+	}
+	return out
+}
+
+func same(a, b any) bool {
+	switch a := a.(type) {
+	case time.Time:
+		return a.Equal(b.(time.Time))
+	case json.RawMessage:
+		var x, y any
+		if len(a) == 0 || len(b.(json.RawMessage)) == 0 {
+			return len(a) == len(b.(json.RawMessage))
+		}
+		return json.Unmarshal(a, &x) == nil && json.Unmarshal(b.(json.RawMessage), &y) == nil && reflect.DeepEqual(x, y)
+	}
+	av, bv := reflect.ValueOf(a), reflect.ValueOf(b)
+	if k := av.Kind(); (k == reflect.Slice || k == reflect.Map) && av.Len() == 0 && bv.Len() == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
