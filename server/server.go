@@ -25,6 +25,7 @@ import (
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/httpapi"
 	"github.com/latchkey/latchkey/ratelimit"
+	"github.com/latchkey/latchkey/store/postgres"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -106,6 +107,13 @@ func Run(ctx context.Context, c Config) error {
 	defer closeLimiter()
 
 	svc := token.NewService(token.Config{Store: db, Log: c.Log, Limiter: lim, Cache: cacheCfg})
+	if pg, ok := db.(*postgres.DB); ok {
+		listenCtx, stopListen := context.WithCancel(context.Background())
+		defer stopListen()
+		go pg.Listen(listenCtx, postgres.Invalidations{
+			Key: svc.Invalidate, Principal: svc.InvalidatePrincipal, Reset: svc.InvalidateAll,
+		})
+	}
 	root, err := svc.Bootstrap(ctx, c.RootKey, func(t apitoken.Token) error { return saveRoot(c, t.Reveal()) })
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)

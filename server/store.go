@@ -14,7 +14,9 @@ import (
 )
 
 // sharedCacheAge is how long a node on a shared database trusts a cached
-// key: the bound on how long another node's change can go unseen here.
+// key without hearing of a change: the bound on how long another node's
+// change can go unseen here even if its notification were lost. Changes
+// normally arrive within milliseconds through Listen.
 const sharedCacheAge = 750 * time.Millisecond
 
 // openStore opens the configured backend: PostgreSQL when databaseURL is a

@@ -137,6 +137,15 @@ func (c *verifyCache) invalidatePrincipal(typ PrincipalType, id string) {
 	c.mu.Unlock()
 }
 
+func (c *verifyCache) invalidateAll() {
+	c.mu.Lock()
+	c.epoch.Add(1)
+	c.keys.InvalidateAll()
+	c.principals.InvalidateAll()
+	c.unknown.InvalidateAll()
+	c.mu.Unlock()
+}
+
 // effectiveScopes returns k's scopes ∩ p's permissions, reusing the last
 // result while the owner's version is unchanged.
 func (e *keyEntry) effectiveScopes(p *Principal) []string {

@@ -322,6 +322,21 @@ func (s *Service) forgetKey(ds ...apitoken.Digest) {
 	}
 }
 
+// Invalidate drops what the cache knows about the key with digest d: for
+// changes made by another node sharing the store.
+func (s *Service) Invalidate(d apitoken.Digest) { s.forgetKey(d) }
+
+// InvalidatePrincipal drops a cached principal changed by another node.
+func (s *Service) InvalidatePrincipal(typ PrincipalType, id string) { s.forgetPrincipal(typ, id) }
+
+// InvalidateAll empties the verification cache, for when changes made by
+// other nodes may have been missed.
+func (s *Service) InvalidateAll() {
+	if s.cache != nil {
+		s.cache.invalidateAll()
+	}
+}
+
 func (s *Service) forgetPrincipal(typ PrincipalType, id string) {
 	if s.cache != nil {
 		s.cache.invalidatePrincipal(typ, id)
