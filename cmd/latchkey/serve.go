@@ -85,6 +85,14 @@ Flags:
 		fmt.Fprintln(stderr, "serve:", err)
 		return 2
 	}
+	if v := env("LATCHKEY_DATABASE_POOL_SIZE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			fmt.Fprintln(stderr, "serve: LATCHKEY_DATABASE_POOL_SIZE must be a number from 1 to 1000")
+			return 2
+		}
+		cfg.DatabasePoolSize = n
+	}
 	if cfg.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
 		fmt.Fprintln(stderr, "serve: --trusted-proxies:", err)
 		return 2
