@@ -91,7 +91,7 @@ func TestMigratePostgres(t *testing.T) {
 	})
 	env := map[string]string{"LATCHKEY_DATABASE_URL": url, "LATCHKEY_DATABASE_SCHEMA": schema}
 	code, out, errOut := runLocal(t, env, "migrate", "up")
-	if code != exitOK || !strings.Contains(out, "PostgreSQL: schema at version 1") {
+	if code != exitOK || !strings.Contains(out, "PostgreSQL: schema at version ") {
 		t.Fatalf("migrate up: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	code, out, errOut = runLocal(t, env, "migrate", "status")
