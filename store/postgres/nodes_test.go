@@ -137,8 +137,10 @@ func TestStatementTimeout(t *testing.T) {
 	url := testURL(t)
 	ctx := context.Background()
 	schema := freshSchema(t, url)
+	// Seed through a handle with the default timeout: on a loaded machine a
+	// commit may take longer than the short timeout under test.
+	k := seedKey(t, openTest(t, url, schema), 5)
 	db := openTest(t, url, schema, WithStatementTimeout(200*time.Millisecond))
-	k := seedKey(t, db, 5)
 
 	cc, err := pgx.ParseConfig(url)
 	if err != nil {
