@@ -57,19 +57,7 @@ func (c *cli) flags(cmd string, sc subcommand) *cmdFlags {
 	f.StringVar(&f.url, "url", "", "server base `URL` (default $LATCHKEY_URL or "+defaultURL+")")
 	f.StringVar(&f.tok, "token", "", "management `credential` (default $LATCHKEY_TOKEN; a flag shows in process lists)")
 	f.BoolVar(&f.json, "json", false, "print the API's JSON instead of a table")
-	f.Usage = func() {
-		w := f.Output()
-		fmt.Fprintf(w, "Usage: latchkey %s", cmd)
-		if sc.args != "" {
-			fmt.Fprintf(w, " %s", sc.args)
-		}
-		fmt.Fprintf(w, " [flags]\n\n%s\n", sc.summary)
-		if sc.examples != "" {
-			fmt.Fprintf(w, "\nExamples:\n%s\n", strings.TrimRight(sc.examples, "\n"))
-		}
-		fmt.Fprintf(w, "\nFlags:\n")
-		f.PrintDefaults()
-	}
+	f.setUsage(cmd, sc)
 	return f
 }
 
@@ -238,4 +226,22 @@ func parseTime(name, s string) (time.Time, error) {
 		return time.Time{}, usagef("--%s must be an RFC 3339 time such as 2030-01-31T12:00:00Z, not %q", name, s)
 	}
 	return t, nil
+}
+
+// setUsage makes -h print the subcommand's usage, summary, examples and
+// flags.
+func (f *cmdFlags) setUsage(cmd string, sc subcommand) {
+	f.Usage = func() {
+		w := f.Output()
+		fmt.Fprintf(w, "Usage: latchkey %s", cmd)
+		if sc.args != "" {
+			fmt.Fprintf(w, " %s", sc.args)
+		}
+		fmt.Fprintf(w, " [flags]\n\n%s\n", sc.summary)
+		if sc.examples != "" {
+			fmt.Fprintf(w, "\nExamples:\n%s\n", strings.TrimRight(sc.examples, "\n"))
+		}
+		fmt.Fprintf(w, "\nFlags:\n")
+		f.PrintDefaults()
+	}
 }

@@ -39,19 +39,7 @@ func (c *cli) localFlags(cmd string, sc subcommand) (*cmdFlags, *storeConfig) {
 	f.StringVar(&s.dataDir, "data-dir", envOr(c.getenv, "LATCHKEY_DATA_DIR", "./latchkey-data"), "SQLite data `directory` (env LATCHKEY_DATA_DIR)")
 	f.StringVar(&s.databaseURL, "database-url", "", "PostgreSQL `URL` (postgres://…) instead of SQLite (env LATCHKEY_DATABASE_URL or LATCHKEY_DATABASE_URL_FILE)")
 	f.StringVar(&s.schema, "database-schema", c.getenv("LATCHKEY_DATABASE_SCHEMA"), "PostgreSQL `schema` (env LATCHKEY_DATABASE_SCHEMA)")
-	f.Usage = func() {
-		w := f.Output()
-		fmt.Fprintf(w, "Usage: latchkey %s", cmd)
-		if sc.args != "" {
-			fmt.Fprintf(w, " %s", sc.args)
-		}
-		fmt.Fprintf(w, " [flags]\n\n%s\n", sc.summary)
-		if sc.examples != "" {
-			fmt.Fprintf(w, "\nExamples:\n%s\n", strings.TrimRight(sc.examples, "\n"))
-		}
-		fmt.Fprintf(w, "\nFlags:\n")
-		f.PrintDefaults()
-	}
+	f.setUsage(cmd, sc)
 	return f, s
 }
 
