@@ -26,10 +26,11 @@ func limiter(redisURL string, log *slog.Logger, reg prometheus.Registerer) (rate
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("LATCHKEY_REDIS_URL: %w", err)
 	}
-	// Fail fast: a slow Redis must not slow verification; the fallback
-	// answers instead.
-	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 250*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
-	opts.PoolTimeout, opts.MaxRetries = 100*time.Millisecond, -1
+	// A Redis that is down refuses at once; these bound a Redis that hangs.
+	// They are generous enough that a busy node (or a busy Redis) is not
+	// mistaken for an outage: degrading doubles what N nodes admit.
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+	opts.PoolTimeout, opts.MaxRetries = 500*time.Millisecond, -1
 	client := redis.NewClient(opts)
 	degraded := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "latchkey_ratelimit_degraded",
