@@ -8,7 +8,7 @@ export CGO_ENABLED = 0
 .PHONY: help build run test test-race lint fmt bench fuzz clean
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build the static binary into bin/latchkey
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/latchkey ./cmd/latchkey
