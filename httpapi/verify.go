@@ -15,7 +15,7 @@ import (
 func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 	a := actorFrom(r.Context())
 	if !a.May(token.ScopeKeysVerify) {
-		return token.Errorf(token.PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", token.ScopeKeysVerify)
+		return h.svc.Refuse(r.Context(), a, "key.verify", token.ScopeKeysVerify)
 	}
 	var req api.VerifyRequest
 	if err := decode(r, &req, false); err != nil {

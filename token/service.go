@@ -130,6 +130,13 @@ func (s *Service) deny(ctx context.Context, a *Actor, action, targetType, target
 // has the shape of one of latchkey's own IDs or names: a caller that pastes
 // a secret into the wrong place must not see it repeated in an error, a log
 // or a terminal.
+// Refuse records that actor a was refused action for lacking scope need,
+// and returns the PermissionDenied error to give it; for checks made
+// outside the Service (such as the keys:verify scope of the verify API).
+func (s *Service) Refuse(ctx context.Context, a *Actor, action, need string) error {
+	return s.deny(ctx, a, action, "", "", need)
+}
+
 func notFound(what, id string) error {
 	if echoable(what, id) {
 		return Errorf(NotFound, what+"_not_found", "%s %q not found", what, id)
