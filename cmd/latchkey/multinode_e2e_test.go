@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,9 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/internal/pgtest"
 )
 
 // Several real `latchkey serve` processes sharing one PostgreSQL database
@@ -43,25 +41,8 @@ const relBound = time.Second
 // that is dropped (with everything in it) when the test ends.
 func pgSchema(t *testing.T) (url, schema string) {
 	t.Helper()
-	url = os.Getenv("LATCHKEY_TEST_POSTGRES_URL")
-	if url == "" {
-		needService(t, "LATCHKEY_TEST_POSTGRES_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	schema = "lk_mn_" + strings.ToLower(rand.Text()[:12])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return url, schema
+	url = pgtest.URL(t)
+	return url, pgtest.Schema(t, url, "lk_mn_")
 }
 
 // startCluster starts n nodes, each with its own data directory, on one

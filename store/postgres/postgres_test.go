@@ -2,18 +2,15 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/internal/pgtest"
 	"github.com/latchkey/latchkey/store/storetest"
 	"github.com/latchkey/latchkey/token"
 )
@@ -21,41 +18,11 @@ import (
 // testURL returns the URL of the PostgreSQL to test against. Without one the
 // test is skipped, loudly, unless LATCHKEY_TEST_REQUIRE_SERVICES=1 (CI),
 // where a missing service fails the run.
-func testURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("LATCHKEY_TEST_POSTGRES_URL")
-	if url == "" {
-		const msg = "LATCHKEY_TEST_POSTGRES_URL is not set: the PostgreSQL backend was NOT TESTED " +
-			"(e.g. LATCHKEY_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)"
-		if os.Getenv("LATCHKEY_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED: " + msg)
-	}
-	return url
-}
+func testURL(t *testing.T) string { return pgtest.URL(t) }
 
 // freshSchema returns the name of a schema no other test uses, dropped with
 // everything in it when the test ends.
-func freshSchema(t *testing.T, url string) string {
-	t.Helper()
-	var b [8]byte
-	rand.Read(b[:])
-	name := "lktest_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
-}
+func freshSchema(t *testing.T, url string) string { return pgtest.Schema(t, url, "lktest_") }
 
 // openTest opens a store in schema, closed when the test ends (Close may
 // run twice).
