@@ -1,0 +1,121 @@
+package verify
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/ratelimit"
+)
+
+// Error codes passed to MiddlewareOptions.OnError.
+const (
+	CodeInvalidToken       = "invalid_token"           // 401
+	CodeInsufficientScope  = "insufficient_scope"      // 403
+	CodeRateLimited        = "rate_limited"            // 429
+	CodeTemporarilyUnavail = "temporarily_unavailable" // 503
+)
+
+// MiddlewareOptions configure [Middleware].
+type MiddlewareOptions struct {
+	// Scopes are required of every request.
+	Scopes []string
+	// OnError writes the body of a refused request; status and code
+	// (one of the Code constants) are decided, and the WWW-Authenticate,
+	// Retry-After and rate-limit headers already set. Default: a short
+	// JSON body {"error": code}.
+	OnError func(w http.ResponseWriter, r *http.Request, status int, code string)
+	// Now is the clock for rate-limit headers (default time.Now).
+	Now func() time.Time
+}
+
+// Middleware returns net/http middleware that admits only requests with a
+// valid bearer credential granting opts.Scopes, and puts the caller's
+// [Identity] in the request context ([FromContext]).
+//
+// The credential is read from "Authorization: Bearer" only, never from
+// the URL, and is never logged or echoed. A missing or invalid credential
+// gets 401 with WWW-Authenticate: Bearer error="invalid_token"; a missing
+// scope 403 insufficient_scope; an exhausted rate limit 429 with
+// Retry-After; a verifier that cannot answer (latchkey or the JWKS
+// unreachable) 503. Rate-limit headers are set whenever the verifier
+// reported limits.
+func Middleware(v Verifier, opts MiddlewareOptions) func(http.Handler) http.Handler {
+	if opts.OnError == nil {
+		opts.OnError = writeError
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			token, ok := bearer(r)
+			if !ok {
+				fail(w, r, opts, http.StatusUnauthorized, CodeInvalidToken)
+				return
+			}
+			id, err := v.Check(r.Context(), token, opts.Scopes)
+			if err != nil {
+				var e *Error
+				if errors.As(err, &e) {
+					ratelimit.SetHeaders(w.Header(), e.RateLimits, opts.Now())
+				}
+				switch {
+				case errors.Is(err, ErrRateLimited):
+					d := time.Duration(0)
+					if e != nil {
+						d = e.RetryAfter
+					}
+					ratelimit.SetRetryAfter(w.Header(), d)
+					fail(w, r, opts, http.StatusTooManyRequests, CodeRateLimited)
+				case errors.Is(err, ErrInsufficientScope):
+					fail(w, r, opts, http.StatusForbidden, CodeInsufficientScope)
+				case errors.Is(err, ErrUnavailable):
+					fail(w, r, opts, http.StatusServiceUnavailable, CodeTemporarilyUnavail)
+				default:
+					fail(w, r, opts, http.StatusUnauthorized, CodeInvalidToken)
+				}
+				return
+			}
+			ratelimit.SetHeaders(w.Header(), id.RateLimits, opts.Now())
+			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), id)))
+		})
+	}
+}
+
+// bearer returns the credential of an "Authorization: Bearer" header
+// (RFC 6750 §2.1; the scheme is case-insensitive). Exactly one such
+// header is accepted.
+func bearer(r *http.Request) (string, bool) {
+	hs := r.Header.Values("Authorization")
+	if len(hs) != 1 {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(hs[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return "", false
+	}
+	return token, true
+}
+
+func fail(w http.ResponseWriter, r *http.Request, opts MiddlewareOptions, status int, code string) {
+	switch status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	case http.StatusForbidden:
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	opts.OnError(w, r, status, code)
+}
+
+func writeError(w http.ResponseWriter, _ *http.Request, status int, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(`{"error":"` + code + `"}`))
+}
