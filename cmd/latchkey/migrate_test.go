@@ -2,15 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/latchkey/latchkey/internal/pgtest"
 )
 
 // runLocal runs latchkey with args and the environment env, and returns
@@ -66,29 +63,8 @@ func TestMigrateUsage(t *testing.T) {
 }
 
 func TestMigratePostgres(t *testing.T) {
-	url := os.Getenv("LATCHKEY_TEST_POSTGRES_URL")
-	if url == "" {
-		const msg = "LATCHKEY_TEST_POSTGRES_URL is not set: migrate on PostgreSQL was NOT TESTED"
-		if os.Getenv("LATCHKEY_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED: " + msg)
-	}
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "lktest_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url, "lktest_")
 	env := map[string]string{"LATCHKEY_DATABASE_URL": url, "LATCHKEY_DATABASE_SCHEMA": schema}
 	code, out, errOut := runLocal(t, env, "migrate", "up")
 	if code != exitOK || !strings.Contains(out, "PostgreSQL: schema at version ") {

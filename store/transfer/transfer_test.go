@@ -3,22 +3,18 @@ package transfer_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/internal/pgtest"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/store/postgres"
 	"github.com/latchkey/latchkey/store/sqlite"
@@ -52,30 +48,8 @@ func openSQLite(t *testing.T) *sqlite.DB {
 // the test is skipped loudly, or fails if LATCHKEY_TEST_REQUIRE_SERVICES=1.
 func openPostgres(t *testing.T) *postgres.DB {
 	t.Helper()
-	url := os.Getenv("LATCHKEY_TEST_POSTGRES_URL")
-	if url == "" {
-		const msg = "LATCHKEY_TEST_POSTGRES_URL is not set: the transfer to and from PostgreSQL was NOT TESTED " +
-			"(e.g. LATCHKEY_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)"
-		if os.Getenv("LATCHKEY_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip("SKIPPED: " + msg)
-	}
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "lktest_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
+	url := pgtest.URL(t)
+	schema := pgtest.Schema(t, url, "lktest_")
 	db, err := postgres.Open(context.Background(), url, postgres.WithSchema(schema))
 	if err != nil {
 		t.Fatal(err)
