@@ -179,6 +179,7 @@ type Keyspace struct {
 	CreatedAt      time.Time   `json:"created_at"`
 	UpdatedAt      time.Time   `json:"updated_at"`
 	RateLimits     []RateLimit `json:"ratelimits,omitempty"`
+	Audiences      []string    `json:"audiences,omitempty"`
 }
 
 // KeyspaceRequest is the body of POST /v1/keyspaces (Name required) and
@@ -192,6 +193,9 @@ type KeyspaceRequest struct {
 	Scopes         *[]string `json:"scopes,omitempty"`
 	// RateLimits are the default limits of keys created without their own.
 	RateLimits *[]RateLimit `json:"ratelimits,omitempty"`
+	// Audiences are the aud values, besides the keyspace's name, that JWTs
+	// from POST /v1/tokens may ask for; replaces all old ones.
+	Audiences *[]string `json:"audiences,omitempty"`
 }
 
 // KeyspaceList lists keyspaces.

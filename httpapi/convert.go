@@ -79,6 +79,7 @@ func apiKeyspace(ks *token.Keyspace) api.Keyspace {
 		AllowPermanent: ks.AllowPermanent,
 		Scopes:         ks.Scopes,
 		RateLimits:     apiRateLimits(ks.RateLimits),
+		Audiences:      ks.Audiences,
 		CreatedAt:      ks.CreatedAt.UTC(),
 		UpdatedAt:      ks.UpdatedAt.UTC(),
 	}

@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/latchkey/latchkey/ratelimit"
+	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -24,6 +27,10 @@ type Handler struct {
 	guard   *guard
 	trusted []netip.Prefix
 	rlMode  func() string
+
+	signer   *signer.Manager // nil: no JWTs
+	issuer   string
+	tokenTTL time.Duration
 }
 
 // Config configures a Handler.
@@ -44,6 +51,14 @@ type Config struct {
 	// RateLimitMode, if set, reports "local", "redis" or "degraded" for
 	// /readyz.
 	RateLimitMode func() string
+	// Signer holds the JWT signing-key ring; nil disables the JWT
+	// endpoints.
+	Signer *signer.Manager
+	// Issuer is the iss of the JWTs and the base of the well-known URLs.
+	Issuer string
+	// TokenTTL is the default lifetime of exchanged JWTs (DefaultTokenTTL
+	// when zero).
+	TokenTTL time.Duration
 }
 
 // handlerFunc is an HTTP handler that returns its error for one place to
@@ -53,7 +68,8 @@ type handlerFunc func(http.ResponseWriter, *http.Request) error
 // New returns the API handler.
 func New(c Config) *Handler {
 	h := &Handler{svc: c.Service, log: c.Log, metrics: newMetrics(c.Registerer), mux: http.NewServeMux(),
-		trusted: c.TrustedProxies, rlMode: c.RateLimitMode}
+		trusted: c.TrustedProxies, rlMode: c.RateLimitMode,
+		signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), tokenTTL: c.TokenTTL}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,6 +109,13 @@ func (h *Handler) routes() []route {
 		{"GET /healthz", h.healthz},
 		{"GET /readyz", h.readyz},
 		{"GET /v1/openapi.json", h.openapi},
+		{"GET /.well-known/jwks.json", h.jwks},
+		{"GET /.well-known/oauth-authorization-server", h.serverMetadata},
+
+		{"POST /v1/tokens", h.createToken},
+		{"GET /v1/revocations", h.authed(h.listRevocations)},
+		{"GET /v1/signing-keys", h.authed(h.listSigningKeys)},
+		{"POST /v1/signing-keys/rotate", h.authed(h.rotateSigningKey)},
 
 		{"POST /v1/keys", h.authed(h.createKey)},
 		{"GET /v1/keys", h.authed(h.listKeys)},

@@ -16,6 +16,7 @@ type metrics struct {
 	requests      *prometheus.CounterVec
 	duration      *prometheus.HistogramVec
 	verifications *prometheus.CounterVec
+	tokensIssued  prometheus.Counter
 
 	byCode  map[token.Code]prometheus.Counter
 	series  sync.Map // seriesKey → prometheus.Counter
@@ -42,10 +43,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "latchkey_verifications_total",
 			Help: "Key verifications by result code.",
 		}, []string{"code"}),
+		tokensIssued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "latchkey_jwt_issued_total",
+			Help: "JWTs issued by POST /v1/tokens.",
+		}),
 		byCode: map[token.Code]prometheus.Counter{},
 	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.duration, m.verifications)
+		reg.MustRegister(m.requests, m.duration, m.verifications, m.tokensIssued)
 	}
 	for _, c := range token.Codes {
 		m.byCode[c] = m.verifications.WithLabelValues(string(c))

@@ -23,7 +23,8 @@ import (
 // code) has drifted.
 
 // oaPublicRoutes are the routes served without a management credential.
-var oaPublicRoutes = []string{"GET /healthz", "GET /readyz", "GET /v1/openapi.json"}
+var oaPublicRoutes = []string{"GET /healthz", "GET /readyz", "GET /v1/openapi.json",
+	"GET /.well-known/jwks.json", "GET /.well-known/oauth-authorization-server"}
 
 func TestOpenAPIDocument(t *testing.T) {
 	doc := loadOpenAPI(t)
@@ -187,6 +188,14 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"AuditList", reflect.TypeFor[api.AuditList](), true, nil},
 		{"Self", reflect.TypeFor[api.Self](), true, nil},
 		{"Problem", reflect.TypeFor[api.Problem](), true, nil},
+		{"TokenRequest", reflect.TypeFor[api.TokenRequest](), false, nil},
+		{"TokenResponse", reflect.TypeFor[api.TokenResponse](), true, nil},
+		{"AuthorizationServerMetadata", reflect.TypeFor[api.AuthorizationServerMetadata](), true, nil},
+		{"SigningKey", reflect.TypeFor[api.SigningKey](), true, nil},
+		{"SigningKeyList", reflect.TypeFor[api.SigningKeyList](), true, nil},
+		{"RotateSigningKeyRequest", reflect.TypeFor[api.RotateSigningKeyRequest](), false, nil},
+		{"Revocation", reflect.TypeFor[api.Revocation](), true, nil},
+		{"RevocationList", reflect.TypeFor[api.RevocationList](), true, nil},
 	}
 	comps, _ := doc["components"].(map[string]any)
 	schemas, _ := comps["schemas"].(map[string]any)

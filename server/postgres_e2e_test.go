@@ -9,6 +9,7 @@ import (
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/internal/pgtest"
 	"github.com/latchkey/latchkey/server"
+	"github.com/latchkey/latchkey/signer"
 )
 
 // postgresURL returns the test database, skipping loudly when it is not
@@ -22,7 +23,8 @@ func TestREL04_TwoNodesOnPostgres(t *testing.T) {
 	url := postgresURL(t)
 	schema := pgtest.Schema(t, url, "lk_e2e_")
 	root := strings.Repeat("r", 8) + rand.Text()
-	cfg := server.Config{DatabaseURL: url, DatabaseSchema: schema, RootKey: root}
+	mk := signer.NewMasterKey()
+	cfg := server.Config{DatabaseURL: url, DatabaseSchema: schema, RootKey: root, MasterKey: &mk}
 	a, b := startServer(t, cfg), startServer(t, cfg)
 
 	ca, cb := a.client(t, root), b.client(t, root)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/httpapi"
+	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/store/postgres"
 	"github.com/latchkey/latchkey/token"
@@ -59,6 +60,23 @@ type Config struct {
 	// AuthFailureLimit and VerifyFailureLimit override the brute-force
 	// budgets (zero: httpapi's defaults).
 	AuthFailureLimit, VerifyFailureLimit ratelimit.Limit
+
+	// MasterKey seals the JWT signing keys at rest (AES-256-GCM). Required
+	// with DatabaseURL; otherwise nil means <data-dir>/master.key, created
+	// on first start.
+	MasterKey *[signer.MasterKeySize]byte
+	// Issuer is the iss of issued JWTs and the base of the well-known
+	// URLs; default: derived from the listening address.
+	Issuer string
+	// SigningAlg is the algorithm of scheduled signing keys (EdDSA by
+	// default, ES256, RS256).
+	SigningAlg string
+	// SigningKeyPeriod is how long a signing key signs (default 24h);
+	// SigningKeyLead how long a new key is published before it signs
+	// (default 10m; the JWKS may be cached for half of it).
+	SigningKeyPeriod, SigningKeyLead time.Duration
+	// TokenTTL is the default lifetime of exchanged JWTs (default 5m).
+	TokenTTL time.Duration
 
 	Log *slog.Logger
 	// Out receives the one-time announcement of a generated root key.
@@ -122,19 +140,30 @@ func Run(ctx context.Context, c Config) error {
 		announceRoot(c, root.Reveal())
 	}
 
-	api := httpapi.New(httpapi.Config{
-		Service: svc, Log: c.Log, Registerer: reg,
-		TrustedProxies: c.TrustedProxies, FailureLimiter: lim, RateLimitMode: rlMode,
-		AuthFailureLimit: c.AuthFailureLimit, VerifyFailureLimit: c.VerifyFailureLimit,
-	})
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", api)
+	signerCtx, stopSigner := context.WithCancel(context.Background())
+	defer stopSigner()
+	sig, err := startSigner(ctx, signerCtx, c, db)
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	issuer := c.Issuer
+	if issuer == "" {
+		issuer = defaultIssuer(c, ln.Addr())
+	}
+	api := httpapi.New(httpapi.Config{
+		Service: svc, Log: c.Log, Registerer: reg,
+		TrustedProxies: c.TrustedProxies, FailureLimiter: lim, RateLimitMode: rlMode,
+		AuthFailureLimit: c.AuthFailureLimit, VerifyFailureLimit: c.VerifyFailureLimit,
+		Signer: sig, Issuer: issuer, TokenTTL: c.TokenTTL,
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", api)
 	srv := &http.Server{
 		Handler:           securityHeaders(mux, c.TLSCert != ""),
 		ReadHeaderTimeout: 5 * time.Second,

@@ -125,3 +125,26 @@ func (r *Ring) JWKS(now time.Time) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// all returns the ring's keys, published or not, in no particular order.
+func (r *Ring) all() []*Key {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	keys := make([]*Key, 0, len(r.keys))
+	for _, k := range r.keys {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+// Keys returns the ring's keys ordered by NotBefore, newest first.
+func (r *Ring) Keys() []*Key {
+	keys := r.all()
+	sort.Slice(keys, func(i, j int) bool {
+		if !keys[i].NotBefore.Equal(keys[j].NotBefore) {
+			return keys[i].NotBefore.After(keys[j].NotBefore)
+		}
+		return keys[i].ID < keys[j].ID
+	})
+	return keys
+}

@@ -24,6 +24,9 @@ type Keyspace struct {
 	AllowPermanent bool
 	Scopes         []string          // catalogue of known scopes; empty: any valid scope
 	RateLimits     []ratelimit.Limit // default limits of keys created without their own
+	// Audiences are the aud values, besides the keyspace's name, that JWTs
+	// exchanged for its keys may ask for.
+	Audiences []string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }
@@ -33,5 +36,6 @@ func (ks *Keyspace) Clone() *Keyspace {
 	c := *ks
 	c.Scopes = append([]string(nil), ks.Scopes...)
 	c.RateLimits = append([]ratelimit.Limit(nil), ks.RateLimits...)
+	c.Audiences = append([]string(nil), ks.Audiences...)
 	return &c
 }

@@ -20,6 +20,7 @@ type KeyspaceParams struct {
 	AllowPermanent *bool
 	Scopes         *[]string
 	RateLimits     *[]ratelimit.Limit
+	Audiences      *[]string
 }
 
 // apply validates p and writes it into ks.
@@ -51,6 +52,12 @@ func (p *KeyspaceParams) apply(ks *Keyspace) error {
 			return err
 		}
 		ks.Scopes = ss
+	}
+	if p.Audiences != nil {
+		if err := validAudiences(*p.Audiences); err != nil {
+			return err
+		}
+		ks.Audiences = append([]string(nil), *p.Audiences...)
 	}
 	switch {
 	case ks.DefaultTTL < 0 || ks.MaxTTL < 0:
@@ -156,4 +163,39 @@ func (s *Service) UpdateKeyspace(ctx context.Context, a *Actor, p KeyspaceParams
 		return nil, storeErr(err, "update keyspace")
 	}
 	return ks, nil
+}
+
+// validAudiences checks a keyspace's JWT audiences: at most 16, each 1-256
+// printable ASCII characters without spaces, no duplicates.
+func validAudiences(as []string) error {
+	if len(as) > 16 {
+		return invalidf("audiences: at most 16")
+	}
+	seen := map[string]bool{}
+	for _, a := range as {
+		if a == "" || len(a) > 256 {
+			return invalidf("audiences: each must be 1-256 characters")
+		}
+		for i := 0; i < len(a); i++ {
+			if a[i] <= ' ' || a[i] > '~' {
+				return invalidf("audiences: only printable ASCII without spaces")
+			}
+		}
+		if seen[a] {
+			return invalidf("audiences: %q appears twice", truncate(a, 40))
+		}
+		seen[a] = true
+	}
+	return nil
+}
+
+// KeyspaceAudiences returns the audiences JWTs for keys of keyspace name
+// may ask for besides the keyspace itself. It is for the token exchange,
+// which has authenticated the key, not a management actor.
+func (s *Service) KeyspaceAudiences(ctx context.Context, name string) ([]string, error) {
+	ks, err := s.store.Keyspace(ctx, name)
+	if err != nil {
+		return nil, storeErr(err, "keyspace %s", name)
+	}
+	return ks.Audiences, nil
 }

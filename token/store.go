@@ -91,12 +91,73 @@ type AuditStore interface {
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, string, error)
 }
 
+// SigningKeyRecord is one JWT signing key as stored: its private key sealed
+// with the master key (signer.Seal), never in the clear. The times are
+// copies of the sealed ones, for listing; the sealed blob is authoritative.
+type SigningKeyRecord struct {
+	KID       string
+	Alg       string
+	Sealed    []byte
+	NotBefore time.Time // starts signing
+	SignUntil time.Time // stops signing
+	RetireAt  time.Time // leaves the JWKS
+	CreatedAt time.Time
+}
+
+// SigningKeyStore stores the JWT signing-key ring. The ring has a version
+// that every change increments, so that nodes sharing a store change it by
+// compare-and-swap and exactly one of them wins a rotation.
+type SigningKeyStore interface {
+	// SigningKeys returns every stored signing key, ordered by NotBefore
+	// then KID, and the ring's version (0 for a ring never written).
+	SigningKeys(ctx context.Context) ([]SigningKeyRecord, int64, error)
+	// SwapSigningKeys, if the ring's version is still version, deletes
+	// the keys named in del, inserts or replaces (by KID) the records in
+	// put, appends evs, and increments the version — in one transaction.
+	// It returns the new version, or ErrConflict (and changes nothing)
+	// if the version moved on.
+	SwapSigningKeys(ctx context.Context, version int64, put []SigningKeyRecord, del []string, evs []*AuditEvent) (int64, error)
+}
+
+// RevocationKind says what a revocation withdraws.
+type RevocationKind string
+
+// Revocation kinds.
+const (
+	RevokedKey       RevocationKind = "key"       // Subject is a key ID
+	RevokedPrincipal RevocationKind = "principal" // Subject is "<type>:<id>"
+)
+
+// Revocation records that a key or a principal stopped being valid at At
+// (a revocation, a disable, or an expiry moved earlier — At may then lie
+// in the future). Tokens derived from it (JWTs) issued at or before At are
+// invalid from At on. The store writes these itself, in the transaction of
+// the change, so no change can be missed.
+type Revocation struct {
+	Seq     int64 // increases in commit order
+	Kind    RevocationKind
+	Subject string
+	At      time.Time
+}
+
+// RevocationStore serves the revocation feed.
+type RevocationStore interface {
+	// Revocations returns up to limit revocations with Seq > after and
+	// At >= since, in Seq order. Seq is assigned in commit order: a
+	// reader that saw Seq n never later finds a new revocation below n.
+	Revocations(ctx context.Context, after int64, since time.Time, limit int) ([]Revocation, error)
+	// RevocationHead returns the highest Seq written (0 when none).
+	RevocationHead(ctx context.Context) (int64, error)
+}
+
 // Store is everything the Service needs from a storage backend.
 type Store interface {
 	KeyStore
 	KeyspaceStore
 	PrincipalStore
 	AuditStore
+	SigningKeyStore
+	RevocationStore
 	// Ping reports whether the store can answer.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

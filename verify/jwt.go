@@ -63,6 +63,9 @@ type JWTOptions struct {
 	MinRefetchInterval time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Revocations, if set, rejects tokens whose API key or principal was
+	// revoked after they were issued (see [NewRevocations]).
+	Revocations *Revocations
 }
 
 // Claims are the verified claims of an access token.
@@ -200,6 +203,11 @@ func (v *JWT) Verify(ctx context.Context, token string) (*Claims, error) {
 	}
 	if err := v.checkClaims(c); err != nil {
 		return nil, err
+	}
+	if v.opts.Revocations != nil {
+		if err := v.opts.Revocations.check(c); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }

@@ -31,6 +31,8 @@ func keyspaceFlags(f *cmdFlags, update bool) func() (api.KeyspaceRequest, error)
 	allowPermanent := f.Bool("allow-permanent", false, "whether keys without expiry are allowed")
 	var scopes listFlag
 	f.listFlags(&scopes, "scope", "scopes", "`scope` of the keyspace's catalogue, replacing all old ones")
+	var auds listFlag
+	f.listFlags(&auds, "audience", "audiences", "`audience` that JWTs exchanged for this keyspace's keys may ask for (besides the keyspace's name), replacing all old ones")
 	noFlag := ""
 	if update {
 		noFlag = "no-ratelimits"
@@ -56,6 +58,9 @@ func keyspaceFlags(f *cmdFlags, update bool) func() (api.KeyspaceRequest, error)
 		}
 		if scopes.set {
 			req.Scopes = new(scopes.values())
+		}
+		if auds.set {
+			req.Audiences = new(auds.values())
 		}
 		return req, nil
 	}
@@ -135,7 +140,7 @@ func keyspacesUpdate(c *cli, f *cmdFlags, args []string) error {
 		return err
 	}
 	if req == (api.KeyspaceRequest{}) {
-		return usagef("nothing to change: give at least one of --prefix, --default-ttl, --max-ttl, --allow-permanent, --scopes, --ratelimit, --no-ratelimits")
+		return usagef("nothing to change: give at least one of --prefix, --default-ttl, --max-ttl, --allow-permanent, --scopes, --audiences, --ratelimit, --no-ratelimits")
 	}
 	cl, err := c.client(f)
 	if err != nil {
@@ -161,6 +166,7 @@ func (c *cli) printKeyspace(f *cmdFlags, ks *api.Keyspace) error {
 	d.line("Permanent keys", map[bool]string{true: "allowed", false: "not allowed"}[ks.AllowPermanent])
 	d.line("Scopes", orDash(list(ks.Scopes)))
 	d.line("Rate limits", orDash(rateLimitsString(ks.RateLimits)))
+	d.line("JWT audiences", orDash(list(ks.Audiences)))
 	d.line("Created", timeString(ks.CreatedAt))
 	d.line("Updated", timeString(ks.UpdatedAt))
 	return d.flush()

@@ -90,6 +90,7 @@ func groups() []group {
 		{"users", "manage users (humans)", principalCommands(users)},
 		{"apps", "manage apps (applications, services, OAuth clients)", principalCommands(apps)},
 		{"audit", "read the audit log", auditCommands()},
+		{"signing-keys", "list and rotate the keys that sign JWTs", signingKeyCommands()},
 	}
 }
 

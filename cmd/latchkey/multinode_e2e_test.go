@@ -19,6 +19,7 @@ import (
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/internal/pgtest"
+	"github.com/latchkey/latchkey/signer"
 )
 
 // Several real `latchkey serve` processes sharing one PostgreSQL database
@@ -52,8 +53,9 @@ func startCluster(t *testing.T, n int) (nodes []*serverProc, root string) {
 	url, schema := pgSchema(t)
 	redis := sharedRedis(t)
 	root = newRootKey()
+	mk := "LATCHKEY_MASTER_KEY=" + signer.EncodeMasterKey(signer.NewMasterKey())
 	for range n {
-		nodes = append(nodes, startBinary(t, t.TempDir(), root,
+		nodes = append(nodes, startBinary(t, t.TempDir(), root, mk,
 			"LATCHKEY_DATABASE_URL="+url, "LATCHKEY_DATABASE_SCHEMA="+schema, "LATCHKEY_REDIS_URL="+redis))
 	}
 	for i, p := range nodes {
@@ -387,7 +389,7 @@ func (pg *privatePG) stop(t *testing.T) {
 func TestREL03_DatabaseOutageFailsClosed(t *testing.T) {
 	pg := startPrivatePG(t)
 	root := newRootKey()
-	p := startBinary(t, t.TempDir(), root, "LATCHKEY_DATABASE_URL="+pg.url(), "LATCHKEY_DATABASE_SCHEMA=rel03")
+	p := startBinary(t, t.TempDir(), root, "LATCHKEY_MASTER_KEY="+signer.EncodeMasterKey(signer.NewMasterKey()), "LATCHKEY_DATABASE_URL="+pg.url(), "LATCHKEY_DATABASE_SCHEMA=rel03")
 	hc := &http.Client{Timeout: 10 * time.Second}
 	ready := func() int {
 		resp, err := hc.Get(p.URL + "/readyz")

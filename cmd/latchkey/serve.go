@@ -37,6 +37,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	proxies := fs.String("trusted-proxies", env("LATCHKEY_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env LATCHKEY_TRUSTED_PROXIES)")
 	authFail := fs.String("failure-limit", env("LATCHKEY_FAILURE_LIMIT"), "bad management credentials allowed per client address, N/window (env LATCHKEY_FAILURE_LIMIT; default 10/1m)")
 	verifyFail := fs.String("verify-failure-limit", env("LATCHKEY_VERIFY_FAILURE_LIMIT"), "unknown keys allowed per client address named in verify's ip, N/window (env LATCHKEY_VERIFY_FAILURE_LIMIT; default 100/1m)")
+	jf, jerr := addJWTFlags(fs, env)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: latchkey serve [flags]
 
@@ -45,7 +46,10 @@ SQLite under ./latchkey-data/ and, on first start, creates a root credential
 (scope admin), prints it once and writes it to <data-dir>/root.key.
 
 Environment: LATCHKEY_ROOT_KEY (or LATCHKEY_ROOT_KEY_FILE) sets the root
-credential yourself (32+ characters).
+credential yourself (32+ characters). LATCHKEY_MASTER_KEY (or
+LATCHKEY_MASTER_KEY_FILE), 32 bytes in base64 or hex, seals the JWT signing
+keys; required with PostgreSQL, otherwise generated into
+<data-dir>/master.key on first start (back it up).
 
 Flags:
 `)
@@ -59,6 +63,10 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if jerr != nil {
+		fmt.Fprintln(stderr, "serve:", jerr)
 		return 2
 	}
 	log, err := newLogger(stderr, *logFormat, *logLevel)
@@ -92,6 +100,10 @@ Flags:
 			return 2
 		}
 		cfg.DatabasePoolSize = n
+	}
+	if err := jf.apply(&cfg, env); err != nil {
+		fmt.Fprintln(stderr, "serve:", err)
+		return 2
 	}
 	if cfg.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
 		fmt.Fprintln(stderr, "serve: --trusted-proxies:", err)

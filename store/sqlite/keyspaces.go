@@ -10,7 +10,7 @@ import (
 )
 
 const selectKeyspace = `SELECT name, prefix, default_ttl_ns, max_ttl_ns, allow_permanent, scopes,
-	created_at, updated_at, ratelimits FROM keyspaces`
+	created_at, updated_at, ratelimits, audiences FROM keyspaces`
 
 func scanKeyspace(s scanner) (*token.Keyspace, error) {
 	var (
@@ -19,15 +19,17 @@ func scanKeyspace(s scanner) (*token.Keyspace, error) {
 		defTTL, maxTTL   int64
 		allowPermanent   int64
 		scopes, limits   string
+		audiences        string
 		created, updated sql.NullInt64
 	)
-	if err := s.Scan(&ks.Name, &ks.Prefix, &defTTL, &maxTTL, &allowPermanent, &scopes, &created, &updated, &limits); err != nil {
+	if err := s.Scan(&ks.Name, &ks.Prefix, &defTTL, &maxTTL, &allowPermanent, &scopes, &created, &updated, &limits, &audiences); err != nil {
 		return nil, dbErr(err)
 	}
 	ks.DefaultTTL, ks.MaxTTL = time.Duration(defTTL), time.Duration(maxTTL)
 	ks.AllowPermanent = allowPermanent != 0
 	ks.Scopes = d.strings("scopes", scopes)
 	ks.RateLimits = d.limits("ratelimits", limits)
+	ks.Audiences = d.strings("audiences", audiences)
 	ks.CreatedAt, ks.UpdatedAt = d.time(created), d.time(updated)
 	if d.err != nil {
 		return nil, fmt.Errorf("keyspace %s: %w", ks.Name, d.err)
@@ -40,12 +42,12 @@ func scanKeyspace(s scanner) (*token.Keyspace, error) {
 func (db *DB) CreateKeyspace(ctx context.Context, ks *token.Keyspace, ev *token.AuditEvent) error {
 	var e enc
 	args := []any{ks.Name, ks.Prefix, int64(ks.DefaultTTL), int64(ks.MaxTTL), boolInt(ks.AllowPermanent),
-		e.strings(ks.Scopes), e.time(ks.CreatedAt), e.time(ks.UpdatedAt), e.limits(ks.RateLimits)}
+		e.strings(ks.Scopes), e.time(ks.CreatedAt), e.time(ks.UpdatedAt), e.limits(ks.RateLimits), e.strings(ks.Audiences)}
 	err := e.err
 	if err == nil {
 		err = db.inTx(ctx, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO keyspaces (name, prefix, default_ttl_ns, max_ttl_ns,
-				allow_permanent, scopes, created_at, updated_at, ratelimits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+				allow_permanent, scopes, created_at, updated_at, ratelimits, audiences) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 			if err != nil {
 				return dbErr(err)
 			}
@@ -107,12 +109,12 @@ func (db *DB) UpdateKeyspace(ctx context.Context, name string, fn func(*token.Ke
 		ks.Name = name
 		var e enc
 		args := []any{ks.Prefix, int64(ks.DefaultTTL), int64(ks.MaxTTL), boolInt(ks.AllowPermanent),
-			e.strings(ks.Scopes), e.time(ks.CreatedAt), e.time(ks.UpdatedAt), e.limits(ks.RateLimits), name}
+			e.strings(ks.Scopes), e.time(ks.CreatedAt), e.time(ks.UpdatedAt), e.limits(ks.RateLimits), e.strings(ks.Audiences), name}
 		if e.err != nil {
 			return e.err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE keyspaces SET prefix = ?, default_ttl_ns = ?, max_ttl_ns = ?,
-			allow_permanent = ?, scopes = ?, created_at = ?, updated_at = ?, ratelimits = ? WHERE name = ?`, args...)
+			allow_permanent = ?, scopes = ?, created_at = ?, updated_at = ?, ratelimits = ?, audiences = ? WHERE name = ?`, args...)
 		if err != nil {
 			return dbErr(err)
 		}

@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) token.Store) {
 		{"Keyspaces", keyspaceTests},
 		{"Principals", principalTests},
 		{"Audit", auditTests},
+		{"SigningKeys", signingTests},
+		{"Revocations", revocationTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

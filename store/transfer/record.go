@@ -74,6 +74,7 @@ type keyspaceRecord struct {
 	AllowPermanent bool          `json:"allow_permanent"`
 	Scopes         []string      `json:"scopes,omitempty"`
 	RateLimits     []limit       `json:"ratelimits,omitempty"`
+	Audiences      []string      `json:"audiences,omitempty"`
 	CreatedAt      time.Time     `json:"created_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
 }
@@ -173,13 +174,13 @@ func toLimits(ls []limit) []ratelimit.Limit {
 func fromKeyspace(ks *token.Keyspace) *keyspaceRecord {
 	return &keyspaceRecord{Kind: kindKeyspace, Name: ks.Name, Prefix: ks.Prefix, DefaultTTL: ks.DefaultTTL,
 		MaxTTL: ks.MaxTTL, AllowPermanent: ks.AllowPermanent, Scopes: ks.Scopes,
-		RateLimits: fromLimits(ks.RateLimits), CreatedAt: utc(ks.CreatedAt), UpdatedAt: utc(ks.UpdatedAt)}
+		RateLimits: fromLimits(ks.RateLimits), Audiences: ks.Audiences, CreatedAt: utc(ks.CreatedAt), UpdatedAt: utc(ks.UpdatedAt)}
 }
 
 func (r *keyspaceRecord) keyspace() *token.Keyspace {
 	return &token.Keyspace{Name: r.Name, Prefix: r.Prefix, DefaultTTL: r.DefaultTTL, MaxTTL: r.MaxTTL,
 		AllowPermanent: r.AllowPermanent, Scopes: r.Scopes, RateLimits: toLimits(r.RateLimits),
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Audiences: r.Audiences, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 func fromPrincipal(p *token.Principal) *principalRecord {

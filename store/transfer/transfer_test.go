@@ -73,7 +73,8 @@ func populate(t *testing.T, db token.Store) source {
 	prefix, ttl := "acme_live", 90*24*time.Hour
 	limits := []ratelimit.Limit{{Name: "burst", Limit: 10, Window: time.Second}}
 	if _, err := svc.CreateKeyspace(ctx, root, token.KeyspaceParams{Name: "acme", Prefix: &prefix,
-		DefaultTTL: &ttl, Scopes: &[]string{"read", "write"}, RateLimits: &limits}); err != nil {
+		DefaultTTL: &ttl, Scopes: &[]string{"read", "write"}, RateLimits: &limits,
+		Audiences: &[]string{"https://acme.example.com"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []token.CreatePrincipalParams{

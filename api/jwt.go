@@ -1,0 +1,87 @@
+package api
+
+import "time"
+
+// TokenRequest is the optional body of POST /v1/tokens, which exchanges the
+// API key sent as "Authorization: Bearer" for a short-lived JWT.
+type TokenRequest struct {
+	// Scope narrows the token to these space-separated scopes, each of
+	// which the key must grant; empty means all the key's effective scopes.
+	Scope string `json:"scope,omitempty"`
+	// Audience is the token's aud: the key's keyspace (the default) or one
+	// of the keyspace's audiences.
+	Audience string `json:"audience,omitempty"`
+	// ExpiresIn is the lifetime in seconds: default 300, at most 3600, and
+	// never past the key's own expiry.
+	ExpiresIn int64 `json:"expires_in,omitempty"`
+}
+
+// TokenResponse is the answer of POST /v1/tokens (RFC 6749 §5.1 shape).
+type TokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	Scope       string `json:"scope,omitempty"`
+}
+
+// AuthorizationServerMetadata is the document at
+// /.well-known/oauth-authorization-server (RFC 8414).
+type AuthorizationServerMetadata struct {
+	Issuer  string `json:"issuer"`
+	JWKSURI string `json:"jwks_uri"`
+	// ResponseTypesSupported is required by RFC 8414; latchkey has no
+	// authorization endpoint yet, so it is empty.
+	ResponseTypesSupported []string `json:"response_types_supported"`
+	// TokenExchangeEndpoint is POST /v1/tokens (API key → JWT).
+	TokenExchangeEndpoint string `json:"latchkey_token_exchange_endpoint"`
+	// RevocationFeedEndpoint is GET /v1/revocations.
+	RevocationFeedEndpoint string `json:"latchkey_revocation_feed_endpoint"`
+}
+
+// SigningKey describes one JWT signing key; its private part never leaves
+// the server.
+type SigningKey struct {
+	KID string `json:"kid"`
+	Alg string `json:"alg"`
+	// State is "pending" (published, not signing yet), "active" (signing),
+	// or "retiring" (published until the tokens it signed expire).
+	State     string    `json:"state"`
+	NotBefore time.Time `json:"not_before"`
+	SignUntil time.Time `json:"sign_until"`
+	RetireAt  time.Time `json:"retire_at"`
+}
+
+// SigningKeyList is the answer of GET /v1/signing-keys.
+type SigningKeyList struct {
+	Keys []SigningKey `json:"keys"`
+}
+
+// RotateSigningKeyRequest is the optional body of
+// POST /v1/signing-keys/rotate.
+type RotateSigningKeyRequest struct {
+	// Alg of the new key: EdDSA (default), ES256 or RS256.
+	Alg string `json:"alg,omitempty"`
+	// Immediately makes the new key sign at once and withdraws every other
+	// key: tokens they signed stop verifying. For a compromised key.
+	Immediately bool `json:"immediately,omitempty"`
+}
+
+// Revocation says that a key or a principal stopped being valid at
+// RevokedAt: JWTs derived from it and issued at or before that time are
+// invalid from then on.
+type Revocation struct {
+	// Kind is "key" (ID is a key ID, matched against a JWT's key_id) or
+	// "principal" (ID is "<type>:<id>", matched against a JWT's sub).
+	Kind      string    `json:"kind"`
+	ID        string    `json:"id"`
+	RevokedAt time.Time `json:"revoked_at"`
+}
+
+// RevocationList is the answer of GET /v1/revocations.
+type RevocationList struct {
+	Revocations []Revocation `json:"revocations"`
+	// Cursor is the since parameter of the next request.
+	Cursor string `json:"cursor"`
+	// HasMore says that more revocations are waiting: ask again at once.
+	HasMore bool `json:"has_more"`
+}

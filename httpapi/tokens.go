@@ -1,0 +1,151 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/ratelimit"
+	"github.com/latchkey/latchkey/scope"
+	"github.com/latchkey/latchkey/signer"
+	"github.com/latchkey/latchkey/token"
+)
+
+// DefaultTokenTTL is the lifetime of an exchanged JWT when the request
+// names none.
+const DefaultTokenTTL = 5 * time.Minute
+
+// createToken answers POST /v1/tokens: the API key in "Authorization:
+// Bearer" is verified like POST /v1/keys/verify would (state, owner, IP
+// allowlist, rate limits and credits at cost 1) and exchanged for a JWT
+// carrying its effective scopes, or the requested subset of them.
+func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
+	if h.signer == nil {
+		return &httpError{status: http.StatusNotFound, code: "no_route", msg: "JWT issuing is not configured"}
+	}
+	ip := h.clientIP(r)
+	if blocked, retry := h.guard.blocked(r.Context(), "verify", h.guard.verify, ip); blocked {
+		return tooManyFailures(w, retry)
+	}
+	secret, ok := bearer(r)
+	if !ok {
+		return invalidToken(w, "missing_credential", "send the API key as \"Authorization: Bearer <key>\"")
+	}
+	var req api.TokenRequest
+	if err := decode(r, &req, true); err != nil {
+		return err
+	}
+	requested := strings.Fields(req.Scope)
+	if err := scope.ValidateAll(requested); err != nil {
+		return badRequest("invalid_scope", "scope: "+err.Error())
+	}
+	ttl := DefaultTokenTTL
+	if h.tokenTTL > 0 {
+		ttl = h.tokenTTL
+	}
+	if req.ExpiresIn != 0 {
+		if req.ExpiresIn < 1 || req.ExpiresIn > int64(signer.MaxTokenTTL/time.Second) {
+			return badRequest("bad_expires_in", "expires_in must be between 1 and 3600 seconds")
+		}
+		ttl = time.Duration(req.ExpiresIn) * time.Second
+	}
+	res, err := h.svc.Verify(r.Context(), token.VerifyRequest{Key: secret, Scopes: requested, IP: ip})
+	if err != nil {
+		return err
+	}
+	h.metrics.verified(res.Code)
+	if len(res.RateLimits) > 0 {
+		ratelimit.SetHeaders(w.Header(), statuses(res.RateLimits), h.svc.Now())
+	}
+	switch res.Code {
+	case token.CodeValid:
+	case token.CodeNotFound:
+		if throttled, retry := h.guard.fail(r.Context(), "verify", h.guard.verify, ip); throttled {
+			return tooManyFailures(w, retry)
+		}
+		return invalidToken(w, "invalid_token", "the API key is not valid")
+	case token.CodeExpired, token.CodeRevoked, token.CodeDisabled, token.CodeOwnerDisabled:
+		return invalidToken(w, "invalid_token", "the API key is not valid")
+	case token.CodeInsufficientScope:
+		return badRequest("invalid_scope", "the key does not grant every requested scope")
+	case token.CodeForbiddenIP:
+		return &httpError{status: http.StatusForbidden, code: "forbidden_ip", msg: "this key may not be used from this address"}
+	case token.CodeRateLimited:
+		var retry time.Duration
+		if n := len(res.RateLimits); n > 0 {
+			retry = res.RateLimits[n-1].RetryAfter
+		}
+		ratelimit.SetRetryAfter(w.Header(), retry)
+		return &httpError{status: http.StatusTooManyRequests, code: "rate_limited", msg: "rate limit exceeded"}
+	case token.CodeUsageExceeded:
+		return &httpError{status: http.StatusTooManyRequests, code: "usage_exceeded", msg: "the key has no credits left"}
+	default:
+		return invalidToken(w, "invalid_token", "the API key is not valid")
+	}
+	k := res.Key
+	aud := k.Keyspace
+	if req.Audience != "" && req.Audience != aud {
+		allowed, err := h.svc.KeyspaceAudiences(r.Context(), k.Keyspace)
+		if err != nil {
+			return err
+		}
+		if !contains(allowed, req.Audience) {
+			return badRequest("invalid_target", "the key's keyspace does not allow this audience")
+		}
+		aud = req.Audience
+	}
+	now := h.svc.Now()
+	exp := now.Add(ttl).Truncate(time.Second)
+	if !k.ExpiresAt.IsZero() && k.ExpiresAt.Before(exp) {
+		exp = k.ExpiresAt.Truncate(time.Second) // never outlive the key
+	}
+	if !exp.After(now) {
+		return invalidToken(w, "invalid_token", "the API key expires within a second")
+	}
+	scopes := res.Scopes
+	if len(requested) > 0 {
+		scopes = requested
+	}
+	sub := k.ID
+	if k.Owner != nil {
+		sub = string(k.Owner.Type) + ":" + k.Owner.ID
+	}
+	jwt, err := signer.Issue(h.signer.Ring(), signer.AccessClaims{
+		Issuer: h.issuer, Subject: sub, Audience: []string{aud}, Expiry: exp,
+		Scope: scopes, ClientID: k.ID, KeyID: k.ID,
+	}, now)
+	if err != nil {
+		return token.Unavailablef(err, "no signing key is available")
+	}
+	h.metrics.tokensIssued.Inc()
+	writeJSON(w, http.StatusCreated, api.TokenResponse{
+		AccessToken: jwt, TokenType: "Bearer",
+		ExpiresIn: int64(exp.Sub(now).Round(time.Second) / time.Second),
+		Scope:     strings.Join(scopes, " "),
+	})
+	return nil
+}
+
+// invalidToken is 401 with an RFC 6750 challenge naming the error.
+func invalidToken(w http.ResponseWriter, code, msg string) error {
+	w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	return &httpError{status: http.StatusUnauthorized, code: code, msg: msg}
+}
+
+func statuses(rs []ratelimit.Result) []ratelimit.Status {
+	out := make([]ratelimit.Status, len(rs))
+	for i, r := range rs {
+		out[i] = ratelimit.StatusOf(r)
+	}
+	return out
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,64 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/latchkey/latchkey/api"
+)
+
+// jwks answers GET /.well-known/jwks.json: the public keys of the ring that
+// verify tokens now or will sign soon. It may be cached for half the lead
+// with which new keys are published, so a cached copy always holds a key
+// before it signs.
+func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) error {
+	if h.signer == nil {
+		return &httpError{status: http.StatusNotFound, code: "no_route", msg: "JWT issuing is not configured"}
+	}
+	body, err := h.signer.Ring().JWKS(h.svc.Now())
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
+	hdr := w.Header()
+	maxAge := h.signer.Schedule().Lead / 2
+	hdr.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(maxAge/time.Second)))
+	hdr.Set("ETag", etag)
+	hdr.Set("Access-Control-Allow-Origin", "*")
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	hdr.Set("Content-Type", "application/jwk-set+json")
+	w.Write(append(body, '\n'))
+	return nil
+}
+
+// serverMetadata answers GET /.well-known/oauth-authorization-server
+// (RFC 8414).
+func (h *Handler) serverMetadata(w http.ResponseWriter, r *http.Request) error {
+	if h.signer == nil {
+		return &httpError{status: http.StatusNotFound, code: "no_route", msg: "JWT issuing is not configured"}
+	}
+	m := api.AuthorizationServerMetadata{
+		Issuer:                 h.issuer,
+		JWKSURI:                h.issuer + "/.well-known/jwks.json",
+		ResponseTypesSupported: []string{},
+		TokenExchangeEndpoint:  h.issuer + "/v1/tokens",
+		RevocationFeedEndpoint: h.issuer + "/v1/revocations",
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	w.Write(append(b, '\n'))
+	return nil
+}

@@ -1,0 +1,81 @@
+package token
+
+import (
+	"context"
+	"time"
+)
+
+// RevocationWindow is how far back the revocation feed reaches: a JWT lives
+// at most an hour (plus the verifiers' clock leeway), so an older
+// revocation cannot concern any token still in use.
+const RevocationWindow = time.Hour + time.Minute
+
+// RevocationPage is one answer of the revocation feed.
+type RevocationPage struct {
+	Revocations []Revocation
+	Cursor      int64 // the after of the next call
+	HasMore     bool
+}
+
+// Revocations returns the revocations after cursor (0: from the start of
+// the window) and at most RevocationWindow old. With wait > 0 and nothing to
+// report it polls the store until something arrives, wait passes or ctx
+// ends. The actor needs keys:verify or keys:read.
+func (s *Service) Revocations(ctx context.Context, a *Actor, after int64, limit int, wait time.Duration) (*RevocationPage, error) {
+	if !a.May(ScopeKeysVerify) && !a.May(ScopeKeysRead) {
+		return nil, s.deny(ctx, a, "revocation.list", "", "", ScopeKeysVerify)
+	}
+	if after < 0 {
+		return nil, invalidf("cursor must not be negative")
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	deadline := s.Now().Add(wait)
+	for {
+		// The head is read first: a revocation committed after it gets a
+		// higher Seq, so skipping to it when nothing is found loses nothing.
+		head, err := s.store.RevocationHead(ctx)
+		if err != nil {
+			return nil, storeErr(err, "revocations: head")
+		}
+		rs, err := s.store.Revocations(ctx, after, s.Now().Add(-RevocationWindow), limit+1)
+		if err != nil {
+			return nil, storeErr(err, "revocations: list")
+		}
+		p := &RevocationPage{Revocations: rs, Cursor: max(after, head)}
+		if len(rs) > limit {
+			p.Revocations, p.HasMore = rs[:limit], true
+		}
+		if n := len(p.Revocations); n > 0 {
+			p.Cursor = p.Revocations[n-1].Seq
+			return p, nil
+		}
+		left := deadline.Sub(s.Now())
+		if left <= 0 {
+			return p, nil
+		}
+		after = p.Cursor
+		t := time.NewTimer(min(left, revocationPoll))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return p, nil
+		case <-t.C:
+		}
+	}
+}
+
+// revocationPoll is how often a waiting feed request looks at the store. It
+// bounds how late a subscriber learns of a revocation, on top of its own
+// request round trip.
+const revocationPoll = 250 * time.Millisecond
+
+// Require returns nil if the actor holds scope need, and otherwise records
+// the refusal of action on target and returns a PermissionDenied error.
+func (s *Service) Require(ctx context.Context, a *Actor, need, action, targetType, targetID string) error {
+	if a.May(need) {
+		return nil
+	}
+	return s.deny(ctx, a, action, targetType, targetID, need)
+}
