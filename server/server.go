@@ -24,8 +24,8 @@ import (
 
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/httpapi"
-	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/ratelimit"
+	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/store/postgres"
 	"github.com/latchkey/latchkey/token"
 )

@@ -27,8 +27,8 @@ type Keyspace struct {
 	// Audiences are the aud values, besides the keyspace's name, that JWTs
 	// exchanged for its keys may ask for.
 	Audiences []string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Clone returns a deep copy of ks.
