@@ -255,7 +255,7 @@ func (m *Manager) planLocked(now time.Time) (*plan, error) {
 		}
 	}
 	switch {
-	case cur == nil && next == nil:
+	case cur == nil:
 		// No key can sign (first start, or down for longer than a period):
 		// sign at once. Verifiers fetch the JWKS on an unknown kid.
 		p, err := m.successorPlan(now, m.cfg.Alg, now, false)
@@ -279,9 +279,11 @@ func (m *Manager) planLocked(now time.Time) (*plan, error) {
 	return nil, nil
 }
 
-// successorPlan adds a key that signs from nbf. Keys signing past nbf stop
-// at nbf and retire once their last tokens have expired; a successor not
-// yet signing is dropped. With drop, every other key is withdrawn.
+// successorPlan adds a key that signs from nbf. Keys that sign now sign
+// until nbf exactly — cut short, or extended when the successor they were
+// waiting for is replaced — and stay published until their last tokens
+// have expired; a successor that has not signed yet is dropped (it signed
+// nothing). With drop, every other key is withdrawn.
 func (m *Manager) successorPlan(now time.Time, alg string, nbf time.Time, drop bool) (*plan, error) {
 	k, err := Generate(alg, now)
 	if err != nil {
@@ -298,13 +300,17 @@ func (m *Manager) successorPlan(now time.Time, alg string, nbf time.Time, drop b
 			if drop && now.Before(old.RetireAt) {
 				p.dropped = append(p.dropped, old.ID)
 			}
-		case !old.NotBefore.Before(nbf) || now.Before(old.NotBefore):
+		case now.Before(old.NotBefore):
 			p.del = append(p.del, old.ID) // published, never signed
-		case old.SignUntil.After(nbf):
+		case now.Before(old.SignUntil) && !old.SignUntil.Equal(nbf):
+			// Signing now: it hands over at nbf. Tokens it signs until
+			// then expire by nbf+MaxTokenTTL.
 			c := *old
 			c.SignUntil = nbf
-			if r := nbf.Add(m.sched.retireAfter()); r.Before(c.RetireAt) {
-				c.RetireAt = r
+			c.RetireAt = nbf.Add(m.sched.retireAfter())
+			if !c.NotBefore.Before(c.SignUntil) { // nbf == now: it never signs again
+				c.SignUntil = c.NotBefore.Add(time.Nanosecond)
+				c.RetireAt = now.Add(m.sched.retireAfter())
 			}
 			p.put = append(p.put, &c)
 		}

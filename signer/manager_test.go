@@ -194,7 +194,10 @@ func TestManagerRotateOnDemand(t *testing.T) {
 	if k.Alg != signer.ES256 || !k.NotBefore.Equal(c.now().Add(sched.Lead)) {
 		t.Errorf("rotated key %s %v, want ES256 signing at now+lead", k.Alg, k.NotBefore)
 	}
-	// Rotating again replaces the pending key, which never signed.
+	// Rotating again a minute later replaces the pending key, which never
+	// signed; the current key keeps signing until the replacement is due
+	// (no gap at the replaced key's start).
+	c.add(time.Minute)
 	k2, err := m.Rotate(t.Context(), signer.RotateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -204,8 +207,10 @@ func TestManagerRotateOnDemand(t *testing.T) {
 	}
 	// The old key signs until the new one starts, and its token still
 	// verifies afterwards.
-	if s, _ := m.Ring().Signing(c.now()); s.ID != cur.ID {
-		t.Error("old key stopped signing before the new one was due")
+	for _, at := range []time.Time{c.now(), k.NotBefore, k2.NotBefore.Add(-time.Nanosecond)} {
+		if s, err := m.Ring().Signing(at); err != nil || s.ID != cur.ID {
+			t.Errorf("at %v: signing key %v (%v), want the old one until the new one is due", at, s, err)
+		}
 	}
 	c.add(sched.Lead)
 	if s, _ := m.Ring().Signing(c.now()); s.ID != k2.ID {

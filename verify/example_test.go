@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"net/http"
@@ -44,4 +45,29 @@ func ExampleNewJWT() {
 		fmt.Fprintf(w, "refund by %s, token %s\n", claims.Subject, claims.JTI)
 	})
 	http.Handle("/refunds", verify.Middleware(v, verify.MiddlewareOptions{Scopes: []string{"billing:refund"}})(refunds))
+}
+
+// JWTs are verified offline, so on their own they stay valid until they
+// expire even if their API key is revoked. Following latchkey's revocation
+// feed closes that gap to a second or two.
+func ExampleNewRevocations() {
+	c, err := client.New("https://latchkey.example.com", os.Getenv("LATCHKEY_VERIFY_TOKEN")) // scope keys:verify
+	if err != nil {
+		log.Fatal(err)
+	}
+	rev := verify.NewRevocations(c, verify.RevocationsOptions{
+		MaxStale: time.Minute, // refuse (503) rather than trust a feed silent for a minute
+		OnError:  func(err error) { log.Printf("revocation feed: %v", err) },
+	})
+	rev.Start(context.Background())
+	v, err := verify.NewJWT(verify.JWTOptions{
+		JWKSURL:     "https://latchkey.example.com/.well-known/jwks.json",
+		Issuer:      "https://latchkey.example.com",
+		Audience:    "payments",
+		Revocations: rev,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("/payments", verify.Middleware(v, verify.MiddlewareOptions{})(http.NotFoundHandler()))
 }

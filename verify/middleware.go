@@ -86,7 +86,8 @@ func Middleware(v Verifier, opts MiddlewareOptions) func(http.Handler) http.Hand
 
 // bearer returns the credential of an "Authorization: Bearer" header
 // (RFC 6750 §2.1; the scheme is case-insensitive). Exactly one such
-// header is accepted.
+// header is accepted, and no credential longer than MaxTokenSize (JWT-09:
+// refused before any verifier splits or decodes it).
 func bearer(r *http.Request) (string, bool) {
 	hs := r.Header.Values("Authorization")
 	if len(hs) != 1 {
@@ -97,7 +98,7 @@ func bearer(r *http.Request) (string, bool) {
 		return "", false
 	}
 	token = strings.TrimLeft(token, " ")
-	if token == "" || strings.ContainsAny(token, " \t") {
+	if token == "" || len(token) > MaxTokenSize || strings.ContainsAny(token, " \t") {
 		return "", false
 	}
 	return token, true

@@ -147,3 +147,38 @@ func TestFromContextEmpty(t *testing.T) {
 		t.Fatal("identity in empty context")
 	}
 }
+
+// countingVerifier counts the credentials that reach it.
+type countingVerifier struct{ n int }
+
+func (c *countingVerifier) Check(context.Context, string, []string) (*Identity, error) {
+	c.n++
+	return nil, invalid("test")
+}
+
+// TestSEC_JWT09_OversizedBearerRefusedAtHTTPLayer: 1 MiB of '.' or of
+// base64 in Authorization is refused by the middleware with 401 before any
+// verifier sees (and could split or decode) it, with bounded allocation.
+func TestSEC_JWT09_OversizedBearerRefusedAtHTTPLayer(t *testing.T) {
+	cv := &countingVerifier{}
+	h := Middleware(cv, MiddlewareOptions{})(echoIdentity)
+	for name, tok := range map[string]string{
+		"dots":   strings.Repeat(".", 1<<20),
+		"base64": strings.Repeat("eyJh", 1<<18),
+		"8KiB+1": strings.Repeat("a", MaxTokenSize+1),
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		allocs := testing.AllocsPerRun(5, func() {
+			w = httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+		})
+		if w.Code != http.StatusUnauthorized || cv.n != 0 {
+			t.Errorf("%s: status %d, verifier called %d times; want 401 before the verifier", name, w.Code, cv.n)
+		}
+		if allocs > 40 {
+			t.Errorf("%s: %v allocations per refusal: the token is being processed", name, allocs)
+		}
+	}
+}
