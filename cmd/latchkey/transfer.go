@@ -24,8 +24,8 @@ var (
 func (c *cli) progress(cmd, verb string) func(transfer.Counts, bool) {
 	return func(n transfer.Counts, done bool) {
 		if done {
-			fmt.Fprintf(c.stderr, "latchkey %s: %s %d records (%d keyspaces, %d principals, %d keys, %d audit events)\n",
-				cmd, verb, n.Total(), n.Keyspaces, n.Principals, n.Keys, n.Audit)
+			fmt.Fprintf(c.stderr, "latchkey %s: %s %d records (%d keyspaces, %d principals, %d keys, %d signing keys, %d audit events)\n",
+				cmd, verb, n.Total(), n.Keyspaces, n.Principals, n.Keys, n.SigningKeys, n.Audit)
 			return
 		}
 		fmt.Fprintf(c.stderr, "latchkey %s: %d records…\n", cmd, n.Total())

@@ -136,6 +136,16 @@ func exportRecords(ctx context.Context, src token.Store, enc *json.Encoder, t *t
 		}
 		f.After = next
 	}
+	recs, _, err := src.SigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if err := enc.Encode(fromSigningKey(r)); err != nil {
+			return err
+		}
+		t.add(&t.c.SigningKeys)
+	}
 	return exportAudit(ctx, src, enc, t)
 }
 

@@ -171,6 +171,19 @@ func (im *importer) record(ctx context.Context, kind string, b []byte) error {
 		if len(im.keys) >= pageSize {
 			return im.flush(ctx)
 		}
+	case kindSigning:
+		var r signingKeyRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		_, version, err := im.dst.SigningKeys(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := im.dst.SwapSigningKeys(ctx, version, []token.SigningKeyRecord{r.record()}, nil, nil); err != nil {
+			return err
+		}
+		im.t.add(&im.t.c.SigningKeys)
 	case kindAudit:
 		var r auditRecord
 		if err := json.Unmarshal(b, &r); err != nil {

@@ -1,11 +1,13 @@
 // Package transfer moves a whole latchkey installation — keyspaces,
-// principals, keys (as digests, never plaintexts), usage counts and the
-// audit log — between storage backends as a stream of JSON Lines.
+// principals, keys (as digests, never plaintexts), usage counts, JWT
+// signing keys (sealed with the master key, which is not part of the
+// stream) and the audit log — between storage backends as a stream of JSON
+// Lines.
 //
 // The stream starts with a header line naming the format and its version
 // and ends with a trailer that counts the records, so that a truncated file
 // is detected. Every line in between is one record with a "kind" field:
-// "keyspace", "principal", "key" or "audit", in that order. Times are
+// "keyspace", "principal", "key", "signing_key" or "audit", in that order. Times are
 // RFC 3339 with nanoseconds in UTC, durations are nanoseconds, digests are
 // hex: a copy is exact to the nanosecond whichever backend wrote it.
 package transfer
@@ -33,6 +35,7 @@ const (
 	kindPrincipal = "principal"
 	kindKey       = "key"
 	kindAudit     = "audit"
+	kindSigning   = "signing_key"
 	kindEnd       = "end"
 )
 
@@ -42,10 +45,15 @@ type Counts struct {
 	Principals int64 `json:"principals"`
 	Keys       int64 `json:"keys"`
 	Audit      int64 `json:"audit"`
+	// SigningKeys are the JWT signing keys, still sealed with the source's
+	// master key: the destination must be given the same master key.
+	SigningKeys int64 `json:"signing_keys,omitempty"`
 }
 
 // Total returns the number of records.
-func (c Counts) Total() int64 { return c.Keyspaces + c.Principals + c.Keys + c.Audit }
+func (c Counts) Total() int64 {
+	return c.Keyspaces + c.Principals + c.Keys + c.Audit + c.SigningKeys
+}
 
 type header struct {
 	Kind      string    `json:"kind"`
@@ -259,4 +267,27 @@ func (r *auditRecord) event() *token.AuditEvent {
 	return &token.AuditEvent{ID: r.ID, Time: r.Time, ActorKeyID: r.ActorKeyID, Action: r.Action,
 		TargetType: r.TargetType, TargetID: r.TargetID, Outcome: r.Outcome, RequestID: r.RequestID,
 		Detail: r.Detail}
+}
+
+// signingKeyRecord is a JWT signing key as stored: sealed, never in the
+// clear.
+type signingKeyRecord struct {
+	Kind      string    `json:"kind"`
+	KID       string    `json:"kid"`
+	Alg       string    `json:"alg"`
+	Sealed    []byte    `json:"sealed"` // base64 in JSON
+	NotBefore time.Time `json:"not_before"`
+	SignUntil time.Time `json:"sign_until"`
+	RetireAt  time.Time `json:"retire_at"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func fromSigningKey(r token.SigningKeyRecord) *signingKeyRecord {
+	return &signingKeyRecord{Kind: kindSigning, KID: r.KID, Alg: r.Alg, Sealed: r.Sealed,
+		NotBefore: utc(r.NotBefore), SignUntil: utc(r.SignUntil), RetireAt: utc(r.RetireAt), CreatedAt: utc(r.CreatedAt)}
+}
+
+func (r *signingKeyRecord) record() token.SigningKeyRecord {
+	return token.SigningKeyRecord{KID: r.KID, Alg: r.Alg, Sealed: r.Sealed,
+		NotBefore: r.NotBefore, SignUntil: r.SignUntil, RetireAt: r.RetireAt, CreatedAt: r.CreatedAt}
 }

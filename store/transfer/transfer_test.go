@@ -16,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/internal/pgtest"
 	"github.com/latchkey/latchkey/ratelimit"
+	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/store/postgres"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/store/transfer"
@@ -67,6 +68,17 @@ func populate(t *testing.T, db token.Store) source {
 	now := time.Date(2026, 11, 23, 12, 0, 0, 123456789, time.UTC)
 	svc := token.NewService(token.Config{Store: db, Now: func() time.Time { return now }})
 	if _, err := svc.Bootstrap(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	// A signing-key ring with an active and a pending key.
+	m, err := signer.NewManager(signer.ManagerConfig{Store: db, MasterKey: [32]byte{7}, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Rotate(ctx, signer.RotateOptions{Alg: signer.ES256}); err != nil {
 		t.Fatal(err)
 	}
 	root := token.SystemActor
@@ -331,6 +343,24 @@ func assertSame(t *testing.T, want, got token.Store) {
 	compareAll(t, "principal", w.principals, g.principals)
 	compareAll(t, "key", w.keys, g.keys)
 	compareAll(t, "audit event", w.audit, g.audit)
+	ws, _, err := want.SigningKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs, _, err := got.SigningKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 2 {
+		t.Errorf("the source holds %d signing keys, want 2", len(ws))
+	}
+	ptrs := func(rs []token.SigningKeyRecord) (out []*token.SigningKeyRecord) {
+		for i := range rs {
+			out = append(out, &rs[i])
+		}
+		return out
+	}
+	compareAll(t, "signing key", ptrs(ws), ptrs(gs))
 	for id, u := range w.usage {
 		if !same(u, g.usage[id]) {
 			t.Errorf("usage of key %s: got %v, want %v", id, g.usage[id], u)
