@@ -1,0 +1,222 @@
+package proxy
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/verify"
+)
+
+func TestProxy_RouteFileExample(t *testing.T) {
+	g := newGW(t, `routes: [{path: /orders, methods: [GET], scopes: [orders:read]}, {path: /public, anonymous: true}]`, nil)
+	for _, tc := range []struct {
+		name, method, path string
+		headers            []string
+		status             int
+		code               string // of a refusal
+	}{
+		{"200/orders with orders:read", "GET", "/orders", bearerH(tokReader), 200, ""},
+		{"200/below /orders", "GET", "/orders/17/items?x=1", bearerH(tokReader), 200, ""},
+		{"200/wildcard scope", "GET", "/orders/1", bearerH(tokWildcard), 200, ""},
+		{"401/orders without credential", "GET", "/orders", nil, 401, CodeInvalidToken},
+		{"404/POST /orders has no route", "POST", "/orders", bearerH(tokWriter), 404, CodeNoRoute},
+		{"404/not on a segment boundary", "GET", "/ordersX", bearerH(tokReader), 404, CodeNoRoute},
+		{"200/public without credential", "GET", "/public", nil, 200, ""},
+		{"200/public with any method", "DELETE", "/public/a/b", nil, 200, ""},
+		{"404/root", "GET", "/", nil, 404, CodeNoRoute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := g.up.hits.Load()
+			resp, body := do(t, g.URL, tc.method, tc.path, tc.headers...)
+			if tc.code != "" {
+				wantProblem(t, resp, body, tc.status, tc.code)
+				if g.up.hits.Load() != before {
+					t.Error("a refused request reached the upstream")
+				}
+				return
+			}
+			if resp.StatusCode != tc.status || body != "ok" {
+				t.Fatalf("got %d %q, want %d ok", resp.StatusCode, body, tc.status)
+			}
+			if _, p := g.up.last(); p != strings.SplitN(tc.path, "?", 2)[0] {
+				t.Errorf("upstream saw path %q", p)
+			}
+		})
+	}
+	if got := g.ver.asked; len(got) == 0 || strings.Join(got[0], ",") != "orders:read" {
+		t.Errorf("verifier asked for scopes %v, want [orders:read]", got)
+	}
+}
+
+func TestProxy_FirstMatchWinsAndNoRoute(t *testing.T) {
+	g := newGW(t, `
+routes:
+  - path: /orders/export
+    scopes: [admin]
+  - path: /orders
+    methods: [GET, HEAD]
+    scopes: [orders:read]
+  - path: /orders
+    methods: [POST]
+    scope: orders:write AND (billing:read OR admin)
+  - path: /orders/export/public   # shadowed by the first route
+    anonymous: true
+`, nil)
+	for _, tc := range []struct {
+		name, method, path, tok string
+		status                  int
+	}{
+		{"first route wins over a later, more specific one", "GET", "/orders/export/public", "", 401},
+		{"first route: admin scope", "GET", "/orders/export", tokReader, 403},
+		{"second route", "GET", "/orders/1", tokReader, 200},
+		{"second route, HEAD listed", "HEAD", "/orders/1", tokReader, 200},
+		{"third route: expression holds", "POST", "/orders", tokWriter, 200},
+		{"third route: expression fails", "POST", "/orders", tokReader, 403},
+		{"no route: method", "DELETE", "/orders/1", tokWriter, 404},
+		{"no route: path", "GET", "/invoices", tokWriter, 404},
+		{"no route: prefix without boundary", "GET", "/orders-old", tokWriter, 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := g.up.hits.Load()
+			var h []string
+			if tc.tok != "" {
+				h = bearerH(tc.tok)
+			}
+			resp, _ := do(t, g.URL, tc.method, tc.path, h...)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			if reached := g.up.hits.Load() != before; reached != (tc.status == 200) {
+				t.Errorf("upstream reached: %v", reached)
+			}
+		})
+	}
+	// The expression route asks the verifier for no scopes.
+	g.ver.mu.Lock()
+	defer g.ver.mu.Unlock()
+	for _, s := range g.ver.asked {
+		if len(s) > 0 && s[0] != "admin" && s[0] != "orders:read" {
+			t.Errorf("verifier asked for %v", s)
+		}
+	}
+}
+
+func TestProxy_Refusals(t *testing.T) {
+	const routes = `
+routes:
+  - path: /orders
+    scopes: [orders:read]
+  - path: /write
+    scopes: [orders:write]
+  - path: /ks
+    scopes: [orders:read]
+    keyspace: default
+  - path: /internal
+    ip_allow: [10.0.0.0/8]
+    anonymous: true
+  - path: /once
+    scopes: [orders:read]
+    rate_limits: [{name: once, limit: 1, window: 1h}]
+`
+	g := newGW(t, routes, nil)
+	// The one request of /once's budget.
+	if resp, _ := do(t, g.URL, "GET", "/once", bearerH(tokWriter)...); resp.StatusCode != 200 {
+		t.Fatalf("first /once: %d", resp.StatusCode)
+	}
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := closed.Addr().String()
+	closed.Close()
+	down := newGW(t, routes, func(o *Options) { o.Upstream = mustURL(t, "http://"+deadAddr+"/base") })
+
+	for _, tc := range []struct {
+		name       string
+		g          *gw
+		path       string
+		headers    []string
+		status     int
+		code       string
+		challenge  string // WWW-Authenticate
+		retryAfter string
+	}{
+		{"401/missing credential", g, "/orders", nil, 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
+		{"401/two Authorization headers", g, "/orders", append(bearerH(tokReader), bearerH(tokReader)...), 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
+		{"401/Basic scheme", g, "/orders", []string{"Authorization", "Basic dXNlcjpwYXNz"}, 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
+		{"401/Bearer without token", g, "/orders", []string{"Authorization", "Bearer "}, 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
+		{"401/token with a space", g, "/orders", []string{"Authorization", "Bearer a b"}, 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
+		{"401/unknown token", g, "/orders", bearerH("lk_unknown_token"), 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
+		{"403/insufficient scope", g, "/write", bearerH(tokReader), 403, CodeInsufficientScope, `Bearer error="insufficient_scope"`, ""},
+		{"403/keyspace mismatch", g, "/ks", bearerH(tokOther), 403, CodeForbidden, "", ""},
+		{"403/IP not allowed by the route", g, "/internal", nil, 403, CodeForbidden, "", ""},
+		{"403/IP not allowed by the key", g, "/orders", bearerH(tokBadIP), 403, CodeForbidden, "", ""},
+		{"429/rate limited by the key", g, "/orders", bearerH(tokLimited), 429, CodeRateLimited, "", "3"},
+		{"429/rate limited by the route", g, "/once", bearerH(tokWriter), 429, CodeRateLimited, "", "3600"},
+		{"429/usage exceeded", g, "/orders", bearerH(tokUsage), 429, CodeUsageExceeded, "", "1"},
+		{"503/verifier unavailable", g, "/orders", bearerH(tokDown), 503, CodeTemporarilyUnavail, "", "1"},
+		{"400/dot-dot segment", g, "/orders/../admin", bearerH(tokReader), 400, CodeInvalidPath, "", ""},
+		{"400/dot-dot-semicolon segment", g, "/orders/..;/admin", bearerH(tokReader), 400, CodeInvalidPath, "", ""},
+		{"400/double slash", g, "/orders//x", bearerH(tokReader), 400, CodeInvalidPath, "", ""},
+		{"404/no route", g, "/nothing", bearerH(tokReader), 404, CodeNoRoute, "", ""},
+		{"502/upstream down", down, "/orders", bearerH(tokReader), 502, CodeBadGateway, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := tc.g.up.hits.Load()
+			resp, body := do(t, tc.g.URL, "GET", tc.path, tc.headers...)
+			wantProblem(t, resp, body, tc.status, tc.code)
+			if got := resp.Header.Get("WWW-Authenticate"); got != tc.challenge {
+				t.Errorf("WWW-Authenticate %q, want %q", got, tc.challenge)
+			}
+			if got := resp.Header.Get("Retry-After"); got != tc.retryAfter {
+				t.Errorf("Retry-After %q, want %q", got, tc.retryAfter)
+			}
+			if n := tc.g.up.hits.Load() - before; n != 0 {
+				t.Errorf("upstream hit %d times", n)
+			}
+			for _, leak := range []string{deadAddr, "127.0.0.1", "connection refused", "lk_"} {
+				if strings.Contains(body, leak) {
+					t.Errorf("body leaks %q: %s", leak, body)
+				}
+			}
+		})
+	}
+}
+
+func TestProxy_UpstreamTimeout(t *testing.T) {
+	release := make(chan struct{})
+	g := newGW(t, `routes: [{path: /, anonymous: true}]`, func(o *Options) { o.ResponseHeaderTimeout = 50 * time.Millisecond })
+	defer close(release)
+	g.up.handler = func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}
+	resp, body := do(t, g.URL, "GET", "/slow")
+	wantProblem(t, resp, body, http.StatusGatewayTimeout, CodeGatewayTimeout)
+}
+
+func TestNew_Invalid(t *testing.T) {
+	ok := []Route{{Path: "/", Scopes: []string{"a"}}}
+	u := mustURL(t, "http://127.0.0.1:1")
+	for name, o := range map[string]Options{
+		"no upstream":        {Routes: ok, Verifier: newFakeVerifier()},
+		"upstream scheme":    {Upstream: mustURL(t, "ftp://x"), Routes: ok, Verifier: newFakeVerifier()},
+		"upstream query":     {Upstream: mustURL(t, "http://x/?a=1"), Routes: ok, Verifier: newFakeVerifier()},
+		"no routes":          {Upstream: u, Verifier: newFakeVerifier()},
+		"invalid route":      {Upstream: u, Routes: []Route{{Path: "x"}}, Verifier: newFakeVerifier()},
+		"no verifier needed": {Upstream: u, Routes: ok},
+	} {
+		if _, err := New(o); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+	var v verify.Verifier // nil is fine when every route is anonymous
+	if _, err := New(Options{Upstream: u, Routes: []Route{{Path: "/", Anonymous: true}}, Verifier: v}); err != nil {
+		t.Errorf("anonymous only: %v", err)
+	}
+}
