@@ -43,6 +43,9 @@ type Key struct {
 	IPAllow      []string        `json:"ip_allow,omitempty"`
 	Refill       *Refill         `json:"refill,omitempty"`
 	RefilledAt   *time.Time      `json:"refilled_at,omitempty"`
+	// SignsRequests says that the key has a request-signing secret: it is
+	// valid only on requests signed with it (RFC 9421).
+	SignsRequests bool `json:"signs_requests,omitempty"`
 	// Verifications counts verifications by result code (GET /v1/keys/{id}
 	// only; flushed every few seconds).
 	Verifications map[string]int64 `json:"verifications,omitempty"`
@@ -53,6 +56,9 @@ type Key struct {
 type CreatedKey struct {
 	Key
 	Secret string `json:"key"`
+	// SigningSecret is the key's request-signing secret (HMAC-SHA256 key:
+	// the string's bytes), shown this once; absent for keys without one.
+	SigningSecret string `json:"signing_secret,omitempty"`
 }
 
 // CreateKeyRequest is the body of POST /v1/keys.
@@ -69,6 +75,10 @@ type CreateKeyRequest struct {
 	RateLimits []RateLimit `json:"ratelimits,omitempty"`
 	IPAllow    []string    `json:"ip_allow,omitempty"`
 	Refill     *Refill     `json:"refill,omitempty"`
+	// SigningSecret gives the key a request-signing secret (answered once
+	// as signing_secret): the key is then valid only on requests signed
+	// with it (RFC 9421 hmac-sha256, keyid = the key's ID).
+	SigningSecret bool `json:"signing_secret,omitempty"`
 }
 
 // RateLimit is a named budget: Limit cost units per Window ("1m").
@@ -149,6 +159,23 @@ type VerifyRequest struct {
 	// IP is the address of the client that presented the key, for IP
 	// allowlists and brute-force throttling; default: the caller's own.
 	IP string `json:"ip,omitempty"`
+	// Request is the HTTP request the key came with, for keys with a
+	// signing secret: such a key is valid only with a valid RFC 9421
+	// signature of its request (code INVALID_SIGNATURE otherwise).
+	Request *SignedRequest `json:"request,omitempty"`
+}
+
+// SignedRequest is what a gateway forwards of a signed HTTP request: the
+// components an RFC 9421 signature may cover. The body stays with the
+// gateway, which checks it against the (signed) Content-Digest header.
+type SignedRequest struct {
+	Method string `json:"method"`
+	// TargetURI is the absolute URI the client sent the request to
+	// (scheme://authority/path?query).
+	TargetURI string `json:"target_uri"`
+	// Headers holds the request's header fields by lower-case name; it must
+	// include signature-input and signature and every field they cover.
+	Headers map[string][]string `json:"headers"`
 }
 
 // VerifyResponse is the answer of POST /v1/keys/verify.

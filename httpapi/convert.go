@@ -63,11 +63,17 @@ func apiKey(k *token.Key, now time.Time) api.Key {
 		IPAllow:      ipStrings(k),
 		Refill:       apiRefill(k.Refill),
 		RefilledAt:   timePtr(k.RefilledAt),
+
+		SignsRequests: k.SigningSecret != nil,
 	}
 }
 
 func apiCreated(ck *token.CreatedKey, now time.Time) api.CreatedKey {
-	return api.CreatedKey{Key: apiKey(ck.Key, now), Secret: ck.Secret.Reveal()}
+	c := api.CreatedKey{Key: apiKey(ck.Key, now), Secret: ck.Secret.Reveal()}
+	if !ck.SigningSecret.IsZero() {
+		c.SigningSecret = ck.SigningSecret.Reveal()
+	}
+	return c
 }
 
 func apiKeyspace(ks *token.Keyspace) api.Keyspace {

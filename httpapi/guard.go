@@ -102,3 +102,8 @@ func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
 	}
 	return false
 }
+
+// ClientAddr returns the address of the client that sent r: the peer, or
+// — only when the peer is one of trusted — the last untrusted address of
+// X-Forwarded-For. The gateway uses it too.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) string { return clientAddr(r, trusted) }

@@ -26,6 +26,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
 		IdempotencyKey: r.Header.Get("Idempotency-Key"),
 		IPAllow:        req.IPAllow,
 		Refill:         refill(req.Refill),
+		SigningSecret:  req.SigningSecret,
 	}
 	var err error
 	if p.RateLimits, err = rateLimits("ratelimits", req.RateLimits); err != nil {

@@ -196,6 +196,7 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"RotateSigningKeyRequest", reflect.TypeFor[api.RotateSigningKeyRequest](), false, nil},
 		{"Revocation", reflect.TypeFor[api.Revocation](), true, nil},
 		{"RevocationList", reflect.TypeFor[api.RevocationList](), true, nil},
+		{"SignedRequest", reflect.TypeFor[api.SignedRequest](), false, nil},
 	}
 	comps, _ := doc["components"].(map[string]any)
 	schemas, _ := comps["schemas"].(map[string]any)

@@ -50,7 +50,12 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 		}
 		ttl = time.Duration(req.ExpiresIn) * time.Second
 	}
-	res, err := h.svc.Verify(r.Context(), token.VerifyRequest{Key: secret, Scopes: requested, IP: ip})
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	res, err := h.svc.Verify(r.Context(), token.VerifyRequest{Key: secret, Scopes: requested, IP: ip,
+		Signature: h.signatureCheck(r, scheme, r.Host)})
 	if err != nil {
 		return err
 	}
@@ -65,7 +70,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 			return tooManyFailures(w, retry)
 		}
 		return invalidToken(w, "invalid_token", "the API key is not valid")
-	case token.CodeExpired, token.CodeRevoked, token.CodeDisabled, token.CodeOwnerDisabled:
+	case token.CodeExpired, token.CodeRevoked, token.CodeDisabled, token.CodeOwnerDisabled, token.CodeInvalidSignature:
 		return invalidToken(w, "invalid_token", "the API key is not valid")
 	case token.CodeInsufficientScope:
 		return badRequest("invalid_scope", "the key does not grant every requested scope")

@@ -54,6 +54,13 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 	if err := scope.ValidateAll(req.Scopes); err != nil {
 		return badRequest("bad_scope", "scopes: "+err.Error())
 	}
+	if req.Request != nil {
+		check, err := h.signedRequest(req.Request)
+		if err != nil {
+			return err
+		}
+		vr.Signature = check
+	}
 	if req.ScopeQuery != "" {
 		q, err := scope.ParseExpr(req.ScopeQuery)
 		if err != nil {
@@ -71,16 +78,7 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 			return tooManyFailures(w, retry)
 		}
 	}
-	out := api.VerifyResponse{Valid: res.Valid, Code: string(res.Code)}
-	if k := res.Key; k != nil {
-		out.KeyID, out.Keyspace, out.Name = k.ID, k.Keyspace, k.Name
-		out.Owner = apiOwner(k.Owner)
-		out.Scopes = nonNil(res.Scopes)
-		out.ExpiresAt = timePtr(k.ExpiresAt)
-		out.Metadata = k.Metadata
-		out.Remaining = res.Remaining
-		out.RateLimits = apiRateLimitStates(res.RateLimits)
-	}
+	out := VerifyResponse(res)
 	bp := bufPool.Get().(*[]byte)
 	b := append(appendVerifyResponse((*bp)[:0], &out), '\n')
 	hdr := w.Header()
@@ -94,3 +92,19 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 
 // bufPool recycles the buffers verify answers are written into.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// VerifyResponse is the wire form of a verification result, as
+// POST /v1/keys/verify answers it; an in-process gateway uses it too.
+func VerifyResponse(res *token.VerifyResult) api.VerifyResponse {
+	out := api.VerifyResponse{Valid: res.Valid, Code: string(res.Code)}
+	if k := res.Key; k != nil {
+		out.KeyID, out.Keyspace, out.Name = k.ID, k.Keyspace, k.Name
+		out.Owner = apiOwner(k.Owner)
+		out.Scopes = nonNil(res.Scopes)
+		out.ExpiresAt = timePtr(k.ExpiresAt)
+		out.Metadata = k.Metadata
+		out.Remaining = res.Remaining
+		out.RateLimits = apiRateLimitStates(res.RateLimits)
+	}
+	return out
+}

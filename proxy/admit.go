@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/latchkey/latchkey/httpsig"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/scope"
 	"github.com/latchkey/latchkey/verify"
@@ -32,12 +33,28 @@ func (g *gateway) admit(r *http.Request, x *exchange) *refusal {
 	if f != nil {
 		return f
 	}
-	id, err := g.verifier.Check(r.Context(), tok, rt.scopes)
+	var id *verify.Identity
+	var err error
+	if rv, ok := g.verifier.(verify.RequestVerifier); ok {
+		id, err = rv.CheckRequest(r.Context(), verify.Request{Token: tok, Scopes: rt.scopes, IP: x.clientIP, HTTP: r})
+	} else {
+		id, err = g.verifier.Check(r.Context(), tok, rt.scopes)
+	}
 	if err != nil {
 		return g.refusalOf(r, x, err)
 	}
 	if id == nil {
 		return &errInvalid
+	}
+	if r.Header.Get("Signature-Input") != "" && r.Header.Get("Content-Digest") != "" {
+		// The signature covered Content-Digest; the body must match it.
+		// The check holds back the body's last byte until the digest is
+		// confirmed, so a tampered body never reaches the upstream whole.
+		bc, err := httpsig.NewBodyCheck(r.Header.Get("Content-Digest"))
+		if err != nil {
+			return &errInvalid
+		}
+		r.Body = bc.Wrap(r.Body)
 	}
 	x.id = id
 	// A copy: the verifier may share id between requests.

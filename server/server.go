@@ -25,6 +25,7 @@ import (
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/httpapi"
 	"github.com/latchkey/latchkey/ratelimit"
+	"github.com/latchkey/latchkey/seal"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/store/postgres"
 	"github.com/latchkey/latchkey/token"
@@ -77,6 +78,9 @@ type Config struct {
 	SigningKeyPeriod, SigningKeyLead time.Duration
 	// TokenTTL is the default lifetime of exchanged JWTs (default 5m).
 	TokenTTL time.Duration
+	// Proxy, if set, also runs the verifying gateway in front of an
+	// upstream API, on its own listener.
+	Proxy *ProxyConfig
 
 	Log *slog.Logger
 	// Out receives the one-time announcement of a generated root key.
@@ -124,7 +128,15 @@ func Run(ctx context.Context, c Config) error {
 	}
 	defer closeLimiter()
 
-	svc := token.NewService(token.Config{Store: db, Log: c.Log, Limiter: lim, Cache: cacheCfg})
+	mk, err := masterKey(c)
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	box, err := seal.New(mk)
+	if err != nil {
+		return err
+	}
+	svc := token.NewService(token.Config{Store: db, Log: c.Log, Limiter: lim, Cache: cacheCfg, Secrets: box})
 	if pg, ok := db.(*postgres.DB); ok {
 		listenCtx, stopListen := context.WithCancel(context.Background())
 		defer stopListen()
@@ -142,7 +154,7 @@ func Run(ctx context.Context, c Config) error {
 
 	signerCtx, stopSigner := context.WithCancel(context.Background())
 	defer stopSigner()
-	sig, err := startSigner(ctx, signerCtx, c, db)
+	sig, err := startSigner(ctx, signerCtx, c, mk, db)
 	if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
@@ -189,6 +201,18 @@ func Run(ctx context.Context, c Config) error {
 		defer close(flushed)
 		svc.Run(flushCtx, c.UsageFlushInterval)
 	}()
+	go pruneNonces(signerCtx, svc, c.Log)
+
+	stopGateway := func(context.Context) error { return nil }
+	if c.Proxy != nil {
+		v := &localVerifier{svc: svc, sig: sig, issuer: issuer, audience: c.Proxy.JWTAudience}
+		if stopGateway, err = startGateway(c, v, lim); err != nil {
+			ln.Close()
+			stopFlush()
+			<-flushed
+			return err
+		}
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -208,6 +232,9 @@ func Run(ctx context.Context, c Config) error {
 	c.Log.Info("shutting down: draining requests")
 	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
+	if serr := stopGateway(sctx); serr != nil {
+		c.Log.Warn("gateway: graceful shutdown incomplete", "err", serr)
+	}
 	if serr := srv.Shutdown(sctx); serr != nil {
 		c.Log.Warn("graceful shutdown incomplete", "err", serr)
 	}

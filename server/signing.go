@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"time"
@@ -42,11 +43,7 @@ func masterKey(c Config) ([signer.MasterKeySize]byte, error) {
 // startSigner loads the signing-key ring (creating the first key if there
 // is none) and keeps it in step with the store and the schedule until ctx
 // ends.
-func startSigner(ctx, runCtx context.Context, c Config, store token.SigningKeyStore) (*signer.Manager, error) {
-	mk, err := masterKey(c)
-	if err != nil {
-		return nil, err
-	}
+func startSigner(ctx, runCtx context.Context, c Config, mk [signer.MasterKeySize]byte, store token.SigningKeyStore) (*signer.Manager, error) {
 	m, err := signer.NewManager(signer.ManagerConfig{
 		Store: store, MasterKey: mk, Alg: c.SigningAlg, Log: c.Log,
 		Schedule: signer.Schedule{Lead: c.SigningKeyLead, Period: c.SigningKeyPeriod},
@@ -81,4 +78,20 @@ func defaultIssuer(c Config, addr net.Addr) string {
 		host = "localhost"
 	}
 	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// pruneNonces deletes expired nonces of signed requests every minute.
+func pruneNonces(ctx context.Context, svc *token.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := svc.PruneNonces(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("prune nonces failed", "err", err)
+		}
+	}
 }

@@ -72,6 +72,11 @@ type Key struct {
 	RotatedFrom string // ID of the key this one replaced
 	RotatedTo   string // ID of the key that replaced this one
 
+	// SigningSecret is the key's request-signing secret (RFC 9421
+	// hmac-sha256) sealed with the master key; nil when the key signs no
+	// requests. Stores keep it as opaque bytes.
+	SigningSecret []byte
+
 	LastUsedAt time.Time
 	LastUsedIP string
 
@@ -108,6 +113,9 @@ func (k *Key) Clone() *Key {
 	}
 	c.Scopes = append([]string(nil), k.Scopes...)
 	c.Metadata = append(json.RawMessage(nil), k.Metadata...)
+	if k.SigningSecret != nil {
+		c.SigningSecret = append([]byte(nil), k.SigningSecret...)
+	}
 	if k.Remaining != nil {
 		r := *k.Remaining
 		c.Remaining = &r

@@ -217,6 +217,15 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 	}
 	now := s.Now()
 	newID := NewID("key", now)
+	// A key that signs its requests hands a new signing secret to its
+	// successor (the old one keeps its own for the grace period).
+	var signing apitoken.Token
+	var sealedSigning []byte
+	if cur.SigningSecret != nil {
+		if signing, sealedSigning, err = s.newSigningSecret(newID); err != nil {
+			return nil, nil, err
+		}
+	}
 	ev := s.audit(a, "key.rotate", "key", id, map[string]string{"successor": newID, "grace_period": grace.String()})
 	old, next, err := s.store.RotateKey(ctx, id, func(k *Key) (*Key, error) {
 		if !a.owns(k) {
@@ -232,6 +241,13 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 		}
 		n := k.Clone()
 		n.ID, n.Digest, n.Start, n.Foreign = newID, secret.Digest(), secret.Start(), false
+		n.SigningSecret = nil
+		if k.SigningSecret != nil {
+			if sealedSigning == nil { // it gained one since it was read
+				return nil, conflictf("key_changed", "key %s changed during rotation; retry", k.ID)
+			}
+			n.SigningSecret = sealedSigning
+		}
 		n.CreatedAt, n.UpdatedAt, n.RotatedFrom, n.RotatedTo = now, now, k.ID, ""
 		n.LastUsedAt, n.LastUsedIP, n.Version, n.IdempotencyKey = time.Time{}, "", 1, ""
 		n.TTL = ks.rotatedTTL(k.TTL)
@@ -254,7 +270,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 	if err != nil {
 		return nil, nil, storeErr(err, "rotate key %s", id)
 	}
-	return &CreatedKey{Key: next, Secret: secret}, old, nil
+	return &CreatedKey{Key: next, Secret: secret, SigningSecret: signing}, old, nil
 }
 
 // RenewKey pushes a temporary key's expiry out by its lifetime, never past

@@ -30,12 +30,18 @@ type CreateKeyParams struct {
 	RateLimits []ratelimit.Limit
 	IPAllow    []string // addresses and CIDR prefixes; empty: anywhere
 	Refill     *Refill  // resets Remaining every interval (Remaining defaults to the amount)
+	// SigningSecret gives the key a request-signing secret: from then on it
+	// is valid only on requests signed with it (RFC 9421 hmac-sha256).
+	SigningSecret bool
 }
 
 // CreatedKey is a new key and its plaintext, which exists only here.
 type CreatedKey struct {
 	Key    *Key
 	Secret apitoken.Token
+	// SigningSecret is the key's request-signing secret in the clear, when
+	// it has one; shown once, like Secret.
+	SigningSecret apitoken.Token
 }
 
 // CreateKey issues a new key.
@@ -156,6 +162,12 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 	if k.Refill != nil {
 		k.RefilledAt = k.Refill.periodStart(now)
 	}
+	var signing apitoken.Token
+	if p.SigningSecret {
+		if signing, k.SigningSecret, err = s.newSigningSecret(k.ID); err != nil {
+			return nil, err
+		}
+	}
 	ev := s.audit(a, "key.create", "key", k.ID, map[string]string{"keyspace": k.Keyspace, "start": k.Start})
 	err = s.store.CreateKey(ctx, k, ev)
 	s.forgetKey(k.Digest) // it may be remembered as unknown
@@ -173,7 +185,7 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 	if foreign {
 		s.foreign.Store(true)
 	}
-	return &CreatedKey{Key: k, Secret: secret}, nil
+	return &CreatedKey{Key: k, Secret: secret, SigningSecret: signing}, nil
 }
 
 // ownerMayGrant checks, for a personal credential without admin, that

@@ -22,6 +22,7 @@ type Service struct {
 	usage   *usageRecorder
 	cache   *verifyCache // nil: caching disabled
 	limiter ratelimit.Limiter
+	secrets Sealer // nil: no master key, no signing secrets
 
 	// foreign reports whether any stored key has a plaintext outside
 	// latchkey's format; only then does Verify look up such strings.
@@ -39,6 +40,9 @@ type Config struct {
 	Cache CacheConfig
 	// Limiter keeps rate-limit budgets; nil means an in-process one.
 	Limiter ratelimit.Limiter
+	// Secrets seals request-signing secrets with the master key; nil
+	// refuses keys with signing secrets.
+	Secrets Sealer
 }
 
 // NewService returns a Service. Call Run to flush usage records in the
@@ -54,6 +58,7 @@ func NewService(c Config) *Service {
 	s.usage = newUsageRecorder(c.Store, s.log)
 	s.cache = newVerifyCache(c.Cache)
 	s.limiter = c.Limiter
+	s.secrets = c.Secrets
 	if s.limiter == nil {
 		s.limiter = ratelimit.NewLocal(0)
 	}

@@ -150,6 +150,18 @@ type RevocationStore interface {
 	RevocationHead(ctx context.Context) (int64, error)
 }
 
+// NonceStore remembers the nonces of signed requests, so that a replay is
+// refused on every node: the database, not a cache, is the authority.
+type NonceStore interface {
+	// UseNonce records nonce for keyID until expires. It reports false
+	// (and changes nothing) if the same nonce is already recorded for
+	// keyID and has not expired; an expired record is replaced.
+	UseNonce(ctx context.Context, keyID, nonce string, expires time.Time) (fresh bool, err error)
+	// PruneNonces deletes the records that expired before before and
+	// returns how many it deleted.
+	PruneNonces(ctx context.Context, before time.Time) (int64, error)
+}
+
 // Store is everything the Service needs from a storage backend.
 type Store interface {
 	KeyStore
@@ -158,6 +170,7 @@ type Store interface {
 	AuditStore
 	SigningKeyStore
 	RevocationStore
+	NonceStore
 	// Ping reports whether the store can answer.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

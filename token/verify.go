@@ -25,13 +25,17 @@ const (
 	CodeUsageExceeded     Code = "USAGE_EXCEEDED"
 	CodeForbiddenIP       Code = "FORBIDDEN_IP"
 	CodeRateLimited       Code = "RATE_LIMITED"
+	// CodeInvalidSignature: the key has a signing secret and its request
+	// was not signed with it (missing, invalid, outside the clock window,
+	// or replayed signature).
+	CodeInvalidSignature Code = "INVALID_SIGNATURE"
 )
 
 // Codes lists every verification code.
 var Codes = []Code{
 	CodeValid, CodeNotFound, CodeExpired, CodeRevoked, CodeDisabled,
 	CodeOwnerDisabled, CodeInsufficientScope, CodeUsageExceeded,
-	CodeForbiddenIP, CodeRateLimited,
+	CodeForbiddenIP, CodeRateLimited, CodeInvalidSignature,
 }
 
 // VerifyRequest asks whether a presented key may be used.
@@ -48,6 +52,9 @@ type VerifyRequest struct {
 	// request of cost 1 would pass.
 	Cost   int64
 	DryRun bool
+	// Signature checks the request's RFC 9421 signature; required for keys
+	// with a signing secret (nil: the request is not signed).
+	Signature SignatureCheck
 }
 
 // VerifyResult is the answer. Key is nil when the code is NOT_FOUND.
@@ -141,6 +148,18 @@ func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*
 	if len(k.IPAllow) > 0 && !ipAllowed(k.IPAllow, r.IP) {
 		res.Code = CodeForbiddenIP
 		return res, nil
+	}
+	if k.SigningSecret != nil {
+		// Before limits and credits: a stolen key without its secret
+		// cannot spend them.
+		ok, err := s.checkSignature(ctx, k, r.Signature)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			res.Code = CodeInvalidSignature
+			return res, nil
+		}
 	}
 	granted := scope.Set(res.Scopes)
 	if !granted.HasAll(r.Scopes) || (r.Query != nil && !r.Query.Eval(granted)) {

@@ -46,6 +46,7 @@ type Opaque struct {
 type cacheKey struct {
 	hash   [sha256.Size]byte
 	scopes string
+	ip     string
 }
 
 type cacheEntry struct {
@@ -76,16 +77,24 @@ func NewOpaque(c *client.Client, opts OpaqueOptions) *Opaque {
 // unless it carries rate limits or remaining credits, which must be spent
 // at the server on every use. The caller must not modify the answer.
 func (o *Opaque) Verify(ctx context.Context, key string, scopes ...string) (*api.VerifyResponse, error) {
-	ck := cacheKey{hash: sha256.Sum256([]byte(key)), scopes: strings.Join(scopes, "\x00")}
+	return o.verify(ctx, api.VerifyRequest{Key: key, Keyspace: o.opts.Keyspace, Scopes: scopes})
+}
+
+// verify asks the server, through the cache unless the request is signed
+// (a signature's nonce is single-use, so its answer cannot be reused).
+func (o *Opaque) verify(ctx context.Context, req api.VerifyRequest) (*api.VerifyResponse, error) {
+	ck := cacheKey{hash: sha256.Sum256([]byte(req.Key)), scopes: strings.Join(req.Scopes, "\x00"), ip: req.IP}
 	now := o.now()
-	if r := o.lookup(ck, now); r != nil {
-		return r, nil
+	if req.Request == nil {
+		if r := o.lookup(ck, now); r != nil {
+			return r, nil
+		}
 	}
-	r, err := o.c.Verify(ctx, api.VerifyRequest{Key: key, Keyspace: o.opts.Keyspace, Scopes: scopes})
+	r, err := o.c.Verify(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if r.Valid && r.Code == "VALID" && len(r.RateLimits) == 0 && r.Remaining == nil {
+	if req.Request == nil && r.Valid && r.Code == "VALID" && len(r.RateLimits) == 0 && r.Remaining == nil {
 		o.store(ck, r, now)
 	}
 	return r, nil
@@ -139,15 +148,35 @@ func (o *Opaque) evictLocked(now time.Time) {
 
 // Check implements [Verifier] for opaque keys.
 func (o *Opaque) Check(ctx context.Context, token string, scopes []string) (*Identity, error) {
+	return o.CheckRequest(ctx, Request{Token: token, Scopes: scopes})
+}
+
+// CheckRequest implements [RequestVerifier]: like Check, with the client's
+// address and, when the request is signed, its signature components sent
+// to the server (signed requests are never answered from the cache).
+func (o *Opaque) CheckRequest(ctx context.Context, req Request) (*Identity, error) {
+	token, scopes := req.Token, req.Scopes
 	if token == "" || len(token) > MaxTokenSize {
 		return nil, invalid("MALFORMED")
 	}
-	r, err := o.Verify(ctx, token, scopes...)
+	vr := api.VerifyRequest{Key: token, Keyspace: o.opts.Keyspace, Scopes: scopes, IP: req.IP}
+	if req.HTTP != nil {
+		vr.Request = SignedRequestOf(req.HTTP, Origin(req.HTTP))
+	}
+	r, err := o.verify(ctx, vr)
 	if err != nil {
 		// Network failures, server errors and refusals of this
 		// verifier's own credential: fail closed.
 		return nil, &Error{Kind: ErrUnavailable, Err: err}
 	}
+	return IdentityOf(r, scopes, o.now())
+}
+
+// IdentityOf turns a verification answer into the Identity of a valid key,
+// or the *Error a Verifier reports (invalid, insufficient scope, rate
+// limited: with the limits' state); scopes are the ones that were
+// required, now the clock for Retry-After.
+func IdentityOf(r *api.VerifyResponse, scopes []string, now time.Time) (*Identity, error) {
 	rl := statuses(r.RateLimits)
 	switch {
 	case r.Valid:
@@ -162,10 +191,10 @@ func (o *Opaque) Check(ctx context.Context, token string, scopes []string) (*Ide
 		}
 		return id, nil
 	case r.Code == "RATE_LIMITED":
-		return nil, &Error{Kind: ErrRateLimited, Code: r.Code, RateLimits: rl, RetryAfter: retryAfter(rl, o.now())}
+		return nil, &Error{Kind: ErrRateLimited, Code: r.Code, RateLimits: rl, RetryAfter: retryAfter(rl, now)}
 	case r.Code == "INSUFFICIENT_SCOPE":
 		return nil, &Error{Kind: ErrInsufficientScope, Code: r.Code, RateLimits: rl}
 	default:
-		return nil, &Error{Kind: ErrInvalidToken, Code: r.Code}
+		return nil, &Error{Kind: ErrInvalidToken, Code: r.Code, RateLimits: rl}
 	}
 }

@@ -1,6 +1,7 @@
 // Command latchkey is the latchkey server and its command-line client.
 //
 //	latchkey serve                     run the server
+//	latchkey proxy                     run the verifying gateway
 //	latchkey keys create|list|get|update|revoke|rotate|renew|delete|verify
 //	latchkey keyspaces create|list|get|update
 //	latchkey users create|list|get|update|disable|enable
@@ -121,6 +122,8 @@ func (c *cli) main(args []string) int {
 	switch name {
 	case "serve":
 		return runServe(rest)
+	case "proxy":
+		return runProxy(rest)
 	case "migrate":
 		return c.runGroup(migrateGroup(), rest)
 	case "export":
@@ -206,6 +209,7 @@ Commands:
 `)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  serve\trun the server\n")
+	fmt.Fprintf(tw, "  proxy\trun the verifying gateway in front of an HTTP API\n")
 	for _, g := range groups() {
 		fmt.Fprintf(tw, "  %s\t%s\n", g.name, g.summary)
 	}

@@ -38,6 +38,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	authFail := fs.String("failure-limit", env("LATCHKEY_FAILURE_LIMIT"), "bad management credentials allowed per client address, N/window (env LATCHKEY_FAILURE_LIMIT; default 10/1m)")
 	verifyFail := fs.String("verify-failure-limit", env("LATCHKEY_VERIFY_FAILURE_LIMIT"), "unknown keys allowed per client address named in verify's ip, N/window (env LATCHKEY_VERIFY_FAILURE_LIMIT; default 100/1m)")
 	jf, jerr := addJWTFlags(fs, env)
+	pf := addProxyFlags(fs, env)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: latchkey serve [flags]
 
@@ -102,6 +103,10 @@ Flags:
 		cfg.DatabasePoolSize = n
 	}
 	if err := jf.apply(&cfg, env); err != nil {
+		fmt.Fprintln(stderr, "serve:", err)
+		return 2
+	}
+	if err := pf.apply(&cfg); err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 2
 	}

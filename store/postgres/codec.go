@@ -106,6 +106,15 @@ func nullString(s string) any {
 	return s
 }
 
+// nullBytes returns b for a nullable bytea column, or NULL when it is
+// empty.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
 // scanner is a pgx.Row or pgx.Rows.
 type scanner interface{ Scan(dest ...any) error }
 

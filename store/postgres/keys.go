@@ -21,7 +21,7 @@ var keyColumnList = []string{"id", "keyspace", "name", "owner_type", "owner_id",
 	"start", "metadata", "is_foreign", "idempotency", "created_at", "updated_at", "expires_at", "ttl_ns",
 	"disabled", "revoked_at", "revoke_reason", "remaining", "refill_interval", "refill_amount",
 	"refilled_at", "ratelimits", "ip_allow", "rotated_from", "rotated_to", "last_used_at",
-	"last_used_ip", "version"}
+	"last_used_ip", "version", "signing_secret"}
 
 var (
 	keyColumns   = strings.Join(keyColumnList, ", ")
@@ -60,7 +60,7 @@ func keyArgs(k *token.Key) ([]any, error) {
 		e.time(k.UpdatedAt), e.time(k.ExpiresAt), int64(k.TTL), k.Disabled, e.time(k.RevokedAt),
 		k.RevokeReason, remaining, refillInterval, refillAmount, e.time(k.RefilledAt),
 		e.limits(k.RateLimits), e.prefixes(k.IPAllow), k.RotatedFrom, k.RotatedTo,
-		e.time(k.LastUsedAt), k.LastUsedIP, k.Version,
+		e.time(k.LastUsedAt), k.LastUsedIP, k.Version, nullBytes(k.SigningSecret),
 	}
 	if e.err != nil {
 		return nil, fmt.Errorf("key %s: %w", k.ID, e.err)
@@ -88,6 +88,7 @@ func scanKey(s scanner) (*token.Key, error) {
 		scopes                      []string
 		ipAllow                     []netip.Prefix
 		digest, metadata, limits    []byte
+		signingSecret               []byte
 		created, updated, expires   *int64
 		revoked, refilled, lastUsed *int64
 		ttl                         int64
@@ -96,7 +97,7 @@ func scanKey(s scanner) (*token.Key, error) {
 	err := s.Scan(&k.ID, &k.Keyspace, &k.Name, &ownerType, &ownerID, &scopes, &digest, &k.Start,
 		&metadata, &k.Foreign, &idem, &created, &updated, &expires, &ttl, &k.Disabled, &revoked,
 		&k.RevokeReason, &remaining, &refillInterval, &refillAmount, &refilled, &limits, &ipAllow,
-		&k.RotatedFrom, &k.RotatedTo, &lastUsed, &k.LastUsedIP, &k.Version)
+		&k.RotatedFrom, &k.RotatedTo, &lastUsed, &k.LastUsedIP, &k.Version, &signingSecret)
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -121,6 +122,9 @@ func scanKey(s scanner) (*token.Key, error) {
 	}
 	k.RateLimits = d.limits("ratelimits", limits)
 	k.IPAllow = d.prefixes(ipAllow)
+	if len(signingSecret) > 0 {
+		k.SigningSecret = signingSecret
+	}
 	if d.err != nil {
 		return nil, fmt.Errorf("key %s: %w", k.ID, d.err)
 	}

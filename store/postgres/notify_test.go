@@ -62,6 +62,13 @@ func TestListenDeliversChanges(t *testing.T) {
 		t.Fatalf("an extra notification (%s): usage bookkeeping must not notify", d)
 	case <-time.After(200 * time.Millisecond):
 	}
+	// A new signing secret matters to verification of signed requests.
+	if _, err := a.UpdateKey(ctx, k.ID, func(k *token.Key) error { k.SigningSecret = []byte("sealed"); return nil }, nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := next("signing secret"); d != k.Digest {
+		t.Fatalf("signing secret: digest %s, want %s", d, k.Digest)
+	}
 
 	p := &token.Principal{Type: token.User, ID: "alice", CreatedAt: time.Now(), UpdatedAt: time.Now(), Version: 1}
 	if err := a.CreatePrincipal(ctx, p, nil); err != nil {

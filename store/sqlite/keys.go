@@ -16,18 +16,18 @@ import (
 const keyColumns = `id, keyspace, name, owner_type, owner_id, scopes, digest, start, metadata,
 	foreign_key, created_at, updated_at, expires_at, ttl_ns, disabled, revoked_at, revoke_reason,
 	remaining, rotated_from, rotated_to, last_used_at, last_used_ip, version, idempotency,
-	ratelimits, ip_allow, refill_interval, refill_amount, refilled_at`
+	ratelimits, ip_allow, refill_interval, refill_amount, refilled_at, signing_secret`
 
 const selectKey = "SELECT " + keyColumns + " FROM keys"
 
 var (
-	insertKeySQL = "INSERT INTO keys (" + keyColumns + ") VALUES (?" + strings.Repeat(", ?", 28) + ")"
+	insertKeySQL = "INSERT INTO keys (" + keyColumns + ") VALUES (?" + strings.Repeat(", ?", 29) + ")"
 	updateKeySQL = `UPDATE keys SET keyspace = ?, name = ?, owner_type = ?, owner_id = ?, scopes = ?,
 	digest = ?, start = ?, metadata = ?, foreign_key = ?, created_at = ?, updated_at = ?,
 	expires_at = ?, ttl_ns = ?, disabled = ?, revoked_at = ?, revoke_reason = ?, remaining = ?,
 	rotated_from = ?, rotated_to = ?, last_used_at = ?, last_used_ip = ?, version = ?,
 	idempotency = ?, ratelimits = ?, ip_allow = ?, refill_interval = ?, refill_amount = ?,
-	refilled_at = ? WHERE id = ?`
+	refilled_at = ?, signing_secret = ? WHERE id = ?`
 )
 
 // keyArgs returns k's column values in keyColumns order.
@@ -51,6 +51,7 @@ func keyArgs(k *token.Key) ([]any, error) {
 		remaining, k.RotatedFrom, k.RotatedTo, e.time(k.LastUsedAt), k.LastUsedIP, k.Version,
 		nullString(k.IdempotencyKey),
 		e.limits(k.RateLimits), e.prefixes(k.IPAllow), refillInterval, refillAmount, e.time(k.RefilledAt),
+		nullBytes(k.SigningSecret),
 	}
 	return args, e.err
 }
@@ -85,7 +86,7 @@ func scanKey(s scanner) (*token.Key, error) {
 		limits, ipAllow              string
 		refillAmount, refilledAt     sql.NullInt64
 		scopes                       string
-		digest                       []byte
+		digest, signingSecret        []byte
 		foreign, disabled, ttl       int64
 		created, updated, expires    sql.NullInt64
 		revoked, remaining, lastUsed sql.NullInt64
@@ -93,7 +94,7 @@ func scanKey(s scanner) (*token.Key, error) {
 	err := s.Scan(&k.ID, &k.Keyspace, &k.Name, &ownerType, &ownerID, &scopes, &digest, &k.Start,
 		&metadata, &foreign, &created, &updated, &expires, &ttl, &disabled, &revoked, &k.RevokeReason,
 		&remaining, &k.RotatedFrom, &k.RotatedTo, &lastUsed, &k.LastUsedIP, &k.Version, &idempotency,
-		&limits, &ipAllow, &refillInterval, &refillAmount, &refilledAt)
+		&limits, &ipAllow, &refillInterval, &refillAmount, &refilledAt, &signingSecret)
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -114,6 +115,9 @@ func scanKey(s scanner) (*token.Key, error) {
 		k.Refill = &token.Refill{Interval: refillInterval.String, Amount: refillAmount.Int64}
 	}
 	k.RefilledAt = d.time(refilledAt)
+	if len(signingSecret) > 0 {
+		k.SigningSecret = signingSecret
+	}
 	k.CreatedAt, k.UpdatedAt, k.ExpiresAt = d.time(created), d.time(updated), d.time(expires)
 	k.TTL = time.Duration(ttl)
 	k.RevokedAt, k.LastUsedAt = d.time(revoked), d.time(lastUsed)

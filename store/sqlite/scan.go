@@ -84,6 +84,14 @@ func nullString(s string) any {
 	return s
 }
 
+// nullBytes returns b, or NULL when it is empty.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 

@@ -77,6 +77,7 @@ var keyVariants = []struct {
 		k.RotatedTo = "key_to"
 		k.LastUsedAt = t0.Add(90*time.Minute + 9)
 		k.LastUsedIP = "2001:db8::1"
+		k.SigningSecret = everyByte("sealed:")
 		k.Version = 7
 	}},
 	{"app owner", func(k *token.Key) { k.Owner = &token.Owner{Type: token.App, ID: "billing-service"} }},
@@ -91,6 +92,17 @@ var keyVariants = []struct {
 		k.TTL = k.ExpiresAt.Sub(t0)
 	}},
 	{"unicode name", func(k *token.Key) { k.Name = "clé de test — 日本語 🔑" }},
+	{"one-byte signing secret", func(k *token.Key) { k.SigningSecret = []byte{0} }},
+}
+
+// everyByte returns prefix followed by every byte value, as a sealed
+// secret may hold any.
+func everyByte(prefix string) []byte {
+	b := []byte(prefix)
+	for i := range 256 {
+		b = append(b, byte(i))
+	}
+	return b
 }
 
 var keyTests = []test{
@@ -170,15 +182,19 @@ var keyTests = []test{
 			k.Scopes = []string{"a", "b"}
 			k.Remaining = ptr(int64(5))
 			k.Metadata = json.RawMessage(`{"a":1}`)
+			k.SigningSecret = []byte("sealed")
 		})
 		want := k.Clone()
 		if err := s.CreateKey(bg, k, event("key.create", "key", k.ID)); err != nil {
 			t.Fatalf("CreateKey: %v", err)
 		}
-		k.Owner.ID, k.Scopes[0], *k.Remaining, k.Metadata[1] = "u2", "z", 99, ' '
+		k.Owner.ID, k.Scopes[0], *k.Remaining, k.Metadata[1], k.SigningSecret[0] = "u2", "z", 99, ' ', 'x'
 		got := getKey(t, s, want.ID)
 		equal(t, "after changing the created key", got, want)
 		got.Owner.ID, got.Scopes[0], *got.Remaining = "u3", "y", 98
+		if len(got.SigningSecret) > 0 {
+			got.SigningSecret[0] = 'y'
+		}
 		equal(t, "after changing a returned key", getKey(t, s, want.ID), want)
 	}},
 }

@@ -41,6 +41,8 @@ func Run(t *testing.T, open func(t *testing.T) token.Store) {
 		{"Audit", auditTests},
 		{"SigningKeys", signingTests},
 		{"Revocations", revocationTests},
+		{"SigningSecret", signingSecretTests},
+		{"Nonces", nonceTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

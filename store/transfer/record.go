@@ -1,8 +1,9 @@
 // Package transfer moves a whole latchkey installation — keyspaces,
-// principals, keys (as digests, never plaintexts), usage counts, JWT
-// signing keys (sealed with the master key, which is not part of the
-// stream) and the audit log — between storage backends as a stream of JSON
-// Lines.
+// principals, keys (as digests, never plaintexts, with their request-signing
+// secrets sealed), usage counts, JWT signing keys (sealed with the master
+// key, which is not part of the stream) and the audit log — between storage
+// backends as a stream of JSON Lines. The nonces of signed requests are
+// short-lived and not carried: a copy forgets them.
 //
 // The stream starts with a header line naming the format and its version
 // and ends with a trailer that counts the records, so that a truncated file
@@ -139,6 +140,7 @@ type keyRecord struct {
 	RotatedTo      string           `json:"rotated_to,omitempty"`
 	LastUsedAt     time.Time        `json:"last_used_at"`
 	LastUsedIP     string           `json:"last_used_ip,omitempty"`
+	SigningSecret  []byte           `json:"signing_secret,omitempty"` // still sealed with the source's master key; base64
 	Version        int64            `json:"version"`
 	Usage          map[string]int64 `json:"usage,omitempty"` // verification counts by result code
 }
@@ -210,7 +212,8 @@ func fromKey(k *token.Key, usage map[token.Code]int64) *keyRecord {
 		ExpiresAt: utc(k.ExpiresAt), TTL: k.TTL, Disabled: k.Disabled, RevokedAt: utc(k.RevokedAt),
 		RevokeReason: k.RevokeReason, Remaining: k.Remaining, RefilledAt: utc(k.RefilledAt),
 		RateLimits: fromLimits(k.RateLimits), IPAllow: k.IPAllow, RotatedFrom: k.RotatedFrom,
-		RotatedTo: k.RotatedTo, LastUsedAt: utc(k.LastUsedAt), LastUsedIP: k.LastUsedIP, Version: k.Version}
+		RotatedTo: k.RotatedTo, LastUsedAt: utc(k.LastUsedAt), LastUsedIP: k.LastUsedIP,
+		SigningSecret: k.SigningSecret, Version: k.Version}
 	if k.Owner != nil {
 		r.Owner = &owner{Type: string(k.Owner.Type), ID: k.Owner.ID}
 	}
@@ -236,7 +239,8 @@ func (r *keyRecord) key() *token.Key {
 		Disabled: r.Disabled, RevokedAt: r.RevokedAt, RevokeReason: r.RevokeReason,
 		Remaining: r.Remaining, RefilledAt: r.RefilledAt, RateLimits: toLimits(r.RateLimits),
 		IPAllow: r.IPAllow, RotatedFrom: r.RotatedFrom, RotatedTo: r.RotatedTo,
-		LastUsedAt: r.LastUsedAt, LastUsedIP: r.LastUsedIP, Version: r.Version}
+		LastUsedAt: r.LastUsedAt, LastUsedIP: r.LastUsedIP, SigningSecret: r.SigningSecret,
+		Version: r.Version}
 	if r.Owner != nil {
 		k.Owner = &token.Owner{Type: token.PrincipalType(r.Owner.Type), ID: r.Owner.ID}
 	}

@@ -1,0 +1,68 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/latchkey/latchkey/httpapi"
+	"github.com/latchkey/latchkey/scope"
+	"github.com/latchkey/latchkey/signer"
+	"github.com/latchkey/latchkey/token"
+	"github.com/latchkey/latchkey/verify"
+)
+
+// localVerifier verifies credentials for a gateway running inside
+// latchkey serve: API keys through the Service (no network hop; the
+// client's address and the request's signature included), JWTs offline
+// against the node's own signing-key ring.
+type localVerifier struct {
+	svc      *token.Service
+	sig      *signer.Manager // nil: JWTs refused
+	issuer   string
+	audience string
+}
+
+var _ verify.RequestVerifier = (*localVerifier)(nil)
+
+func (v *localVerifier) Check(ctx context.Context, tok string, scopes []string) (*verify.Identity, error) {
+	return v.CheckRequest(ctx, verify.Request{Token: tok, Scopes: scopes})
+}
+
+func (v *localVerifier) CheckRequest(ctx context.Context, r verify.Request) (*verify.Identity, error) {
+	if verify.IsJWT(r.Token) {
+		return v.checkJWT(r)
+	}
+	vr := token.VerifyRequest{Key: r.Token, Scopes: r.Scopes, IP: r.IP}
+	if r.HTTP != nil {
+		scheme := "http"
+		if r.HTTP.TLS != nil {
+			scheme = "https"
+		}
+		vr.Signature = httpapi.SignatureCheck(v.svc, r.HTTP, scheme, r.HTTP.Host)
+	}
+	res, err := v.svc.Verify(ctx, vr)
+	if err != nil {
+		return nil, &verify.Error{Kind: verify.ErrUnavailable, Err: err}
+	}
+	out := httpapi.VerifyResponse(res)
+	return verify.IdentityOf(&out, r.Scopes, v.svc.Now())
+}
+
+// checkJWT verifies a latchkey access token for the gateway's audience.
+func (v *localVerifier) checkJWT(r verify.Request) (*verify.Identity, error) {
+	if v.sig == nil || v.audience == "" {
+		return nil, &verify.Error{Kind: verify.ErrInvalidToken, Code: "JWT_NOT_ACCEPTED"}
+	}
+	jv := signer.Verifier{Keys: v.sig.Ring(), Issuer: v.issuer, Audience: v.audience, Now: v.svc.Now}
+	c, err := jv.Verify(r.Token)
+	if err != nil {
+		return nil, &verify.Error{Kind: verify.ErrInvalidToken, Code: "INVALID_JWT"}
+	}
+	if !scope.Set(c.Scope).HasAll(r.Scopes) {
+		return nil, &verify.Error{Kind: verify.ErrInsufficientScope, Code: "INSUFFICIENT_SCOPE", Err: errors.New("missing scope")}
+	}
+	return &verify.Identity{KeyID: c.KeyID, Subject: c.Subject, Scopes: c.Scope, Claims: &verify.Claims{
+		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience, Scopes: c.Scope, ClientID: c.ClientID,
+		KeyID: c.KeyID, JTI: c.ID, IssuedAt: c.IssuedAt, NotBefore: c.NotBefore, ExpiresAt: c.Expiry,
+	}}, nil
+}

@@ -1,0 +1,84 @@
+package verify
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/httpsig"
+)
+
+// Request is a credential together with what a gateway knows about the
+// request it came with.
+type Request struct {
+	Token  string
+	Scopes []string
+	// IP is the client's address: checked against the key's IP allowlist,
+	// and the address unknown keys are throttled by.
+	IP string
+	// HTTP is the request itself, for keys that sign their requests
+	// (RFC 9421); nil when there is none. Its body is not read.
+	HTTP *http.Request
+}
+
+// RequestVerifier is a Verifier that can judge a credential by the request
+// it came with: the client's address and the request's signature.
+// [*Opaque] implements it; gateways use it when the verifier does.
+type RequestVerifier interface {
+	Verifier
+	CheckRequest(ctx context.Context, r Request) (*Identity, error)
+}
+
+var _ RequestVerifier = (*Opaque)(nil)
+
+// signatureHeaders are the fields a signed request's verification always
+// needs besides the ones its signature covers.
+var signatureHeaders = []string{"signature-input", "signature", "content-digest"}
+
+// SignedRequestOf returns the components of r a latchkey server needs to
+// check its RFC 9421 signature, or nil if r carries no signature. origin
+// is "scheme://authority" as the client addressed it.
+func SignedRequestOf(r *http.Request, origin string) *api.SignedRequest {
+	if r == nil || r.Header.Get("Signature-Input") == "" {
+		return nil
+	}
+	sr := &api.SignedRequest{Method: r.Method, TargetURI: origin + r.URL.RequestURI(), Headers: map[string][]string{}}
+	names := append([]string(nil), signatureHeaders...)
+	if ins, err := httpsig.ParseSignatureInput(strings.Join(r.Header.Values("Signature-Input"), ", ")); err == nil {
+		for _, in := range ins {
+			for _, c := range in.Components {
+				if !strings.HasPrefix(c, "@") {
+					names = append(names, c)
+				}
+			}
+		}
+	} // a malformed input is forwarded as it is, for the server to refuse
+	for _, n := range names {
+		if vs := r.Header.Values(n); len(vs) > 0 {
+			sr.Headers[n] = vs
+		}
+	}
+	if r.Host != "" {
+		sr.Headers["host"] = []string{r.Host}
+	}
+	// net/http moves these out of Header; the server needs them to know
+	// whether the request has a body (whose digest must then be signed).
+	switch {
+	case r.ContentLength > 0:
+		sr.Headers["content-length"] = []string{strconv.FormatInt(r.ContentLength, 10)}
+	case r.ContentLength < 0:
+		sr.Headers["transfer-encoding"] = []string{"chunked"}
+	}
+	return sr
+}
+
+// Origin returns "scheme://host" of a request received by this process:
+// https when it arrived over TLS.
+func Origin(r *http.Request) string {
+	if r.TLS != nil {
+		return "https://" + r.Host
+	}
+	return "http://" + r.Host
+}
