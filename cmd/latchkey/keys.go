@@ -136,6 +136,9 @@ func (c *cli) keyDetails(k *api.Key) error {
 	}
 	d.line("Rate limits", rateLimitsString(k.RateLimits))
 	d.line("IP allow", strings.Join(k.IPAllow, ", "))
+	if k.SignsRequests {
+		d.line("Signed requests", "required (RFC 9421, keyid "+k.ID+")")
+	}
 	if k.LastUsedAt != nil {
 		used := timeString(*k.LastUsedAt)
 		if k.LastUsedIP != "" {

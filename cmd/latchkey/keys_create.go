@@ -23,10 +23,11 @@ func keysCreate(c *cli, f *cmdFlags, args []string) error {
 	var ipAllow listFlag
 	f.Var(commaList{&ipAllow}, "ip-allow", "`CIDR` (or address) the key may be used from; repeatable or a comma-separated list (default: anywhere)")
 	refill := f.String("refill", "", "`INTERVAL:AMOUNT` that resets --remaining every day or month (00:00 UTC), e.g. daily:1000 or monthly:50000")
+	signing := f.Bool("signing-secret", false, "give the key a request-signing secret (shown once): it is then valid only on requests signed with it (RFC 9421 hmac-sha256)")
 	if _, err := c.parse(f, args); err != nil {
 		return err
 	}
-	req := api.CreateKeyRequest{Keyspace: *keyspace, Name: *name, Scopes: scopes.vals}
+	req := api.CreateKeyRequest{Keyspace: *keyspace, Name: *name, Scopes: scopes.vals, SigningSecret: *signing}
 	var err error
 	if err := limitFlags(&req, limits, "ip-allow", ipAllow, *refill); err != nil {
 		return err
@@ -81,6 +82,7 @@ func keysCreate(c *cli, f *cmdFlags, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "Created key %s%s in keyspace %s, expires %s.\n", k.ID, quoted(k.Name), k.Keyspace, optTime(k.ExpiresAt, "never"))
 	c.printSecret(k.Secret)
+	c.printSigningSecret(k.ID, k.SigningSecret)
 	return nil
 }
 
@@ -129,7 +131,16 @@ func keysRotate(c *cli, f *cmdFlags, args []string) error {
 	fmt.Fprintf(c.stdout, "Rotated key %s to %s%s in keyspace %s, expires %s.\n", r.Previous.ID, r.ID, quoted(r.Name), r.Keyspace, optTime(r.ExpiresAt, "never"))
 	fmt.Fprintf(c.stdout, "The old key %s is %s, expires %s.\n", r.Previous.ID, r.Previous.State, optTime(r.Previous.ExpiresAt, "never"))
 	c.printSecret(r.Secret)
+	c.printSigningSecret(r.ID, r.SigningSecret)
 	return nil
+}
+
+// printSigningSecret shows a key's new request-signing secret, if any.
+func (c *cli) printSigningSecret(keyID, secret string) {
+	if secret == "" {
+		return
+	}
+	fmt.Fprintf(c.stdout, "\nRequest-signing secret (sign requests with keyid %q; shown once):\n\n    %s\n", keyID, secret)
 }
 
 // printSecret shows a new key's plaintext on a line of its own.

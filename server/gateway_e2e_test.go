@@ -1,0 +1,337 @@
+package server_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/httpsig"
+	"github.com/latchkey/latchkey/proxy"
+	"github.com/latchkey/latchkey/server"
+	"github.com/latchkey/latchkey/verify"
+)
+
+// upstream is an API behind the gateway that records what reaches it.
+type upstream struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []seen
+}
+
+type seen struct {
+	header  http.Header
+	body    []byte
+	readErr error
+}
+
+func newUpstream(t *testing.T) *upstream {
+	u := &upstream{}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		u.mu.Lock()
+		u.reqs = append(u.reqs, seen{header: r.Header.Clone(), body: b, readErr: err})
+		u.mu.Unlock()
+		if err != nil {
+			return
+		}
+		w.Write([]byte("upstream ok"))
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+func (u *upstream) last(t *testing.T) seen {
+	t.Helper()
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.reqs) == 0 {
+		t.Fatal("the upstream was never reached")
+	}
+	return u.reqs[len(u.reqs)-1]
+}
+
+func (u *upstream) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.reqs)
+}
+
+const gatewayRoutes = `routes:
+  - path: /orders
+    methods: [GET, POST]
+    scopes: [orders:read]
+  - path: /public
+    anonymous: true
+`
+
+// startGatewayServer runs latchkey serve with the in-process gateway in
+// front of up and returns the server and the gateway's base URL.
+func startGatewayServer(t *testing.T, up *upstream, cfg server.Config) (*testServer, string) {
+	t.Helper()
+	rs, err := proxy.Parse([]byte(gatewayRoutes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(up.URL)
+	addr := make(chan string, 1)
+	cfg.Proxy = &server.ProxyConfig{Addr: "127.0.0.1:0", Upstream: u, Routes: rs, JWTAudience: "default",
+		Started: func(a string) { addr <- a }}
+	s := startServer(t, cfg)
+	return s, "http://" + <-addr
+}
+
+func gatewayGet(t *testing.T, url, tok string, hdr ...string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// TestGateway_InProcess: the gateway inside serve admits a valid key and
+// a JWT exchanged for it, forwards the identity and strips the credential
+// and spoofed identity headers, and refuses without reaching the upstream.
+func TestGateway_InProcess(t *testing.T) {
+	up := newUpstream(t)
+	s, gw := startGatewayServer(t, up, server.Config{})
+	c := s.client(t, s.Root)
+	k, err := c.CreateKey(t.Context(), api.CreateKeyRequest{Scopes: []string{"orders:read"},
+		RateLimits: []api.RateLimit{{Name: "r", Limit: 100, Window: "1m"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := gatewayGet(t, gw+"/orders/7", k.Secret, "X-Latchkey-Principal", "user:admin", "X-Latchkey-Key-Id", "key_spoofed")
+	if resp.StatusCode != 200 || resp.Header.Get("X-RateLimit-Limit") != "100" {
+		t.Fatalf("valid key: %d, X-RateLimit-Limit %q", resp.StatusCode, resp.Header.Get("X-RateLimit-Limit"))
+	}
+	got := up.last(t).header
+	if got.Get("X-Latchkey-Key-Id") != k.ID || got.Get("X-Latchkey-Principal") != "" || got.Get("Authorization") != "" ||
+		got.Get("X-Latchkey-Scopes") != "orders:read" {
+		t.Errorf("upstream saw %v", got)
+	}
+
+	tr, err := c.ExchangeToken(t.Context(), k.Secret, api.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := gatewayGet(t, gw+"/orders", tr.AccessToken); resp.StatusCode != 200 || up.last(t).header.Get("X-Latchkey-Key-Id") != k.ID {
+		t.Errorf("JWT through the in-process gateway: %d", resp.StatusCode)
+	}
+
+	before := up.count()
+	for name, tc := range map[string]struct {
+		tok    string
+		path   string
+		status int
+	}{
+		"no credential": {"", "/orders", 401},
+		"unknown key":   {"default_" + strings.Repeat("x", 49), "/orders", 401},
+		"no route":      {k.Secret, "/admin", 404},
+	} {
+		if resp := gatewayGet(t, gw+tc.path, tc.tok); resp.StatusCode != tc.status {
+			t.Errorf("%s: %d, want %d", name, resp.StatusCode, tc.status)
+		}
+	}
+	if up.count() != before {
+		t.Errorf("refused requests reached the upstream (%d)", up.count()-before)
+	}
+	if _, err := c.RevokeKey(t.Context(), k.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if resp := gatewayGet(t, gw+"/orders", k.Secret); resp.StatusCode != 401 {
+		t.Errorf("revoked key: %d, want 401 at once (in process)", resp.StatusCode)
+	}
+}
+
+// TestSEC_KEY06_GatewayIPAllowlist: the gateway hands the client's address
+// (X-Forwarded-For only from a trusted proxy) to the key's IP allowlist.
+func TestSEC_KEY06_GatewayIPAllowlist(t *testing.T) {
+	up := newUpstream(t)
+	s, gw := startGatewayServer(t, up, server.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
+	c := s.client(t, s.Root)
+	k, err := c.CreateKey(t.Context(), api.CreateKeyRequest{Scopes: []string{"orders:read"}, IPAllow: []string{"203.0.113.0/24"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := gatewayGet(t, gw+"/orders", k.Secret); resp.StatusCode != 403 {
+		t.Errorf("from 127.0.0.1: %d, want 403", resp.StatusCode)
+	}
+	if resp := gatewayGet(t, gw+"/orders", k.Secret, "X-Forwarded-For", "203.0.113.9"); resp.StatusCode != 200 {
+		t.Errorf("from 203.0.113.9 via a trusted proxy: %d, want 200", resp.StatusCode)
+	}
+	if got := up.last(t).header.Get("X-Forwarded-For"); got != "203.0.113.9" {
+		t.Errorf("upstream X-Forwarded-For %q", got)
+	}
+}
+
+// newSigningKey creates a key with a request-signing secret and a Signer
+// for it.
+func newSigningKey(t *testing.T, s *testServer, req api.CreateKeyRequest) (*api.CreatedKey, *httpsig.Signer) {
+	t.Helper()
+	req.SigningSecret = true
+	if req.Scopes == nil {
+		req.Scopes = []string{"orders:read"}
+	}
+	k, err := s.client(t, s.Root).CreateKey(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(k.SigningSecret, "lkss_") || !k.SignsRequests {
+		t.Fatalf("signing secret %.8q…, signs_requests %v", k.SigningSecret, k.SignsRequests)
+	}
+	sg, err := httpsig.NewSigner(k.ID, []byte(k.SigningSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, sg
+}
+
+// signedPost builds a POST of body to url with the key as bearer, signed
+// by sg over body (pass another body as sent to tamper with it).
+func signedPost(t *testing.T, sg *httpsig.Signer, url, key string, signed, sent []byte) *http.Request {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(signed))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	if sg != nil {
+		if err := sg.Sign(req, signed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sent != nil {
+		req.Body = io.NopCloser(bytes.NewReader(sent))
+		req.ContentLength = int64(len(sent))
+	}
+	return req
+}
+
+func do(t *testing.T, req *http.Request) int {
+	t.Helper()
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0 // the gateway may cut a tampered upload short
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestSEC_KEY07_SignedRequestsThroughGateway: a key with a signing secret
+// passes the in-process gateway only on requests signed with it; a
+// tampered body never reaches the upstream whole; a replay is refused.
+func TestSEC_KEY07_SignedRequestsThroughGateway(t *testing.T) {
+	up := newUpstream(t)
+	s, gw := startGatewayServer(t, up, server.Config{})
+	credits := int64(100)
+	k, sg := newSigningKey(t, s, api.CreateKeyRequest{Remaining: &credits})
+	body := []byte(`{"amount": 42}`)
+
+	if st := do(t, signedPost(t, sg, gw+"/orders", k.Secret, body, nil)); st != 200 {
+		t.Fatalf("signed request: %d", st)
+	}
+	if got := up.last(t); !bytes.Equal(got.body, body) || got.readErr != nil {
+		t.Fatalf("upstream got %q (%v)", got.body, got.readErr)
+	}
+	before := up.count()
+	if st := do(t, signedPost(t, nil, gw+"/orders", k.Secret, body, nil)); st != 401 {
+		t.Errorf("unsigned request with a signing key: %d, want 401", st)
+	}
+	if up.count() != before {
+		t.Error("an unsigned request reached the upstream")
+	}
+
+	tampered := []byte(`{"amount": 43}`)
+	st := do(t, signedPost(t, sg, gw+"/orders", k.Secret, body, tampered))
+	if st == 200 {
+		t.Errorf("tampered body: 200")
+	}
+	up.mu.Lock()
+	for _, r := range up.reqs[before:] {
+		if bytes.Equal(r.body, tampered) && r.readErr == nil {
+			t.Error("the tampered body reached the upstream whole")
+		}
+	}
+	up.mu.Unlock()
+
+	replay := signedPost(t, sg, gw+"/orders", k.Secret, body, nil)
+	again := replay.Clone(t.Context())
+	again.Body = io.NopCloser(bytes.NewReader(body))
+	if st := do(t, replay); st != 200 {
+		t.Fatalf("first use: %d", st)
+	}
+	if st := do(t, again); st != 401 {
+		t.Errorf("replayed signature: %d, want 401", st)
+	}
+	got, err := s.client(t, s.Root).Key(t.Context(), k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Spent: the two valid requests and the tampered one, whose signature
+	// (over the headers, Content-Digest included) held — its body fails
+	// only while it streams. The unsigned request and the replay spend
+	// nothing: the signature is checked before credits.
+	if *got.Remaining != credits-3 {
+		t.Errorf("credits left %d, want %d", *got.Remaining, credits-3)
+	}
+}
+
+// TestSEC_KEY07_SignedRequestsVerifyAPI: POST /v1/keys/verify checks the
+// signature from the request components a remote gateway forwards.
+func TestSEC_KEY07_SignedRequestsVerifyAPI(t *testing.T) {
+	s := startServer(t, server.Config{})
+	k, sg := newSigningKey(t, s, api.CreateKeyRequest{})
+	c := s.client(t, s.Root)
+	req, _ := http.NewRequest("GET", "https://api.example.com/orders?id=7", nil)
+	if err := sg.Sign(req, nil); err != nil {
+		t.Fatal(err)
+	}
+	components := verify.SignedRequestOf(req, "https://api.example.com")
+	check := func(name string, vr api.VerifyRequest, want string) {
+		t.Helper()
+		res, err := c.Verify(t.Context(), vr)
+		if err != nil || res.Code != want {
+			t.Errorf("%s: %+v %v, want %s", name, res, err, want)
+		}
+	}
+	check("signed", api.VerifyRequest{Key: k.Secret, Request: components}, "VALID")
+	check("replayed", api.VerifyRequest{Key: k.Secret, Request: components}, "INVALID_SIGNATURE")
+	check("no request", api.VerifyRequest{Key: k.Secret}, "INVALID_SIGNATURE")
+	req2, _ := http.NewRequest("GET", "https://api.example.com/orders?id=7", nil)
+	sg.Sign(req2, nil)
+	tampered := verify.SignedRequestOf(req2, "https://api.example.com")
+	tampered.TargetURI = "https://api.example.com/orders?id=8"
+	check("tampered query", api.VerifyRequest{Key: k.Secret, Request: tampered}, "INVALID_SIGNATURE")
+	other, _ := httpsig.NewSigner(k.ID, []byte("lkss_"+strings.Repeat("w", 49)))
+	req3, _ := http.NewRequest("GET", "https://api.example.com/orders", nil)
+	other.Sign(req3, nil)
+	check("wrong secret", api.VerifyRequest{Key: k.Secret, Request: verify.SignedRequestOf(req3, "https://api.example.com")}, "INVALID_SIGNATURE")
+
+	// Exchanging a signing key for a JWT needs a signed exchange request.
+	wantProblem(t, s.doJSON(t, "POST", "/v1/tokens", k.Secret, ""), http.StatusUnauthorized)
+	ex := signedPost(t, sg, s.URL+"/v1/tokens", k.Secret, []byte(`{}`), nil)
+	if st := do(t, ex); st != http.StatusCreated {
+		t.Errorf("signed exchange: %d, want 201", st)
+	}
+	// The secret never appears again.
+	got := s.doJSON(t, "GET", "/v1/keys/"+k.ID, s.Root, "")
+	if bytes.Contains(got.Body, []byte(k.SigningSecret)) || !bytes.Contains(got.Body, []byte(`"signs_requests":true`)) {
+		t.Errorf("GET key: %s", got.Body)
+	}
+}
