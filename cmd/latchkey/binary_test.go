@@ -81,6 +81,7 @@ type lockedBuffer struct {
 	buf     bytes.Buffer
 	pending []byte
 	addr    chan string
+	gateway chan string // address of "latchkey gateway serving"
 }
 
 func (b *lockedBuffer) Write(p []byte) (int, error) {
@@ -94,10 +95,17 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 			break
 		}
 		var line struct{ Msg, Addr string }
-		if json.Unmarshal(b.pending[:i], &line) == nil && line.Msg == "latchkey serving" && b.addr != nil {
-			select {
-			case b.addr <- line.Addr:
-			default:
+		if json.Unmarshal(b.pending[:i], &line) == nil {
+			for _, c := range []struct {
+				msg string
+				ch  chan string
+			}{{"latchkey serving", b.addr}, {"latchkey gateway serving", b.gateway}} {
+				if line.Msg == c.msg && c.ch != nil {
+					select {
+					case c.ch <- line.Addr:
+					default:
+					}
+				}
 			}
 		}
 		b.pending = b.pending[i+1:]

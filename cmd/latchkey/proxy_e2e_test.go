@@ -1,0 +1,162 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/httpsig"
+)
+
+// startProxyBinary runs `latchkey proxy` with args and env and returns its
+// base URL once it serves.
+func startProxyBinary(t *testing.T, env []string, args ...string) (string, *lockedBuffer) {
+	t.Helper()
+	stderr := &lockedBuffer{gateway: make(chan string, 1)}
+	cmd := exec.Command(latchkeyBinary(t), append([]string{"proxy", "--addr", "127.0.0.1:0", "--log-format", "json"}, args...)...)
+	cmd.Env = append(baseEnv(), env...)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	select {
+	case addr := <-stderr.gateway:
+		return "http://" + addr, stderr
+	case <-done:
+		t.Fatalf("latchkey proxy exited: %s", stderr)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("latchkey proxy did not start: %s", stderr)
+	}
+	return "", nil
+}
+
+// TestProxyCommand_RemoteVerification runs the real binaries: latchkey
+// serve, and latchkey proxy in front of an upstream, verifying remotely
+// with a keys:verify credential. It walks the route file of the issue,
+// the header contract, refusals, JWTs with the revocation feed, and a
+// signed request whose components the proxy forwards to the server.
+func TestProxyCommand_RemoteVerification(t *testing.T) {
+	root := newRootKey()
+	srv := startBinary(t, t.TempDir(), root)
+	c := srv.client(t, root)
+	ctx := t.Context()
+	verifier, err := c.CreateKey(ctx, api.CreateKeyRequest{Keyspace: "latchkey", Scopes: []string{"keys:verify"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := c.CreateKey(ctx, api.CreateKeyRequest{Scopes: []string{"orders:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signing, err := c.CreateKey(ctx, api.CreateKeyRequest{Scopes: []string{"orders:read"}, SigningSecret: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var hits atomic.Int32
+	var lastHeader atomic.Pointer[http.Header]
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		h := r.Header.Clone()
+		lastHeader.Store(&h)
+		io.Copy(w, r.Body)
+	}))
+	defer up.Close()
+	routes := filepath.Join(t.TempDir(), "routes.yaml")
+	os.WriteFile(routes, []byte("routes: [{path: /orders, methods: [GET, POST], scopes: [orders:read]}, {path: /public, anonymous: true}]\n"), 0o600)
+	gw, logs := startProxyBinary(t, []string{"LATCHKEY_URL=" + srv.URL, "LATCHKEY_TOKEN=" + verifier.Secret},
+		"--upstream", up.URL, "--routes", routes, "--jwt-audience", "default")
+
+	get := func(path, tok string) int {
+		req, _ := http.NewRequest("GET", gw+path, nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		req.Header.Set("X-Latchkey-Key-Id", "spoofed")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := get("/orders", key.Secret); st != 200 || (*lastHeader.Load()).Get("X-Latchkey-Key-Id") != key.ID {
+		t.Fatalf("valid key: %d, upstream saw key id %q", st, (*lastHeader.Load()).Get("X-Latchkey-Key-Id"))
+	}
+	if (*lastHeader.Load()).Get("Authorization") != "" {
+		t.Error("the credential reached the upstream")
+	}
+	n := hits.Load()
+	for _, tc := range []struct {
+		path, tok string
+		want      int
+	}{{"/orders", "", 401}, {"/orders", "default_" + strings.Repeat("z", 49), 401}, {"/admin", key.Secret, 404}} {
+		if st := get(tc.path, tc.tok); st != tc.want {
+			t.Errorf("GET %s: %d, want %d", tc.path, st, tc.want)
+		}
+	}
+	if get("/public", "") != 200 {
+		t.Error("anonymous route refused")
+	}
+	if hits.Load() != n+1 {
+		t.Errorf("refusals reached the upstream: %d hits, want %d", hits.Load(), n+1)
+	}
+
+	// A signed request: the proxy forwards its components to the server.
+	sg, err := httpsig.NewSigner(signing.ID, []byte(signing.SigningSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"order": 1}`)
+	req, _ := http.NewRequest("POST", gw+"/orders", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+signing.Secret)
+	sg.Sign(req, body)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoed, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(echoed, body) {
+		t.Errorf("signed request through the remote proxy: %d %q", resp.StatusCode, echoed)
+	}
+	if st := get("/orders", signing.Secret); st != 401 {
+		t.Errorf("unsigned request with a signing key: %d, want 401", st)
+	}
+
+	// A JWT is verified offline; after its key is revoked, the revocation
+	// feed refuses it within seconds.
+	tr, err := c.ExchangeToken(ctx, key.Secret, api.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := get("/orders", tr.AccessToken); st != 200 {
+		t.Fatalf("JWT: %d", st)
+	}
+	if _, err := c.RevokeKey(ctx, key.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	revoked := time.Now()
+	for get("/orders", tr.AccessToken) != 401 {
+		if time.Since(revoked) > 5*time.Second {
+			t.Fatal("the proxy still admits the JWT of a revoked key after 5s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("JWT refused by the remote proxy %v after revocation", time.Since(revoked).Round(time.Millisecond))
+	if strings.Contains(logs.String(), key.Secret) || strings.Contains(logs.String(), tr.AccessToken) || strings.Contains(logs.String(), verifier.Secret) {
+		t.Error("the proxy's log contains a credential")
+	}
+}
