@@ -36,8 +36,9 @@ log "building bin/bench-baseline and bin/bench-proxybench"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/latchkey-bench.XXXXXX")
 RESULTS=$TMP/results.txt
 : >"$RESULTS"
-UP_PID="" GW_PID=""
+UP_PID="" GW_PID="" BARE_PID=""
 cleanup() {
+	stop_pid "$BARE_PID"
 	stop_pid "$GW_PID"
 	stop_pid "$UP_PID"
 	rm -rf "$TMP"
@@ -59,6 +60,11 @@ GW_PORT=$(free_port)
 GW_URL=http://127.0.0.1:$GW_PORT
 "${SERVER_PIN[@]}" "$REPO_DIR/bin/bench-proxybench" -addr "127.0.0.1:$GW_PORT" -upstream "$UP_URL" &
 GW_PID=$!
+BARE_PORT=$(free_port)
+BARE_URL=http://127.0.0.1:$BARE_PORT
+"${SERVER_PIN[@]}" "$REPO_DIR/bin/bench-proxybench" -bare -addr "127.0.0.1:$BARE_PORT" -upstream "$UP_URL" &
+BARE_PID=$!
+wait_http "$BARE_URL/" 30
 deadline=$((SECONDS + 30))
 until curl -fsS -o /dev/null -H "@$TMP/auth.hdr" "$GW_URL/" 2>/dev/null; do
 	((SECONDS < deadline)) || die "the gateway did not answer 200 in time"
@@ -77,6 +83,7 @@ for r in $(seq "$ROUNDS"); do
 	log " round $r"
 	for c in $CONNS; do
 		THREADS=$(threads_for "$c") run_wrk direct "$UP_URL/" "$c"
+		THREADS=$(threads_for "$c") run_wrk bare-proxy "$BARE_URL/" "$c"
 		THREADS=$(threads_for "$c") run_wrk gateway "$GW_URL/" "$c"
 	done
 done
@@ -105,13 +112,14 @@ report() {
 	echo "- upstream: bench/baseline (fixed 200 body); gateway: bench/proxybench (package proxy, accept-all verifier, scoped route with a rate limit, JSON access log to io.Discard); the same bearer header on every request"
 	echo "- $ROUNDS rounds, each: direct then gateway at each connection count; figures are medians over the rounds, the overhead is the median of per-round differences (each gateway run against the direct run seconds before it); 1-minute load average $LOAD_BEFORE before, $LOAD_AFTER after"
 	echo
-	echo "| connections | direct req/s | gateway req/s | direct p50 | gateway p50 | p50 overhead | direct p99 | gateway p99 | p99 overhead |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| connections | direct req/s | bare proxy req/s | gateway req/s | direct p50 | bare proxy p50 | gateway p50 | p50 overhead | of which the hop (bare proxy) | of which latchkey | direct p99 | gateway p99 | p99 overhead |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	local c
 	for c in $CONNS; do
-		printf '| %s | %.0f | %.0f | %s | %s | %s | %s | %s | %s |\n' "$c" \
-			"$(result direct "$c" rps median)" "$(result gateway "$c" rps median)" \
-			"$(ms "$(result direct "$c" p50 median)")" "$(ms "$(result gateway "$c" p50 median)")" "$(us "$(paired_diff gateway direct "$c" p50)")" \
+		printf '| %s | %.0f | %.0f | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" \
+			"$(result direct "$c" rps median)" "$(result bare-proxy "$c" rps median)" "$(result gateway "$c" rps median)" \
+			"$(ms "$(result direct "$c" p50 median)")" "$(ms "$(result bare-proxy "$c" p50 median)")" "$(ms "$(result gateway "$c" p50 median)")" \
+			"$(us "$(paired_diff gateway direct "$c" p50)")" "$(us "$(paired_diff bare-proxy direct "$c" p50)")" "$(us "$(paired_diff gateway bare-proxy "$c" p50)")" \
 			"$(ms "$(result direct "$c" p99 median)")" "$(ms "$(result gateway "$c" p99 median)")" "$(us "$(paired_diff gateway direct "$c" p99)")"
 	done
 	echo
@@ -124,6 +132,7 @@ report() {
 	else
 		echo "- [ ] the gateway adds ≤ 150 µs at the median ($c0 connection(s)): $(us "$d") — **missed**"
 	fi
+	echo "- latchkey's own share (gateway − bare reverse proxy, $c0 connection(s)): $(us "$(paired_diff gateway bare-proxy "$c0" p50)")"
 }
 
 mkdir -p "$BENCH_DIR/out"

@@ -1,4 +1,5 @@
-// Command proxybench is the gateway under test of bench/proxy.sh: the
+// Command proxybench is the gateway under test of bench/proxy.sh (with
+// -bare: a plain httputil.ReverseProxy, the cost of the extra hop): the
 // proxy package's handler in front of an upstream, with a verifier that
 // accepts every bearer credential (so the figures measure the gateway,
 // not a latchkey server), one route requiring a scope, a route rate limit
@@ -15,6 +16,7 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"time"
 
@@ -42,6 +44,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:18082", "listen address")
 	upstream := flag.String("upstream", "http://127.0.0.1:18081", "upstream URL")
 	accessLog := flag.Bool("accesslog", true, "write the JSON access log (to io.Discard)")
+	bare := flag.Bool("bare", false, "serve a bare httputil.ReverseProxy (same transport, no latchkey logic): the cost of the hop itself")
 	flag.Parse()
 
 	u, err := url.Parse(*upstream)
@@ -60,8 +63,12 @@ func main() {
 	if *accessLog {
 		opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	h, err := proxy.New(opts)
-	if err != nil {
+	var h http.Handler
+	if *bare {
+		rp := httputil.NewSingleHostReverseProxy(u)
+		rp.Transport = proxy.NewTransport(0)
+		h = rp
+	} else if h, err = proxy.New(opts); err != nil {
 		log.Fatal(err)
 	}
 	// The same server timeouts as latchkey's and the baseline's.
