@@ -37,14 +37,20 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test -run '^$$' -fuzz FuzzCheck -fuzztime 30s ./apitoken
 	$(GO) test -run '^$$' -fuzz FuzzParseExpr -fuzztime 30s ./scope
 	$(GO) test -run '^$$' -fuzz FuzzValidate -fuzztime 30s ./scope
+	$(GO) test -run '^$$' -fuzz FuzzParseRoutes -fuzztime 30s ./proxy
+	$(GO) test -run '^$$' -fuzz FuzzParseSignatureInput -fuzztime 30s ./httpsig
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./signer
 
 clean: ## remove build output
 	rm -rf bin
 
-.PHONY: bench-http bench-scale
+.PHONY: bench-http bench-proxy bench-scale
 
 bench-http: ## HTTP benchmark: latchkey vs a bare net/http baseline (wrk; BENCH_DURATION=10s)
 	bash bench/http.sh
+
+bench-proxy: ## gateway overhead: direct vs bare reverse proxy vs latchkey's gateway (wrk)
+	bash bench/proxy.sh
 
 bench-scale: ## scale benchmark: import BENCH_KEYS=1000000 keys, restart, cold/warm verify, memory
 	bash bench/scale.sh
