@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/httpsig"
@@ -333,5 +335,25 @@ func TestSEC_KEY07_SignedRequestsVerifyAPI(t *testing.T) {
 	got := s.doJSON(t, "GET", "/v1/keys/"+k.ID, s.Root, "")
 	if bytes.Contains(got.Body, []byte(k.SigningSecret)) || !bytes.Contains(got.Body, []byte(`"signs_requests":true`)) {
 		t.Errorf("GET key: %s", got.Body)
+	}
+}
+
+// TestGateway_TLSAndHTTP2: with the server's certificate the in-process
+// gateway serves HTTPS and speaks HTTP/2 to clients that offer it.
+func TestGateway_TLSAndHTTP2(t *testing.T) {
+	up := newUpstream(t)
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	_, gw := startGatewayServer(t, up, server.Config{DataDir: dir, TLSCert: certFile, TLSKey: keyFile})
+	gw = strings.Replace(gw, "http://", "https://", 1)
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+	resp, err := hc.Get(gw + "/public")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+		t.Errorf("gateway over TLS: %d %s, want 200 over HTTP/2", resp.StatusCode, resp.Proto)
 	}
 }

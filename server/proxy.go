@@ -39,7 +39,13 @@ func startGateway(c Config, v *localVerifier, lim ratelimit.Limiter) (func(conte
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", pc.Addr)
+	return listenGateway(h, pc.Addr, c.TLSCert, c.TLSKey, c.Log, pc.Started)
+}
+
+// listenGateway serves h on addr (HTTPS and HTTP/2 with a certificate)
+// and returns the function that shuts it down gracefully.
+func listenGateway(h http.Handler, addr, cert, key string, log *slog.Logger, started func(string)) (func(context.Context) error, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: listen: %w", err)
 	}
@@ -51,26 +57,62 @@ func startGateway(c Config, v *localVerifier, lim ratelimit.Limiter) (func(conte
 		// No read or write timeout: bodies stream (uploads, downloads,
 		// WebSockets) for as long as they need; the upstream transport
 		// bounds the wait for response headers.
-		ErrorLog: slog.NewLogLogger(c.Log.Handler(), slog.LevelWarn),
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if c.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	if cert != "" {
+		tc, err := tlsConfig(cert, key)
 		if err != nil {
 			ln.Close()
-			return nil, fmt.Errorf("proxy: load TLS certificate: %w", err)
+			return nil, fmt.Errorf("proxy: %w", err)
 		}
-		// HTTP/2 for clients comes with TLS (ALPN h2).
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
-		ln = tls.NewListener(ln, srv.TLSConfig)
+		srv.TLSConfig = tc
+		ln = tls.NewListener(ln, tc)
 	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
-			c.Log.Error("proxy stopped", "err", err)
+			log.Error("gateway stopped", "err", err)
 		}
 	}()
-	c.Log.Info("latchkey gateway serving", "addr", ln.Addr().String(), "upstream", pc.Upstream.Redacted(), "routes", len(pc.Routes))
-	if pc.Started != nil {
-		pc.Started(ln.Addr().String())
+	log.Info("latchkey gateway serving", "addr", ln.Addr().String())
+	if started != nil {
+		started(ln.Addr().String())
 	}
 	return srv.Shutdown, nil
+}
+
+// tlsConfig loads a certificate for TLS 1.2+, offering HTTP/2 (ALPN h2).
+func tlsConfig(cert, key string) (*tls.Config, error) {
+	c, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS certificate: %w", err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{c}, NextProtos: []string{"h2", "http/1.1"}}, nil
+}
+
+// GatewayConfig runs a gateway handler on its own (latchkey proxy).
+type GatewayConfig struct {
+	Addr            string
+	TLSCert, TLSKey string
+	Handler         http.Handler
+	Log             *slog.Logger
+	Started         func(addr string)
+	ShutdownTimeout time.Duration // 0: 30s
+}
+
+// RunGateway serves c.Handler until ctx ends, then drains it.
+func RunGateway(ctx context.Context, c GatewayConfig) error {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	stop, err := listenGateway(c.Handler, c.Addr, c.TLSCert, c.TLSKey, c.Log, c.Started)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	return stop(sctx)
 }

@@ -186,13 +186,13 @@ func Run(ctx context.Context, c Config) error {
 		ErrorLog:          slog.NewLogLogger(c.Log.Handler(), slog.LevelWarn),
 	}
 	if c.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		tc, err := tlsConfig(c.TLSCert, c.TLSKey)
 		if err != nil {
 			ln.Close()
-			return fmt.Errorf("load TLS certificate: %w", err)
+			return err
 		}
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
-		ln = tls.NewListener(ln, srv.TLSConfig)
+		srv.TLSConfig = tc
+		ln = tls.NewListener(ln, tc)
 	}
 
 	flushCtx, stopFlush := context.WithCancel(context.Background())

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/client"
 	"github.com/latchkey/latchkey/httpapi"
 	"github.com/latchkey/latchkey/proxy"
+	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/verify"
 )
 
@@ -138,7 +137,7 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 	if err != nil {
 		return fail("%v", err)
 	}
-	if err := serveGateway(ctx, h, *addr, *tlsCert, *tlsKey, log); err != nil {
+	if err := server.RunGateway(ctx, server.GatewayConfig{Addr: *addr, TLSCert: *tlsCert, TLSKey: *tlsKey, Handler: h, Log: log}); err != nil {
 		log.Error("proxy failed", "err", err)
 		return exitFailure
 	}
@@ -170,34 +169,4 @@ func remoteJWT(ctx context.Context, cl *client.Client, serverURL, audience strin
 	// differ from the public URL in the metadata.
 	return verify.NewJWT(verify.JWTOptions{JWKSURL: strings.TrimSuffix(serverURL, "/") + "/.well-known/jwks.json",
 		Issuer: md.Issuer, Audience: audience, Revocations: rev, HTTPClient: hc})
-}
-
-// serveGateway serves h on addr until ctx ends, then drains it.
-func serveGateway(ctx context.Context, h http.Handler, addr, cert, key string, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 120 * time.Second,
-		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	if cert != "" {
-		c, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("load TLS certificate: %w", err)
-		}
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{c}, NextProtos: []string{"h2", "http/1.1"}}
-		ln = tls.NewListener(ln, srv.TLSConfig)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("latchkey gateway serving", "addr", ln.Addr().String())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
 }
