@@ -5,16 +5,21 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"io/fs"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/httpsig"
 	"github.com/latchkey/latchkey/server"
+	"github.com/latchkey/latchkey/verify"
 )
 
 // scenarioKeys is how many keys the secret-scanning tests create over HTTP.
@@ -46,6 +51,11 @@ func populate(t *testing.T) *populated {
 		t.Fatal(err)
 	}
 	p := &populated{s: s, secrets: []string{s.Root}}
+	mk, err := os.ReadFile(filepath.Join(s.DataDir, server.MasterKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.secrets = append(p.secrets, strings.TrimSpace(string(mk))) // the master key must appear nowhere either
 	var mu sync.Mutex
 	add := func(k *api.CreatedKey) {
 		mu.Lock()
@@ -90,6 +100,31 @@ func populate(t *testing.T) *populated {
 						p.revoked = append(p.revoked, k.Secret)
 						mu.Unlock()
 						_, err = c.Verify(ctx, api.VerifyRequest{Key: k.Secret})
+					}
+				case i%10 == 4: // a key that signs its requests, used once, and a JWT
+					sk, err2 := c.CreateKey(ctx, api.CreateKeyRequest{Scopes: []string{"orders:read"}, SigningSecret: true})
+					if err2 != nil {
+						errs <- err2
+						return
+					}
+					add(sk)
+					mu.Lock()
+					p.secrets = append(p.secrets, sk.SigningSecret)
+					mu.Unlock()
+					sg, _ := httpsig.NewSigner(sk.ID, []byte(sk.SigningSecret))
+					hr, _ := http.NewRequest("GET", "https://api.example.com/orders", nil)
+					sg.Sign(hr, nil)
+					var res *api.VerifyResponse
+					if res, err = c.Verify(ctx, api.VerifyRequest{Key: sk.Secret, Request: verify.SignedRequestOf(hr, "https://api.example.com")}); err == nil && !res.Valid {
+						err = fmt.Errorf("signed verify: %s", res.Code)
+					}
+					if err == nil {
+						var tr *api.TokenResponse
+						if tr, err = c.ExchangeToken(ctx, k.Secret, api.TokenRequest{}); err == nil {
+							mu.Lock()
+							p.secrets = append(p.secrets, tr.AccessToken)
+							mu.Unlock()
+						}
 					}
 				case i%10 == 3:
 					var rk *api.RotatedKey
@@ -151,7 +186,7 @@ func dataFiles(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	files := map[string][]byte{}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == server.RootKeyFile {
+		if err != nil || d.IsDir() || d.Name() == server.RootKeyFile || d.Name() == server.MasterKeyFile {
 			return err
 		}
 		b, err := os.ReadFile(path)
