@@ -50,43 +50,28 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 		}
 		ttl = time.Duration(req.ExpiresIn) * time.Second
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	res, err := h.svc.Verify(r.Context(), token.VerifyRequest{Key: secret, Scopes: requested, IP: ip,
-		Signature: h.signatureCheck(r, scheme, r.Host)})
+	// A dry run first: a key whose constraints a bearer JWT would drop is
+	// refused before anything is spent.
+	vr := token.VerifyRequest{Key: secret, Scopes: requested, IP: ip, DryRun: true}
+	res, err := h.svc.Verify(r.Context(), vr)
 	if err != nil {
 		return err
 	}
-	h.metrics.verified(res.Code)
-	if len(res.RateLimits) > 0 {
-		ratelimit.SetHeaders(w.Header(), statuses(res.RateLimits), h.svc.Now())
+	if k := res.Key; k != nil && (k.SigningSecret != nil || len(k.IPAllow) > 0) && res.Code != token.CodeNotFound {
+		// A JWT is presented by anyone from anywhere: it cannot carry a
+		// signing requirement or an IP allowlist (KEY-06: a derived token
+		// must not escape the key's CIDRs).
+		return &httpError{status: http.StatusBadRequest, code: "key_not_exchangeable",
+			msg: "keys that sign their requests or are bound to IP addresses cannot be exchanged for JWTs"}
 	}
-	switch res.Code {
-	case token.CodeValid:
-	case token.CodeNotFound:
-		if throttled, retry := h.guard.fail(r.Context(), "verify", h.guard.verify, ip); throttled {
-			return tooManyFailures(w, retry)
+	if res.Code == token.CodeValid {
+		vr.DryRun = false
+		if res, err = h.svc.Verify(r.Context(), vr); err != nil {
+			return err
 		}
-		return invalidToken(w, "invalid_token", "the API key is not valid")
-	case token.CodeExpired, token.CodeRevoked, token.CodeDisabled, token.CodeOwnerDisabled, token.CodeInvalidSignature:
-		return invalidToken(w, "invalid_token", "the API key is not valid")
-	case token.CodeInsufficientScope:
-		return badRequest("invalid_scope", "the key does not grant every requested scope")
-	case token.CodeForbiddenIP:
-		return &httpError{status: http.StatusForbidden, code: "forbidden_ip", msg: "this key may not be used from this address"}
-	case token.CodeRateLimited:
-		var retry time.Duration
-		if n := len(res.RateLimits); n > 0 {
-			retry = res.RateLimits[n-1].RetryAfter
-		}
-		ratelimit.SetRetryAfter(w.Header(), retry)
-		return &httpError{status: http.StatusTooManyRequests, code: "rate_limited", msg: "rate limit exceeded"}
-	case token.CodeUsageExceeded:
-		return &httpError{status: http.StatusTooManyRequests, code: "usage_exceeded", msg: "the key has no credits left"}
-	default:
-		return invalidToken(w, "invalid_token", "the API key is not valid")
+	}
+	if err := h.tokenRefusal(w, r, res, ip); err != nil {
+		return err
 	}
 	k := res.Key
 	aud := k.Keyspace
@@ -130,6 +115,38 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 		Scope:     strings.Join(scopes, " "),
 	})
 	return nil
+}
+
+// tokenRefusal maps a verification that is not VALID to the exchange's
+// refusal (nil for VALID).
+func (h *Handler) tokenRefusal(w http.ResponseWriter, r *http.Request, res *token.VerifyResult, ip string) error {
+	h.metrics.verified(res.Code)
+	if len(res.RateLimits) > 0 {
+		ratelimit.SetHeaders(w.Header(), statuses(res.RateLimits), h.svc.Now())
+	}
+	switch res.Code {
+	case token.CodeValid:
+		return nil
+	case token.CodeNotFound:
+		if throttled, retry := h.guard.fail(r.Context(), "verify", h.guard.verify, ip); throttled {
+			return tooManyFailures(w, retry)
+		}
+		return invalidToken(w, "invalid_token", "the API key is not valid")
+	case token.CodeInsufficientScope:
+		return badRequest("invalid_scope", "the key does not grant every requested scope")
+	case token.CodeForbiddenIP:
+		return &httpError{status: http.StatusForbidden, code: "forbidden_ip", msg: "this key may not be used from this address"}
+	case token.CodeRateLimited:
+		var retry time.Duration
+		if n := len(res.RateLimits); n > 0 {
+			retry = res.RateLimits[n-1].RetryAfter
+		}
+		ratelimit.SetRetryAfter(w.Header(), retry)
+		return &httpError{status: http.StatusTooManyRequests, code: "rate_limited", msg: "rate limit exceeded"}
+	case token.CodeUsageExceeded:
+		return &httpError{status: http.StatusTooManyRequests, code: "usage_exceeded", msg: "the key has no credits left"}
+	}
+	return invalidToken(w, "invalid_token", "the API key is not valid")
 }
 
 // invalidToken is 401 with an RFC 6750 challenge naming the error.

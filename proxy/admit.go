@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/latchkey/latchkey/httpsig"
@@ -62,8 +63,14 @@ func (g *gateway) admit(r *http.Request, x *exchange) *refusal {
 	if rt.expr != nil && !rt.expr.Eval(scope.Set(id.Scopes)) {
 		return &errScope
 	}
-	if rt.keyspace != "" && id.Claims == nil && id.Keyspace != rt.keyspace {
-		return &errKeyspace
+	if rt.keyspace != "" {
+		// An API key must belong to the keyspace; a JWT must be meant
+		// for it (its aud, which is the keyspace unless the exchange
+		// asked for another of the keyspace's audiences).
+		if id.Claims == nil && id.Keyspace != rt.keyspace ||
+			id.Claims != nil && !slices.Contains(id.Claims.Audience, rt.keyspace) {
+			return &errKeyspace
+		}
 	}
 	return g.limit(r, x, subjectOf(id, x.clientIP))
 }

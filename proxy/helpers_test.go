@@ -56,6 +56,10 @@ const (
 	tokBadIP    = "lk_badip_Secret0123456789abcdefABCDEFG"
 	tokUsage    = "lk_usage_Secret0123456789abcdefABCDEFG"
 	tokWildcard = "lk_wild_Secret0123456789abcdefABCDEFGH"
+	// JWTs (the fake does not parse them): one for keyspace default, one
+	// for another audience.
+	jwtDefault = "eyJhbGciOiJFZERTQSJ9.eyJhdWQiOiJkZWZhdWx0In0.c2ln"
+	jwtOther   = "eyJhbGciOiJFZERTQSJ9.eyJhdWQiOiJvdGhlciJ9.c2ln"
 )
 
 var testNow = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -68,6 +72,10 @@ func newFakeVerifier() *fakeVerifier {
 			tokWriter:   {KeyID: "key_writer", Subject: "user:bob", Scopes: []string{"orders:read", "orders:write", "billing:read"}, Keyspace: "default"},
 			tokOther:    {KeyID: "key_other", Subject: "user:carol", Scopes: []string{"orders:read"}, Keyspace: "other"},
 			tokWildcard: {KeyID: "key_wild", Subject: "app:robot", Scopes: []string{"orders:*"}, Keyspace: "default"},
+			jwtDefault: {KeyID: "key_jwt", Subject: "user:dan", Scopes: []string{"orders:read"},
+				Claims: &verify.Claims{Audience: []string{"default"}, Scopes: []string{"orders:read"}}},
+			jwtOther: {KeyID: "key_jwt2", Subject: "user:erin", Scopes: []string{"orders:read"},
+				Claims: &verify.Claims{Audience: []string{"other"}, Scopes: []string{"orders:read"}}},
 		},
 		errs: map[string]error{
 			tokLimited: &verify.Error{Kind: verify.ErrRateLimited, Code: "RATE_LIMITED", RetryAfter: 2500 * time.Millisecond,

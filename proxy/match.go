@@ -43,25 +43,53 @@ func underPrefix(p, prefix string) bool {
 	return len(p) == len(prefix) || p[len(prefix)] == '/'
 }
 
-// safePath reports whether the (decoded) request path p is one that every
-// upstream reads as the gateway does: absolute, without "." or ".."
-// segments (also in the "..;" form some servers strip parameters from),
-// without empty segments and without backslashes. Other paths could
-// match one route here and reach another upstream resource, so they are
-// refused.
-func safePath(p string) bool {
-	if p == "" || p[0] != '/' || strings.IndexByte(p, '\\') >= 0 {
+// safePath reports whether the request path is one that every upstream
+// reads as the gateway does: absolute, without "." or ".." segments,
+// without empty segments, backslashes, ";" path parameters (Tomcat, Jetty
+// and Spring drop them: "/admin;x" would miss the /admin route here and
+// reach /admin there), control characters or NUL, and without encoded "/",
+// "\" or ";" in the raw path. p is the decoded path, raw the escaped one
+// ("" when it equals p). Other paths could match one route here and reach
+// another resource upstream, so they are refused.
+func safePath(p, raw string) bool {
+	if p == "" || p[0] != '/' || strings.ContainsAny(p, "\\;") || strings.Contains(p, "//") {
 		return false
 	}
-	for seg := range strings.SplitSeq(p[1:], "/") {
-		if i := strings.IndexByte(seg, ';'); i >= 0 {
-			seg = seg[:i]
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f {
+			return false
 		}
+	}
+	if raw != "" {
+		l := strings.ToLower(raw)
+		if strings.Contains(l, "%2f") || strings.Contains(l, "%5c") || strings.Contains(l, "%3b") {
+			return false
+		}
+	}
+	for seg := range strings.SplitSeq(p[1:], "/") {
 		if seg == "." || seg == ".." {
 			return false
 		}
 	}
-	return !strings.Contains(p, "//")
+	return true
+}
+
+// caseConfusable reports whether p falls under the prefix of a route only
+// when case is ignored ("/ADMIN" and an /admin route): an upstream that
+// matches paths without regard to case would serve the route's resource
+// while the gateway applied another route's rules, so such a path is
+// refused.
+func caseConfusable(rs []*route, p string) bool {
+	for _, r := range rs {
+		if r.path == "/" || underPrefix(p, r.path) {
+			continue
+		}
+		if len(p) >= len(r.path) && strings.EqualFold(p[:len(r.path)], r.path) &&
+			(len(p) == len(r.path) || p[len(r.path)] == '/') {
+			return true
+		}
+	}
+	return false
 }
 
 // allowedIP reports whether ip lies in one of ps; with no ps every

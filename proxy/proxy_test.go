@@ -152,6 +152,7 @@ routes:
 		{"401/unknown token", g, "/orders", bearerH("lk_unknown_token"), 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
 		{"403/insufficient scope", g, "/write", bearerH(tokReader), 403, CodeInsufficientScope, `Bearer error="insufficient_scope"`, ""},
 		{"403/keyspace mismatch", g, "/ks", bearerH(tokOther), 403, CodeForbidden, "", ""},
+		{"403/JWT for another keyspace", g, "/ks", bearerH(jwtOther), 403, CodeForbidden, "", ""},
 		{"403/IP not allowed by the route", g, "/internal", nil, 403, CodeForbidden, "", ""},
 		{"403/IP not allowed by the key", g, "/orders", bearerH(tokBadIP), 403, CodeForbidden, "", ""},
 		{"429/rate limited by the key", g, "/orders", bearerH(tokLimited), 429, CodeRateLimited, "", "3"},
@@ -218,5 +219,36 @@ func TestNew_Invalid(t *testing.T) {
 	var v verify.Verifier // nil is fine when every route is anonymous
 	if _, err := New(Options{Upstream: u, Routes: []Route{{Path: "/", Anonymous: true}}, Verifier: v}); err != nil {
 		t.Errorf("anonymous only: %v", err)
+	}
+}
+
+// TestProxy_PathConfusionRefused: paths that an upstream could read as a
+// protected route's while the gateway matched them to another route — path
+// parameters, NUL, encoded separators, case changes — are refused without
+// reaching the upstream (found by review: "/admin;x" fell through to an
+// anonymous "/" route and Tomcat-style servers serve it as /admin).
+func TestProxy_PathConfusionRefused(t *testing.T) {
+	g := newGW(t, `routes: [{path: /admin, scopes: [admin]}, {path: /, anonymous: true}]`, nil)
+	for _, p := range []string{"/admin;x", "/admin;", "/admin%3bx", "/admin%00", "/ADMIN", "/Admin/users", "/admin%2fusers/../x", "/x%2Fadmin"} {
+		before := g.up.hits.Load()
+		resp, body := do(t, g.URL, "GET", p)
+		if resp.StatusCode == 200 || g.up.hits.Load() != before {
+			t.Errorf("GET %s without credential: %d %.80q, upstream reached: %v", p, resp.StatusCode, body, g.up.hits.Load() != before)
+		}
+	}
+	if resp, _ := do(t, g.URL, "GET", "/about"); resp.StatusCode != 200 {
+		t.Errorf("anonymous route: %d", resp.StatusCode)
+	}
+}
+
+// TestProxy_KeyspaceRouteJWT: a keyspace route admits a JWT only if its
+// audience is that keyspace (found by review: JWTs of any keyspace passed).
+func TestProxy_KeyspaceRouteJWT(t *testing.T) {
+	g := newGW(t, `routes: [{path: /ks, scopes: [orders:read], keyspace: default}]`, nil)
+	if resp, _ := do(t, g.URL, "GET", "/ks", bearerH(jwtDefault)...); resp.StatusCode != 200 {
+		t.Errorf("JWT for the keyspace: %d", resp.StatusCode)
+	}
+	if resp, _ := do(t, g.URL, "GET", "/ks", bearerH(jwtOther)...); resp.StatusCode != 403 {
+		t.Errorf("JWT for another keyspace: %d, want 403", resp.StatusCode)
 	}
 }

@@ -126,12 +126,19 @@ func TestMatch(t *testing.T) {
 		}
 	}
 	for p, want := range map[string]bool{
-		"/a": true, "/a/b.c": true, "/a/...": true, "/a/": true, "/a;v=1/b": true,
+		"/a": true, "/a/b.c": true, "/a/...": true, "/a/": true, "/a%20b": true,
 		"": false, "a": false, "/a/../b": false, "/a/./b": false, "/..": false, "/a/..;x/b": false,
 		"/a//b": false, `/a\..\b`: false,
+		// Path parameters, NUL and control characters (security review).
+		"/admin;x": false, "/admin;": false, "/a;v=1/b": false, "/admin\x00": false, "/admin\n": false, "/a\x7f": false,
 	} {
-		if got := safePath(p); got != want {
+		if got := safePath(p, ""); got != want {
 			t.Errorf("safePath(%q) = %v", p, got)
+		}
+	}
+	for raw, want := range map[string]bool{"/admin%3bx": false, "/a%2Fb": false, "/a%5cb": false, "/a%20b": true} {
+		if got := safePath("/decoded", raw); got != want {
+			t.Errorf("safePath(raw %q) = %v", raw, got)
 		}
 	}
 }

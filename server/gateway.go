@@ -30,7 +30,7 @@ func (v *localVerifier) Check(ctx context.Context, tok string, scopes []string) 
 
 func (v *localVerifier) CheckRequest(ctx context.Context, r verify.Request) (*verify.Identity, error) {
 	if verify.IsJWT(r.Token) {
-		return v.checkJWT(r)
+		return v.checkJWT(ctx, r)
 	}
 	vr := token.VerifyRequest{Key: r.Token, Scopes: r.Scopes, IP: r.IP}
 	if r.HTTP != nil {
@@ -49,7 +49,7 @@ func (v *localVerifier) CheckRequest(ctx context.Context, r verify.Request) (*ve
 }
 
 // checkJWT verifies a latchkey access token for the gateway's audience.
-func (v *localVerifier) checkJWT(r verify.Request) (*verify.Identity, error) {
+func (v *localVerifier) checkJWT(ctx context.Context, r verify.Request) (*verify.Identity, error) {
 	if v.sig == nil || v.audience == "" {
 		return nil, &verify.Error{Kind: verify.ErrInvalidToken, Code: "JWT_NOT_ACCEPTED"}
 	}
@@ -57,6 +57,16 @@ func (v *localVerifier) checkJWT(r verify.Request) (*verify.Identity, error) {
 	c, err := jv.Verify(r.Token)
 	if err != nil {
 		return nil, &verify.Error{Kind: verify.ErrInvalidToken, Code: "INVALID_JWT"}
+	}
+	// In process the key's current state is at hand: a JWT stops working
+	// the moment its key is revoked, disabled or expires, or its owner is
+	// disabled — no revocation feed delay.
+	live, err := v.svc.KeyLive(ctx, c.KeyID)
+	if err != nil {
+		return nil, &verify.Error{Kind: verify.ErrUnavailable, Err: err}
+	}
+	if !live {
+		return nil, &verify.Error{Kind: verify.ErrInvalidToken, Code: "REVOKED"}
 	}
 	if !scope.Set(c.Scope).HasAll(r.Scopes) {
 		return nil, &verify.Error{Kind: verify.ErrInsufficientScope, Code: "INSUFFICIENT_SCOPE", Err: errors.New("missing scope")}

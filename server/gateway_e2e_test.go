@@ -325,11 +325,12 @@ func TestSEC_KEY07_SignedRequestsVerifyAPI(t *testing.T) {
 	other.Sign(req3, nil)
 	check("wrong secret", api.VerifyRequest{Key: k.Secret, Request: verify.SignedRequestOf(req3, "https://api.example.com")}, "INVALID_SIGNATURE")
 
-	// Exchanging a signing key for a JWT needs a signed exchange request.
-	wantProblem(t, s.doJSON(t, "POST", "/v1/tokens", k.Secret, ""), http.StatusUnauthorized)
+	// A key that signs its requests is never exchanged for a bearer JWT,
+	// signed exchange request or not: the JWT would drop the requirement.
+	p := wantProblem(t, s.doJSON(t, "POST", "/v1/tokens", k.Secret, ""), http.StatusBadRequest)
 	ex := signedPost(t, sg, s.URL+"/v1/tokens", k.Secret, []byte(`{}`), nil)
-	if st := do(t, ex); st != http.StatusCreated {
-		t.Errorf("signed exchange: %d, want 201", st)
+	if st := do(t, ex); st != http.StatusBadRequest || p.Code != "key_not_exchangeable" {
+		t.Errorf("exchange of a signing key: %d %s, want 400 key_not_exchangeable", st, p.Code)
 	}
 	// The secret never appears again.
 	got := s.doJSON(t, "GET", "/v1/keys/"+k.ID, s.Root, "")

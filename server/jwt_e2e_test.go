@@ -147,6 +147,21 @@ func TestJWT_ExchangeSpendsLimitsAndCredits(t *testing.T) {
 	}
 }
 
+// TestSEC_KEY06_DerivedTokensKeepCIDRs: a JWT would escape its key's IP
+// allowlist, so an IP-bound key is not exchanged — and nothing is spent.
+func TestSEC_KEY06_DerivedTokensKeepCIDRs(t *testing.T) {
+	credits := int64(5)
+	f := newJWTFixture(t, server.Config{}, api.CreateKeyRequest{IPAllow: []string{"127.0.0.1/32"}, Remaining: &credits})
+	p := wantProblem(t, f.s.doJSON(t, "POST", "/v1/tokens", f.key.Secret, ""), http.StatusBadRequest)
+	if p.Code != "key_not_exchangeable" {
+		t.Errorf("code %s", p.Code)
+	}
+	k, err := f.c.Key(t.Context(), f.key.ID)
+	if err != nil || *k.Remaining != credits {
+		t.Errorf("credits %v (%v), want %d untouched", k.Remaining, err, credits)
+	}
+}
+
 func TestJWT_ExchangeRefusals(t *testing.T) {
 	f := newJWTFixture(t, server.Config{}, api.CreateKeyRequest{})
 	for name, tok := range map[string]string{"none": "", "unknown": "orders_" + strings.Repeat("A", 49), "root": f.s.Root} {

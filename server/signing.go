@@ -54,9 +54,10 @@ func startSigner(ctx, runCtx context.Context, c Config, mk [signer.MasterKeySize
 	if _, err := m.Ensure(ctx); err != nil {
 		return nil, err
 	}
-	// Other nodes' rotations are picked up within a tenth of the lead,
-	// long before their new key signs.
-	interval := min(m.Schedule().Lead/10, time.Minute)
+	// Other nodes' rotations are picked up within a tenth of the lead (long
+	// before their new key signs) and at most 10 s (an immediate rotation
+	// withdraws keys at once).
+	interval := min(m.Schedule().Lead/10, 10*time.Second)
 	interval = max(interval, 100*time.Millisecond)
 	go m.Run(runCtx, interval)
 	return m, nil

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -24,6 +25,11 @@ type RevocationPage struct {
 func (s *Service) Revocations(ctx context.Context, a *Actor, after int64, limit int, wait time.Duration) (*RevocationPage, error) {
 	if !a.May(ScopeKeysVerify) && !a.May(ScopeKeysRead) {
 		return nil, s.deny(ctx, a, "revocation.list", "", "", ScopeKeysVerify)
+	}
+	if a.ownerBound() {
+		// The feed names every key and principal: not for a personal
+		// credential, which sees only its owner's keys.
+		return nil, s.deny(ctx, a, "revocation.list", "", "", ScopeAdmin)
 	}
 	if after < 0 {
 		return nil, invalidf("cursor must not be negative")
@@ -78,4 +84,35 @@ func (s *Service) Require(ctx context.Context, a *Actor, need, action, targetTyp
 		return nil
 	}
 	return s.deny(ctx, a, action, targetType, targetID, need)
+}
+
+// KeyLive reports whether the API key keyID may still act now: it exists,
+// is active (not revoked, expired or disabled) and its owner, if any, is
+// enabled. A gateway inside the server asks it for every JWT, so that a
+// JWT stops working the moment its key does; false with a nil error means
+// "no", an error that the store could not answer.
+func (s *Service) KeyLive(ctx context.Context, keyID string) (bool, error) {
+	k, err := s.store.KeyByID(ctx, keyID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storeErr(err, "key %s", keyID)
+	}
+	if k.State(s.Now()) != Active {
+		return false, nil
+	}
+	if k.Owner != nil {
+		p, err := s.lookupPrincipal(ctx, k.Owner.Type, k.Owner.ID)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if p.Disabled {
+			return false, nil
+		}
+	}
+	return true, nil
 }

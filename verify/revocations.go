@@ -14,6 +14,12 @@ import (
 // longer than an hour, plus clock leeway.
 const RevocationWindow = time.Hour + time.Minute
 
+// RevocationMargin widens each revocation: a JWT issued up to this long
+// after it is refused too. Another node may still have verified the key
+// from its cache (for at most a second) and issued a JWT just after the
+// revocation committed; iat has whole seconds.
+const RevocationMargin = 2 * time.Second
+
 // RevocationsOptions configure a [Revocations] subscription.
 type RevocationsOptions struct {
 	// Wait is how long each long poll may be held by the server (default
@@ -158,7 +164,7 @@ func (r *Revocations) check(c *Claims) error {
 		if e.id == "" {
 			continue
 		}
-		if at, ok := e.m[e.id]; ok && !now.Before(at) && !c.IssuedAt.After(at) {
+		if at, ok := e.m[e.id]; ok && !now.Before(at) && !c.IssuedAt.After(at.Add(RevocationMargin)) {
 			return invalid("revoked")
 		}
 	}

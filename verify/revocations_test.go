@@ -25,7 +25,8 @@ func TestRevocationsCheck(t *testing.T) {
 	}{
 		{"issued before its key's revocation", Claims{KeyID: "key_a", Subject: "user:x", IssuedAt: revokedAt.Add(-time.Second)}, true},
 		{"issued the same second", Claims{KeyID: "key_a", Subject: "user:x", IssuedAt: revokedAt}, true},
-		{"issued after (key re-enabled)", Claims{KeyID: "key_a", Subject: "user:x", IssuedAt: revokedAt.Add(time.Second)}, false},
+		{"issued within the margin after (another node's cache)", Claims{KeyID: "key_a", Subject: "user:x", IssuedAt: revokedAt.Add(RevocationMargin)}, true},
+		{"issued after the margin (key re-enabled)", Claims{KeyID: "key_a", Subject: "user:x", IssuedAt: revokedAt.Add(RevocationMargin + time.Second)}, false},
 		{"principal disabled", Claims{KeyID: "key_c", Subject: "user:bob", IssuedAt: revokedAt.Add(-time.Second)}, true},
 		{"revocation still in the future", Claims{KeyID: "key_later", Subject: "user:x", IssuedAt: t0}, false},
 		{"unknown kind ignored", Claims{KeyID: "key_b", Subject: "user:x", IssuedAt: revokedAt.Add(-time.Second)}, false},

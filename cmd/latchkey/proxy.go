@@ -67,6 +67,7 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 	serverURL := fs.String("url", envOr(env, "LATCHKEY_URL", defaultURL), "latchkey server that verifies (env LATCHKEY_URL)")
 	jwtAud := fs.String("jwt-audience", env("LATCHKEY_PROXY_JWT_AUDIENCE"), "also admit latchkey JWTs whose aud contains this `audience`, verified offline against the server's JWKS and revocation feed (env LATCHKEY_PROXY_JWT_AUDIENCE)")
 	cacheTTL := fs.Duration("cache-ttl", verify.DefaultCacheTTL, "how long a VALID answer for a key is reused (keys with rate limits or credits are asked every time)")
+	maxStale := fs.Duration("revocations-max-stale", 30*time.Second, "with --jwt-audience: refuse JWTs (503) once the revocation feed has not answered for this long; 0 keeps admitting them")
 	proxies := fs.String("trusted-proxies", env("LATCHKEY_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env LATCHKEY_TRUSTED_PROXIES)")
 	tlsCert := fs.String("tls-cert", env("LATCHKEY_PROXY_TLS_CERT"), "TLS certificate PEM file; with --tls-key serves HTTPS and HTTP/2 (env LATCHKEY_PROXY_TLS_CERT)")
 	tlsKey := fs.String("tls-key", env("LATCHKEY_PROXY_TLS_KEY"), "TLS private key PEM file (env LATCHKEY_PROXY_TLS_KEY)")
@@ -127,7 +128,7 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 	defer stop()
 	v := verify.Composite{Opaque: verify.NewOpaque(cl, verify.OpaqueOptions{CacheTTL: *cacheTTL})}
 	if *jwtAud != "" {
-		if v.JWT, err = remoteJWT(ctx, cl, *serverURL, *jwtAud, log); err != nil {
+		if v.JWT, err = remoteJWT(ctx, cl, *serverURL, *jwtAud, *maxStale, log); err != nil {
 			log.Error("proxy: JWT verification", "err", err)
 			return exitFailure
 		}
@@ -147,7 +148,7 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 // remoteJWT builds a JWT verifier for a latchkey server: its issuer from
 // the server's metadata, its JWKS, and its revocation feed (the proxy's
 // credential has keys:verify).
-func remoteJWT(ctx context.Context, cl *client.Client, serverURL, audience string, log *slog.Logger) (*verify.JWT, error) {
+func remoteJWT(ctx context.Context, cl *client.Client, serverURL, audience string, maxStale time.Duration, log *slog.Logger) (*verify.JWT, error) {
 	hc := &http.Client{Timeout: 10 * time.Second}
 	resp, err := hc.Get(strings.TrimSuffix(serverURL, "/") + "/.well-known/oauth-authorization-server")
 	if err != nil {
@@ -162,7 +163,8 @@ func remoteJWT(ctx context.Context, cl *client.Client, serverURL, audience strin
 		return nil, fmt.Errorf("server metadata: no issuer (%v)", err)
 	}
 	rev := verify.NewRevocations(cl, verify.RevocationsOptions{
-		OnError: func(err error) { log.Warn("proxy: revocation feed", "err", err) },
+		MaxStale: maxStale, // until the first answer, JWTs get 503
+		OnError:  func(err error) { log.Warn("proxy: revocation feed", "err", err) },
 	})
 	rev.Start(ctx)
 	// The JWKS is fetched from the server the proxy talks to, which may
