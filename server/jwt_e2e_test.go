@@ -294,6 +294,15 @@ func TestJWT_RevocationFeedAuthz(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantProblem(t, f.s.do(t, "GET", "/v1/revocations", w.Secret, "", nil), http.StatusForbidden)
+	// A personal credential sees only its owner's keys; the feed names all.
+	if _, err := f.c.CreateUser(t.Context(), api.CreatePrincipalRequest{ID: "alice", Permissions: []string{"keys:read", "keys:verify"}}); err != nil {
+		t.Fatal(err)
+	}
+	personal, err := f.c.CreateKey(t.Context(), api.CreateKeyRequest{Keyspace: "latchkey", Owner: &api.Owner{Type: "user", ID: "alice"}, Scopes: []string{"keys:read", "keys:verify"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantProblem(t, f.s.do(t, "GET", "/v1/revocations", personal.Secret, "", nil), http.StatusForbidden)
 	wantProblem(t, f.s.do(t, "GET", "/v1/revocations", f.key.Secret, "", nil), http.StatusUnauthorized)
 	for _, q := range []string{"since=-1", "since=x", "wait=26", "limit=0"} {
 		wantProblem(t, f.s.do(t, "GET", "/v1/revocations?"+q, f.s.Root, "", nil), http.StatusBadRequest)
