@@ -160,6 +160,9 @@ func TestGateway_InProcess(t *testing.T) {
 	if resp := gatewayGet(t, gw+"/orders", k.Secret); resp.StatusCode != 401 {
 		t.Errorf("revoked key: %d, want 401 at once (in process)", resp.StatusCode)
 	}
+	if resp := gatewayGet(t, gw+"/orders", tr.AccessToken); resp.StatusCode != 401 {
+		t.Errorf("JWT of a revoked key: %d, want 401 at once (in process)", resp.StatusCode)
+	}
 }
 
 // TestSEC_KEY06_GatewayIPAllowlist: the gateway hands the client's address
