@@ -55,6 +55,10 @@ type verifyCache struct {
 	keys       *otter.Cache[apitoken.Digest, *keyEntry]
 	principals *otter.Cache[principalRef, *Principal]
 	unknown    *otter.Cache[apitoken.Digest, struct{}]
+	// ids maps key IDs to digests, for lookups by ID (JWTs name their key
+	// by ID). A key's digest never changes, so this needs no invalidation;
+	// the key itself is then read through keys.
+	ids *otter.Cache[string, apitoken.Digest]
 
 	mu    sync.Mutex
 	epoch atomic.Uint64
@@ -89,6 +93,7 @@ func newVerifyCache(c CacheConfig) *verifyCache {
 			MaximumSize:      c.NegativeSize,
 			ExpiryCalculator: otter.ExpiryWriting[apitoken.Digest, struct{}](c.NegativeTTL),
 		}),
+		ids: otter.Must(&otter.Options[string, apitoken.Digest]{MaximumSize: c.Size}),
 	}
 }
 

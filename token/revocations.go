@@ -92,12 +92,12 @@ func (s *Service) Require(ctx context.Context, a *Actor, need, action, targetTyp
 // JWT stops working the moment its key does; false with a nil error means
 // "no", an error that the store could not answer.
 func (s *Service) KeyLive(ctx context.Context, keyID string) (bool, error) {
-	k, err := s.store.KeyByID(ctx, keyID)
+	k, err := s.keyByIDCached(ctx, keyID)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return false, storeErr(err, "key %s", keyID)
+		return false, err
 	}
 	if k.State(s.Now()) != Active {
 		return false, nil
@@ -115,4 +115,30 @@ func (s *Service) KeyLive(ctx context.Context, keyID string) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// keyByIDCached returns key id through the verification cache (and its
+// invalidations): the ID's digest is remembered, the key is then read by
+// digest like any verification.
+func (s *Service) keyByIDCached(ctx context.Context, id string) (*Key, error) {
+	if s.cache != nil {
+		if d, ok := s.cache.ids.GetIfPresent(id); ok {
+			e, err := s.lookupKey(ctx, d)
+			if err != nil {
+				return nil, err
+			}
+			return e.key, nil
+		}
+	}
+	k, err := s.store.KeyByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, storeErr(err, "key %s", id)
+	}
+	if s.cache != nil {
+		s.cache.ids.Set(id, k.Digest)
+	}
+	return k, nil
 }
