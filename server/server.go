@@ -166,6 +166,9 @@ func Run(ctx context.Context, c Config) error {
 	issuer := c.Issuer
 	if issuer == "" {
 		issuer = defaultIssuer(c, ln.Addr())
+		if c.DatabaseURL != "" {
+			c.Log.Warn("no LATCHKEY_ISSUER: JWTs name this node's own address as their issuer; nodes sharing a database should all set the public URL", "issuer", issuer)
+		}
 	}
 	api := httpapi.New(httpapi.Config{
 		Service: svc, Log: c.Log, Registerer: reg,
