@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"net"
 	"path/filepath"
 	"time"
@@ -32,6 +33,9 @@ func masterKey(c Config) ([signer.MasterKeySize]byte, error) {
 	k, created, err := signer.LoadOrCreateMasterKey(path)
 	if err != nil {
 		return k, err
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		c.Log.Warn("the master key file is readable by other users; chmod 600 it", "path", path, "mode", fi.Mode().Perm().String())
 	}
 	if created {
 		c.Log.Warn("generated a new master key: BACK IT UP. Without it the JWT signing keys in the database cannot be read; "+
