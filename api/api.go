@@ -207,6 +207,9 @@ type Keyspace struct {
 	UpdatedAt      time.Time   `json:"updated_at"`
 	RateLimits     []RateLimit `json:"ratelimits,omitempty"`
 	Audiences      []string    `json:"audiences,omitempty"`
+	// AllowAPIKeyHeader lets the keyspace's keys be presented as
+	// "X-API-Key: <key>" at the gateway (on routes that accept it).
+	AllowAPIKeyHeader bool `json:"allow_api_key_header"`
 }
 
 // KeyspaceRequest is the body of POST /v1/keyspaces (Name required) and
@@ -223,6 +226,8 @@ type KeyspaceRequest struct {
 	// Audiences are the aud values, besides the keyspace's name, that JWTs
 	// from POST /v1/tokens may ask for; replaces all old ones.
 	Audiences *[]string `json:"audiences,omitempty"`
+	// AllowAPIKeyHeader lets the keys be presented as "X-API-Key".
+	AllowAPIKeyHeader *bool `json:"allow_api_key_header,omitempty"`
 }
 
 // KeyspaceList lists keyspaces.

@@ -86,8 +86,10 @@ func apiKeyspace(ks *token.Keyspace) api.Keyspace {
 		Scopes:         ks.Scopes,
 		RateLimits:     apiRateLimits(ks.RateLimits),
 		Audiences:      ks.Audiences,
-		CreatedAt:      ks.CreatedAt.UTC(),
-		UpdatedAt:      ks.UpdatedAt.UTC(),
+
+		AllowAPIKeyHeader: ks.AllowAPIKeyHeader,
+		CreatedAt:         ks.CreatedAt.UTC(),
+		UpdatedAt:         ks.UpdatedAt.UTC(),
 	}
 }
 

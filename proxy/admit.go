@@ -30,7 +30,7 @@ func (g *gateway) admit(r *http.Request, x *exchange) *refusal {
 	if rt.anonymous {
 		return g.limit(r, x, "ip:"+x.clientIP)
 	}
-	tok, f := credential(r, rt.apiKey)
+	tok, fromAPIKey, f := credential(r, rt.apiKey)
 	if f != nil {
 		return f
 	}
@@ -46,6 +46,23 @@ func (g *gateway) admit(r *http.Request, x *exchange) *refusal {
 	}
 	if id == nil {
 		return &errInvalid
+	}
+	if fromAPIKey {
+		// X-API-Key needs the route's consent (checked) and the key's
+		// keyspace's (SPEC §2); JWTs travel as bearer tokens only.
+		if id.Claims != nil {
+			return &errInvalid
+		}
+		if g.apiKeyAllowed != nil {
+			ok, err := g.apiKeyAllowed(r.Context(), id.Keyspace)
+			if err != nil {
+				g.log.LogAttrs(r.Context(), slog.LevelWarn, "proxy: keyspace lookup failed", slog.String("err", err.Error()))
+				return &errUnavailable
+			}
+			if !ok {
+				return &errInvalid
+			}
+		}
 	}
 	if r.Header.Get("Signature-Input") != "" && r.Header.Get("Content-Digest") != "" {
 		// The signature covered Content-Digest; the body must match it.

@@ -7,9 +7,14 @@ import (
 
 // credential returns the credential the request presents: the token of
 // its one "Authorization: Bearer" header or, where apiKey allows it, of
-// its one X-API-Key header. Presenting none, both, several or a
-// malformed one is refused.
-func credential(r *http.Request, apiKey bool) (string, *refusal) {
+// its one X-API-Key header (fromAPIKey then reports true). Presenting
+// none, both, several or a malformed one is refused.
+func credential(r *http.Request, apiKey bool) (tok string, fromAPIKey bool, f *refusal) {
+	tok, f = credentialOf(r, apiKey)
+	return tok, f == nil && r.Header.Get("Authorization") == "", f
+}
+
+func credentialOf(r *http.Request, apiKey bool) (string, *refusal) {
 	auth := r.Header.Values("Authorization")
 	var keys []string
 	if apiKey {

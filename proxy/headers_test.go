@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"testing"
@@ -242,5 +243,38 @@ routes:
 		if got := get("/public", "", tc.ip); got != tc.want {
 			t.Errorf("anonymous from %s: %d, want %d", tc.ip, got, tc.want)
 		}
+	}
+}
+
+// TestProxy_APIKeyHeaderNeedsKeyspaceConsent: on a route that accepts
+// X-API-Key, the key's keyspace must allow it too (SPEC §2), and JWTs are
+// bearer tokens only.
+func TestProxy_APIKeyHeaderNeedsKeyspaceConsent(t *testing.T) {
+	var asked []string
+	g := newGW(t, `routes: [{path: /keyed, scopes: [orders:read], api_key_header: true}]`, func(o *Options) {
+		o.APIKeyHeaderAllowed = func(_ context.Context, ks string) (bool, error) {
+			asked = append(asked, ks)
+			return ks == "default", nil
+		}
+	})
+	for _, tc := range []struct {
+		name, tok string
+		status    int
+	}{
+		{"keyspace allows it", tokReader, 200},
+		{"keyspace does not", tokOther, 401},
+		{"a JWT as X-API-Key", jwtDefault, 401},
+	} {
+		before := g.up.hits.Load()
+		resp, _ := do(t, g.URL, "GET", "/keyed", "X-API-Key", tc.tok)
+		if resp.StatusCode != tc.status || (g.up.hits.Load() != before) != (tc.status == 200) {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.status)
+		}
+	}
+	if resp, _ := do(t, g.URL, "GET", "/keyed", bearerH(tokOther)...); resp.StatusCode != 200 {
+		t.Errorf("the same key as a bearer token: %d, want 200", resp.StatusCode)
+	}
+	if len(asked) != 2 || asked[0] != "default" || asked[1] != "other" {
+		t.Errorf("keyspaces asked: %v", asked)
 	}
 }

@@ -46,6 +46,10 @@ type Options struct {
 	// headers after the request was sent, when Transport is not set
 	// (default DefaultResponseHeaderTimeout).
 	ResponseHeaderTimeout time.Duration
+	// APIKeyHeaderAllowed reports whether keys of a keyspace may be
+	// presented as X-API-Key (the keyspace's allow_api_key_header), on
+	// routes with api_key_header; nil leaves the decision to the route.
+	APIKeyHeaderAllowed func(ctx context.Context, keyspace string) (bool, error)
 }
 
 // gateway is the http.Handler returned by New.
@@ -58,6 +62,8 @@ type gateway struct {
 	now      func() time.Time
 	clientIP func(*http.Request) string
 	rp       *httputil.ReverseProxy
+
+	apiKeyAllowed func(ctx context.Context, keyspace string) (bool, error)
 }
 
 // New returns the gateway: an http.Handler that matches each request to
@@ -88,6 +94,7 @@ func New(opts Options) (http.Handler, error) {
 	g := &gateway{
 		upstream: u, verifier: opts.Verifier, limiter: opts.Limiter,
 		log: opts.Logger, now: opts.Now, clientIP: opts.ClientIP,
+		apiKeyAllowed: opts.APIKeyHeaderAllowed,
 	}
 	needVerifier := false
 	for i := range opts.Routes {

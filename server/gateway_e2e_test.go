@@ -66,6 +66,9 @@ func (u *upstream) count() int {
 }
 
 const gatewayRoutes = `routes:
+  - path: /legacy
+    scopes: [orders:read]
+    api_key_header: true
   - path: /orders
     methods: [GET, POST]
     scopes: [orders:read]
@@ -359,5 +362,37 @@ func TestGateway_TLSAndHTTP2(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
 		t.Errorf("gateway over TLS: %d %s, want 200 over HTTP/2", resp.StatusCode, resp.Proto)
+	}
+}
+
+// TestGateway_APIKeyHeaderPerKeyspace: X-API-Key is accepted on a route
+// that allows it only for keys whose keyspace allows it (SPEC §2).
+func TestGateway_APIKeyHeaderPerKeyspace(t *testing.T) {
+	up := newUpstream(t)
+	s, gw := startGatewayServer(t, up, server.Config{})
+	c := s.client(t, s.Root)
+	yes := true
+	if _, err := c.CreateKeyspace(t.Context(), api.KeyspaceRequest{Name: "legacy", AllowAPIKeyHeader: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := c.CreateKey(t.Context(), api.CreateKeyRequest{Keyspace: "legacy", Scopes: []string{"orders:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := c.CreateKey(t.Context(), api.CreateKeyRequest{Scopes: []string{"orders:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := gatewayGet(t, gw+"/legacy", "", "X-API-Key", legacy.Secret); resp.StatusCode != 200 {
+		t.Errorf("X-API-Key of a keyspace that allows it: %d", resp.StatusCode)
+	}
+	if got := up.last(t).header.Get("X-Api-Key"); got != "" {
+		t.Error("X-API-Key reached the upstream")
+	}
+	if resp := gatewayGet(t, gw+"/legacy", "", "X-API-Key", plain.Secret); resp.StatusCode != 401 {
+		t.Errorf("X-API-Key of a keyspace that does not allow it: %d, want 401", resp.StatusCode)
+	}
+	if resp := gatewayGet(t, gw+"/legacy", plain.Secret); resp.StatusCode != 200 {
+		t.Errorf("the same key as a bearer token: %d", resp.StatusCode)
 	}
 }

@@ -34,7 +34,8 @@ func startGateway(c Config, v *localVerifier, lim ratelimit.Limiter) (func(conte
 	pc := c.Proxy
 	h, err := proxy.New(proxy.Options{
 		Upstream: pc.Upstream, Routes: pc.Routes, Verifier: v, Limiter: lim, Logger: c.Log,
-		ClientIP: func(r *http.Request) string { return httpapi.ClientAddr(r, c.TrustedProxies) },
+		ClientIP:            func(r *http.Request) string { return httpapi.ClientAddr(r, c.TrustedProxies) },
+		APIKeyHeaderAllowed: proxy.CachedAPIKeyHeaderAllowed(v.svc.KeyspaceAllowsAPIKeyHeader, 5*time.Second, nil),
 	})
 	if err != nil {
 		return nil, err

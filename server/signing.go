@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"net"
+	"os"
 	"path/filepath"
 	"time"
 

@@ -27,8 +27,11 @@ type Keyspace struct {
 	// Audiences are the aud values, besides the keyspace's name, that JWTs
 	// exchanged for its keys may ask for.
 	Audiences []string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// AllowAPIKeyHeader lets its keys be presented as "X-API-Key: <key>"
+	// (at the gateway) besides "Authorization: Bearer".
+	AllowAPIKeyHeader bool
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // Clone returns a deep copy of ks.

@@ -21,6 +21,8 @@ type KeyspaceParams struct {
 	Scopes         *[]string
 	RateLimits     *[]ratelimit.Limit
 	Audiences      *[]string
+	// AllowAPIKeyHeader, see Keyspace.
+	AllowAPIKeyHeader *bool
 }
 
 // apply validates p and writes it into ks.
@@ -52,6 +54,9 @@ func (p *KeyspaceParams) apply(ks *Keyspace) error {
 			return err
 		}
 		ks.Scopes = ss
+	}
+	if p.AllowAPIKeyHeader != nil {
+		ks.AllowAPIKeyHeader = *p.AllowAPIKeyHeader
 	}
 	if p.Audiences != nil {
 		if err := validAudiences(*p.Audiences); err != nil {
@@ -187,6 +192,20 @@ func validAudiences(as []string) error {
 		seen[a] = true
 	}
 	return nil
+}
+
+// KeyspaceAllowsAPIKeyHeader reports whether keys of keyspace name may be
+// presented as X-API-Key (for the gateway, which has verified the key, not
+// a management actor). An unknown keyspace allows nothing.
+func (s *Service) KeyspaceAllowsAPIKeyHeader(ctx context.Context, name string) (bool, error) {
+	ks, err := s.store.Keyspace(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storeErr(err, "keyspace %s", name)
+	}
+	return ks.AllowAPIKeyHeader, nil
 }
 
 // KeyspaceAudiences returns the audiences JWTs for keys of keyspace name

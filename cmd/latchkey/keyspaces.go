@@ -29,6 +29,7 @@ func keyspaceFlags(f *cmdFlags, update bool) func() (api.KeyspaceRequest, error)
 	defaultTTL := f.String("default-ttl", "", "lifetime of a key created without one (Go `duration`, e.g. 720h)")
 	maxTTL := f.String("max-ttl", "", "longest lifetime a key may have (Go `duration`)")
 	allowPermanent := f.Bool("allow-permanent", false, "whether keys without expiry are allowed")
+	apiKeyHeader := f.Bool("allow-api-key-header", false, "whether the keys may be presented as \"X-API-Key: <key>\" at the gateway (on routes with api_key_header)")
 	var scopes listFlag
 	f.listFlags(&scopes, "scope", "scopes", "`scope` of the keyspace's catalogue, replacing all old ones")
 	var auds listFlag
@@ -55,6 +56,9 @@ func keyspaceFlags(f *cmdFlags, update bool) func() (api.KeyspaceRequest, error)
 		}
 		if f.isSet("allow-permanent") {
 			req.AllowPermanent = allowPermanent
+		}
+		if f.isSet("allow-api-key-header") {
+			req.AllowAPIKeyHeader = apiKeyHeader
 		}
 		if scopes.set {
 			req.Scopes = new(scopes.values())
@@ -140,7 +144,7 @@ func keyspacesUpdate(c *cli, f *cmdFlags, args []string) error {
 		return err
 	}
 	if req == (api.KeyspaceRequest{}) {
-		return usagef("nothing to change: give at least one of --prefix, --default-ttl, --max-ttl, --allow-permanent, --scopes, --audiences, --ratelimit, --no-ratelimits")
+		return usagef("nothing to change: give at least one of --prefix, --default-ttl, --max-ttl, --allow-permanent, --allow-api-key-header, --scopes, --audiences, --ratelimit, --no-ratelimits")
 	}
 	cl, err := c.client(f)
 	if err != nil {
@@ -167,6 +171,7 @@ func (c *cli) printKeyspace(f *cmdFlags, ks *api.Keyspace) error {
 	d.line("Scopes", orDash(list(ks.Scopes)))
 	d.line("Rate limits", orDash(rateLimitsString(ks.RateLimits)))
 	d.line("JWT audiences", orDash(list(ks.Audiences)))
+	d.line("X-API-Key", map[bool]string{true: "allowed", false: "not allowed"}[ks.AllowAPIKeyHeader])
 	d.line("Created", timeString(ks.CreatedAt))
 	d.line("Updated", timeString(ks.UpdatedAt))
 	return d.flush()

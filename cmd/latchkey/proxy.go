@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -133,8 +134,20 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 			return exitFailure
 		}
 	}
+	apiKeyAllowed := func(ctx context.Context, ks string) (bool, error) {
+		k, err := cl.Keyspace(ctx, ks)
+		if err != nil {
+			var e *client.Error
+			if errors.As(err, &e) && e.Status == http.StatusNotFound {
+				return false, nil
+			}
+			return false, err
+		}
+		return k.AllowAPIKeyHeader, nil
+	}
 	h, err := proxy.New(proxy.Options{Upstream: up, Routes: rs, Verifier: v, Logger: log,
-		ClientIP: func(r *http.Request) string { return httpapi.ClientAddr(r, trusted) }})
+		ClientIP:            func(r *http.Request) string { return httpapi.ClientAddr(r, trusted) },
+		APIKeyHeaderAllowed: proxy.CachedAPIKeyHeaderAllowed(apiKeyAllowed, 30*time.Second, nil)})
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 const selectKeyspace = `SELECT name, prefix, default_ttl_ns, max_ttl_ns, allow_permanent, scopes,
-	ratelimits, created_at, updated_at, audiences FROM keyspaces`
+	ratelimits, created_at, updated_at, audiences, allow_api_key_header FROM keyspaces`
 
 func scanKeyspace(s scanner) (*token.Keyspace, error) {
 	var (
@@ -23,7 +23,7 @@ func scanKeyspace(s scanner) (*token.Keyspace, error) {
 		limits           []byte
 		created, updated *int64
 	)
-	err := s.Scan(&ks.Name, &ks.Prefix, &defTTL, &maxTTL, &ks.AllowPermanent, &scopes, &limits, &created, &updated, &audiences)
+	err := s.Scan(&ks.Name, &ks.Prefix, &defTTL, &maxTTL, &ks.AllowPermanent, &scopes, &limits, &created, &updated, &audiences, &ks.AllowAPIKeyHeader)
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -42,7 +42,7 @@ func scanKeyspace(s scanner) (*token.Keyspace, error) {
 func keyspaceArgs(ks *token.Keyspace) ([]any, error) {
 	var e enc
 	args := []any{ks.Name, ks.Prefix, int64(ks.DefaultTTL), int64(ks.MaxTTL), ks.AllowPermanent,
-		e.strings(ks.Scopes), e.limits(ks.RateLimits), e.time(ks.CreatedAt), e.time(ks.UpdatedAt), e.strings(ks.Audiences)}
+		e.strings(ks.Scopes), e.limits(ks.RateLimits), e.time(ks.CreatedAt), e.time(ks.UpdatedAt), e.strings(ks.Audiences), ks.AllowAPIKeyHeader}
 	if e.err != nil {
 		return nil, fmt.Errorf("keyspace %s: %w", ks.Name, e.err)
 	}
@@ -56,7 +56,7 @@ func (db *DB) CreateKeyspace(ctx context.Context, ks *token.Keyspace, ev *token.
 	b := &pgx.Batch{}
 	if err == nil {
 		b.Queue(`INSERT INTO keyspaces (name, prefix, default_ttl_ns, max_ttl_ns, allow_permanent, scopes,
-			ratelimits, created_at, updated_at, audiences) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, args...)
+			ratelimits, created_at, updated_at, audiences, allow_api_key_header) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, args...)
 		err = queueAudit(b, ev)
 	}
 	if err == nil {
@@ -110,7 +110,7 @@ func (db *DB) UpdateKeyspace(ctx context.Context, name string, fn func(*token.Ke
 		}
 		b := &pgx.Batch{}
 		b.Queue(`UPDATE keyspaces SET (prefix, default_ttl_ns, max_ttl_ns, allow_permanent, scopes,
-			ratelimits, created_at, updated_at, audiences) = ($2, $3, $4, $5, $6, $7, $8, $9, $10) WHERE name = $1`, args...)
+			ratelimits, created_at, updated_at, audiences, allow_api_key_header) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WHERE name = $1`, args...)
 		if err := queueAudit(b, ev); err != nil {
 			return err
 		}

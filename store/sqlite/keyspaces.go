@@ -10,7 +10,7 @@ import (
 )
 
 const selectKeyspace = `SELECT name, prefix, default_ttl_ns, max_ttl_ns, allow_permanent, scopes,
-	created_at, updated_at, ratelimits, audiences FROM keyspaces`
+	created_at, updated_at, ratelimits, audiences, allow_api_key_header FROM keyspaces`
 
 func scanKeyspace(s scanner) (*token.Keyspace, error) {
 	var (
@@ -20,9 +20,10 @@ func scanKeyspace(s scanner) (*token.Keyspace, error) {
 		allowPermanent   int64
 		scopes, limits   string
 		audiences        string
+		apiKeyHeader     int64
 		created, updated sql.NullInt64
 	)
-	if err := s.Scan(&ks.Name, &ks.Prefix, &defTTL, &maxTTL, &allowPermanent, &scopes, &created, &updated, &limits, &audiences); err != nil {
+	if err := s.Scan(&ks.Name, &ks.Prefix, &defTTL, &maxTTL, &allowPermanent, &scopes, &created, &updated, &limits, &audiences, &apiKeyHeader); err != nil {
 		return nil, dbErr(err)
 	}
 	ks.DefaultTTL, ks.MaxTTL = time.Duration(defTTL), time.Duration(maxTTL)
@@ -30,6 +31,7 @@ func scanKeyspace(s scanner) (*token.Keyspace, error) {
 	ks.Scopes = d.strings("scopes", scopes)
 	ks.RateLimits = d.limits("ratelimits", limits)
 	ks.Audiences = d.strings("audiences", audiences)
+	ks.AllowAPIKeyHeader = apiKeyHeader != 0
 	ks.CreatedAt, ks.UpdatedAt = d.time(created), d.time(updated)
 	if d.err != nil {
 		return nil, fmt.Errorf("keyspace %s: %w", ks.Name, d.err)
@@ -42,12 +44,12 @@ func scanKeyspace(s scanner) (*token.Keyspace, error) {
 func (db *DB) CreateKeyspace(ctx context.Context, ks *token.Keyspace, ev *token.AuditEvent) error {
 	var e enc
 	args := []any{ks.Name, ks.Prefix, int64(ks.DefaultTTL), int64(ks.MaxTTL), boolInt(ks.AllowPermanent),
-		e.strings(ks.Scopes), e.time(ks.CreatedAt), e.time(ks.UpdatedAt), e.limits(ks.RateLimits), e.strings(ks.Audiences)}
+		e.strings(ks.Scopes), e.time(ks.CreatedAt), e.time(ks.UpdatedAt), e.limits(ks.RateLimits), e.strings(ks.Audiences), boolInt(ks.AllowAPIKeyHeader)}
 	err := e.err
 	if err == nil {
 		err = db.inTx(ctx, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO keyspaces (name, prefix, default_ttl_ns, max_ttl_ns,
-				allow_permanent, scopes, created_at, updated_at, ratelimits, audiences) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+				allow_permanent, scopes, created_at, updated_at, ratelimits, audiences, allow_api_key_header) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 			if err != nil {
 				return dbErr(err)
 			}
@@ -109,12 +111,12 @@ func (db *DB) UpdateKeyspace(ctx context.Context, name string, fn func(*token.Ke
 		ks.Name = name
 		var e enc
 		args := []any{ks.Prefix, int64(ks.DefaultTTL), int64(ks.MaxTTL), boolInt(ks.AllowPermanent),
-			e.strings(ks.Scopes), e.time(ks.CreatedAt), e.time(ks.UpdatedAt), e.limits(ks.RateLimits), e.strings(ks.Audiences), name}
+			e.strings(ks.Scopes), e.time(ks.CreatedAt), e.time(ks.UpdatedAt), e.limits(ks.RateLimits), e.strings(ks.Audiences), boolInt(ks.AllowAPIKeyHeader), name}
 		if e.err != nil {
 			return e.err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE keyspaces SET prefix = ?, default_ttl_ns = ?, max_ttl_ns = ?,
-			allow_permanent = ?, scopes = ?, created_at = ?, updated_at = ?, ratelimits = ?, audiences = ? WHERE name = ?`, args...)
+			allow_permanent = ?, scopes = ?, created_at = ?, updated_at = ?, ratelimits = ?, audiences = ?, allow_api_key_header = ? WHERE name = ?`, args...)
 		if err != nil {
 			return dbErr(err)
 		}

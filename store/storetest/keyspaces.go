@@ -16,7 +16,7 @@ var keyspaceTests = []test{
 			{Name: "minimal", Prefix: "m", CreatedAt: t0, UpdatedAt: t0},
 			{Name: "full", Prefix: "acme_live", DefaultTTL: 24*time.Hour + 1, MaxTTL: 90 * 24 * time.Hour,
 				AllowPermanent: true, Scopes: []string{"billing:read", "users:*"},
-				Audiences: []string{"https://api.example.com", "billing"},
+				Audiences: []string{"https://api.example.com", "billing"}, AllowAPIKeyHeader: true,
 				CreatedAt: t0, UpdatedAt: t0.Add(time.Nanosecond)},
 		} {
 			n := auditCount(t, s)

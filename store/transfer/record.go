@@ -84,6 +84,7 @@ type keyspaceRecord struct {
 	Scopes         []string      `json:"scopes,omitempty"`
 	RateLimits     []limit       `json:"ratelimits,omitempty"`
 	Audiences      []string      `json:"audiences,omitempty"`
+	APIKeyHeader   bool          `json:"allow_api_key_header,omitempty"`
 	CreatedAt      time.Time     `json:"created_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
 }
@@ -184,13 +185,13 @@ func toLimits(ls []limit) []ratelimit.Limit {
 func fromKeyspace(ks *token.Keyspace) *keyspaceRecord {
 	return &keyspaceRecord{Kind: kindKeyspace, Name: ks.Name, Prefix: ks.Prefix, DefaultTTL: ks.DefaultTTL,
 		MaxTTL: ks.MaxTTL, AllowPermanent: ks.AllowPermanent, Scopes: ks.Scopes,
-		RateLimits: fromLimits(ks.RateLimits), Audiences: ks.Audiences, CreatedAt: utc(ks.CreatedAt), UpdatedAt: utc(ks.UpdatedAt)}
+		RateLimits: fromLimits(ks.RateLimits), Audiences: ks.Audiences, APIKeyHeader: ks.AllowAPIKeyHeader, CreatedAt: utc(ks.CreatedAt), UpdatedAt: utc(ks.UpdatedAt)}
 }
 
 func (r *keyspaceRecord) keyspace() *token.Keyspace {
 	return &token.Keyspace{Name: r.Name, Prefix: r.Prefix, DefaultTTL: r.DefaultTTL, MaxTTL: r.MaxTTL,
 		AllowPermanent: r.AllowPermanent, Scopes: r.Scopes, RateLimits: toLimits(r.RateLimits),
-		Audiences: r.Audiences, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Audiences: r.Audiences, AllowAPIKeyHeader: r.APIKeyHeader, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 func fromPrincipal(p *token.Principal) *principalRecord {

@@ -83,11 +83,11 @@ func populate(t *testing.T, db token.Store) source {
 		t.Fatal(err)
 	}
 	root := token.SystemActor
-	prefix, ttl := "acme_live", 90*24*time.Hour
+	prefix, ttl, yes := "acme_live", 90*24*time.Hour, true
 	limits := []ratelimit.Limit{{Name: "burst", Limit: 10, Window: time.Second}}
 	if _, err := svc.CreateKeyspace(ctx, root, token.KeyspaceParams{Name: "acme", Prefix: &prefix,
 		DefaultTTL: &ttl, Scopes: &[]string{"read", "write"}, RateLimits: &limits,
-		Audiences: &[]string{"https://acme.example.com"}}); err != nil {
+		Audiences: &[]string{"https://acme.example.com"}, AllowAPIKeyHeader: &yes}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []token.CreatePrincipalParams{
