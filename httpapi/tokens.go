@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,7 +81,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		if !contains(allowed, req.Audience) {
+		if !slices.Contains(allowed, req.Audience) {
 			return badRequest("invalid_target", "the key's keyspace does not allow this audience")
 		}
 		aud = req.Audience
@@ -161,13 +162,4 @@ func statuses(rs []ratelimit.Result) []ratelimit.Status {
 		out[i] = ratelimit.StatusOf(r)
 	}
 	return out
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

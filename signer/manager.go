@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -341,7 +342,7 @@ func (m *Manager) applyLocked(ctx context.Context, p *plan, actor *token.Actor) 
 		evs = append(evs, auditEvent(actor, "signing_key.rotate", p.added.ID, now, d))
 	}
 	for _, kid := range p.del {
-		if !contains(p.dropped, kid) {
+		if !slices.Contains(p.dropped, kid) {
 			evs = append(evs, auditEvent(token.SystemActor, "signing_key.retire", kid, now, nil))
 		}
 	}
@@ -381,15 +382,6 @@ func (m *Manager) applyLocked(ctx context.Context, p *plan, actor *token.Actor) 
 func auditEvent(a *token.Actor, action, kid string, now time.Time, d map[string]string) *token.AuditEvent {
 	return &token.AuditEvent{ID: token.NewID("aud", now), Time: now, ActorKeyID: a.KeyID, Action: action,
 		TargetType: "signing_key", TargetID: kid, Outcome: token.OutcomeSuccess, RequestID: a.RequestID, Detail: d}
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Run keeps the ring in step until ctx ends: every interval it loads the

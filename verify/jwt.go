@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -227,7 +228,7 @@ func (v *JWT) checkClaims(c *Claims) error {
 		return invalid("issued in the future")
 	case c.Issuer != v.opts.Issuer:
 		return invalid("wrong issuer")
-	case !contains(c.Audience, v.opts.Audience):
+	case !slices.Contains(c.Audience, v.opts.Audience):
 		return invalid("wrong audience")
 	case c.Subject == "":
 		return invalid("sub missing")
@@ -235,15 +236,6 @@ func (v *JWT) checkClaims(c *Claims) error {
 		return invalid("jti missing")
 	}
 	return nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Check implements [Verifier] for JWTs: Verify, then the scope claim must
