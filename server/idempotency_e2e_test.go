@@ -138,20 +138,36 @@ func TestIdempotencyKeyReplaysTheFirstAnswer(t *testing.T) {
 			}
 		})
 	}
-	t.Run("the stored answer is sealed, not in the clear", func(t *testing.T) {
-		r := s.postIdem(t, "/v1/keys", s.Root, "idem-sealed", `{"name":"sealed"}`)
-		var ck api.CreatedKey
-		json.Unmarshal(r.Body, &ck)
-		if ck.Secret == "" {
-			t.Fatalf("create: %d %s", r.Status, r.Body)
-		}
-		s.Stop()
-		for _, f := range dataFiles(t, s.DataDir) {
-			if bytes.Contains(f, []byte(ck.Secret)) || bytes.Contains(f, []byte(secretPart(t, ck.Secret))) {
-				t.Fatal("the created key's secret is stored in the clear")
+}
+
+// TestSEC_KEY01_StoredAnswersHoldNoPlaintext: the answers kept for
+// Idempotency-Key replays hold new secrets, so they are sealed with the
+// master key: after a create and a rotate with Idempotency-Keys, no file
+// of the data directory holds either secret.
+func TestSEC_KEY01_StoredAnswersHoldNoPlaintext(t *testing.T) {
+	s := startServer(t, server.Config{})
+	var secrets []string
+	r := s.postIdem(t, "/v1/keys", s.Root, "idem-sealed", `{"name":"sealed"}`)
+	var ck api.CreatedKey
+	json.Unmarshal(r.Body, &ck)
+	if r.Status != 201 || ck.Secret == "" {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	r = s.postIdem(t, "/v1/keys/"+ck.ID+"/rotate", s.Root, "idem-sealed", `{}`)
+	var rk api.RotatedKey
+	json.Unmarshal(r.Body, &rk)
+	if r.Status != 201 || rk.Secret == "" {
+		t.Fatalf("rotate: %d %s", r.Status, r.Body)
+	}
+	secrets = append(secrets, ck.Secret, rk.Secret)
+	s.Stop()
+	for name, f := range dataFiles(t, s.DataDir) {
+		for _, sec := range secrets {
+			if bytes.Contains(f, []byte(secretPart(t, sec))) {
+				t.Fatalf("%s holds a key's secret in the clear", name)
 			}
 		}
-	})
+	}
 }
 
 // wantValid fails unless secret verifies.
