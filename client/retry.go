@@ -12,12 +12,13 @@ import (
 const (
 	DefaultAttempts = 4
 	DefaultBackoff  = 250 * time.Millisecond
+	MaxBackoff      = 5 * time.Second // the longest wait between two tries
 )
 
 // WithRetries sets how the client retries the calls that change state and
 // are not idempotent by nature (create, rotate, revoke, renew and import of
 // keys): up to attempts tries in all, waiting backoff, then twice as long,
-// and so on, between them. Such a call always carries an Idempotency-Key
+// and so on up to MaxBackoff, between them. Such a call always carries an Idempotency-Key
 // (a random one, unless [WithIdempotencyKey] gives one), and every retry
 // sends the same key, so the server applies the change at most once and a
 // retry gets the first answer — the new secret included. The client
@@ -80,7 +81,7 @@ func (c *Client) doRetry(ctx context.Context, r request, out any) error {
 				return err
 			case <-t.C:
 			}
-			wait *= 2
+			wait = min(2*wait, MaxBackoff)
 		}
 		if err = c.send(ctx, r, out); err == nil || !retryable(err) || ctx.Err() != nil {
 			return err
