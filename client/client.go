@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // MaxResponseBytes is the largest response body the client reads. A larger
@@ -45,6 +46,8 @@ type Client struct {
 	token     string
 	http      *http.Client
 	userAgent string
+	attempts  int           // tries of a retryable call, see WithRetries
+	backoff   time.Duration // the first wait between them
 }
 
 // Option configures a [Client] in [New].
@@ -90,7 +93,8 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
-	c := &Client{base: u, token: token, http: http.DefaultClient, userAgent: DefaultUserAgent}
+	c := &Client{base: u, token: token, http: http.DefaultClient, userAgent: DefaultUserAgent,
+		attempts: DefaultAttempts, backoff: DefaultBackoff}
 	for _, o := range opts {
 		o(c)
 	}
@@ -104,10 +108,12 @@ type callConfig struct {
 	idempotencyKey string
 }
 
-// WithIdempotencyKey sends key as the Idempotency-Key header, so that a
-// create retried after a timeout or a network error returns the first
-// result instead of creating a second object. Use a fresh random key for
-// each logical create and the same key for its retries.
+// WithIdempotencyKey sends key as the Idempotency-Key header of a create,
+// rotate, revoke, renew or import, so that the call retried after a
+// timeout or a network error returns the first result instead of changing
+// anything again. Use a fresh random key for each logical change and the
+// same key for its retries. Without it the client picks a random key per
+// call and uses it for its own retries (see [WithRetries]).
 func WithIdempotencyKey(key string) CallOption {
 	return func(cc *callConfig) { cc.idempotencyKey = key }
 }
@@ -120,11 +126,18 @@ type request struct {
 	body   any        // marshalled as JSON when non-nil
 	header http.Header
 	auth   bool
+	retry  bool // retried with its Idempotency-Key, see WithRetries
 }
 
 // do sends r and decodes a 2xx response body into out (unless out is nil).
-// Any other status is returned as an *Error.
+// Any other status is returned as an *Error. A request marked retry is
+// retried as WithRetries says.
 func (c *Client) do(ctx context.Context, r request, out any) error {
+	return c.doRetry(ctx, r, out)
+}
+
+// send sends r once.
+func (c *Client) send(ctx context.Context, r request, out any) error {
 	u := c.base.String() + r.path
 	if len(r.query) > 0 {
 		u += "?" + r.query.Encode()

@@ -57,7 +57,7 @@ func TestRequests(t *testing.T) {
 		path      string
 		query     string
 		body      string // "" means no body
-		idemKey   string
+		idemKey   string // "*": a random key of the client's
 		wantNoTok bool
 	}{
 		{"create key", 201, `{"id":"k1","key":"lk_x"}`, func(c *client.Client) error {
@@ -88,19 +88,19 @@ func TestRequests(t *testing.T) {
 		{"revoke key", 200, `{}`, func(c *client.Client) error {
 			_, err := c.RevokeKey(ctx, "k1", "leaked")
 			return err
-		}, "POST", "/v1/keys/k1/revoke", "", `{"reason":"leaked"}`, "", false},
+		}, "POST", "/v1/keys/k1/revoke", "", `{"reason":"leaked"}`, "*", false},
 		{"rotate key", 201, `{"id":"k2","previous":{"id":"k1"}}`, func(c *client.Client) error {
 			_, err := c.RotateKey(ctx, "k1", 90*time.Minute)
 			return err
-		}, "POST", "/v1/keys/k1/rotate", "", `{"grace_period":"1h30m0s"}`, "", false},
+		}, "POST", "/v1/keys/k1/rotate", "", `{"grace_period":"1h30m0s"}`, "*", false},
 		{"rotate key default grace", 201, `{}`, func(c *client.Client) error {
 			_, err := c.RotateKey(ctx, "k1", 0)
 			return err
-		}, "POST", "/v1/keys/k1/rotate", "", `{}`, "", false},
+		}, "POST", "/v1/keys/k1/rotate", "", `{}`, "*", false},
 		{"renew key", 200, `{}`, func(c *client.Client) error {
 			_, err := c.RenewKey(ctx, "k1")
 			return err
-		}, "POST", "/v1/keys/k1/renew", "", `{}`, "", false},
+		}, "POST", "/v1/keys/k1/renew", "", `{}`, "*", false},
 		{"delete key", 204, ``, func(c *client.Client) error {
 			return c.DeleteKey(ctx, "k1")
 		}, "DELETE", "/v1/keys/k1", "", "", "", false},
@@ -197,7 +197,11 @@ func TestRequests(t *testing.T) {
 			if got := s.header.Get("Authorization"); got != wantAuth {
 				t.Errorf("Authorization = %q, want %q", got, wantAuth)
 			}
-			if got := s.header.Get("Idempotency-Key"); got != tt.idemKey {
+			if got := s.header.Get("Idempotency-Key"); tt.idemKey == "*" {
+				if len(got) < 20 {
+					t.Errorf("Idempotency-Key = %q, want a random key of the client's", got)
+				}
+			} else if got != tt.idemKey {
 				t.Errorf("Idempotency-Key = %q, want %q", got, tt.idemKey)
 			}
 			if got := s.header.Get("User-Agent"); got != "test-agent" {

@@ -36,18 +36,11 @@ func (o KeyListOptions) values() url.Values {
 }
 
 // CreateKey creates a key (POST /v1/keys). The plaintext is in the
-// result's Secret field and is never shown again. Pass [WithIdempotencyKey]
-// to make retries safe.
+// result's Secret field and is never shown again. The call carries an
+// Idempotency-Key and is retried with it (see [WithRetries]); pass
+// [WithIdempotencyKey] to choose the key, for retries of your own.
 func (c *Client) CreateKey(ctx context.Context, req api.CreateKeyRequest, opts ...CallOption) (*api.CreatedKey, error) {
-	var cc callConfig
-	for _, o := range opts {
-		o(&cc)
-	}
-	r := jsonReq(http.MethodPost, keysPath, req)
-	if cc.idempotencyKey != "" {
-		r.header = http.Header{"Idempotency-Key": {cc.idempotencyKey}}
-	}
-	return call[api.CreatedKey](ctx, c, r)
+	return call[api.CreatedKey](ctx, c, once(jsonReq(http.MethodPost, keysPath, req), opts))
 }
 
 // ListKeys returns one page of keys (GET /v1/keys). Pass the result's
@@ -70,15 +63,17 @@ func (c *Client) UpdateKey(ctx context.Context, id string, req api.UpdateKeyRequ
 
 // RevokeKey revokes a key for good (POST /v1/keys/{id}/revoke), recording
 // reason, and returns the key as it is now.
-func (c *Client) RevokeKey(ctx context.Context, id, reason string) (*api.Key, error) {
-	return c.keyCall(ctx, http.MethodPost, id, "/revoke", api.RevokeRequest{Reason: reason})
+func (c *Client) RevokeKey(ctx context.Context, id, reason string, opts ...CallOption) (*api.Key, error) {
+	return c.keyCall(ctx, http.MethodPost, id, "/revoke", api.RevokeRequest{Reason: reason}, opts...)
 }
 
 // RotateKey replaces a key by a new one with the same settings
 // (POST /v1/keys/{id}/rotate). The old key keeps working for grace; zero
 // means the server's default. The successor's plaintext is in the result's
-// Secret field and is never shown again.
-func (c *Client) RotateKey(ctx context.Context, id string, grace time.Duration) (*api.RotatedKey, error) {
+// Secret field and is never shown again. Like [Client.CreateKey], the call
+// carries an Idempotency-Key and is retried with it, so a rotation whose
+// answer was lost is answered again, with the same secret.
+func (c *Client) RotateKey(ctx context.Context, id string, grace time.Duration, opts ...CallOption) (*api.RotatedKey, error) {
 	p, err := itemPath(keysPath, "key id", id, "/rotate")
 	if err != nil {
 		return nil, err
@@ -87,13 +82,13 @@ func (c *Client) RotateKey(ctx context.Context, id string, grace time.Duration) 
 	if grace != 0 {
 		req.GracePeriod = grace.String()
 	}
-	return call[api.RotatedKey](ctx, c, jsonReq(http.MethodPost, p, req))
+	return call[api.RotatedKey](ctx, c, once(jsonReq(http.MethodPost, p, req), opts))
 }
 
 // RenewKey pushes the expiry of a temporary key out by its lifetime, within
 // its keyspace's maximum (POST /v1/keys/{id}/renew).
-func (c *Client) RenewKey(ctx context.Context, id string) (*api.Key, error) {
-	return c.keyCall(ctx, http.MethodPost, id, "/renew", nil)
+func (c *Client) RenewKey(ctx context.Context, id string, opts ...CallOption) (*api.Key, error) {
+	return c.keyCall(ctx, http.MethodPost, id, "/renew", nil, opts...)
 }
 
 // DeleteKey deletes a revoked key for good (DELETE /v1/keys/{id}). The
@@ -122,7 +117,7 @@ func (c *Client) Self(ctx context.Context) (*api.Self, error) {
 
 // keyCall sends a request about one key that answers with the key. A nil
 // body means no body for GET and an empty object otherwise.
-func (c *Client) keyCall(ctx context.Context, method, id, suffix string, body any) (*api.Key, error) {
+func (c *Client) keyCall(ctx context.Context, method, id, suffix string, body any, opts ...CallOption) (*api.Key, error) {
 	p, err := itemPath(keysPath, "key id", id, suffix)
 	if err != nil {
 		return nil, err
@@ -130,7 +125,11 @@ func (c *Client) keyCall(ctx context.Context, method, id, suffix string, body an
 	if method == http.MethodGet {
 		return call[api.Key](ctx, c, getReq(p, nil))
 	}
-	return call[api.Key](ctx, c, jsonReq(method, p, body))
+	r := jsonReq(method, p, body)
+	if method == http.MethodPost { // revoke, renew: retried with an Idempotency-Key
+		r = once(r, opts)
+	}
+	return call[api.Key](ctx, c, r)
 }
 
 // NullExpiry is the value of [api.UpdateKeyRequest].ExpiresAt that makes a
@@ -170,6 +169,6 @@ func setInt(q url.Values, key string, n int) {
 // ImportKeys imports keys issued by another system, known by the SHA-256
 // digests of their plaintexts (POST /v1/keys/import; at most 1000 per call,
 // all or nothing).
-func (c *Client) ImportKeys(ctx context.Context, req api.ImportKeysRequest) (*api.ImportKeysResponse, error) {
-	return call[api.ImportKeysResponse](ctx, c, jsonReq(http.MethodPost, keysPath+"/import", req))
+func (c *Client) ImportKeys(ctx context.Context, req api.ImportKeysRequest, opts ...CallOption) (*api.ImportKeysResponse, error) {
+	return call[api.ImportKeysResponse](ctx, c, once(jsonReq(http.MethodPost, keysPath+"/import", req), opts))
 }

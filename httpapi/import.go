@@ -38,14 +38,14 @@ func (h *Handler) importKeys(w http.ResponseWriter, r *http.Request) error {
 		}
 		in[i] = ik
 	}
-	keys, err := h.svc.ImportKeys(r.Context(), actorFrom(r.Context()), req.Keyspace, in)
-	if err != nil {
-		return err
-	}
-	out := api.ImportKeysResponse{Imported: len(keys), IDs: make([]string, len(keys))}
-	for i, k := range keys {
-		out.IDs[i] = k.ID
-	}
-	writeJSON(w, http.StatusCreated, out)
-	return nil
+	return h.idempotent(w, r, "key.import", req, func(a *token.Actor) (any, error) {
+		return h.svc.ImportKeys(r.Context(), a, req.Keyspace, in)
+	}, func(v any) (int, any) {
+		keys := v.([]*token.Key)
+		out := api.ImportKeysResponse{Imported: len(keys), IDs: make([]string, len(keys))}
+		for i, k := range keys {
+			out.IDs[i] = k.ID
+		}
+		return http.StatusCreated, out
+	})
 }

@@ -54,12 +54,11 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
 	if isNull(req.Metadata) {
 		p.Metadata = nil
 	}
-	ck, err := h.svc.CreateKey(r.Context(), actorFrom(r.Context()), p)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, apiCreated(ck, h.svc.Now()))
-	return nil
+	return h.idempotent(w, r, "key.create", req, func(a *token.Actor) (any, error) {
+		return h.svc.CreateKey(r.Context(), a, p)
+	}, func(v any) (int, any) {
+		return http.StatusCreated, apiCreated(v.(*token.CreatedKey), h.svc.Now())
+	})
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) error {
@@ -180,12 +179,14 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req, true); err != nil {
 		return err
 	}
-	k, err := h.svc.RevokeKey(r.Context(), actorFrom(r.Context()), r.PathValue("id"), req.Reason)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiKey(k, h.svc.Now()))
-	return nil
+	return h.idempotent(w, r, "key.revoke", req, func(a *token.Actor) (any, error) {
+		return h.svc.RevokeKey(r.Context(), a, r.PathValue("id"), req.Reason)
+	}, h.renderKey)
+}
+
+// renderKey is the answer of a call whose result is one key.
+func (h *Handler) renderKey(v any) (int, any) {
+	return http.StatusOK, apiKey(v.(*token.Key), h.svc.Now())
 }
 
 func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request) error {
@@ -200,13 +201,13 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	ck, old, err := h.svc.RotateKey(r.Context(), actorFrom(r.Context()), r.PathValue("id"), grace)
-	if err != nil {
-		return err
-	}
-	now := h.svc.Now()
-	writeJSON(w, http.StatusCreated, api.RotatedKey{CreatedKey: apiCreated(ck, now), Previous: apiKey(old, now)})
-	return nil
+	return h.idempotent(w, r, "key.rotate", req, func(a *token.Actor) (any, error) {
+		ck, old, err := h.svc.RotateKey(r.Context(), a, r.PathValue("id"), grace)
+		return token.Rotated{Created: ck, Old: old}, err
+	}, func(v any) (int, any) {
+		rk, now := v.(token.Rotated), h.svc.Now()
+		return http.StatusCreated, api.RotatedKey{CreatedKey: apiCreated(rk.Created, now), Previous: apiKey(rk.Old, now)}
+	})
 }
 
 func (h *Handler) renewKey(w http.ResponseWriter, r *http.Request) error {
@@ -214,12 +215,9 @@ func (h *Handler) renewKey(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req, true); err != nil {
 		return err
 	}
-	k, err := h.svc.RenewKey(r.Context(), actorFrom(r.Context()), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiKey(k, h.svc.Now()))
-	return nil
+	return h.idempotent(w, r, "key.renew", req, func(a *token.Actor) (any, error) {
+		return h.svc.RenewKey(r.Context(), a, r.PathValue("id"))
+	}, h.renderKey)
 }
 
 func (h *Handler) self(w http.ResponseWriter, r *http.Request) error {

@@ -85,7 +85,8 @@ func defaultIssuer(c Config, addr net.Addr) string {
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
-// pruneNonces deletes expired nonces of signed requests every minute.
+// pruneNonces deletes expired nonces of signed requests, and expired
+// answers of idempotent calls, every minute.
 func pruneNonces(ctx context.Context, svc *token.Service, log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -97,6 +98,9 @@ func pruneNonces(ctx context.Context, svc *token.Service, log *slog.Logger) {
 		}
 		if _, err := svc.PruneNonces(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("prune nonces failed", "err", err)
+		}
+		if _, err := svc.PruneIdempotency(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("prune idempotency answers failed", "err", err)
 		}
 	}
 }

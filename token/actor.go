@@ -35,6 +35,8 @@ type Actor struct {
 	Owner     *Owner    // set for personal (self-service) credentials
 	RequestID string
 	IP        string
+
+	once *Once // set by WithOnce: the change stores its answer
 }
 
 // SystemActor is latchkey itself, e.g. when it bootstraps the root key.

@@ -20,6 +20,11 @@ type AuditEvent struct {
 	Outcome    string
 	RequestID  string
 	Detail     map[string]string
+
+	// Answer, if set, is the answer of the idempotent call that made the
+	// change; the store renders it (Answer.Render) and writes it in the
+	// event's transaction. It is not part of the audit log.
+	Answer *StoredAnswer
 }
 
 // AuditFilter selects audit events, newest first.

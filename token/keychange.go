@@ -227,6 +227,8 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 		}
 	}
 	ev := s.audit(a, "key.rotate", "key", id, map[string]string{"successor": newID, "grace_period": grace.String()})
+	var rotated Rotated // the stored keys, final once the store writes ev
+	ev.Answer = a.answer(func() any { return rotated })
 	old, next, err := s.store.RotateKey(ctx, id, func(k *Key) (*Key, error) {
 		if !a.owns(k) {
 			return nil, notFound("key", id)
@@ -261,6 +263,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 		} else if end := now.Add(grace); k.ExpiresAt.IsZero() || end.Before(k.ExpiresAt) {
 			k.ExpiresAt = end
 		}
+		rotated = Rotated{Created: &CreatedKey{Key: n, Secret: secret, SigningSecret: signing}, Old: k}
 		return n, nil
 	}, ev)
 	s.forgetKey(cur.Digest, secret.Digest())

@@ -169,6 +169,7 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 		}
 	}
 	ev := s.audit(a, "key.create", "key", k.ID, map[string]string{"keyspace": k.Keyspace, "start": k.Start})
+	ev.Answer = a.answer(func() any { return &CreatedKey{Key: k, Secret: secret, SigningSecret: signing} })
 	err = s.store.CreateKey(ctx, k, ev)
 	s.forgetKey(k.Digest) // it may be remembered as unknown
 	if err != nil {
@@ -347,12 +348,16 @@ func (s *Service) updateVisible(ctx context.Context, a *Actor, action, id string
 	if err != nil {
 		return nil, err
 	}
+	ev := s.audit(a, action, "key", id, detail)
+	var changed *Key // the stored key, final once the store writes ev
+	ev.Answer = a.answer(func() any { return changed })
 	k, err := s.store.UpdateKey(ctx, id, func(k *Key) error {
 		if !a.owns(k) {
 			return ErrNotFound
 		}
+		changed = k
 		return fn(k, ks)
-	}, s.audit(a, action, "key", id, detail))
+	}, ev)
 	s.forgetKey(cur.Digest) // before returning: the next verification sees the change
 	if errors.Is(err, ErrNotFound) {
 		return nil, notFound("key", id)

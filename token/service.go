@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,8 @@ type Service struct {
 	// foreign reports whether any stored key has a plaintext outside
 	// latchkey's format; only then does Verify look up such strings.
 	foreign atomic.Bool
+
+	inflight sync.Map // idempotent calls running on this node (see Idempotent)
 }
 
 // Config configures a Service.
@@ -97,6 +100,11 @@ func storeErr(err error, format string, args ...any) error {
 	var e *Error
 	if errors.As(err, &e) {
 		return err
+	}
+	if errors.Is(err, ErrOutcomeUnknown) {
+		return &Error{Kind: Unavailable, Code: "outcome_unknown",
+			Msg: "the change may or may not have been applied (the store's answer to the commit was lost); retry with the same Idempotency-Key to get its outcome",
+			Err: fmt.Errorf(format+": %w", append(args, err)...)}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return Unavailablef(err, format, args...)

@@ -110,6 +110,7 @@ func limitFlags(req *api.CreateKeyRequest, limits func() (*[]api.RateLimit, erro
 
 func keysRotate(c *cli, f *cmdFlags, args []string) error {
 	grace := f.Duration("grace-period", 0, "how long the old key keeps working (default: the server's)")
+	idem := idempotencyFlag(f)
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
@@ -121,7 +122,7 @@ func keysRotate(c *cli, f *cmdFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := cl.RotateKey(c.ctx, pos[0], *grace)
+	r, err := cl.RotateKey(c.ctx, pos[0], *grace, idem()...)
 	if err != nil {
 		return err
 	}
@@ -154,4 +155,17 @@ func quoted(name string) string {
 		return ""
 	}
 	return fmt.Sprintf(" %q", name)
+}
+
+// idempotencyFlag adds --idempotency-key to f. Without it the client picks
+// a random key per invocation and retries with it; with it, a script that
+// reruns the command after a failure gets the first answer again.
+func idempotencyFlag(f *cmdFlags) func() []client.CallOption {
+	v := f.String("idempotency-key", "", "Idempotency-Key header: a rerun with the same `value` gets the first answer (default: a random key per invocation, kept for its retries)")
+	return func() []client.CallOption {
+		if *v == "" {
+			return nil
+		}
+		return []client.CallOption{client.WithIdempotencyKey(*v)}
+	}
 }

@@ -114,6 +114,7 @@ func keysUpdate(c *cli, f *cmdFlags, args []string) error {
 
 func keysRevoke(c *cli, f *cmdFlags, args []string) error {
 	reason := f.String("reason", "", "why the key is revoked (recorded in the audit log)")
+	idem := idempotencyFlag(f)
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
@@ -122,7 +123,7 @@ func keysRevoke(c *cli, f *cmdFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	k, err := cl.RevokeKey(c.ctx, pos[0], *reason)
+	k, err := cl.RevokeKey(c.ctx, pos[0], *reason, idem()...)
 	if err != nil {
 		return err
 	}
@@ -130,6 +131,7 @@ func keysRevoke(c *cli, f *cmdFlags, args []string) error {
 }
 
 func keysRenew(c *cli, f *cmdFlags, args []string) error {
+	idem := idempotencyFlag(f)
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
@@ -138,7 +140,7 @@ func keysRenew(c *cli, f *cmdFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	k, err := cl.RenewKey(c.ctx, pos[0])
+	k, err := cl.RenewKey(c.ctx, pos[0], idem()...)
 	if err != nil {
 		return err
 	}

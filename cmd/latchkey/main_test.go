@@ -99,6 +99,24 @@ func TestCommands(t *testing.T) {
 					t.Errorf("body = %v", r.body)
 				}
 			}},
+		{name: "rotate/sends a random Idempotency-Key", args: []string{"keys", "rotate", "key_1"}, wantOut: []string{"key_next"},
+			check: func(t *testing.T, r recorded) {
+				if got := r.header.Get("Idempotency-Key"); len(got) < 20 {
+					t.Errorf("Idempotency-Key = %q, want a random key per invocation", got)
+				}
+			}},
+		{name: "rotate/--idempotency-key", args: []string{"keys", "rotate", "key_1", "--idempotency-key", "idem-r"}, wantOut: []string{"key_next"},
+			check: func(t *testing.T, r recorded) {
+				if got := r.header.Get("Idempotency-Key"); got != "idem-r" {
+					t.Errorf("Idempotency-Key = %q, want idem-r", got)
+				}
+			}},
+		{name: "revoke/--idempotency-key", args: []string{"keys", "revoke", "key_1", "--idempotency-key", "idem-v"}, wantOut: []string{"revoked"},
+			check: func(t *testing.T, r recorded) {
+				if got := r.header.Get("Idempotency-Key"); got != "idem-v" {
+					t.Errorf("Idempotency-Key = %q, want idem-v", got)
+				}
+			}},
 		{name: "delete/ok", args: []string{"keys", "delete", "key_revoked"}, wantOut: []string{"Deleted key key_revoked."}},
 		{name: "delete/not revoked is refused", args: []string{"keys", "delete", "key_1"}, wantCode: 3, wantErr: []string{"409 key_not_revoked"}},
 		{name: "verify/valid from stdin", args: []string{"keys", "verify", "-", "--scope", "orders:read"}, stdin: goodKey + "\n", wantOut: []string{"valid: VALID", "key_1"},

@@ -26,6 +26,9 @@ func queueAudit(b *pgx.Batch, ev *token.AuditEvent) error {
 		return fmt.Errorf("audit event %s: %w", ev.ID, e.err)
 	}
 	b.Queue(insertAuditSQL, args...)
+	if ev.Answer != nil {
+		return queueAnswer(b, ev.Answer)
+	}
 	return nil
 }
 

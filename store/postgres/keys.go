@@ -141,7 +141,7 @@ func (db *DB) CreateKey(ctx context.Context, k *token.Key, ev *token.AuditEvent)
 		err = queueAudit(b, ev)
 	}
 	if err == nil {
-		err = execBatch(ctx, db.pool, b)
+		err = commitOutcome(execBatch(ctx, db.pool, b)) // one implicit transaction
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: create key %s: %w", k.ID, err)

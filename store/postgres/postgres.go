@@ -137,7 +137,7 @@ func (db *DB) inTx(ctx context.Context, fn func(pgx.Tx) error) error {
 		tx.Rollback(ctx)
 		return err
 	}
-	return tx.Commit(ctx)
+	return commitOutcome(tx.Commit(ctx))
 }
 
 // batcher is a pool or a transaction.

@@ -26,6 +26,9 @@ func insertAudit(ctx context.Context, q querier, ev *token.AuditEvent) error {
 	if err != nil {
 		return fmt.Errorf("audit event %s: %w", ev.ID, dbErr(err))
 	}
+	if ev.Answer != nil {
+		return insertAnswer(ctx, q, ev.Answer)
+	}
 	return nil
 }
 

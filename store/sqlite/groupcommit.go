@@ -61,7 +61,7 @@ func (db *DB) CreateKey(ctx context.Context, k *token.Key, ev *token.AuditEvent)
 		return nil
 	case <-ctx.Done():
 		// The create may still commit: unacknowledged is allowed to exist.
-		return fmt.Errorf("sqlite: create key %s: %w", k.ID, ctx.Err())
+		return fmt.Errorf("sqlite: create key %s: %w (%w)", k.ID, token.ErrOutcomeUnknown, ctx.Err())
 	}
 }
 

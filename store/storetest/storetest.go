@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) token.Store) {
 		{"Revocations", revocationTests},
 		{"SigningSecret", signingSecretTests},
 		{"Nonces", nonceTests},
+		{"Idempotency", idempotencyTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,18 @@
+-- +goose Up
+-- The answers of idempotent management calls, so that a retry with the same
+-- Idempotency-Key replays the first answer. Written in the transaction of the
+-- change itself; the body is sealed with the master key.
+CREATE TABLE idempotency (
+	scope       TEXT    NOT NULL, -- sha256(actor key ID, Idempotency-Key), hex
+	operation   TEXT    NOT NULL, -- e.g. "key.rotate"
+	fingerprint TEXT    NOT NULL, -- digest of what was asked
+	status      INTEGER NOT NULL,
+	body        BLOB    NOT NULL, -- sealed
+	created_at  INTEGER NOT NULL,
+	expires_at  INTEGER NOT NULL,
+	PRIMARY KEY (scope, operation)
+);
+CREATE INDEX idempotency_expires ON idempotency (expires_at);
+
+-- +goose Down
+DROP TABLE idempotency;
