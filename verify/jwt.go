@@ -65,7 +65,8 @@ type JWTOptions struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Revocations, if set, rejects tokens whose API key or principal was
-	// revoked after they were issued (see [NewRevocations]).
+	// revoked (or narrowed) after they were issued, and tokens signed by a
+	// signing key withdrawn at the issuer (see [NewRevocations]).
 	Revocations *Revocations
 }
 
@@ -181,6 +182,11 @@ func (v *JWT) Verify(ctx context.Context, token string) (*Claims, error) {
 	kid, ok := stringMember(header, "kid")
 	if !ok || kid == "" {
 		return nil, invalid("unknown key")
+	}
+	if v.opts.Revocations != nil && v.opts.Revocations.withdrawn(kid) {
+		// Withdrawn at the issuer (rotate --immediately): the cached
+		// JWKS may still list it.
+		return nil, invalid("signing key withdrawn")
 	}
 	key, err := v.key(ctx, kid)
 	if err != nil {
