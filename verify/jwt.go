@@ -98,6 +98,7 @@ type JWT struct {
 	fetched time.Time                  // last successful fetch
 	tried   time.Time                  // last fetch attempt
 	trying  bool                       // whether any fetch was attempted
+	epoch   int64                      // Revocations' jwksEpoch at the last attempt
 	lastErr error
 }
 
@@ -275,11 +276,17 @@ func (v *JWT) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
 		return k, nil
 	}
 	now := v.opts.Now()
+	var epoch int64
+	if v.opts.Revocations != nil {
+		epoch = v.opts.Revocations.jwksEpoch()
+	}
 	v.mu.Lock()
-	recent := v.trying && now.Sub(v.tried) < v.opts.MinRefetchInterval
+	// A signing key withdrawn through the feed means a new one was
+	// published: fetch at once rather than after MinRefetchInterval.
+	recent := v.trying && now.Sub(v.tried) < v.opts.MinRefetchInterval && epoch == v.epoch
 	have, lastErr := v.keys != nil, v.lastErr
 	if !recent {
-		v.trying, v.tried = true, now
+		v.trying, v.tried, v.epoch = true, now, epoch
 	}
 	v.mu.Unlock()
 	if recent {

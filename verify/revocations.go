@@ -63,6 +63,7 @@ type Revocations struct {
 	keys       map[string]time.Time // key ID → when it stopped being valid
 	principals map[string]time.Time // "type:id" → same
 	kids       map[string]time.Time // withdrawn signing key → when learned
+	kidEpoch   int64                // counts withdrawals: the JWKS changed
 	cursor     string
 	lastOK     time.Time
 	synced     chan struct{}
@@ -151,6 +152,7 @@ func (r *Revocations) apply(rs []api.Revocation, cursor string) {
 			// longer lists it and its tokens have expired).
 			if _, ok := r.kids[rv.ID]; !ok {
 				r.kids[rv.ID] = now
+				r.kidEpoch++
 			}
 			continue
 		default:
@@ -196,6 +198,15 @@ func (r *Revocations) check(c *Claims) error {
 		}
 	}
 	return nil
+}
+
+// jwksEpoch counts the signing keys withdrawn so far: when it moves, the
+// issuer's JWKS has changed (an immediate rotation publishes a new key),
+// so a verifier may fetch it again at once.
+func (r *Revocations) jwksEpoch() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.kidEpoch
 }
 
 // withdrawn reports whether the feed has withdrawn signing key kid.
