@@ -70,8 +70,13 @@ type RotateSigningKeyRequest struct {
 // RevokedAt: JWTs derived from it and issued at or before that time are
 // invalid from then on.
 type Revocation struct {
-	// Kind is "key" (ID is a key ID, matched against a JWT's key_id) or
-	// "principal" (ID is "<type>:<id>", matched against a JWT's sub).
+	// Kind is "key" (ID is a key ID, matched against a JWT's key_id),
+	// "principal" (ID is "<type>:<id>", matched against a JWT's sub) or
+	// "signing_key" (ID is the kid of a signing key withdrawn before its
+	// time: every token it signed is invalid, whatever its iat). A key or
+	// principal entry is also written when scopes are taken from the key
+	// or permissions from the principal: JWTs issued before carry the old
+	// scopes, and their holders must exchange the key again.
 	Kind      string    `json:"kind"`
 	ID        string    `json:"id"`
 	RevokedAt time.Time `json:"revoked_at"`

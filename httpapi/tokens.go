@@ -18,9 +18,10 @@ import (
 const DefaultTokenTTL = 5 * time.Minute
 
 // createToken answers POST /v1/tokens: the API key in "Authorization:
-// Bearer" is verified like POST /v1/keys/verify would (state, owner, IP
-// allowlist, rate limits and credits at cost 1) and exchanged for a JWT
-// carrying its effective scopes, or the requested subset of them.
+// Bearer" is verified like POST /v1/keys/verify would (state, owner,
+// scopes) and exchanged for a JWT carrying its effective scopes, or the
+// requested subset of them. Keys whose bounds a bearer JWT would escape
+// (signatures, IP allowlists, credits, rate limits) are refused.
 func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 	if h.signer == nil {
 		return &httpError{status: http.StatusNotFound, code: "no_route", msg: "JWT issuing is not configured"}
@@ -58,12 +59,21 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if k := res.Key; k != nil && (k.SigningSecret != nil || len(k.IPAllow) > 0) && res.Code != token.CodeNotFound {
-		// A JWT is presented by anyone from anywhere: it cannot carry a
-		// signing requirement or an IP allowlist (KEY-06: a derived token
-		// must not escape the key's CIDRs).
-		return &httpError{status: http.StatusBadRequest, code: "key_not_exchangeable",
-			msg: "keys that sign their requests or are bound to IP addresses cannot be exchanged for JWTs"}
+	if k := res.Key; k != nil && res.Code != token.CodeNotFound {
+		// A JWT is presented by anyone from anywhere, as often as they
+		// like, and checked offline: it cannot carry a signing
+		// requirement, an IP allowlist (KEY-06: a derived token must not
+		// escape the key's CIDRs), credits or rate limits (the key's own,
+		// its keyspace's defaults, which keys take at creation, or its
+		// owner's shared ones — those the dry run reports).
+		switch {
+		case k.SigningSecret != nil || len(k.IPAllow) > 0:
+			return &httpError{status: http.StatusBadRequest, code: "key_not_exchangeable",
+				msg: "keys that sign their requests or are bound to IP addresses cannot be exchanged for JWTs"}
+		case k.Remaining != nil || len(k.RateLimits) > 0 || len(res.RateLimits) > 0:
+			return &httpError{status: http.StatusBadRequest, code: "key_not_exchangeable",
+				msg: "keys with credits or rate limits (their own, their keyspace's or their owner's) cannot be exchanged for JWTs"}
+		}
 	}
 	if res.Code == token.CodeValid {
 		vr.DryRun = false

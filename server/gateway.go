@@ -61,13 +61,16 @@ func (v *localVerifier) checkJWT(ctx context.Context, r verify.Request) (*verify
 	// In process the key's current state is at hand: a JWT stops working
 	// the moment its key is revoked, disabled or expires, or its owner is
 	// disabled — no revocation feed delay.
-	live, err := v.svc.KeyLive(ctx, c.KeyID)
+	current, live, err := v.svc.LiveScopes(ctx, c.KeyID)
 	if err != nil {
 		return nil, &verify.Error{Kind: verify.ErrUnavailable, Err: err}
 	}
 	if !live {
 		return nil, &verify.Error{Kind: verify.ErrInvalidToken, Code: "REVOKED"}
 	}
+	// Likewise narrowing: scopes taken from the key or its owner since
+	// the exchange are not granted by the JWT any more.
+	c.Scope = scope.Intersect(c.Scope, current)
 	if !scope.Set(c.Scope).HasAll(r.Scopes) {
 		return nil, &verify.Error{Kind: verify.ErrInsufficientScope, Code: "INSUFFICIENT_SCOPE", Err: errors.New("missing scope")}
 	}

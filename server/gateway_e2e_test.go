@@ -132,11 +132,16 @@ func TestGateway_InProcess(t *testing.T) {
 		t.Errorf("upstream saw %v", got)
 	}
 
-	tr, err := c.ExchangeToken(t.Context(), k.Secret, api.TokenRequest{})
+	// A rate-limited key is not exchanged: the JWT is of a key without.
+	jk, err := c.CreateKey(t.Context(), api.CreateKeyRequest{Scopes: []string{"orders:read"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp := gatewayGet(t, gw+"/orders", tr.AccessToken); resp.StatusCode != 200 || up.last(t).header.Get("X-Latchkey-Key-Id") != k.ID {
+	tr, err := c.ExchangeToken(t.Context(), jk.Secret, api.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := gatewayGet(t, gw+"/orders", tr.AccessToken); resp.StatusCode != 200 || up.last(t).header.Get("X-Latchkey-Key-Id") != jk.ID {
 		t.Errorf("JWT through the in-process gateway: %d", resp.StatusCode)
 	}
 
@@ -157,8 +162,10 @@ func TestGateway_InProcess(t *testing.T) {
 	if up.count() != before {
 		t.Errorf("refused requests reached the upstream (%d)", up.count()-before)
 	}
-	if _, err := c.RevokeKey(t.Context(), k.ID, "test"); err != nil {
-		t.Fatal(err)
+	for _, id := range []string{k.ID, jk.ID} {
+		if _, err := c.RevokeKey(t.Context(), id, "test"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if resp := gatewayGet(t, gw+"/orders", k.Secret); resp.StatusCode != 401 {
 		t.Errorf("revoked key: %d, want 401 at once (in process)", resp.StatusCode)

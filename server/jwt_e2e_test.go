@@ -122,30 +122,8 @@ func TestJWT_ExchangeLifetimeAndAudience(t *testing.T) {
 	}
 }
 
-// TestJWT_ExchangeSpendsLimitsAndCredits: the key's credits and rate limits
-// apply to the exchange itself.
-func TestJWT_ExchangeSpendsLimitsAndCredits(t *testing.T) {
-	credits := int64(2)
-	f := newJWTFixture(t, server.Config{}, api.CreateKeyRequest{Remaining: &credits})
-	f.exchange(t, api.TokenRequest{})
-	f.exchange(t, api.TokenRequest{})
-	_, err := f.c.ExchangeToken(t.Context(), f.key.Secret, api.TokenRequest{})
-	var e *client.Error
-	if !errors.As(err, &e) || e.Status != http.StatusTooManyRequests || e.Problem.Code != "usage_exceeded" {
-		t.Fatalf("third exchange with 2 credits: %v, want 429 usage_exceeded", err)
-	}
-
-	g := newJWTFixture(t, server.Config{}, api.CreateKeyRequest{RateLimits: []api.RateLimit{{Name: "x", Limit: 1, Window: "1m"}}})
-	r := g.s.doJSON(t, "POST", "/v1/tokens", g.key.Secret, "")
-	if r.Status != http.StatusCreated || r.Header.Get("X-RateLimit-Limit") != "1" {
-		t.Fatalf("first exchange: %d, X-RateLimit-Limit %q", r.Status, r.Header.Get("X-RateLimit-Limit"))
-	}
-	r = g.s.doJSON(t, "POST", "/v1/tokens", g.key.Secret, "")
-	wantProblem(t, r, http.StatusTooManyRequests)
-	if r.Header.Get("Retry-After") == "" {
-		t.Error("429 without Retry-After")
-	}
-}
+// (Keys with credits or rate limits are not exchanged at all: see
+// TestSEC_KEY08_JWTExchangeKeepsLimitsAndCredits.)
 
 // TestSEC_KEY06_DerivedTokensKeepCIDRs: a JWT would escape its key's IP
 // allowlist, so an IP-bound key is not exchanged — and nothing is spent.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/latchkey/latchkey/scope"
 )
 
 // RevocationWindow is how far back the revocation feed reaches: a JWT lives
@@ -92,29 +94,39 @@ func (s *Service) Require(ctx context.Context, a *Actor, need, action, targetTyp
 // JWT stops working the moment its key does; false with a nil error means
 // "no", an error that the store could not answer.
 func (s *Service) KeyLive(ctx context.Context, keyID string) (bool, error) {
+	_, live, err := s.LiveScopes(ctx, keyID)
+	return live, err
+}
+
+// LiveScopes is KeyLive that also returns the key's effective scopes now
+// (its scopes, granted by its owner's permissions): a gateway inside the
+// server intersects a JWT's scopes with them, so that scopes taken from
+// the key or its owner stop working at once for JWTs issued before.
+func (s *Service) LiveScopes(ctx context.Context, keyID string) ([]string, bool, error) {
 	k, err := s.keyByIDCached(ctx, keyID)
 	if errors.Is(err, ErrNotFound) {
-		return false, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if k.State(s.Now()) != Active {
-		return false, nil
+		return nil, false, nil
 	}
-	if k.Owner != nil {
-		p, err := s.lookupPrincipal(ctx, k.Owner.Type, k.Owner.ID)
-		if errors.Is(err, ErrNotFound) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		if p.Disabled {
-			return false, nil
-		}
+	if k.Owner == nil {
+		return k.Scopes, true, nil
 	}
-	return true, nil
+	p, err := s.lookupPrincipal(ctx, k.Owner.Type, k.Owner.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if p.Disabled {
+		return nil, false, nil
+	}
+	return scope.Intersect(k.Scopes, p.Permissions), true, nil
 }
 
 // keyByIDCached returns key id through the verification cache (and its

@@ -126,11 +126,15 @@ type RevocationKind string
 const (
 	RevokedKey       RevocationKind = "key"       // Subject is a key ID
 	RevokedPrincipal RevocationKind = "principal" // Subject is "<type>:<id>"
+	// RevokedSigningKey: Subject is the kid of a JWT signing key withdrawn
+	// before its time; every token it signed is invalid.
+	RevokedSigningKey RevocationKind = "signing_key"
 )
 
 // Revocation records that a key or a principal stopped being valid at At
 // (a revocation, a disable, or an expiry moved earlier — At may then lie
-// in the future). Tokens derived from it (JWTs) issued at or before At are
+// in the future — or a narrowing: scopes removed from the key, permissions
+// from the principal), or that a signing key was withdrawn. Tokens derived from it (JWTs) issued at or before At are
 // invalid from At on. The store writes these itself, in the transaction of
 // the change, so no change can be missed.
 type Revocation struct {

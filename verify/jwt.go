@@ -65,7 +65,8 @@ type JWTOptions struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Revocations, if set, rejects tokens whose API key or principal was
-	// revoked after they were issued (see [NewRevocations]).
+	// revoked (or narrowed) after they were issued, and tokens signed by a
+	// signing key withdrawn at the issuer (see [NewRevocations]).
 	Revocations *Revocations
 }
 
@@ -97,6 +98,7 @@ type JWT struct {
 	fetched time.Time                  // last successful fetch
 	tried   time.Time                  // last fetch attempt
 	trying  bool                       // whether any fetch was attempted
+	epoch   int64                      // Revocations' jwksEpoch at the last attempt
 	lastErr error
 }
 
@@ -181,6 +183,11 @@ func (v *JWT) Verify(ctx context.Context, token string) (*Claims, error) {
 	kid, ok := stringMember(header, "kid")
 	if !ok || kid == "" {
 		return nil, invalid("unknown key")
+	}
+	if v.opts.Revocations != nil && v.opts.Revocations.withdrawn(kid) {
+		// Withdrawn at the issuer (rotate --immediately): the cached
+		// JWKS may still list it.
+		return nil, invalid("signing key withdrawn")
 	}
 	key, err := v.key(ctx, kid)
 	if err != nil {
@@ -269,11 +276,17 @@ func (v *JWT) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
 		return k, nil
 	}
 	now := v.opts.Now()
+	var epoch int64
+	if v.opts.Revocations != nil {
+		epoch = v.opts.Revocations.jwksEpoch()
+	}
 	v.mu.Lock()
-	recent := v.trying && now.Sub(v.tried) < v.opts.MinRefetchInterval
+	// A signing key withdrawn through the feed means a new one was
+	// published: fetch at once rather than after MinRefetchInterval.
+	recent := v.trying && now.Sub(v.tried) < v.opts.MinRefetchInterval && epoch == v.epoch
 	have, lastErr := v.keys != nil, v.lastErr
 	if !recent {
-		v.trying, v.tried = true, now
+		v.trying, v.tried, v.epoch = true, now, epoch
 	}
 	v.mu.Unlock()
 	if recent {

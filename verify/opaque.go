@@ -28,6 +28,11 @@ type OpaqueOptions struct {
 	MaxEntries int
 	// Keyspace, if set, accepts only keys of this keyspace.
 	Keyspace string
+	// Revocations, if set, evicts cached answers of keys the revocation
+	// feed reports revoked, disabled, cut short or narrowed (or whose
+	// owner was), so a revocation is refused within the feed's delay
+	// instead of CacheTTL. While the feed fails, CacheTTL still bounds it.
+	Revocations *Revocations
 }
 
 // Opaque verifies opaque API keys by asking a latchkey server
@@ -50,8 +55,10 @@ type cacheKey struct {
 }
 
 type cacheEntry struct {
-	resp    *api.VerifyResponse
-	expires time.Time
+	resp     *api.VerifyResponse
+	expires  time.Time
+	answered time.Time // when the question was sent
+	subject  string    // the owner "type:id", or ""
 }
 
 var _ Verifier = (*Opaque)(nil)
@@ -107,7 +114,7 @@ func (o *Opaque) lookup(ck cacheKey, now time.Time) *api.VerifyResponse {
 	if !ok {
 		return nil
 	}
-	if !now.Before(e.expires) {
+	if !now.Before(e.expires) || (o.opts.Revocations != nil && o.opts.Revocations.revokedSince(e.resp.KeyID, e.subject, e.answered)) {
 		delete(o.cache, ck)
 		return nil
 	}
@@ -127,7 +134,11 @@ func (o *Opaque) store(ck cacheKey, r *api.VerifyResponse, now time.Time) {
 	if len(o.cache) >= o.opts.MaxEntries {
 		o.evictLocked(now)
 	}
-	o.cache[ck] = cacheEntry{resp: r, expires: exp}
+	e := cacheEntry{resp: r, expires: exp, answered: now}
+	if r.Owner != nil {
+		e.subject = r.Owner.Type + ":" + r.Owner.ID
+	}
+	o.cache[ck] = e
 }
 
 // evictLocked drops expired entries and, if the cache is still full, as

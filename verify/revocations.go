@@ -35,6 +35,12 @@ type RevocationsOptions struct {
 	// OnError is told about failed polls (default: ignore). The
 	// subscription retries with backoff up to 5s.
 	OnError func(error)
+	// RequestTimeout bounds one poll beyond Wait (default 10s): a poll is
+	// given Wait+RequestTimeout to answer. The client's own http.Client
+	// must not time out sooner — give the subscription a client without
+	// an overall Timeout (or one above Wait+RequestTimeout), or every long
+	// poll fails and the feed goes stale.
+	RequestTimeout time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -42,8 +48,13 @@ type RevocationsOptions struct {
 // Revocations follows latchkey's revocation feed (GET /v1/revocations) so
 // that a [JWT] verifier rejects tokens whose API key or principal was
 // revoked, disabled or cut short after they were issued — within a second
-// or two of the change instead of at the token's expiry. The client needs
-// a management credential with keys:verify (or keys:read).
+// or two of the change instead of at the token's expiry. It also carries
+// narrowing (scopes taken from a key or permissions from its owner revoke
+// the JWTs issued before) and the withdrawal of signing keys (tokens
+// signed by a withdrawn kid are refused at once, whatever the cached
+// JWKS says). An [Opaque] verifier given the subscription evicts cached
+// answers of revoked keys. The client needs a management credential with
+// keys:verify (or keys:read) that is not a personal one.
 type Revocations struct {
 	c    *client.Client
 	opts RevocationsOptions
@@ -51,6 +62,8 @@ type Revocations struct {
 	mu         sync.Mutex
 	keys       map[string]time.Time // key ID → when it stopped being valid
 	principals map[string]time.Time // "type:id" → same
+	kids       map[string]time.Time // withdrawn signing key → when learned
+	kidEpoch   int64                // counts withdrawals: the JWKS changed
 	cursor     string
 	lastOK     time.Time
 	synced     chan struct{}
@@ -68,8 +81,11 @@ func NewRevocations(c *client.Client, opts RevocationsOptions) *Revocations {
 	if opts.OnError == nil {
 		opts.OnError = func(error) {}
 	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 10 * time.Second
+	}
 	return &Revocations{c: c, opts: opts, keys: map[string]time.Time{},
-		principals: map[string]time.Time{}, synced: make(chan struct{})}
+		principals: map[string]time.Time{}, kids: map[string]time.Time{}, synced: make(chan struct{})}
 }
 
 // Start runs the subscription in a goroutine until ctx ends.
@@ -94,7 +110,9 @@ func (r *Revocations) Run(ctx context.Context) error {
 		default:
 			wait = 0 // first read: the backlog at once
 		}
-		page, err := r.c.Revocations(ctx, cursor, wait)
+		rctx, cancel := context.WithTimeout(ctx, wait+r.opts.RequestTimeout)
+		page, err := r.c.Revocations(rctx, cursor, wait)
+		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -123,17 +141,28 @@ func (r *Revocations) apply(rs []api.Revocation, cursor string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rv := range rs {
-		m := r.keys
-		if rv.Kind == "principal" {
+		var m map[string]time.Time
+		switch rv.Kind {
+		case "key":
+			m = r.keys
+		case "principal":
 			m = r.principals
-		} else if rv.Kind != "key" {
+		case "signing_key":
+			// Withdrawn for good: kept for a window (by then the JWKS no
+			// longer lists it and its tokens have expired).
+			if _, ok := r.kids[rv.ID]; !ok {
+				r.kids[rv.ID] = now
+				r.kidEpoch++
+			}
+			continue
+		default:
 			continue // a kind this SDK does not know
 		}
 		if old, ok := m[rv.ID]; !ok || rv.RevokedAt.After(old) {
 			m[rv.ID] = rv.RevokedAt
 		}
 	}
-	for _, m := range []map[string]time.Time{r.keys, r.principals} {
+	for _, m := range []map[string]time.Time{r.keys, r.principals, r.kids} {
 		for id, at := range m {
 			if now.Sub(at) > RevocationWindow {
 				delete(m, id)
@@ -169,4 +198,43 @@ func (r *Revocations) check(c *Claims) error {
 		}
 	}
 	return nil
+}
+
+// jwksEpoch counts the signing keys withdrawn so far: when it moves, the
+// issuer's JWKS has changed (an immediate rotation publishes a new key),
+// so a verifier may fetch it again at once.
+func (r *Revocations) jwksEpoch() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.kidEpoch
+}
+
+// withdrawn reports whether the feed has withdrawn signing key kid.
+func (r *Revocations) withdrawn(kid string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.kids[kid]
+	return ok
+}
+
+// revokedSince reports whether key keyID, or its owner subject ("type:id",
+// may be empty), was revoked, disabled, cut short or narrowed at or after
+// answered (less RevocationMargin) — so an answer about it given then may
+// be stale — and that change has taken effect by now.
+func (r *Revocations) revokedSince(keyID, subject string, answered time.Time) bool {
+	now := r.opts.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range [...]struct {
+		m  map[string]time.Time
+		id string
+	}{{r.keys, keyID}, {r.principals, subject}} {
+		if e.id == "" {
+			continue
+		}
+		if at, ok := e.m[e.id]; ok && !now.Before(at) && !answered.After(at.Add(RevocationMargin)) {
+			return true
+		}
+	}
+	return false
 }

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -69,6 +68,7 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 	jwtAud := fs.String("jwt-audience", env("LATCHKEY_PROXY_JWT_AUDIENCE"), "also admit latchkey JWTs whose aud contains this `audience`, verified offline against the server's JWKS and revocation feed (env LATCHKEY_PROXY_JWT_AUDIENCE)")
 	cacheTTL := fs.Duration("cache-ttl", verify.DefaultCacheTTL, "how long a VALID answer for a key is reused (keys with rate limits or credits are asked every time)")
 	maxStale := fs.Duration("revocations-max-stale", 30*time.Second, "with --jwt-audience: refuse JWTs (503) once the revocation feed has not answered for this long; 0 keeps admitting them")
+	feedWait := fs.Duration("revocations-wait", 20*time.Second, "how long one long poll of the revocation feed may be held by the server (at most 25s); must stay below --revocations-max-stale")
 	proxies := fs.String("trusted-proxies", env("LATCHKEY_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env LATCHKEY_TRUSTED_PROXIES)")
 	tlsCert := fs.String("tls-cert", env("LATCHKEY_PROXY_TLS_CERT"), "TLS certificate PEM file; with --tls-key serves HTTPS and HTTP/2 (env LATCHKEY_PROXY_TLS_CERT)")
 	tlsKey := fs.String("tls-key", env("LATCHKEY_PROXY_TLS_KEY"), "TLS private key PEM file (env LATCHKEY_PROXY_TLS_KEY)")
@@ -125,11 +125,34 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 	if err != nil {
 		return fail("%v", err)
 	}
+	if *feedWait <= 0 || *feedWait > 25*time.Second {
+		return fail("--revocations-wait must be between 1s and 25s")
+	}
+	if *jwtAud != "" && *maxStale > 0 && *maxStale <= *feedWait {
+		return fail("--revocations-max-stale (%v) must exceed --revocations-wait (%v): a quiet feed answers once per wait", *maxStale, *feedWait)
+	}
+	// The feed's long polls outlast the 10 s timeout of verification
+	// calls: they get a client without an overall timeout, bounded per
+	// request by the subscription (wait + 10 s).
+	feedClient, err := client.New(*serverURL, token, client.WithHTTPClient(&http.Client{}),
+		client.WithUserAgent("latchkey-proxy/"+version))
+	if err != nil {
+		return fail("%v", err)
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	v := verify.Composite{Opaque: verify.NewOpaque(cl, verify.OpaqueOptions{CacheTTL: *cacheTTL})}
+	// One revocation feed serves both verifiers: cached answers of opaque
+	// keys are evicted when their key is revoked (within the feed's delay
+	// instead of --cache-ttl), and JWTs are refused.
+	rev := verify.NewRevocations(feedClient, verify.RevocationsOptions{
+		Wait:     *feedWait,
+		MaxStale: *maxStale, // until the first answer, JWTs get 503
+		OnError:  func(err error) { log.Warn("proxy: revocation feed", "err", err) },
+	})
+	rev.Start(ctx)
+	v := verify.Composite{Opaque: verify.NewOpaque(cl, verify.OpaqueOptions{CacheTTL: *cacheTTL, Revocations: rev})}
 	if *jwtAud != "" {
-		if v.JWT, err = remoteJWT(ctx, cl, *serverURL, *jwtAud, *maxStale, log); err != nil {
+		if v.JWT, err = remoteJWT(ctx, *serverURL, *jwtAud, rev); err != nil {
 			log.Error("proxy: JWT verification", "err", err)
 			return exitFailure
 		}
@@ -159,11 +182,15 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 }
 
 // remoteJWT builds a JWT verifier for a latchkey server: its issuer from
-// the server's metadata, its JWKS, and its revocation feed (the proxy's
-// credential has keys:verify).
-func remoteJWT(ctx context.Context, cl *client.Client, serverURL, audience string, maxStale time.Duration, log *slog.Logger) (*verify.JWT, error) {
+// the server's metadata, its JWKS, and the revocation feed rev (the
+// proxy's credential has keys:verify).
+func remoteJWT(ctx context.Context, serverURL, audience string, rev *verify.Revocations) (*verify.JWT, error) {
 	hc := &http.Client{Timeout: 10 * time.Second}
-	resp, err := hc.Get(strings.TrimSuffix(serverURL, "/") + "/.well-known/oauth-authorization-server")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(serverURL, "/")+"/.well-known/oauth-authorization-server", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("fetch server metadata: %w", err)
 	}
@@ -175,11 +202,6 @@ func remoteJWT(ctx context.Context, cl *client.Client, serverURL, audience strin
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&md); err != nil || md.Issuer == "" {
 		return nil, fmt.Errorf("server metadata: no issuer (%v)", err)
 	}
-	rev := verify.NewRevocations(cl, verify.RevocationsOptions{
-		MaxStale: maxStale, // until the first answer, JWTs get 503
-		OnError:  func(err error) { log.Warn("proxy: revocation feed", "err", err) },
-	})
-	rev.Start(ctx)
 	// The JWKS is fetched from the server the proxy talks to, which may
 	// differ from the public URL in the metadata.
 	return verify.NewJWT(verify.JWTOptions{JWKSURL: strings.TrimSuffix(serverURL, "/") + "/.well-known/jwks.json",

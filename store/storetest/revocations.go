@@ -156,6 +156,49 @@ var revocationTests = []test{
 			})
 		}
 	}},
+	{"narrowing a key's scopes writes one row at UpdatedAt; widening none", func(t *testing.T, s token.Store) {
+		k := createKey(t, s, func(k *token.Key) { k.Scopes = []string{"a", "b"} })
+		before := head(t, s)
+		updateKey(t, s, k.ID, func(k *token.Key) { k.Scopes, k.UpdatedAt = []string{"b", "a", "c"}, t0.Add(time.Minute) })
+		updateKey(t, s, k.ID, func(k *token.Key) { k.Scopes, k.UpdatedAt = []string{"a", "b", "c"}, t0.Add(2*time.Minute) })
+		wantRevoked(t, s, before)
+		updateKey(t, s, k.ID, func(k *token.Key) { k.Scopes, k.UpdatedAt = []string{"a", "c"}, t0.Add(time.Hour) })
+		wantRevoked(t, s, before, keyRevocation(k.ID, t0.Add(time.Hour)))
+		before = head(t, s)
+		updateKey(t, s, k.ID, func(k *token.Key) { k.Scopes, k.UpdatedAt = nil, t0.Add(2*time.Hour) })
+		wantRevoked(t, s, before, keyRevocation(k.ID, t0.Add(2*time.Hour)))
+	}},
+	{"narrowing a principal's permissions writes one row type:id at UpdatedAt", func(t *testing.T, s token.Store) {
+		principal(t, s, token.User, "erin", func(p *token.Principal) { p.Permissions = []string{"a", "b"} })
+		update := func(fn func(*token.Principal)) {
+			t.Helper()
+			if _, err := s.UpdatePrincipal(bg, token.User, "erin", func(p *token.Principal) error { fn(p); return nil },
+				event("user.update", "user", "erin")); err != nil {
+				t.Fatalf("UpdatePrincipal: %v", err)
+			}
+		}
+		before := head(t, s)
+		update(func(p *token.Principal) { p.Permissions, p.UpdatedAt = []string{"a", "b", "c"}, t0.Add(time.Minute) })
+		wantRevoked(t, s, before)
+		update(func(p *token.Principal) { p.Permissions, p.UpdatedAt = []string{"c"}, t0.Add(time.Hour) })
+		wantRevoked(t, s, before, token.Revocation{Kind: token.RevokedPrincipal, Subject: "user:erin", At: t0.Add(time.Hour)})
+	}},
+	{"withdrawing a signing key before its retirement writes one signing_key row", func(t *testing.T, s token.Store) {
+		now := time.Now()
+		live := signingKey("live", now.Add(-time.Hour))
+		retired := signingKey("retired", t0) // retired long ago (t0 is in the past)
+		swap(t, s, 0, []token.SigningKeyRecord{live, retired}, nil)
+		before := head(t, s)
+		swap(t, s, 1, nil, []string{"retired"})
+		wantRevoked(t, s, before)
+		swap(t, s, 2, nil, []string{"live"})
+		got := feed(t, s, before)
+		after := time.Now()
+		if len(got) != 1 || got[0].Kind != token.RevokedSigningKey || got[0].Subject != "live" ||
+			got[0].At.Before(now.Add(-time.Second)) || got[0].At.After(after.Add(time.Second)) {
+			t.Fatalf("revocations %+v, want one signing_key live at about %v", got, now)
+		}
+	}},
 	{"usage and credits write no row", func(t *testing.T, s token.Store) {
 		k := createKey(t, s, expiring, func(k *token.Key) {
 			k.Remaining, k.Refill = ptr(int64(5)), &token.Refill{Interval: token.RefillDaily, Amount: 5}
