@@ -3,8 +3,10 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +46,9 @@ func compile(r *Route) (*route, error) {
 		if err := checkMethod(m); err != nil {
 			return nil, fmt.Errorf("methods[%d]: %w", i, err)
 		}
+	}
+	if slices.Contains(r.Methods, http.MethodHead) && !slices.Contains(r.Methods, http.MethodGet) {
+		return nil, errors.New(`methods: HEAD is matched as GET (upstreams answer it with their GET handler); list GET, which covers HEAD`)
 	}
 	c.methods = r.Methods
 	if len(r.Scopes) > 0 && r.Scope != "" {

@@ -11,7 +11,8 @@ import (
 // a request or cannot forward it. They are stable.
 const (
 	CodeNoRoute            = "no_route"                // 404: no route matches the method and path
-	CodeInvalidPath        = "invalid_path"            // 400: "." or ".." segments, "//" or "\"
+	CodeInvalidPath        = "invalid_path"            // 400: "." or ".." segments, a segment ending in "." or a space, "//" or "\"
+	CodeInvalidMethod      = "invalid_method"          // 400: a method that is not upper-case letters
 	CodeInvalidToken       = "invalid_token"           // 401: missing, malformed, unknown, expired or revoked
 	CodeInsufficientScope  = "insufficient_scope"      // 403: the credential lacks a scope
 	CodeForbidden          = "forbidden"               // 403: client IP or keyspace not allowed
@@ -33,19 +34,20 @@ type refusal struct {
 }
 
 var (
-	errNoRoute      = refusal{http.StatusNotFound, CodeNoRoute, "no route of the gateway matches this method and path"}
-	errInvalidPath  = refusal{http.StatusBadRequest, CodeInvalidPath, "the path has empty, \".\" or \"..\" segments or a backslash"}
-	errNoCredential = refusal{http.StatusUnauthorized, CodeInvalidToken, "a bearer credential is required"}
-	errMalformed    = refusal{http.StatusUnauthorized, CodeInvalidToken, "the credential is malformed or sent more than once"}
-	errInvalid      = refusal{http.StatusUnauthorized, CodeInvalidToken, "the credential is not valid"}
-	errScope        = refusal{http.StatusForbidden, CodeInsufficientScope, "the credential lacks a scope this route requires"}
-	errIP           = refusal{http.StatusForbidden, CodeForbidden, "requests from this address are not allowed"}
-	errKeyspace     = refusal{http.StatusForbidden, CodeForbidden, "keys of this keyspace are not accepted here"}
-	errRateLimited  = refusal{http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded"}
-	errUsage        = refusal{http.StatusTooManyRequests, CodeUsageExceeded, "the key's usage credits are exhausted"}
-	errUnavailable  = refusal{http.StatusServiceUnavailable, CodeTemporarilyUnavail, "the credential could not be checked; try again"}
-	errBadGateway   = refusal{http.StatusBadGateway, CodeBadGateway, "the upstream service could not be reached or failed"}
-	errTimeout      = refusal{http.StatusGatewayTimeout, CodeGatewayTimeout, "the upstream service did not answer in time"}
+	errNoRoute       = refusal{http.StatusNotFound, CodeNoRoute, "no route of the gateway matches this method and path"}
+	errInvalidPath   = refusal{http.StatusBadRequest, CodeInvalidPath, "the path has empty, \".\" or \"..\" segments, a segment ending in \".\" or white space, or a backslash"}
+	errInvalidMethod = refusal{http.StatusBadRequest, CodeInvalidMethod, "the method must be written in upper-case letters (GET, POST, DELETE, …)"}
+	errNoCredential  = refusal{http.StatusUnauthorized, CodeInvalidToken, "a bearer credential is required"}
+	errMalformed     = refusal{http.StatusUnauthorized, CodeInvalidToken, "the credential is malformed or sent more than once"}
+	errInvalid       = refusal{http.StatusUnauthorized, CodeInvalidToken, "the credential is not valid"}
+	errScope         = refusal{http.StatusForbidden, CodeInsufficientScope, "the credential lacks a scope this route requires"}
+	errIP            = refusal{http.StatusForbidden, CodeForbidden, "requests from this address are not allowed"}
+	errKeyspace      = refusal{http.StatusForbidden, CodeForbidden, "keys of this keyspace are not accepted here"}
+	errRateLimited   = refusal{http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded"}
+	errUsage         = refusal{http.StatusTooManyRequests, CodeUsageExceeded, "the key's usage credits are exhausted"}
+	errUnavailable   = refusal{http.StatusServiceUnavailable, CodeTemporarilyUnavail, "the credential could not be checked; try again"}
+	errBadGateway    = refusal{http.StatusBadGateway, CodeBadGateway, "the upstream service could not be reached or failed"}
+	errTimeout       = refusal{http.StatusGatewayTimeout, CodeGatewayTimeout, "the upstream service did not answer in time"}
 )
 
 // write sends f as an RFC 9457 problem document, never cached. The

@@ -162,6 +162,10 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{clientIP: g.clientIP(r)}
 	defer g.logAccess(r, rec, x, start)
 
+	if !canonicalMethod(r.Method) {
+		g.refuse(rec, x, &errInvalidMethod)
+		return
+	}
 	if !safePath(r.URL.Path, r.URL.RawPath) || caseConfusable(g.routes, r.URL.Path) {
 		g.refuse(rec, x, &errInvalidPath)
 		return

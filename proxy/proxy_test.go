@@ -252,3 +252,84 @@ func TestProxy_KeyspaceRouteJWT(t *testing.T) {
 		t.Errorf("JWT for another keyspace: %d, want 403", resp.StatusCode)
 	}
 }
+
+// TestProxy_MethodSpellingAndHEAD: a method in another case never skips
+// the route its upper-case form names for a weaker catch-all (found by a
+// penetration test: "delete /orders/7" fell through to an anonymous route
+// and Flask ran it as DELETE), and HEAD is matched as GET, the handler
+// upstreams answer it with.
+func TestProxy_MethodSpellingAndHEAD(t *testing.T) {
+	g := newGW(t, `
+routes:
+  - {path: /orders, methods: [DELETE], scopes: [orders:delete]}
+  - {path: /orders, methods: [GET], scopes: [orders:read]}
+  - {path: /, anonymous: true}
+`, nil)
+	for _, tc := range []struct {
+		name, method, path, tok string
+		status                  int
+		code                    string
+	}{
+		{"lower-case delete", "delete", "/orders/7", "", 400, CodeInvalidMethod},
+		{"mixed-case Delete", "Delete", "/orders/7", "", 400, CodeInvalidMethod},
+		{"lower-case get", "get", "/orders/7", "", 400, CodeInvalidMethod},
+		{"lower-case on the catch-all too", "post", "/about", "", 400, CodeInvalidMethod},
+		{"DELETE needs its scope", "DELETE", "/orders/7", tokReader, 403, CodeInsufficientScope},
+		{"HEAD is matched as GET: credential needed", "HEAD", "/orders/7", "", 401, CodeInvalidToken},
+		{"HEAD with the GET route's scope", "HEAD", "/orders/7", tokReader, 200, ""},
+		{"GET", "GET", "/orders/7", tokReader, 200, ""},
+		{"catch-all", "POST", "/about", "", 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := g.up.hits.Load()
+			var h []string
+			if tc.tok != "" {
+				h = bearerH(tc.tok)
+			}
+			resp, body := do(t, g.URL, tc.method, tc.path, h...)
+			if tc.code == "" {
+				if resp.StatusCode != tc.status || g.up.hits.Load() != before+1 {
+					t.Fatalf("status %d, want %d (upstream hits %d)", resp.StatusCode, tc.status, g.up.hits.Load()-before)
+				}
+				return
+			}
+			if tc.method == "HEAD" {
+				if resp.StatusCode != tc.status {
+					t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+				}
+			} else {
+				wantProblem(t, resp, body, tc.status, tc.code)
+			}
+			if g.up.hits.Load() != before {
+				t.Error("a refused request reached the upstream")
+			}
+		})
+	}
+	if _, err := Parse([]byte(`routes: [{path: /a, methods: [HEAD], scopes: [a]}]`)); err == nil || !strings.Contains(err.Error(), "list GET") {
+		t.Errorf("HEAD without GET: %v", err)
+	}
+}
+
+// TestProxy_TrailingDotOrSpaceRefused: a segment ending in "." or white
+// space, which Windows, IIS and ASP.NET drop, never misses a protected
+// route for a weaker one (found by a penetration test: "/admin." and
+// "/admin%20" reached the upstream by the anonymous catch-all).
+func TestProxy_TrailingDotOrSpaceRefused(t *testing.T) {
+	g := newGW(t, `routes: [{path: /admin, scopes: [admin]}, {path: /, anonymous: true}]`, nil)
+	for _, p := range []string{"/admin.", "/admin%2e", "/admin%2E", "/admin..", "/admin%20", "/admin%09", "/admin%c2%a0",
+		"/admin./users", "/admin%20/users", "/x/admin.", "/admin. .", "/admin%2e%2e/"} {
+		t.Run(p, func(t *testing.T) {
+			before := g.up.hits.Load()
+			resp, body := do(t, g.URL, "GET", p)
+			wantProblem(t, resp, body, 400, CodeInvalidPath)
+			if g.up.hits.Load() != before {
+				t.Error("the request reached the upstream")
+			}
+		})
+	}
+	for _, p := range []string{"/about", "/files/report.pdf", "/v1.2/x"} {
+		if resp, _ := do(t, g.URL, "GET", p); resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d, want 200", p, resp.StatusCode)
+		}
+	}
+}

@@ -22,7 +22,8 @@ type Route struct {
 	// with "/", is clean and, unless it is "/", does not end in "/".
 	Path string `yaml:"path"`
 	// Methods are the upper-case HTTP methods matched; empty matches
-	// every method. HEAD is not implied by GET.
+	// every method. GET covers HEAD: a HEAD request is matched as GET
+	// (HEAD without GET is refused).
 	Methods []string `yaml:"methods,omitempty"`
 	// Scopes are required, all of them, of the credential.
 	Scopes []string `yaml:"scopes,omitempty"`

@@ -126,7 +126,7 @@ func TestMatch(t *testing.T) {
 		}
 	}
 	for p, want := range map[string]bool{
-		"/a": true, "/a/b.c": true, "/a/...": true, "/a/": true, "/a%20b": true,
+		"/a": true, "/a/b.c": true, "/a/...": false, "/a./b": false, "/a /b": false, "/a\u00a0": false, "/v1.2/x": true, "/a/": true, "/a%20b": true,
 		"": false, "a": false, "/a/../b": false, "/a/./b": false, "/..": false, "/a/..;x/b": false,
 		"/a//b": false, `/a\..\b`: false,
 		// Path parameters, NUL and control characters (security review).
