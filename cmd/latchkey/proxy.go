@@ -149,7 +149,7 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 		ClientIP:            func(r *http.Request) string { return httpapi.ClientAddr(r, trusted) },
 		APIKeyHeaderAllowed: proxy.CachedAPIKeyHeaderAllowed(apiKeyAllowed, 30*time.Second, nil)})
 	if err != nil {
-		return fail("%v", err)
+		return fail("%s", strings.TrimPrefix(err.Error(), "proxy: "))
 	}
 	if err := server.RunGateway(ctx, server.GatewayConfig{Addr: *addr, TLSCert: *tlsCert, TLSKey: *tlsKey, Handler: h, Log: log}); err != nil {
 		log.Error("proxy failed", "err", err)

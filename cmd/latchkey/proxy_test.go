@@ -1,0 +1,32 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runProxyArgs runs proxyMain with args and env (name=value) and returns
+// its exit code and stderr; it must not reach a server.
+func runProxyArgs(t *testing.T, env map[string]string, args ...string) (int, string) {
+	t.Helper()
+	var stderr bytes.Buffer
+	code := proxyMain(t.Context(), args, &stderr, func(k string) string { return env[k] })
+	return code, stderr.String()
+}
+
+// TestProxyCommand_RouteFileErrors: a route file error names the file, the
+// line and the field as the user wrote it, with one prefix (found by a new
+// user: "proxy: proxy: routes: … field method not found in type
+// proxy.Route").
+func TestProxyCommand_RouteFileErrors(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "routes.yaml")
+	os.WriteFile(p, []byte("routes:\n  - path: /orders\n    method: [GET]\n    scopes: [orders:read]\n"), 0o600)
+	code, out := runProxyArgs(t, map[string]string{"LATCHKEY_TOKEN": "x"}, "--upstream", "http://127.0.0.1:1", "--routes", p)
+	want := "proxy: " + p + `:3: unknown field "method" (did you mean "methods"?)`
+	if code != exitUsage || strings.TrimSpace(out) != want {
+		t.Errorf("exit %d, stderr %q, want %d %q", code, out, exitUsage, want)
+	}
+}
