@@ -29,7 +29,8 @@ type route struct {
 	methods   []string
 	scopes    []string
 	expr      *scope.Expr
-	keyspace  string
+	exprText  string // Route.Scope, sent to the verifier
+	keyspace  string // "" (after New): keys of every keyspace
 	anonymous bool
 	apiKey    bool
 	limits    []ratelimit.Limit
@@ -68,10 +69,10 @@ func compile(r *Route) (*route, error) {
 		if err != nil {
 			return nil, fmt.Errorf("scope: %w", err)
 		}
-		c.expr = e
+		c.expr, c.exprText = e, r.Scope
 	}
-	if r.Keyspace != "" && !validName(r.Keyspace) {
-		return nil, fmt.Errorf("keyspace %q is not 1-63 of [a-z0-9_-] starting with a letter or digit", r.Keyspace)
+	if r.Keyspace != "" && r.Keyspace != AnyKeyspace && !validName(r.Keyspace) {
+		return nil, fmt.Errorf(`keyspace %q is not 1-63 of [a-z0-9_-] starting with a letter or digit, or "*" for every keyspace`, r.Keyspace)
 	}
 	if r.Anonymous && (len(r.Scopes) > 0 || r.Scope != "" || r.Keyspace != "" || r.APIKeyHeader) {
 		return nil, errors.New(`an anonymous route takes no credential: "scopes", "scope", "keyspace" and "api_key_header" do not apply`)

@@ -268,9 +268,17 @@ func TestProxy_APIKeyHeaderNeedsKeyspaceConsent(t *testing.T) {
 		{"a JWT as X-API-Key", jwtDefault, 401},
 	} {
 		before := g.up.hits.Load()
-		resp, _ := do(t, g.URL, "GET", "/keyed", "X-API-Key", tc.tok)
+		resp, body := do(t, g.URL, "GET", "/keyed", "X-API-Key", tc.tok)
 		if resp.StatusCode != tc.status || (g.up.hits.Load() != before) != (tc.status == 200) {
 			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.status)
+		}
+		if tc.tok == tokOther {
+			// Say why (found by a new user: a plain "the credential is
+			// not valid" for a key that works as a bearer token).
+			wantProblem(t, resp, body, 401, CodeAPIKeyHeader)
+			if !strings.Contains(body, "Authorization: Bearer") || !strings.Contains(body, "--allow-api-key-header") {
+				t.Errorf("the refusal does not say what to do: %s", body)
+			}
 		}
 	}
 	if resp, _ := do(t, g.URL, "GET", "/keyed", bearerH(tokOther)...); resp.StatusCode != 200 {

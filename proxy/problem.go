@@ -10,17 +10,18 @@ import (
 // Codes of the problem documents the gateway answers with when it refuses
 // a request or cannot forward it. They are stable.
 const (
-	CodeNoRoute            = "no_route"                // 404: no route matches the method and path
-	CodeInvalidPath        = "invalid_path"            // 400: "." or ".." segments, a segment ending in "." or a space, "//" or "\"
-	CodeInvalidMethod      = "invalid_method"          // 400: a method that is not upper-case letters
-	CodeInvalidToken       = "invalid_token"           // 401: missing, malformed, unknown, expired or revoked
-	CodeInsufficientScope  = "insufficient_scope"      // 403: the credential lacks a scope
-	CodeForbidden          = "forbidden"               // 403: client IP or keyspace not allowed
-	CodeRateLimited        = "rate_limited"            // 429: a rate limit is exhausted
-	CodeUsageExceeded      = "usage_exceeded"          // 429: the key's usage credits are spent
-	CodeTemporarilyUnavail = "temporarily_unavailable" // 503: the credential could not be checked
-	CodeBadGateway         = "bad_gateway"             // 502: the upstream failed
-	CodeGatewayTimeout     = "gateway_timeout"         // 504: the upstream did not answer in time
+	CodeNoRoute            = "no_route"                   // 404: no route matches the method and path
+	CodeInvalidPath        = "invalid_path"               // 400: "." or ".." segments, a segment ending in "." or a space, "//" or "\"
+	CodeInvalidMethod      = "invalid_method"             // 400: a method that is not upper-case letters
+	CodeInvalidToken       = "invalid_token"              // 401: missing, malformed, unknown, expired or revoked
+	CodeInsufficientScope  = "insufficient_scope"         // 403: the credential lacks a scope
+	CodeForbidden          = "forbidden"                  // 403: client IP not allowed
+	CodeAPIKeyHeader       = "api_key_header_not_allowed" // 401: the key's keyspace does not allow X-API-Key
+	CodeRateLimited        = "rate_limited"               // 429: a rate limit is exhausted
+	CodeUsageExceeded      = "usage_exceeded"             // 429: the key's usage credits are spent
+	CodeTemporarilyUnavail = "temporarily_unavailable"    // 503: the credential could not be checked
+	CodeBadGateway         = "bad_gateway"                // 502: the upstream failed
+	CodeGatewayTimeout     = "gateway_timeout"            // 504: the upstream did not answer in time
 )
 
 // problemTypeBase is the prefix of the problem type URIs, as in the /v1 API.
@@ -42,7 +43,7 @@ var (
 	errInvalid       = refusal{http.StatusUnauthorized, CodeInvalidToken, "the credential is not valid"}
 	errScope         = refusal{http.StatusForbidden, CodeInsufficientScope, "the credential lacks a scope this route requires"}
 	errIP            = refusal{http.StatusForbidden, CodeForbidden, "requests from this address are not allowed"}
-	errKeyspace      = refusal{http.StatusForbidden, CodeForbidden, "keys of this keyspace are not accepted here"}
+	errAPIKeyHeader  = refusal{http.StatusUnauthorized, CodeAPIKeyHeader, "keys of this keyspace may not be sent as X-API-Key: send the key as \"Authorization: Bearer <key>\", or allow the header for its keyspace (latchkey keyspaces update NAME --allow-api-key-header)"}
 	errRateLimited   = refusal{http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded"}
 	errUsage         = refusal{http.StatusTooManyRequests, CodeUsageExceeded, "the key's usage credits are exhausted"}
 	errUnavailable   = refusal{http.StatusServiceUnavailable, CodeTemporarilyUnavail, "the credential could not be checked; try again"}
@@ -56,7 +57,7 @@ var (
 func (f refusal) write(w http.ResponseWriter) {
 	h := w.Header()
 	switch f.code {
-	case CodeInvalidToken:
+	case CodeInvalidToken, CodeAPIKeyHeader:
 		h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	case CodeInsufficientScope:
 		h.Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)

@@ -23,6 +23,11 @@ type Options struct {
 	Upstream *url.URL
 	// Routes, in match order (see [Parse]). Required.
 	Routes []Route
+	// Keyspace is the keyspace of routes that name none: only its keys
+	// (and JWTs with it as audience) are accepted there; AnyKeyspace
+	// accepts every keyspace. A route that is not anonymous and has no
+	// keyspace of its own needs it (see [CheckKeyspaces]).
+	Keyspace string
 	// Verifier checks credentials; required unless every route is
 	// anonymous.
 	Verifier verify.Verifier
@@ -50,6 +55,29 @@ type Options struct {
 	// presented as X-API-Key (the keyspace's allow_api_key_header), on
 	// routes with api_key_header; nil leaves the decision to the route.
 	APIKeyHeaderAllowed func(ctx context.Context, keyspace string) (bool, error)
+}
+
+// AnyKeyspace, as Options.Keyspace or a route's keyspace, accepts keys of
+// every keyspace: an explicit choice, never a default.
+const AnyKeyspace = "*"
+
+// CheckKeyspaces reports, as an error that says what to do, a route of rs
+// that is not anonymous and names no keyspace while keyspace (the
+// gateway's) is empty too, or a keyspace that is not a keyspace name or
+// AnyKeyspace.
+func CheckKeyspaces(rs []Route, keyspace string) error {
+	if keyspace != "" && keyspace != AnyKeyspace && !validName(keyspace) {
+		return fmt.Errorf(`proxy: keyspace %q is not 1-63 of [a-z0-9_-] starting with a letter or digit, or "*" for every keyspace`, keyspace)
+	}
+	if keyspace != "" {
+		return nil
+	}
+	for i, r := range rs {
+		if !r.Anonymous && r.Keyspace == "" {
+			return fmt.Errorf(`proxy: route %d (%q) accepts keys but names no keyspace: set the gateway's keyspace (latchkey proxy --keyspace NAME, serve --proxy-keyspace NAME) or "keyspace: NAME" on the route; "*" accepts keys of every keyspace`, i+1, r.Path)
+		}
+	}
+	return nil
 }
 
 // gateway is the http.Handler returned by New.
@@ -96,6 +124,9 @@ func New(opts Options) (http.Handler, error) {
 		log: opts.Logger, now: opts.Now, clientIP: opts.ClientIP,
 		apiKeyAllowed: opts.APIKeyHeaderAllowed,
 	}
+	if err := CheckKeyspaces(opts.Routes, opts.Keyspace); err != nil {
+		return nil, err
+	}
 	needVerifier := false
 	for i := range opts.Routes {
 		r, err := compile(&opts.Routes[i])
@@ -103,6 +134,12 @@ func New(opts Options) (http.Handler, error) {
 			return nil, fmt.Errorf("proxy: route %d (%q): %w", i+1, opts.Routes[i].Path, err)
 		}
 		r.index = i
+		if r.keyspace == "" {
+			r.keyspace = opts.Keyspace
+		}
+		if r.keyspace == AnyKeyspace {
+			r.keyspace = ""
+		}
 		needVerifier = needVerifier || !r.anonymous
 		g.routes = append(g.routes, r)
 	}

@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -151,8 +152,8 @@ routes:
 		{"401/token with a space", g, "/orders", []string{"Authorization", "Bearer a b"}, 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
 		{"401/unknown token", g, "/orders", bearerH("lk_unknown_token"), 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
 		{"403/insufficient scope", g, "/write", bearerH(tokReader), 403, CodeInsufficientScope, `Bearer error="insufficient_scope"`, ""},
-		{"403/keyspace mismatch", g, "/ks", bearerH(tokOther), 403, CodeForbidden, "", ""},
-		{"403/JWT for another keyspace", g, "/ks", bearerH(jwtOther), 403, CodeForbidden, "", ""},
+		{"401/keyspace mismatch: unknown here", g, "/ks", bearerH(tokOther), 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
+		{"401/JWT for another keyspace", g, "/ks", bearerH(jwtOther), 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
 		{"403/IP not allowed by the route", g, "/internal", nil, 403, CodeForbidden, "", ""},
 		{"403/IP not allowed by the key", g, "/orders", bearerH(tokBadIP), 403, CodeForbidden, "", ""},
 		{"429/rate limited by the key", g, "/orders", bearerH(tokLimited), 429, CodeRateLimited, "", "3"},
@@ -248,8 +249,8 @@ func TestProxy_KeyspaceRouteJWT(t *testing.T) {
 	if resp, _ := do(t, g.URL, "GET", "/ks", bearerH(jwtDefault)...); resp.StatusCode != 200 {
 		t.Errorf("JWT for the keyspace: %d", resp.StatusCode)
 	}
-	if resp, _ := do(t, g.URL, "GET", "/ks", bearerH(jwtOther)...); resp.StatusCode != 403 {
-		t.Errorf("JWT for another keyspace: %d, want 403", resp.StatusCode)
+	if resp, _ := do(t, g.URL, "GET", "/ks", bearerH(jwtOther)...); resp.StatusCode != 401 {
+		t.Errorf("JWT for another keyspace: %d, want 401", resp.StatusCode)
 	}
 }
 
@@ -330,6 +331,55 @@ func TestProxy_TrailingDotOrSpaceRefused(t *testing.T) {
 	for _, p := range []string{"/about", "/files/report.pdf", "/v1.2/x"} {
 		if resp, _ := do(t, g.URL, "GET", p); resp.StatusCode != 200 {
 			t.Errorf("GET %s: %d, want 200", p, resp.StatusCode)
+		}
+	}
+}
+
+// TestNew_KeyspaceIsAnExplicitChoice: a route that accepts keys needs a
+// keyspace, its own or the gateway's; "*" for every keyspace must be
+// written (found by a penetration test: an acme_test_ key passed a "live"
+// gateway set up like the README example).
+func TestNew_KeyspaceIsAnExplicitChoice(t *testing.T) {
+	u := mustURL(t, "http://127.0.0.1:1")
+	keyed := Route{Path: "/orders", Scopes: []string{"orders:read"}}
+	anon := Route{Path: "/public", Anonymous: true}
+	for _, tc := range []struct {
+		name     string
+		routes   []Route
+		keyspace string
+		ok       bool
+	}{
+		{"neither", []Route{keyed, anon}, "", false},
+		{"the gateway's", []Route{keyed, anon}, "acme_live", true},
+		{"every keyspace, explicitly", []Route{keyed}, AnyKeyspace, true},
+		{"the route's", []Route{{Path: "/orders", Scopes: []string{"orders:read"}, Keyspace: "acme_live"}}, "", true},
+		{"the route's *", []Route{{Path: "/orders", Scopes: []string{"orders:read"}, Keyspace: "*"}}, "", true},
+		{"anonymous routes need none", []Route{anon}, "", true},
+		{"bad gateway keyspace", []Route{keyed}, "Acme", false},
+	} {
+		_, err := New(Options{Upstream: u, Routes: tc.routes, Keyspace: tc.keyspace, Verifier: newFakeVerifier()})
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		if err != nil && !tc.ok && tc.keyspace == "" && !strings.Contains(err.Error(), `"*" accepts keys of every keyspace`) {
+			t.Errorf("%s: error %q does not say how to accept every keyspace", tc.name, err)
+		}
+	}
+	// The gateway's keyspace applies to routes without one of their own.
+	rs, _ := Parse([]byte(`routes: [{path: /live, scopes: [orders:read]}, {path: /any, scopes: [orders:read], keyspace: "*"}]`))
+	g := newGW(t, `routes: [{path: /x, anonymous: true}]`, nil)
+	h, err := New(Options{Upstream: mustURL(t, g.up.URL), Routes: rs, Keyspace: "default", Verifier: g.ver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for _, tc := range []struct {
+		path, tok string
+		status    int
+	}{{"/live", tokReader, 200}, {"/live", tokOther, 401}, {"/any", tokOther, 200}} {
+		if resp, _ := do(t, srv.URL, "GET", tc.path, bearerH(tc.tok)...); resp.StatusCode != tc.status {
+			t.Errorf("GET %s with a key of keyspace %s: %d, want %d", tc.path, g.ver.ids[tc.tok].Keyspace, resp.StatusCode, tc.status)
 		}
 	}
 }

@@ -31,8 +31,11 @@ type Route struct {
 	// scope.ParseExpr) that the credential's scopes must satisfy;
 	// exclusive with Scopes.
 	Scope string `yaml:"scope,omitempty"`
-	// Keyspace, if set, is the only keyspace whose opaque keys are
-	// accepted. JWTs have no keyspace and are not checked against it.
+	// Keyspace is the only keyspace whose opaque keys are accepted, and
+	// the audience a JWT must have; "*" accepts every keyspace. Without
+	// it the gateway's keyspace (Options.Keyspace, latchkey proxy
+	// --keyspace) applies; a route that is not anonymous must have one or
+	// the other.
 	Keyspace string `yaml:"keyspace,omitempty"`
 	// Anonymous routes need no credential; one that is sent anyway is
 	// stripped, not checked. Their rate limits apply per client IP.

@@ -159,7 +159,7 @@ func TestProxy_HTTP2Clients(t *testing.T) {
 		upstreamBody.Store(string(b))
 		_, _ = io.WriteString(w, "ok over "+r.Proto)
 	}
-	h, err := New(Options{Upstream: mustURL(t, g.up.URL), Routes: []Route{{Path: "/orders", Scopes: []string{"orders:read"}}}, Verifier: g.ver})
+	h, err := New(Options{Upstream: mustURL(t, g.up.URL), Routes: []Route{{Path: "/orders", Scopes: []string{"orders:read"}, Keyspace: "default"}}, Verifier: g.ver})
 	if err != nil {
 		t.Fatal(err)
 	}

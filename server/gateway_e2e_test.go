@@ -69,6 +69,12 @@ const gatewayRoutes = `routes:
   - path: /legacy
     scopes: [orders:read]
     api_key_header: true
+    keyspace: "*"
+  - path: /default-legacy
+    scopes: [orders:read]
+    api_key_header: true
+  - path: /expr
+    scope: orders:read AND admin
   - path: /orders
     methods: [GET, POST]
     scopes: [orders:read]
@@ -86,7 +92,7 @@ func startGatewayServer(t *testing.T, up *upstream, cfg server.Config) (*testSer
 	}
 	u, _ := url.Parse(up.URL)
 	addr := make(chan string, 1)
-	cfg.Proxy = &server.ProxyConfig{Addr: "127.0.0.1:0", Upstream: u, Routes: rs, JWTAudience: "default",
+	cfg.Proxy = &server.ProxyConfig{Addr: "127.0.0.1:0", Upstream: u, Routes: rs, Keyspace: "default", JWTAudience: "default",
 		Started: func(a string) { addr <- a }}
 	s := startServer(t, cfg)
 	return s, "http://" + <-addr

@@ -77,7 +77,7 @@ func TestProxyCommand_RemoteVerification(t *testing.T) {
 	routes := filepath.Join(t.TempDir(), "routes.yaml")
 	os.WriteFile(routes, []byte("routes: [{path: /orders, methods: [GET, POST], scopes: [orders:read]}, {path: /public, anonymous: true}]\n"), 0o600)
 	gw, logs := startProxyBinary(t, []string{"LATCHKEY_URL=" + srv.URL, "LATCHKEY_TOKEN=" + verifier.Secret},
-		"--upstream", up.URL, "--routes", routes, "--jwt-audience", "default")
+		"--upstream", up.URL, "--routes", routes, "--keyspace", "default", "--jwt-audience", "default")
 
 	get := func(path, tok string) int {
 		req, _ := http.NewRequest("GET", gw+path, nil)
