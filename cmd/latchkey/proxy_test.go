@@ -30,3 +30,22 @@ func TestProxyCommand_RouteFileErrors(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, want %d %q", code, out, exitUsage, want)
 	}
 }
+
+// TestProxyCommand_KeyspaceRequired: a route file whose routes accept keys
+// without a keyspace, and no --keyspace, is refused at start with what to
+// do; --keyspace '*' accepts every keyspace explicitly.
+func TestProxyCommand_KeyspaceRequired(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "routes.yaml")
+	os.WriteFile(p, []byte("routes: [{path: /orders, scopes: [orders:read]}, {path: /public, anonymous: true}]\n"), 0o600)
+	code, out := runProxyArgs(t, map[string]string{}, "--upstream", "http://127.0.0.1:1", "--routes", p)
+	if code != exitUsage || !strings.Contains(out, "names no keyspace") || !strings.Contains(out, "--keyspace NAME") || strings.Contains(out, "proxy: proxy:") {
+		t.Errorf("exit %d, stderr %q", code, out)
+	}
+	// With a keyspace the next check (the credential) is reached.
+	for _, ks := range []string{"acme_live", "*"} {
+		code, out := runProxyArgs(t, map[string]string{}, "--upstream", "http://127.0.0.1:1", "--routes", p, "--keyspace", ks)
+		if code != exitUsage || !strings.Contains(out, "no credential") {
+			t.Errorf("--keyspace %s: exit %d, stderr %q", ks, code, out)
+		}
+	}
+}
