@@ -35,6 +35,7 @@ type route struct {
 	apiKey    bool
 	limits    []ratelimit.Limit
 	ipAllow   []netip.Prefix
+	maxBody   int64 // -1: unlimited
 }
 
 // compile validates r and returns its compiled form.
@@ -76,6 +77,14 @@ func compile(r *Route) (*route, error) {
 	}
 	if r.Anonymous && (len(r.Scopes) > 0 || r.Scope != "" || r.Keyspace != "" || r.APIKeyHeader) {
 		return nil, errors.New(`an anonymous route takes no credential: "scopes", "scope", "keyspace" and "api_key_header" do not apply`)
+	}
+	c.maxBody = DefaultMaxBody
+	if r.MaxBody != "" {
+		n, err := parseSize(r.MaxBody)
+		if err != nil {
+			return nil, err
+		}
+		c.maxBody = n
 	}
 	limits, err := compileLimits(r.RateLimits)
 	if err != nil {

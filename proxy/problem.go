@@ -11,6 +11,8 @@ import (
 // a request or cannot forward it. They are stable.
 const (
 	CodeNoRoute            = "no_route"                   // 404: no route matches the method and path
+	CodeBodyTooLarge       = "body_too_large"             // 413: the request body exceeds the route's max_body
+	CodeBodyTimeout        = "body_timeout"               // 408: the request body arrived too slowly
 	CodeInvalidPath        = "invalid_path"               // 400: "." or ".." segments, a segment ending in "." or a space, "//" or "\"
 	CodeInvalidMethod      = "invalid_method"             // 400: a method that is not upper-case letters
 	CodeInvalidToken       = "invalid_token"              // 401: missing, malformed, unknown, expired or revoked
@@ -38,6 +40,8 @@ var (
 	errNoRoute       = refusal{http.StatusNotFound, CodeNoRoute, "no route of the gateway matches this method and path"}
 	errInvalidPath   = refusal{http.StatusBadRequest, CodeInvalidPath, "the path has empty, \".\" or \"..\" segments, a segment ending in \".\" or white space, or a backslash"}
 	errInvalidMethod = refusal{http.StatusBadRequest, CodeInvalidMethod, "the method must be written in upper-case letters (GET, POST, DELETE, …)"}
+	errBodyTooLarge  = refusal{http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "the request body is larger than this route accepts"}
+	errSlowBody      = refusal{http.StatusRequestTimeout, CodeBodyTimeout, "the request body arrived too slowly"}
 	errNoCredential  = refusal{http.StatusUnauthorized, CodeInvalidToken, "a bearer credential is required"}
 	errMalformed     = refusal{http.StatusUnauthorized, CodeInvalidToken, "the credential is malformed or sent more than once"}
 	errInvalid       = refusal{http.StatusUnauthorized, CodeInvalidToken, "the credential is not valid"}

@@ -51,6 +51,12 @@ type Options struct {
 	// headers after the request was sent, when Transport is not set
 	// (default DefaultResponseHeaderTimeout).
 	ResponseHeaderTimeout time.Duration
+	// BodyGrace and BodyMinRate bound how slowly a request body may
+	// arrive: by start + BodyGrace + received/BodyMinRate, or the request
+	// is cut off with 408 and its upstream request aborted (defaults
+	// DefaultBodyGrace, DefaultBodyMinRate bytes per second).
+	BodyGrace   time.Duration
+	BodyMinRate int64
 	// APIKeyHeaderAllowed reports whether keys of a keyspace may be
 	// presented as X-API-Key (the keyspace's allow_api_key_header), on
 	// routes with api_key_header; nil leaves the decision to the route.
@@ -91,6 +97,9 @@ type gateway struct {
 	clientIP func(*http.Request) string
 	rp       *httputil.ReverseProxy
 
+	bodyGrace   time.Duration
+	bodyMinRate int64
+
 	apiKeyAllowed func(ctx context.Context, keyspace string) (bool, error)
 }
 
@@ -123,6 +132,13 @@ func New(opts Options) (http.Handler, error) {
 		upstream: u, verifier: opts.Verifier, limiter: opts.Limiter,
 		log: opts.Logger, now: opts.Now, clientIP: opts.ClientIP,
 		apiKeyAllowed: opts.APIKeyHeaderAllowed,
+		bodyGrace:     opts.BodyGrace, bodyMinRate: opts.BodyMinRate,
+	}
+	if g.bodyGrace <= 0 {
+		g.bodyGrace = DefaultBodyGrace
+	}
+	if g.bodyMinRate <= 0 {
+		g.bodyMinRate = DefaultBodyMinRate
 	}
 	if err := CheckKeyspaces(opts.Routes, opts.Keyspace); err != nil {
 		return nil, err
@@ -188,6 +204,7 @@ type exchange struct {
 	retryAfter     time.Duration
 	upstreamStatus int
 	clientGone     bool
+	bodyRefusal    *refusal // the body guard cut the request off
 }
 
 type exchangeKey struct{}
@@ -211,6 +228,14 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if x.route == nil {
 		g.refuse(rec, x, &errNoRoute)
 		return
+	}
+	if rt := x.route; rt.maxBody >= 0 && r.ContentLength > rt.maxBody {
+		g.refuse(rec, x, &errBodyTooLarge)
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &bodyGuard{rc: r.Body, ctrl: http.NewResponseController(rec), x: x, start: time.Now(),
+			grace: g.bodyGrace, minRate: g.bodyMinRate, max: x.route.maxBody}
 	}
 	if f := g.admit(r, x); f != nil {
 		g.refuse(rec, x, f)
@@ -273,6 +298,15 @@ func (g *gateway) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	x, _ := r.Context().Value(exchangeKey{}).(*exchange)
 	if x == nil {
 		x = &exchange{}
+	}
+	if f := x.bodyRefusal; f != nil {
+		g.log.LogAttrs(r.Context(), slog.LevelInfo, "proxy: request body cut off",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("code", f.code))
+		if rec, ok := w.(*recorder); !ok || rec.status == 0 {
+			w.Header().Set("Connection", "close")
+			g.refuse(w, x, f)
+		}
+		return
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		x.clientGone = true

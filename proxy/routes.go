@@ -45,6 +45,9 @@ type Route struct {
 	// RateLimits are budgets enforced by the gateway in addition to the
 	// key's own limits: per key id, or per client IP on anonymous routes.
 	RateLimits []RateLimit `yaml:"rate_limits,omitempty"`
+	// MaxBody is the largest request body accepted ("1MiB", "512KiB",
+	// "unlimited"; default 10MiB); a larger one is refused with 413.
+	MaxBody string `yaml:"max_body,omitempty"`
 	// IPAllow, if set, lists the client addresses (CIDR prefixes or
 	// single addresses) allowed on this route; others get 403.
 	IPAllow []string `yaml:"ip_allow,omitempty"`

@@ -58,8 +58,10 @@ func listenGateway(h http.Handler, addr, cert, key string, log *slog.Logger, sta
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		// No read or write timeout: bodies stream (uploads, downloads,
-		// WebSockets) for as long as they need; the upstream transport
-		// bounds the wait for response headers.
+		// WebSockets) for as long as they need; the gateway cuts off a
+		// request body that falls behind its minimum rate or exceeds the
+		// route's max_body, and the upstream transport bounds the wait
+		// for response headers.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if cert != "" {
