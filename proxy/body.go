@@ -111,8 +111,11 @@ func parseSize(s string) (int64, error) {
 	if s == "unlimited" {
 		return -1, nil
 	}
-	num := strings.TrimRight(s, "BKMGiB ")
-	unit := strings.TrimSpace(s[len(num):])
+	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	if i < 0 {
+		i = len(s)
+	}
+	num, unit := s[:i], strings.TrimSpace(s[i:])
 	mult := map[string]int64{"": 1, "B": 1, "KB": 1e3, "KiB": 1 << 10, "MB": 1e6, "MiB": 1 << 20, "GB": 1e9, "GiB": 1 << 30}[unit]
 	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
 	if err != nil || mult == 0 || n < 0 || n > (1<<40)/mult {
