@@ -49,3 +49,17 @@ func TestProxyCommand_KeyspaceRequired(t *testing.T) {
 		}
 	}
 }
+
+// TestServeProxyKeyspaceRequired: the in-process gateway needs a keyspace
+// too (--proxy-keyspace or the route's); serve refuses to start without.
+func TestServeProxyKeyspaceRequired(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "routes.yaml")
+	os.WriteFile(p, []byte("routes: [{path: /orders, scopes: [orders:read]}]\n"), 0o600)
+	var out, errb strings.Builder
+	args := []string{"--data-dir", t.TempDir() + "/never-created", "--addr", "127.0.0.1:0",
+		"--proxy-routes", p, "--proxy-upstream", "http://127.0.0.1:1"}
+	if code := serve(t.Context(), args, &out, &errb, func(string) string { return "" }); code != 2 ||
+		!strings.Contains(errb.String(), "--proxy-keyspace NAME") || strings.Contains(errb.String(), "proxy: proxy") {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+}
