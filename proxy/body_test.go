@@ -70,6 +70,25 @@ func TestProxy_SlowBodiesCutOff(t *testing.T) {
 	if max.Load() == 0 {
 		t.Error("no slow request reached the upstream: the test tests nothing")
 	}
+	// A refused request's trickled body is not waited for either.
+	start = time.Now()
+	statuses = statuses[:5]
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = trickle(t, addr, "/orders", "", size, 100*time.Millisecond)
+		}()
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		if !strings.HasPrefix(st, "HTTP/1.1 401") {
+			t.Errorf("refused client %d: %q, want 401", i, st)
+		}
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("refused slow clients held on for %v", elapsed)
+	}
 	// A body that keeps pace passes.
 	resp, err := http.Post(g.URL+"/upload", "application/octet-stream", bytes.NewReader(make([]byte, 64<<10)))
 	if err != nil || resp.StatusCode != 200 {

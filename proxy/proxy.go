@@ -205,6 +205,7 @@ type exchange struct {
 	upstreamStatus int
 	clientGone     bool
 	bodyRefusal    *refusal // the body guard cut the request off
+	rec            *recorder
 }
 
 type exchangeKey struct{}
@@ -213,31 +214,17 @@ type exchangeKey struct{}
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.now()
 	rec := &recorder{ResponseWriter: w}
-	x := &exchange{clientIP: g.clientIP(r)}
+	x := &exchange{clientIP: g.clientIP(r), rec: rec}
 	defer g.logAccess(r, rec, x, start)
 
-	if !canonicalMethod(r.Method) {
-		g.refuse(rec, x, &errInvalidMethod)
-		return
-	}
-	if !safePath(r.URL.Path, r.URL.RawPath) || caseConfusable(g.routes, r.URL.Path) {
-		g.refuse(rec, x, &errInvalidPath)
-		return
-	}
-	x.route = match(g.routes, r.Method, r.URL.Path)
-	if x.route == nil {
-		g.refuse(rec, x, &errNoRoute)
-		return
-	}
-	if rt := x.route; rt.maxBody >= 0 && r.ContentLength > rt.maxBody {
-		g.refuse(rec, x, &errBodyTooLarge)
-		return
-	}
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = &bodyGuard{rc: r.Body, ctrl: http.NewResponseController(rec), x: x, start: time.Now(),
-			grace: g.bodyGrace, minRate: g.bodyMinRate, max: x.route.maxBody}
-	}
-	if f := g.admit(r, x); f != nil {
+	if f := g.prepare(r, x); f != nil {
+		if r.Body != nil && r.Body != http.NoBody {
+			// The server would read the rest of the body before sending
+			// the refusal: a client trickling it would hold on. Close the
+			// connection after the answer instead, without waiting.
+			rec.Header().Set("Connection", "close")
+			_ = http.NewResponseController(rec).SetReadDeadline(time.Unix(1, 0))
+		}
 		g.refuse(rec, x, f)
 		return
 	}
@@ -246,6 +233,30 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// (bench/proxy.sh), and upstreams answer after reading the request.
 	// HTTP/2 clients get full duplex anyway.
 	g.rp.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
+}
+
+// prepare finds the route of r and admits r on it, filling in x, or
+// returns the refusal. A request body is wrapped in the guard of its
+// route's bounds.
+func (g *gateway) prepare(r *http.Request, x *exchange) *refusal {
+	if !canonicalMethod(r.Method) {
+		return &errInvalidMethod
+	}
+	if !safePath(r.URL.Path, r.URL.RawPath) || caseConfusable(g.routes, r.URL.Path) {
+		return &errInvalidPath
+	}
+	x.route = match(g.routes, r.Method, r.URL.Path)
+	if x.route == nil {
+		return &errNoRoute
+	}
+	if rt := x.route; rt.maxBody >= 0 && r.ContentLength > rt.maxBody {
+		return &errBodyTooLarge
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &bodyGuard{rc: r.Body, ctrl: http.NewResponseController(x.rec), x: x, start: time.Now(),
+			grace: g.bodyGrace, minRate: g.bodyMinRate, max: x.route.maxBody}
+	}
+	return g.admit(r, x)
 }
 
 // refuse answers with f and the rate-limit state known so far.
