@@ -18,6 +18,7 @@ import (
 const (
 	verifyCodeForbiddenIP   = "FORBIDDEN_IP"
 	verifyCodeUsageExceeded = "USAGE_EXCEEDED"
+	verifyCodeInvalidSig    = "INVALID_SIGNATURE"
 )
 
 // admit decides whether the request may go to the upstream on its route
@@ -34,35 +35,25 @@ func (g *gateway) admit(r *http.Request, x *exchange) *refusal {
 	if f != nil {
 		return f
 	}
-	var id *verify.Identity
-	var err error
-	if rv, ok := g.verifier.(verify.RequestVerifier); ok {
-		id, err = rv.CheckRequest(r.Context(), verify.Request{Token: tok, Scopes: rt.scopes, IP: x.clientIP, HTTP: r})
-	} else {
-		id, err = g.verifier.Check(r.Context(), tok, rt.scopes)
+	// The route's keyspace and scope expression go to the verifier, so
+	// that a key they refuse is refused before it spends credits or rate
+	// limits; they are checked again below for verifiers that ignore them
+	// (and for JWTs).
+	vr := verify.Request{Token: tok, Scopes: rt.scopes, IP: x.clientIP, HTTP: r, Keyspace: rt.keyspace, ScopeQuery: rt.exprText}
+	if fromAPIKey {
+		if f := g.checkAPIKeyHeader(r, x, &vr); f != nil {
+			return f
+		}
 	}
+	id, err := g.check(r, vr)
 	if err != nil {
 		return g.refusalOf(r, x, err)
 	}
 	if id == nil {
 		return &errInvalid
 	}
-	if fromAPIKey {
-		// X-API-Key needs the route's consent (checked) and the key's
-		// keyspace's (SPEC §2); JWTs travel as bearer tokens only.
-		if id.Claims != nil {
-			return &errInvalid
-		}
-		if g.apiKeyAllowed != nil {
-			ok, err := g.apiKeyAllowed(r.Context(), id.Keyspace)
-			if err != nil {
-				g.log.LogAttrs(r.Context(), slog.LevelWarn, "proxy: keyspace lookup failed", slog.String("err", err.Error()))
-				return &errUnavailable
-			}
-			if !ok {
-				return &errInvalid
-			}
-		}
+	if fromAPIKey && id.Claims != nil {
+		return &errInvalid // JWTs travel as bearer tokens only
 	}
 	if r.Header.Get("Signature-Input") != "" && r.Header.Get("Content-Digest") != "" {
 		// The signature covered Content-Digest; the body must match it.
@@ -83,13 +74,78 @@ func (g *gateway) admit(r *http.Request, x *exchange) *refusal {
 	if rt.keyspace != "" {
 		// An API key must belong to the keyspace; a JWT must be meant
 		// for it (its aud, which is the keyspace unless the exchange
-		// asked for another of the keyspace's audiences).
+		// asked for another of the keyspace's audiences). Either is
+		// unknown here otherwise, as the verify API answers NOT_FOUND.
 		if id.Claims == nil && id.Keyspace != rt.keyspace ||
 			id.Claims != nil && !slices.Contains(id.Claims.Audience, rt.keyspace) {
-			return &errKeyspace
+			return &errInvalid
 		}
 	}
 	return g.limit(r, x, subjectOf(id, x.clientIP))
+}
+
+// check verifies vr with the gateway's verifier.
+func (g *gateway) check(r *http.Request, vr verify.Request) (*verify.Identity, error) {
+	if rv, ok := g.verifier.(verify.RequestVerifier); ok {
+		return rv.CheckRequest(r.Context(), vr)
+	}
+	return g.verifier.Check(r.Context(), vr.Token, vr.Scopes)
+}
+
+// checkAPIKeyHeader decides, before anything is spent, whether the key
+// sent as X-API-Key may be: the route allows it (checked by credential),
+// and so must the key's keyspace (SPEC §2). On a route of one keyspace
+// that keyspace is asked; on a route of every keyspace a dry run (no
+// credits, no rate limits, no signature nonce used) names the key's
+// keyspace, which then pins vr.
+func (g *gateway) checkAPIKeyHeader(r *http.Request, x *exchange, vr *verify.Request) *refusal {
+	if verify.IsJWT(vr.Token) {
+		return &errInvalid // JWTs travel as bearer tokens only
+	}
+	if g.apiKeyAllowed == nil {
+		return nil
+	}
+	ks := vr.Keyspace
+	if ks == "" {
+		dry := *vr
+		dry.DryRun, dry.HTTP = true, nil
+		id, err := g.check(r, dry)
+		var e *verify.Error
+		switch {
+		case err == nil && id != nil:
+			ks = id.Keyspace
+		case errors.As(err, &e) && e.Keyspace != "":
+			ks = e.Keyspace
+			if e.Code != verifyCodeInvalidSig {
+				// Refused anyway, and nothing was spent; the unsigned dry
+				// run cannot judge a signature, the real check will.
+				if f := g.apiKeyHeaderRefusal(r, ks); f != nil {
+					return f
+				}
+				return g.refusalOf(r, x, err)
+			}
+		case err != nil:
+			return g.refusalOf(r, x, err)
+		default:
+			return &errInvalid
+		}
+		vr.Keyspace = ks
+	}
+	return g.apiKeyHeaderRefusal(r, ks)
+}
+
+// apiKeyHeaderRefusal asks whether keys of keyspace ks may be sent as
+// X-API-Key and returns the refusal if not.
+func (g *gateway) apiKeyHeaderRefusal(r *http.Request, ks string) *refusal {
+	ok, err := g.apiKeyAllowed(r.Context(), ks)
+	if err != nil {
+		g.log.LogAttrs(r.Context(), slog.LevelWarn, "proxy: keyspace lookup failed", slog.String("err", err.Error()))
+		return &errUnavailable
+	}
+	if !ok {
+		return &errAPIKeyHeader
+	}
+	return nil
 }
 
 // refusalOf maps a failed check to its refusal; the rate-limit state the

@@ -3,8 +3,10 @@ package proxy
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,11 +29,13 @@ type route struct {
 	methods   []string
 	scopes    []string
 	expr      *scope.Expr
-	keyspace  string
+	exprText  string // Route.Scope, sent to the verifier
+	keyspace  string // "" (after New): keys of every keyspace
 	anonymous bool
 	apiKey    bool
 	limits    []ratelimit.Limit
 	ipAllow   []netip.Prefix
+	maxBody   int64 // -1: unlimited
 }
 
 // compile validates r and returns its compiled form.
@@ -44,6 +48,9 @@ func compile(r *Route) (*route, error) {
 		if err := checkMethod(m); err != nil {
 			return nil, fmt.Errorf("methods[%d]: %w", i, err)
 		}
+	}
+	if slices.Contains(r.Methods, http.MethodHead) && !slices.Contains(r.Methods, http.MethodGet) {
+		return nil, errors.New(`methods: HEAD is matched as GET (upstreams answer it with their GET handler); list GET, which covers HEAD`)
 	}
 	c.methods = r.Methods
 	if len(r.Scopes) > 0 && r.Scope != "" {
@@ -63,13 +70,21 @@ func compile(r *Route) (*route, error) {
 		if err != nil {
 			return nil, fmt.Errorf("scope: %w", err)
 		}
-		c.expr = e
+		c.expr, c.exprText = e, r.Scope
 	}
-	if r.Keyspace != "" && !validName(r.Keyspace) {
-		return nil, fmt.Errorf("keyspace %q is not 1-63 of [a-z0-9_-] starting with a letter or digit", r.Keyspace)
+	if r.Keyspace != "" && r.Keyspace != AnyKeyspace && !validName(r.Keyspace) {
+		return nil, fmt.Errorf(`keyspace %q is not 1-63 of [a-z0-9_-] starting with a letter or digit, or "*" for every keyspace`, r.Keyspace)
 	}
 	if r.Anonymous && (len(r.Scopes) > 0 || r.Scope != "" || r.Keyspace != "" || r.APIKeyHeader) {
 		return nil, errors.New(`an anonymous route takes no credential: "scopes", "scope", "keyspace" and "api_key_header" do not apply`)
+	}
+	c.maxBody = DefaultMaxBody
+	if r.MaxBody != "" {
+		n, err := parseSize(r.MaxBody)
+		if err != nil {
+			return nil, err
+		}
+		c.maxBody = n
 	}
 	limits, err := compileLimits(r.RateLimits)
 	if err != nil {

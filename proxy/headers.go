@@ -50,18 +50,48 @@ func stripInbound(h http.Header) {
 }
 
 // stripped reports whether the header named k is removed by stripInbound.
+// Names are compared case-insensitively with "_" read as "-": CGI, WSGI,
+// PHP and many frameworks map both to "_" (HTTP_X_LATCHKEY_PRINCIPAL), so
+// "X_Latchkey_Principal" would reach them as the identity header itself.
 func stripped(k string) bool {
 	for _, p := range strippedPrefixes {
-		if len(k) >= len(p) && strings.EqualFold(k[:len(p)], p) {
+		if len(k) >= len(p) && foldedEqual(k[:len(p)], p) {
 			return true
 		}
 	}
 	for _, s := range strippedHeaders {
-		if strings.EqualFold(k, s) {
+		if foldedEqual(k, s) {
 			return true
 		}
 	}
 	return false
+}
+
+// foldedEqual reports whether header names a and b are equal ignoring
+// ASCII case and reading "_" as "-".
+func foldedEqual(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x == '_' {
+			x = '-'
+		}
+		if y == '_' {
+			y = '-'
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // setIdentity sets the identity headers of id on h. A value that could

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -266,9 +268,17 @@ func TestProxy_APIKeyHeaderNeedsKeyspaceConsent(t *testing.T) {
 		{"a JWT as X-API-Key", jwtDefault, 401},
 	} {
 		before := g.up.hits.Load()
-		resp, _ := do(t, g.URL, "GET", "/keyed", "X-API-Key", tc.tok)
+		resp, body := do(t, g.URL, "GET", "/keyed", "X-API-Key", tc.tok)
 		if resp.StatusCode != tc.status || (g.up.hits.Load() != before) != (tc.status == 200) {
 			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.status)
+		}
+		if tc.tok == tokOther {
+			// Say why (found by a new user: a plain "the credential is
+			// not valid" for a key that works as a bearer token).
+			wantProblem(t, resp, body, 401, CodeAPIKeyHeader)
+			if !strings.Contains(body, "Authorization: Bearer") || !strings.Contains(body, "--allow-api-key-header") {
+				t.Errorf("the refusal does not say what to do: %s", body)
+			}
 		}
 	}
 	if resp, _ := do(t, g.URL, "GET", "/keyed", bearerH(tokOther)...); resp.StatusCode != 200 {
@@ -276,5 +286,81 @@ func TestProxy_APIKeyHeaderNeedsKeyspaceConsent(t *testing.T) {
 	}
 	if len(asked) != 2 || asked[0] != "default" || asked[1] != "other" {
 		t.Errorf("keyspaces asked: %v", asked)
+	}
+}
+
+// TestProxy_StripsIdentityHeadersByAnotherSpelling: headers that a
+// CGI/WSGI-style upstream reads as an identity, credential or forwarding
+// header — "_" for "-", any case — are stripped too (found by a
+// penetration test: an anonymous request reached a Python upstream as
+// user:admin with scope admin through X_Latchkey_Principal).
+func TestProxy_StripsIdentityHeadersByAnotherSpelling(t *testing.T) {
+	g := newGW(t, `routes: [{path: /orders, scopes: [orders:read]}, {path: /public, anonymous: true}]`, nil)
+	// The upstream reads headers as WSGI does: upper case, "-" and "_"
+	// alike (environ["HTTP_X_LATCHKEY_PRINCIPAL"]); a later header of the
+	// same meaning overwrites an earlier one, as in a CGI environment.
+	var mu sync.Mutex
+	var environ map[string][]string
+	g.up.handler = func(w http.ResponseWriter, r *http.Request) {
+		env := map[string][]string{}
+		for k, v := range r.Header {
+			n := "HTTP_" + strings.ToUpper(strings.ReplaceAll(k, "-", "_"))
+			env[n] = append(env[n], v...)
+		}
+		mu.Lock()
+		environ = env
+		mu.Unlock()
+		_, _ = w.Write([]byte("ok"))
+	}
+	forged := []string{
+		"X_Latchkey_Principal", "user:admin",
+		"x_latchkey_scopes", "admin",
+		"X_LATCHKEY_KEY_ID", "key_admin",
+		"X-Latchkey_Principal", "user:admin",
+		"X_Forwarded_For", "203.0.113.9",
+		"x_forwarded_host", "evil.example",
+		"X_Forwarded-Proto", "https",
+		"X_Real_Ip", "203.0.113.9",
+		"X_Original_Url", "/admin",
+		"X_Http_Method_Override", "DELETE",
+		"X_Api_Key", tokWriter,
+		"authorization_", "x", // not a match: a different name
+	}
+	for _, tc := range []struct{ name, path, tok string }{
+		{"anonymous route", "/public", ""},
+		{"verified route", "/orders", tokReader},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := forged
+			if tc.tok != "" {
+				h = append(bearerH(tc.tok), forged...)
+			}
+			resp, body := do(t, g.URL, "GET", tc.path, h...)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			mu.Lock()
+			env := environ
+			mu.Unlock()
+			for _, bad := range []string{"user:admin", "admin", "key_admin", "203.0.113.9", "evil.example", "https", "/admin", "DELETE", tokWriter} {
+				for k, vs := range env {
+					for _, v := range vs {
+						if strings.Contains(v, bad) && !(bad == "admin" && k == "HTTP_AUTHORIZATION_") {
+							t.Errorf("upstream environ %s = %q: a forged value arrived", k, v)
+						}
+					}
+				}
+			}
+			if got := env["HTTP_X_FORWARDED_FOR"]; len(got) != 1 || got[0] != "127.0.0.1" {
+				t.Errorf("HTTP_X_FORWARDED_FOR = %q, want [127.0.0.1]", got)
+			}
+			want := []string(nil)
+			if tc.tok != "" {
+				want = []string{"user:alice"}
+			}
+			if got := env["HTTP_X_LATCHKEY_PRINCIPAL"]; strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("HTTP_X_LATCHKEY_PRINCIPAL = %q, want %q", got, want)
+			}
+		})
 	}
 }

@@ -142,6 +142,7 @@ func newGW(t testing.TB, yamlText string, edit func(*Options)) *gw {
 	opts := Options{
 		Upstream: mustURL(t, g.up.URL),
 		Routes:   routes,
+		Keyspace: AnyKeyspace, // tests that check keyspaces set them
 		Verifier: g.ver,
 		Now:      func() time.Time { return testNow },
 	}

@@ -1,12 +1,20 @@
 package proxy
 
 import (
+	"net/http"
 	"net/netip"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // match returns the first route of rs that matches method and p, or nil.
+// HEAD is matched as GET: upstreams answer it with their GET handler, so it
+// must meet the GET route's conditions, never a weaker route's.
 func match(rs []*route, method, p string) *route {
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
 	for _, r := range rs {
 		if r.matches(method, p) {
 			return r
@@ -31,6 +39,15 @@ func (r *route) matches(method, p string) bool {
 	return false
 }
 
+// canonicalMethod reports whether m is a method as routes name them: 1 to
+// maxMethodLen upper-case letters. Methods are case-sensitive (RFC 9110
+// §9.1), but many upstreams (Flask, Express, Rails) upper-case them before
+// dispatch: "delete" would miss a DELETE route here and run as DELETE
+// there, so other spellings are refused before matching.
+func canonicalMethod(m string) bool {
+	return checkMethod(m) == nil
+}
+
 // underPrefix reports whether p is prefix or lies below it, on a segment
 // boundary.
 func underPrefix(p, prefix string) bool {
@@ -44,7 +61,8 @@ func underPrefix(p, prefix string) bool {
 }
 
 // safePath reports whether the request path is one that every upstream
-// reads as the gateway does: absolute, without "." or ".." segments,
+// reads as the gateway does: absolute, without "." or ".." segments or
+// segments ending in "." or white space,
 // without empty segments, backslashes, ";" path parameters (Tomcat, Jetty
 // and Spring drop them: "/admin;x" would miss the /admin route here and
 // reach /admin there), control characters or NUL, and without encoded "/",
@@ -67,11 +85,26 @@ func safePath(p, raw string) bool {
 		}
 	}
 	for seg := range strings.SplitSeq(p[1:], "/") {
-		if seg == "." || seg == ".." {
+		if seg == "." || seg == ".." || trailingDotOrSpace(seg) {
 			return false
 		}
 	}
 	return true
+}
+
+// trailingDotOrSpace reports whether seg ends in "." or white space:
+// Windows and IIS, ASP.NET and some frameworks drop those, so "/admin." or
+// "/admin%20" would miss an /admin route here and be served as /admin
+// there.
+func trailingDotOrSpace(seg string) bool {
+	if seg == "" {
+		return false
+	}
+	if c := seg[len(seg)-1]; c == '.' || c == ' ' {
+		return true
+	}
+	r, _ := utf8.DecodeLastRuneInString(seg)
+	return unicode.IsSpace(r)
 }
 
 // caseConfusable reports whether p falls under the prefix of a route only

@@ -10,16 +10,20 @@ import (
 // Codes of the problem documents the gateway answers with when it refuses
 // a request or cannot forward it. They are stable.
 const (
-	CodeNoRoute            = "no_route"                // 404: no route matches the method and path
-	CodeInvalidPath        = "invalid_path"            // 400: "." or ".." segments, "//" or "\"
-	CodeInvalidToken       = "invalid_token"           // 401: missing, malformed, unknown, expired or revoked
-	CodeInsufficientScope  = "insufficient_scope"      // 403: the credential lacks a scope
-	CodeForbidden          = "forbidden"               // 403: client IP or keyspace not allowed
-	CodeRateLimited        = "rate_limited"            // 429: a rate limit is exhausted
-	CodeUsageExceeded      = "usage_exceeded"          // 429: the key's usage credits are spent
-	CodeTemporarilyUnavail = "temporarily_unavailable" // 503: the credential could not be checked
-	CodeBadGateway         = "bad_gateway"             // 502: the upstream failed
-	CodeGatewayTimeout     = "gateway_timeout"         // 504: the upstream did not answer in time
+	CodeNoRoute            = "no_route"                   // 404: no route matches the method and path
+	CodeBodyTooLarge       = "body_too_large"             // 413: the request body exceeds the route's max_body
+	CodeBodyTimeout        = "body_timeout"               // 408: the request body arrived too slowly
+	CodeInvalidPath        = "invalid_path"               // 400: "." or ".." segments, a segment ending in "." or a space, "//" or "\"
+	CodeInvalidMethod      = "invalid_method"             // 400: a method that is not upper-case letters
+	CodeInvalidToken       = "invalid_token"              // 401: missing, malformed, unknown, expired or revoked
+	CodeInsufficientScope  = "insufficient_scope"         // 403: the credential lacks a scope
+	CodeForbidden          = "forbidden"                  // 403: client IP not allowed
+	CodeAPIKeyHeader       = "api_key_header_not_allowed" // 401: the key's keyspace does not allow X-API-Key
+	CodeRateLimited        = "rate_limited"               // 429: a rate limit is exhausted
+	CodeUsageExceeded      = "usage_exceeded"             // 429: the key's usage credits are spent
+	CodeTemporarilyUnavail = "temporarily_unavailable"    // 503: the credential could not be checked
+	CodeBadGateway         = "bad_gateway"                // 502: the upstream failed
+	CodeGatewayTimeout     = "gateway_timeout"            // 504: the upstream did not answer in time
 )
 
 // problemTypeBase is the prefix of the problem type URIs, as in the /v1 API.
@@ -33,19 +37,22 @@ type refusal struct {
 }
 
 var (
-	errNoRoute      = refusal{http.StatusNotFound, CodeNoRoute, "no route of the gateway matches this method and path"}
-	errInvalidPath  = refusal{http.StatusBadRequest, CodeInvalidPath, "the path has empty, \".\" or \"..\" segments or a backslash"}
-	errNoCredential = refusal{http.StatusUnauthorized, CodeInvalidToken, "a bearer credential is required"}
-	errMalformed    = refusal{http.StatusUnauthorized, CodeInvalidToken, "the credential is malformed or sent more than once"}
-	errInvalid      = refusal{http.StatusUnauthorized, CodeInvalidToken, "the credential is not valid"}
-	errScope        = refusal{http.StatusForbidden, CodeInsufficientScope, "the credential lacks a scope this route requires"}
-	errIP           = refusal{http.StatusForbidden, CodeForbidden, "requests from this address are not allowed"}
-	errKeyspace     = refusal{http.StatusForbidden, CodeForbidden, "keys of this keyspace are not accepted here"}
-	errRateLimited  = refusal{http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded"}
-	errUsage        = refusal{http.StatusTooManyRequests, CodeUsageExceeded, "the key's usage credits are exhausted"}
-	errUnavailable  = refusal{http.StatusServiceUnavailable, CodeTemporarilyUnavail, "the credential could not be checked; try again"}
-	errBadGateway   = refusal{http.StatusBadGateway, CodeBadGateway, "the upstream service could not be reached or failed"}
-	errTimeout      = refusal{http.StatusGatewayTimeout, CodeGatewayTimeout, "the upstream service did not answer in time"}
+	errNoRoute       = refusal{http.StatusNotFound, CodeNoRoute, "no route of the gateway matches this method and path"}
+	errInvalidPath   = refusal{http.StatusBadRequest, CodeInvalidPath, "the path has empty, \".\" or \"..\" segments, a segment ending in \".\" or white space, or a backslash"}
+	errInvalidMethod = refusal{http.StatusBadRequest, CodeInvalidMethod, "the method must be written in upper-case letters (GET, POST, DELETE, …)"}
+	errBodyTooLarge  = refusal{http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "the request body is larger than this route accepts"}
+	errSlowBody      = refusal{http.StatusRequestTimeout, CodeBodyTimeout, "the request body arrived too slowly"}
+	errNoCredential  = refusal{http.StatusUnauthorized, CodeInvalidToken, "a bearer credential is required"}
+	errMalformed     = refusal{http.StatusUnauthorized, CodeInvalidToken, "the credential is malformed or sent more than once"}
+	errInvalid       = refusal{http.StatusUnauthorized, CodeInvalidToken, "the credential is not valid"}
+	errScope         = refusal{http.StatusForbidden, CodeInsufficientScope, "the credential lacks a scope this route requires"}
+	errIP            = refusal{http.StatusForbidden, CodeForbidden, "requests from this address are not allowed"}
+	errAPIKeyHeader  = refusal{http.StatusUnauthorized, CodeAPIKeyHeader, "keys of this keyspace may not be sent as X-API-Key: send the key as \"Authorization: Bearer <key>\", or allow the header for its keyspace (latchkey keyspaces update NAME --allow-api-key-header)"}
+	errRateLimited   = refusal{http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded"}
+	errUsage         = refusal{http.StatusTooManyRequests, CodeUsageExceeded, "the key's usage credits are exhausted"}
+	errUnavailable   = refusal{http.StatusServiceUnavailable, CodeTemporarilyUnavail, "the credential could not be checked; try again"}
+	errBadGateway    = refusal{http.StatusBadGateway, CodeBadGateway, "the upstream service could not be reached or failed"}
+	errTimeout       = refusal{http.StatusGatewayTimeout, CodeGatewayTimeout, "the upstream service did not answer in time"}
 )
 
 // write sends f as an RFC 9457 problem document, never cached. The
@@ -54,7 +61,7 @@ var (
 func (f refusal) write(w http.ResponseWriter) {
 	h := w.Header()
 	switch f.code {
-	case CodeInvalidToken:
+	case CodeInvalidToken, CodeAPIKeyHeader:
 		h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	case CodeInsufficientScope:
 		h.Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)

@@ -23,6 +23,11 @@ type Options struct {
 	Upstream *url.URL
 	// Routes, in match order (see [Parse]). Required.
 	Routes []Route
+	// Keyspace is the keyspace of routes that name none: only its keys
+	// (and JWTs with it as audience) are accepted there; AnyKeyspace
+	// accepts every keyspace. A route that is not anonymous and has no
+	// keyspace of its own needs it (see [CheckKeyspaces]).
+	Keyspace string
 	// Verifier checks credentials; required unless every route is
 	// anonymous.
 	Verifier verify.Verifier
@@ -46,10 +51,39 @@ type Options struct {
 	// headers after the request was sent, when Transport is not set
 	// (default DefaultResponseHeaderTimeout).
 	ResponseHeaderTimeout time.Duration
+	// BodyGrace and BodyMinRate bound how slowly a request body may
+	// arrive: by start + BodyGrace + received/BodyMinRate, or the request
+	// is cut off with 408 and its upstream request aborted (defaults
+	// DefaultBodyGrace, DefaultBodyMinRate bytes per second).
+	BodyGrace   time.Duration
+	BodyMinRate int64
 	// APIKeyHeaderAllowed reports whether keys of a keyspace may be
 	// presented as X-API-Key (the keyspace's allow_api_key_header), on
 	// routes with api_key_header; nil leaves the decision to the route.
 	APIKeyHeaderAllowed func(ctx context.Context, keyspace string) (bool, error)
+}
+
+// AnyKeyspace, as Options.Keyspace or a route's keyspace, accepts keys of
+// every keyspace: an explicit choice, never a default.
+const AnyKeyspace = "*"
+
+// CheckKeyspaces reports, as an error that says what to do, a route of rs
+// that is not anonymous and names no keyspace while keyspace (the
+// gateway's) is empty too, or a keyspace that is not a keyspace name or
+// AnyKeyspace.
+func CheckKeyspaces(rs []Route, keyspace string) error {
+	if keyspace != "" && keyspace != AnyKeyspace && !validName(keyspace) {
+		return fmt.Errorf(`proxy: keyspace %q is not 1-63 of [a-z0-9_-] starting with a letter or digit, or "*" for every keyspace`, keyspace)
+	}
+	if keyspace != "" {
+		return nil
+	}
+	for i, r := range rs {
+		if !r.Anonymous && r.Keyspace == "" {
+			return fmt.Errorf(`proxy: route %d (%q) accepts keys but names no keyspace: set the gateway's keyspace (latchkey proxy --keyspace NAME, serve --proxy-keyspace NAME) or "keyspace: NAME" on the route; "*" accepts keys of every keyspace`, i+1, r.Path)
+		}
+	}
+	return nil
 }
 
 // gateway is the http.Handler returned by New.
@@ -62,6 +96,9 @@ type gateway struct {
 	now      func() time.Time
 	clientIP func(*http.Request) string
 	rp       *httputil.ReverseProxy
+
+	bodyGrace   time.Duration
+	bodyMinRate int64
 
 	apiKeyAllowed func(ctx context.Context, keyspace string) (bool, error)
 }
@@ -95,6 +132,16 @@ func New(opts Options) (http.Handler, error) {
 		upstream: u, verifier: opts.Verifier, limiter: opts.Limiter,
 		log: opts.Logger, now: opts.Now, clientIP: opts.ClientIP,
 		apiKeyAllowed: opts.APIKeyHeaderAllowed,
+		bodyGrace:     opts.BodyGrace, bodyMinRate: opts.BodyMinRate,
+	}
+	if g.bodyGrace <= 0 {
+		g.bodyGrace = DefaultBodyGrace
+	}
+	if g.bodyMinRate <= 0 {
+		g.bodyMinRate = DefaultBodyMinRate
+	}
+	if err := CheckKeyspaces(opts.Routes, opts.Keyspace); err != nil {
+		return nil, err
 	}
 	needVerifier := false
 	for i := range opts.Routes {
@@ -103,6 +150,12 @@ func New(opts Options) (http.Handler, error) {
 			return nil, fmt.Errorf("proxy: route %d (%q): %w", i+1, opts.Routes[i].Path, err)
 		}
 		r.index = i
+		if r.keyspace == "" {
+			r.keyspace = opts.Keyspace
+		}
+		if r.keyspace == AnyKeyspace {
+			r.keyspace = ""
+		}
 		needVerifier = needVerifier || !r.anonymous
 		g.routes = append(g.routes, r)
 	}
@@ -151,6 +204,8 @@ type exchange struct {
 	retryAfter     time.Duration
 	upstreamStatus int
 	clientGone     bool
+	bodyRefusal    *refusal // the body guard cut the request off
+	rec            *recorder
 }
 
 type exchangeKey struct{}
@@ -159,19 +214,17 @@ type exchangeKey struct{}
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.now()
 	rec := &recorder{ResponseWriter: w}
-	x := &exchange{clientIP: g.clientIP(r)}
+	x := &exchange{clientIP: g.clientIP(r), rec: rec}
 	defer g.logAccess(r, rec, x, start)
 
-	if !safePath(r.URL.Path, r.URL.RawPath) || caseConfusable(g.routes, r.URL.Path) {
-		g.refuse(rec, x, &errInvalidPath)
-		return
-	}
-	x.route = match(g.routes, r.Method, r.URL.Path)
-	if x.route == nil {
-		g.refuse(rec, x, &errNoRoute)
-		return
-	}
-	if f := g.admit(r, x); f != nil {
+	if f := g.prepare(r, x); f != nil {
+		if r.Body != nil && r.Body != http.NoBody {
+			// The server would read the rest of the body before sending
+			// the refusal: a client trickling it would hold on. Close the
+			// connection after the answer instead, without waiting.
+			rec.Header().Set("Connection", "close")
+			_ = http.NewResponseController(rec).SetReadDeadline(time.Unix(1, 0))
+		}
 		g.refuse(rec, x, f)
 		return
 	}
@@ -180,6 +233,30 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// (bench/proxy.sh), and upstreams answer after reading the request.
 	// HTTP/2 clients get full duplex anyway.
 	g.rp.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x)))
+}
+
+// prepare finds the route of r and admits r on it, filling in x, or
+// returns the refusal. A request body is wrapped in the guard of its
+// route's bounds.
+func (g *gateway) prepare(r *http.Request, x *exchange) *refusal {
+	if !canonicalMethod(r.Method) {
+		return &errInvalidMethod
+	}
+	if !safePath(r.URL.Path, r.URL.RawPath) || caseConfusable(g.routes, r.URL.Path) {
+		return &errInvalidPath
+	}
+	x.route = match(g.routes, r.Method, r.URL.Path)
+	if x.route == nil {
+		return &errNoRoute
+	}
+	if rt := x.route; rt.maxBody >= 0 && r.ContentLength > rt.maxBody {
+		return &errBodyTooLarge
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = &bodyGuard{rc: r.Body, ctrl: http.NewResponseController(x.rec), x: x, start: time.Now(),
+			grace: g.bodyGrace, minRate: g.bodyMinRate, max: x.route.maxBody}
+	}
+	return g.admit(r, x)
 }
 
 // refuse answers with f and the rate-limit state known so far.
@@ -232,6 +309,15 @@ func (g *gateway) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	x, _ := r.Context().Value(exchangeKey{}).(*exchange)
 	if x == nil {
 		x = &exchange{}
+	}
+	if f := x.bodyRefusal; f != nil {
+		g.log.LogAttrs(r.Context(), slog.LevelInfo, "proxy: request body cut off",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("code", f.code))
+		if rec, ok := w.(*recorder); !ok || rec.status == 0 {
+			w.Header().Set("Connection", "close")
+			g.refuse(w, x, f)
+		}
+		return
 	}
 	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 		x.clientGone = true

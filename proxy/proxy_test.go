@@ -3,6 +3,7 @@ package proxy
 import (
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -151,8 +152,8 @@ routes:
 		{"401/token with a space", g, "/orders", []string{"Authorization", "Bearer a b"}, 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
 		{"401/unknown token", g, "/orders", bearerH("lk_unknown_token"), 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
 		{"403/insufficient scope", g, "/write", bearerH(tokReader), 403, CodeInsufficientScope, `Bearer error="insufficient_scope"`, ""},
-		{"403/keyspace mismatch", g, "/ks", bearerH(tokOther), 403, CodeForbidden, "", ""},
-		{"403/JWT for another keyspace", g, "/ks", bearerH(jwtOther), 403, CodeForbidden, "", ""},
+		{"401/keyspace mismatch: unknown here", g, "/ks", bearerH(tokOther), 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
+		{"401/JWT for another keyspace", g, "/ks", bearerH(jwtOther), 401, CodeInvalidToken, `Bearer error="invalid_token"`, ""},
 		{"403/IP not allowed by the route", g, "/internal", nil, 403, CodeForbidden, "", ""},
 		{"403/IP not allowed by the key", g, "/orders", bearerH(tokBadIP), 403, CodeForbidden, "", ""},
 		{"429/rate limited by the key", g, "/orders", bearerH(tokLimited), 429, CodeRateLimited, "", "3"},
@@ -248,7 +249,137 @@ func TestProxy_KeyspaceRouteJWT(t *testing.T) {
 	if resp, _ := do(t, g.URL, "GET", "/ks", bearerH(jwtDefault)...); resp.StatusCode != 200 {
 		t.Errorf("JWT for the keyspace: %d", resp.StatusCode)
 	}
-	if resp, _ := do(t, g.URL, "GET", "/ks", bearerH(jwtOther)...); resp.StatusCode != 403 {
-		t.Errorf("JWT for another keyspace: %d, want 403", resp.StatusCode)
+	if resp, _ := do(t, g.URL, "GET", "/ks", bearerH(jwtOther)...); resp.StatusCode != 401 {
+		t.Errorf("JWT for another keyspace: %d, want 401", resp.StatusCode)
+	}
+}
+
+// TestProxy_MethodSpellingAndHEAD: a method in another case never skips
+// the route its upper-case form names for a weaker catch-all (found by a
+// penetration test: "delete /orders/7" fell through to an anonymous route
+// and Flask ran it as DELETE), and HEAD is matched as GET, the handler
+// upstreams answer it with.
+func TestProxy_MethodSpellingAndHEAD(t *testing.T) {
+	g := newGW(t, `
+routes:
+  - {path: /orders, methods: [DELETE], scopes: [orders:delete]}
+  - {path: /orders, methods: [GET], scopes: [orders:read]}
+  - {path: /, anonymous: true}
+`, nil)
+	for _, tc := range []struct {
+		name, method, path, tok string
+		status                  int
+		code                    string
+	}{
+		{"lower-case delete", "delete", "/orders/7", "", 400, CodeInvalidMethod},
+		{"mixed-case Delete", "Delete", "/orders/7", "", 400, CodeInvalidMethod},
+		{"lower-case get", "get", "/orders/7", "", 400, CodeInvalidMethod},
+		{"lower-case on the catch-all too", "post", "/about", "", 400, CodeInvalidMethod},
+		{"DELETE needs its scope", "DELETE", "/orders/7", tokReader, 403, CodeInsufficientScope},
+		{"HEAD is matched as GET: credential needed", "HEAD", "/orders/7", "", 401, CodeInvalidToken},
+		{"HEAD with the GET route's scope", "HEAD", "/orders/7", tokReader, 200, ""},
+		{"GET", "GET", "/orders/7", tokReader, 200, ""},
+		{"catch-all", "POST", "/about", "", 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := g.up.hits.Load()
+			var h []string
+			if tc.tok != "" {
+				h = bearerH(tc.tok)
+			}
+			resp, body := do(t, g.URL, tc.method, tc.path, h...)
+			if tc.code == "" {
+				if resp.StatusCode != tc.status || g.up.hits.Load() != before+1 {
+					t.Fatalf("status %d, want %d (upstream hits %d)", resp.StatusCode, tc.status, g.up.hits.Load()-before)
+				}
+				return
+			}
+			if tc.method == "HEAD" {
+				if resp.StatusCode != tc.status {
+					t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+				}
+			} else {
+				wantProblem(t, resp, body, tc.status, tc.code)
+			}
+			if g.up.hits.Load() != before {
+				t.Error("a refused request reached the upstream")
+			}
+		})
+	}
+	if _, err := Parse([]byte(`routes: [{path: /a, methods: [HEAD], scopes: [a]}]`)); err == nil || !strings.Contains(err.Error(), "list GET") {
+		t.Errorf("HEAD without GET: %v", err)
+	}
+}
+
+// TestProxy_TrailingDotOrSpaceRefused: a segment ending in "." or white
+// space, which Windows, IIS and ASP.NET drop, never misses a protected
+// route for a weaker one (found by a penetration test: "/admin." and
+// "/admin%20" reached the upstream by the anonymous catch-all).
+func TestProxy_TrailingDotOrSpaceRefused(t *testing.T) {
+	g := newGW(t, `routes: [{path: /admin, scopes: [admin]}, {path: /, anonymous: true}]`, nil)
+	for _, p := range []string{"/admin.", "/admin%2e", "/admin%2E", "/admin..", "/admin%20", "/admin%09", "/admin%c2%a0",
+		"/admin./users", "/admin%20/users", "/x/admin.", "/admin. .", "/admin%2e%2e/"} {
+		t.Run(p, func(t *testing.T) {
+			before := g.up.hits.Load()
+			resp, body := do(t, g.URL, "GET", p)
+			wantProblem(t, resp, body, 400, CodeInvalidPath)
+			if g.up.hits.Load() != before {
+				t.Error("the request reached the upstream")
+			}
+		})
+	}
+	for _, p := range []string{"/about", "/files/report.pdf", "/v1.2/x"} {
+		if resp, _ := do(t, g.URL, "GET", p); resp.StatusCode != 200 {
+			t.Errorf("GET %s: %d, want 200", p, resp.StatusCode)
+		}
+	}
+}
+
+// TestNew_KeyspaceIsAnExplicitChoice: a route that accepts keys needs a
+// keyspace, its own or the gateway's; "*" for every keyspace must be
+// written (found by a penetration test: an acme_test_ key passed a "live"
+// gateway set up like the README example).
+func TestNew_KeyspaceIsAnExplicitChoice(t *testing.T) {
+	u := mustURL(t, "http://127.0.0.1:1")
+	keyed := Route{Path: "/orders", Scopes: []string{"orders:read"}}
+	anon := Route{Path: "/public", Anonymous: true}
+	for _, tc := range []struct {
+		name     string
+		routes   []Route
+		keyspace string
+		ok       bool
+	}{
+		{"neither", []Route{keyed, anon}, "", false},
+		{"the gateway's", []Route{keyed, anon}, "acme_live", true},
+		{"every keyspace, explicitly", []Route{keyed}, AnyKeyspace, true},
+		{"the route's", []Route{{Path: "/orders", Scopes: []string{"orders:read"}, Keyspace: "acme_live"}}, "", true},
+		{"the route's *", []Route{{Path: "/orders", Scopes: []string{"orders:read"}, Keyspace: "*"}}, "", true},
+		{"anonymous routes need none", []Route{anon}, "", true},
+		{"bad gateway keyspace", []Route{keyed}, "Acme", false},
+	} {
+		_, err := New(Options{Upstream: u, Routes: tc.routes, Keyspace: tc.keyspace, Verifier: newFakeVerifier()})
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+		if err != nil && !tc.ok && tc.keyspace == "" && !strings.Contains(err.Error(), `"*" accepts keys of every keyspace`) {
+			t.Errorf("%s: error %q does not say how to accept every keyspace", tc.name, err)
+		}
+	}
+	// The gateway's keyspace applies to routes without one of their own.
+	rs, _ := Parse([]byte(`routes: [{path: /live, scopes: [orders:read]}, {path: /any, scopes: [orders:read], keyspace: "*"}]`))
+	g := newGW(t, `routes: [{path: /x, anonymous: true}]`, nil)
+	h, err := New(Options{Upstream: mustURL(t, g.up.URL), Routes: rs, Keyspace: "default", Verifier: g.ver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	for _, tc := range []struct {
+		path, tok string
+		status    int
+	}{{"/live", tokReader, 200}, {"/live", tokOther, 401}, {"/any", tokOther, 200}} {
+		if resp, _ := do(t, srv.URL, "GET", tc.path, bearerH(tc.tok)...); resp.StatusCode != tc.status {
+			t.Errorf("GET %s with a key of keyspace %s: %d, want %d", tc.path, g.ver.ids[tc.tok].Keyspace, resp.StatusCode, tc.status)
+		}
 	}
 }

@@ -22,7 +22,8 @@ type Route struct {
 	// with "/", is clean and, unless it is "/", does not end in "/".
 	Path string `yaml:"path"`
 	// Methods are the upper-case HTTP methods matched; empty matches
-	// every method. HEAD is not implied by GET.
+	// every method. GET covers HEAD: a HEAD request is matched as GET
+	// (HEAD without GET is refused).
 	Methods []string `yaml:"methods,omitempty"`
 	// Scopes are required, all of them, of the credential.
 	Scopes []string `yaml:"scopes,omitempty"`
@@ -30,8 +31,11 @@ type Route struct {
 	// scope.ParseExpr) that the credential's scopes must satisfy;
 	// exclusive with Scopes.
 	Scope string `yaml:"scope,omitempty"`
-	// Keyspace, if set, is the only keyspace whose opaque keys are
-	// accepted. JWTs have no keyspace and are not checked against it.
+	// Keyspace is the only keyspace whose opaque keys are accepted, and
+	// the audience a JWT must have; "*" accepts every keyspace. Without
+	// it the gateway's keyspace (Options.Keyspace, latchkey proxy
+	// --keyspace) applies; a route that is not anonymous must have one or
+	// the other.
 	Keyspace string `yaml:"keyspace,omitempty"`
 	// Anonymous routes need no credential; one that is sent anyway is
 	// stripped, not checked. Their rate limits apply per client IP.
@@ -41,6 +45,9 @@ type Route struct {
 	// RateLimits are budgets enforced by the gateway in addition to the
 	// key's own limits: per key id, or per client IP on anonymous routes.
 	RateLimits []RateLimit `yaml:"rate_limits,omitempty"`
+	// MaxBody is the largest request body accepted ("1MiB", "512KiB",
+	// "unlimited"; default 10MiB); a larger one is refused with 413.
+	MaxBody string `yaml:"max_body,omitempty"`
 	// IPAllow, if set, lists the client addresses (CIDR prefixes or
 	// single addresses) allowed on this route; others get 403.
 	IPAllow []string `yaml:"ip_allow,omitempty"`
@@ -63,32 +70,60 @@ type routeFile struct {
 	Routes []Route `yaml:"routes"`
 }
 
-// Load reads and validates the route file at path; see [Parse].
+// Load reads and validates the route file at path; see [Parse]. Its
+// errors read "routes.yaml:3: unknown field ...": the file, the line and
+// what is wrong, as a user wrote it.
 func Load(path string) ([]Route, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("proxy: routes: %w", err)
+		return nil, fmt.Errorf("route file: %w", err)
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, MaxRoutesFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("proxy: routes: read %s: %w", path, err)
+		return nil, fmt.Errorf("route file: read %s: %w", path, err)
 	}
 	rs, err := Parse(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w (file %s)", err, path)
+	var fe *FileError
+	if errors.As(err, &fe) {
+		fe.File = path
 	}
-	return rs, nil
+	return rs, err
+}
+
+// FileError is an error in a route file: its line (0 when it concerns the
+// whole file) and what is wrong there.
+type FileError struct {
+	File string // set by Load; empty for Parse
+	Line int
+	Msg  string
+}
+
+// Error reads "file:line: msg", or "line N: msg" without a file.
+func (e *FileError) Error() string {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	case e.File != "":
+		return e.File + ": " + e.Msg
+	case e.Line > 0:
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return "route file: " + e.Msg
+}
+
+func fileErr(line int, format string, a ...any) *FileError {
+	return &FileError{Line: line, Msg: fmt.Sprintf(format, a...)}
 }
 
 // Parse decodes and validates a route file: a YAML document with one key,
 // "routes", a non-empty list of [Route]. Unknown fields, several
-// documents and invalid values are errors, which name the line and the
-// route. The routes are returned in file order, which is the order in
-// which requests are matched against them.
+// documents and invalid values are errors (a *FileError), which name the
+// line and the route. The routes are returned in file order, which is the
+// order in which requests are matched against them.
 func Parse(b []byte) ([]Route, error) {
 	if len(b) > MaxRoutesFileSize {
-		return nil, fmt.Errorf("proxy: routes: file larger than %d bytes", MaxRoutesFileSize)
+		return nil, fileErr(0, "larger than %d bytes", MaxRoutesFileSize)
 	}
 	var f routeFile
 	doc, err := decodeStrict(b, &f)
@@ -96,16 +131,16 @@ func Parse(b []byte) ([]Route, error) {
 		return nil, err
 	}
 	if len(f.Routes) == 0 {
-		return nil, errors.New(`proxy: routes: no routes (the file needs "routes:" with at least one route)`)
+		return nil, fileErr(0, `no routes (the file needs "routes:" with at least one route)`)
 	}
 	lines := routeLines(doc)
 	for i := range f.Routes {
 		if _, err := compile(&f.Routes[i]); err != nil {
-			where := fmt.Sprintf("route %d", i+1)
+			line := 0
 			if i < len(lines) {
-				where = fmt.Sprintf("line %d: route %d", lines[i], i+1)
+				line = lines[i]
 			}
-			return nil, fmt.Errorf("proxy: routes: %s (%q): %w", where, f.Routes[i].Path, err)
+			return nil, fileErr(line, "route %d (%q): %v", i+1, f.Routes[i].Path, err)
 		}
 	}
 	return f.Routes, nil
@@ -123,28 +158,28 @@ func decodeStrict(b []byte, v any) (doc *yaml.Node, err error) {
 		// yaml.v3 reports most errors as values; this guards the rest,
 		// since the file may come from anywhere.
 		if r := recover(); r != nil {
-			doc, err = nil, fmt.Errorf("proxy: routes: invalid YAML: %v", r)
+			doc, err = nil, fileErr(0, "invalid YAML: %v", r)
 		}
 	}()
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	doc = new(yaml.Node)
 	if err := dec.Decode(doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, errors.New("proxy: routes: empty file")
+			return nil, fileErr(0, "empty file")
 		}
-		return nil, fmt.Errorf("proxy: routes: %w", err)
+		return nil, yamlErr(err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, errors.New("proxy: routes: more than one YAML document")
+		return nil, fileErr(0, "more than one YAML document")
 	}
 	if n := countNodes(doc, 0); n > maxNodes {
-		return nil, fmt.Errorf("proxy: routes: more than %d YAML nodes with aliases expanded", maxNodes)
+		return nil, fileErr(0, "more than %d YAML nodes with aliases expanded", maxNodes)
 	}
 	strict := yaml.NewDecoder(bytes.NewReader(b))
 	strict.KnownFields(true)
 	if err := strict.Decode(v); err != nil {
-		return nil, fmt.Errorf("proxy: routes: %w", err)
+		return nil, yamlErr(err)
 	}
 	return doc, nil
 }

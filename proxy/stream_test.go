@@ -33,7 +33,7 @@ func TestProxy_Streams100MB(t *testing.T) {
 		t.Skip("streams 200 MB")
 	}
 	const size = 100 << 20
-	g := newGW(t, `routes: [{path: /upload, methods: [POST], scopes: [orders:write]}]`, nil)
+	g := newGW(t, `routes: [{path: /upload, methods: [POST], scopes: [orders:write], max_body: unlimited}]`, nil)
 	var received atomic.Int64
 	g.up.handler = func(w http.ResponseWriter, r *http.Request) {
 		n, err := io.Copy(io.Discard, r.Body)
@@ -159,7 +159,7 @@ func TestProxy_HTTP2Clients(t *testing.T) {
 		upstreamBody.Store(string(b))
 		_, _ = io.WriteString(w, "ok over "+r.Proto)
 	}
-	h, err := New(Options{Upstream: mustURL(t, g.up.URL), Routes: []Route{{Path: "/orders", Scopes: []string{"orders:read"}}}, Verifier: g.ver})
+	h, err := New(Options{Upstream: mustURL(t, g.up.URL), Routes: []Route{{Path: "/orders", Scopes: []string{"orders:read"}, Keyspace: "default"}}, Verifier: g.ver})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/latchkey/latchkey/httpapi"
 	"github.com/latchkey/latchkey/scope"
@@ -20,6 +21,20 @@ type localVerifier struct {
 	sig      *signer.Manager // nil: JWTs refused
 	issuer   string
 	audience string
+	queries  sync.Map // scope expression text → *scope.Expr (the routes' few)
+}
+
+// query returns the parsed scope expression s.
+func (v *localVerifier) query(s string) (*scope.Expr, error) {
+	if q, ok := v.queries.Load(s); ok {
+		return q.(*scope.Expr), nil
+	}
+	q, err := scope.ParseExpr(s)
+	if err != nil {
+		return nil, err
+	}
+	v.queries.Store(s, q)
+	return q, nil
 }
 
 var _ verify.RequestVerifier = (*localVerifier)(nil)
@@ -32,7 +47,14 @@ func (v *localVerifier) CheckRequest(ctx context.Context, r verify.Request) (*ve
 	if verify.IsJWT(r.Token) {
 		return v.checkJWT(ctx, r)
 	}
-	vr := token.VerifyRequest{Key: r.Token, Scopes: r.Scopes, IP: r.IP}
+	vr := token.VerifyRequest{Key: r.Token, Keyspace: r.Keyspace, Scopes: r.Scopes, IP: r.IP, DryRun: r.DryRun}
+	if r.ScopeQuery != "" {
+		q, err := v.query(r.ScopeQuery)
+		if err != nil {
+			return nil, &verify.Error{Kind: verify.ErrInvalidToken, Code: "BAD_SCOPE_QUERY", Err: err}
+		}
+		vr.Query = q
+	}
 	if r.HTTP != nil {
 		scheme := "http"
 		if r.HTTP.TLS != nil {

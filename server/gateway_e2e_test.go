@@ -69,6 +69,12 @@ const gatewayRoutes = `routes:
   - path: /legacy
     scopes: [orders:read]
     api_key_header: true
+    keyspace: "*"
+  - path: /default-legacy
+    scopes: [orders:read]
+    api_key_header: true
+  - path: /expr
+    scope: orders:read AND admin
   - path: /orders
     methods: [GET, POST]
     scopes: [orders:read]
@@ -86,7 +92,7 @@ func startGatewayServer(t *testing.T, up *upstream, cfg server.Config) (*testSer
 	}
 	u, _ := url.Parse(up.URL)
 	addr := make(chan string, 1)
-	cfg.Proxy = &server.ProxyConfig{Addr: "127.0.0.1:0", Upstream: u, Routes: rs, JWTAudience: "default",
+	cfg.Proxy = &server.ProxyConfig{Addr: "127.0.0.1:0", Upstream: u, Routes: rs, Keyspace: "default", JWTAudience: "default",
 		Started: func(a string) { addr <- a }}
 	s := startServer(t, cfg)
 	return s, "http://" + <-addr
@@ -401,5 +407,67 @@ func TestGateway_APIKeyHeaderPerKeyspace(t *testing.T) {
 	}
 	if resp := gatewayGet(t, gw+"/legacy", plain.Secret); resp.StatusCode != 200 {
 		t.Errorf("the same key as a bearer token: %d", resp.StatusCode)
+	}
+}
+
+// TestGateway_RefusalsSpendNoCredits: a request the in-process gateway
+// refuses for the key's keyspace, a failed scope expression or an
+// X-API-Key its keyspace does not allow spends none of the key's credits
+// (found by a penetration test: each refusal cost one); an admitted one
+// spends one.
+func TestGateway_RefusalsSpendNoCredits(t *testing.T) {
+	up := newUpstream(t)
+	s, gw := startGatewayServer(t, up, server.Config{})
+	c := s.client(t, s.Root)
+	if _, err := c.CreateKeyspace(t.Context(), api.KeyspaceRequest{Name: "acme_test"}); err != nil {
+		t.Fatal(err)
+	}
+	credits := int64(10)
+	other, err := c.CreateKey(t.Context(), api.CreateKeyRequest{Keyspace: "acme_test", Scopes: []string{"orders:read"}, Remaining: &credits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := c.CreateKey(t.Context(), api.CreateKeyRequest{Scopes: []string{"orders:read"}, Remaining: &credits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := func(id string) int64 {
+		t.Helper()
+		k, err := c.Key(t.Context(), id)
+		if err != nil || k.Remaining == nil {
+			t.Fatalf("key %s: %v %+v", id, err, k)
+		}
+		return *k.Remaining
+	}
+	before := up.count()
+	for _, tc := range []struct {
+		name, path, tok string
+		hdr             []string
+		status          int
+	}{
+		{"a key of another keyspace", "/orders", other.Secret, nil, 401},
+		{"a failed scope expression", "/expr", key.Secret, nil, 403},
+		{"X-API-Key its keyspace does not allow (route of one keyspace)", "/default-legacy", "", []string{"X-API-Key", key.Secret}, 401},
+		{"X-API-Key its keyspace does not allow (route of every keyspace)", "/legacy", "", []string{"X-API-Key", key.Secret}, 401},
+		{"X-API-Key of another keyspace", "/legacy", "", []string{"X-API-Key", other.Secret}, 401},
+	} {
+		if resp := gatewayGet(t, gw+tc.path, tc.tok, tc.hdr...); resp.StatusCode != tc.status {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.status)
+		}
+	}
+	if up.count() != before {
+		t.Error("a refused request reached the upstream")
+	}
+	if l := left(key.ID); l != credits {
+		t.Errorf("credits of the key after refusals: %d, want %d", l, credits)
+	}
+	if l := left(other.ID); l != credits {
+		t.Errorf("credits of the other keyspace's key after refusals: %d, want %d", l, credits)
+	}
+	if resp := gatewayGet(t, gw+"/orders", key.Secret); resp.StatusCode != 200 {
+		t.Fatalf("admitted request: %d", resp.StatusCode)
+	}
+	if l := left(key.ID); l != credits-1 {
+		t.Errorf("credits after one admitted request: %d, want %d", l, credits-1)
 	}
 }

@@ -21,6 +21,8 @@ type ProxyConfig struct {
 	Addr     string // listen address of the gateway
 	Upstream *url.URL
 	Routes   []proxy.Route
+	// Keyspace is the gateway's keyspace (see proxy.Options.Keyspace).
+	Keyspace string
 	// JWTAudience, if set, also admits latchkey JWTs whose aud contains it
 	// (checked offline against this node's signing keys).
 	JWTAudience string
@@ -33,7 +35,7 @@ type ProxyConfig struct {
 func startGateway(c Config, v *localVerifier, lim ratelimit.Limiter) (func(context.Context) error, error) {
 	pc := c.Proxy
 	h, err := proxy.New(proxy.Options{
-		Upstream: pc.Upstream, Routes: pc.Routes, Verifier: v, Limiter: lim, Logger: c.Log,
+		Upstream: pc.Upstream, Routes: pc.Routes, Keyspace: pc.Keyspace, Verifier: v, Limiter: lim, Logger: c.Log,
 		ClientIP:            func(r *http.Request) string { return httpapi.ClientAddr(r, c.TrustedProxies) },
 		APIKeyHeaderAllowed: proxy.CachedAPIKeyHeaderAllowed(v.svc.KeyspaceAllowsAPIKeyHeader, 5*time.Second, nil),
 	})
@@ -56,8 +58,10 @@ func listenGateway(h http.Handler, addr, cert, key string, log *slog.Logger, sta
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		// No read or write timeout: bodies stream (uploads, downloads,
-		// WebSockets) for as long as they need; the upstream transport
-		// bounds the wait for response headers.
+		// WebSockets) for as long as they need; the gateway cuts off a
+		// request body that falls behind its minimum rate or exceeds the
+		// route's max_body, and the upstream transport bounds the wait
+		// for response headers.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if cert != "" {

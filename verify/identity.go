@@ -76,6 +76,9 @@ type Error struct {
 	// Code is the server's verification code (for example "REVOKED",
 	// "RATE_LIMITED") for opaque keys, or a short reason for JWTs.
 	Code string
+	// Keyspace is the opaque key's keyspace when the server named it (a
+	// key it found, valid or not).
+	Keyspace string
 	// RateLimits is the rate-limit state the server reported, if any.
 	RateLimits []ratelimit.Status
 	// RetryAfter is when a rate-limited request may be retried.

@@ -49,9 +49,11 @@ type Opaque struct {
 // cacheKey identifies a question: the SHA-256 of the key (never the key
 // itself) and the scopes asked for.
 type cacheKey struct {
-	hash   [sha256.Size]byte
-	scopes string
-	ip     string
+	hash     [sha256.Size]byte
+	scopes   string
+	ip       string
+	keyspace string
+	query    string
 }
 
 type cacheEntry struct {
@@ -90,7 +92,8 @@ func (o *Opaque) Verify(ctx context.Context, key string, scopes ...string) (*api
 // verify asks the server, through the cache unless the request is signed
 // (a signature's nonce is single-use, so its answer cannot be reused).
 func (o *Opaque) verify(ctx context.Context, req api.VerifyRequest) (*api.VerifyResponse, error) {
-	ck := cacheKey{hash: sha256.Sum256([]byte(req.Key)), scopes: strings.Join(req.Scopes, "\x00"), ip: req.IP}
+	ck := cacheKey{hash: sha256.Sum256([]byte(req.Key)), scopes: strings.Join(req.Scopes, "\x00"), ip: req.IP,
+		keyspace: req.Keyspace, query: req.ScopeQuery}
 	now := o.now()
 	if req.Request == nil {
 		if r := o.lookup(ck, now); r != nil {
@@ -170,7 +173,17 @@ func (o *Opaque) CheckRequest(ctx context.Context, req Request) (*Identity, erro
 	if token == "" || len(token) > MaxTokenSize {
 		return nil, invalid("MALFORMED")
 	}
-	vr := api.VerifyRequest{Key: token, Keyspace: o.opts.Keyspace, Scopes: scopes, IP: req.IP}
+	vr := api.VerifyRequest{Key: token, Keyspace: o.opts.Keyspace, Scopes: scopes, IP: req.IP, ScopeQuery: req.ScopeQuery}
+	if req.Keyspace != "" {
+		if vr.Keyspace != "" && vr.Keyspace != req.Keyspace {
+			return nil, invalid("NOT_FOUND") // a key of another keyspace is unknown here
+		}
+		vr.Keyspace = req.Keyspace
+	}
+	if req.DryRun {
+		var zero int64
+		vr.Cost = &zero
+	}
 	if req.HTTP != nil {
 		vr.Request = SignedRequestOf(req.HTTP, Origin(req.HTTP))
 	}
@@ -202,10 +215,10 @@ func IdentityOf(r *api.VerifyResponse, scopes []string, now time.Time) (*Identit
 		}
 		return id, nil
 	case r.Code == "RATE_LIMITED":
-		return nil, &Error{Kind: ErrRateLimited, Code: r.Code, RateLimits: rl, RetryAfter: retryAfter(rl, now)}
+		return nil, &Error{Kind: ErrRateLimited, Code: r.Code, Keyspace: r.Keyspace, RateLimits: rl, RetryAfter: retryAfter(rl, now)}
 	case r.Code == "INSUFFICIENT_SCOPE":
-		return nil, &Error{Kind: ErrInsufficientScope, Code: r.Code, RateLimits: rl}
+		return nil, &Error{Kind: ErrInsufficientScope, Code: r.Code, Keyspace: r.Keyspace, RateLimits: rl}
 	default:
-		return nil, &Error{Kind: ErrInvalidToken, Code: r.Code, RateLimits: rl}
+		return nil, &Error{Kind: ErrInvalidToken, Code: r.Code, Keyspace: r.Keyspace, RateLimits: rl}
 	}
 }

@@ -21,6 +21,17 @@ type Request struct {
 	// HTTP is the request itself, for keys that sign their requests
 	// (RFC 9421); nil when there is none. Its body is not read.
 	HTTP *http.Request
+	// Keyspace, if set, is the only keyspace whose opaque keys are valid
+	// (others are NOT_FOUND, before any credit or rate limit is spent).
+	// A verifier with a keyspace of its own refuses a different one.
+	Keyspace string
+	// ScopeQuery, if set, is a scope expression ("a AND (b OR c)") that
+	// the opaque key's scopes must satisfy, checked by the server before
+	// it spends credits or rate limits.
+	ScopeQuery string
+	// DryRun checks without spending credits or rate limits: the answer
+	// says whether a request would pass.
+	DryRun bool
 }
 
 // RequestVerifier is a Verifier that can judge a credential by the request

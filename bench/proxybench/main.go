@@ -30,6 +30,7 @@ routes:
   - path: /
     methods: [GET, POST]
     scopes: [orders:read]
+    keyspace: default
     rate_limits: [{name: requests, limit: 1000000000, window: 1s}]
 `
 

@@ -29,7 +29,7 @@ func runProxy(args []string) int {
 	return proxyMain(context.Background(), args, os.Stderr, os.Getenv)
 }
 
-const proxyUsage = `Usage: latchkey proxy --upstream URL --routes FILE [flags]
+const proxyUsage = `Usage: latchkey proxy --upstream URL --routes FILE --keyspace NAME [flags]
 
 Runs the verifying gateway in front of an HTTP API: every request is matched
 to the first route of FILE whose path prefix (and method) fits, its
@@ -38,6 +38,9 @@ is verified against the latchkey server at LATCHKEY_URL with the credential
 LATCHKEY_TOKEN (or LATCHKEY_TOKEN_FILE; scope keys:verify), and only admitted
 requests reach the upstream, without the credential and with
 X-Latchkey-Key-Id, X-Latchkey-Principal and X-Latchkey-Scopes added.
+Only keys of --keyspace are accepted (or of a route's own "keyspace:");
+--keyspace '*' accepts every keyspace, and routes that accept keys with
+neither are refused at start.
 
 Route file (YAML):
 
@@ -64,6 +67,7 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 	addr := fs.String("addr", envOr(env, "LATCHKEY_PROXY_ADDR", "127.0.0.1:9000"), "listen address (env LATCHKEY_PROXY_ADDR)")
 	upstream := fs.String("upstream", env("LATCHKEY_PROXY_UPSTREAM"), "`URL` of the API behind the gateway (env LATCHKEY_PROXY_UPSTREAM)")
 	routes := fs.String("routes", env("LATCHKEY_PROXY_ROUTES"), "route `file` (YAML) (env LATCHKEY_PROXY_ROUTES)")
+	keyspace := fs.String("keyspace", env("LATCHKEY_PROXY_KEYSPACE"), "accept only keys of this `keyspace` (and JWTs for it) on routes that name none; '*' accepts every keyspace (env LATCHKEY_PROXY_KEYSPACE)")
 	serverURL := fs.String("url", envOr(env, "LATCHKEY_URL", defaultURL), "latchkey server that verifies (env LATCHKEY_URL)")
 	jwtAud := fs.String("jwt-audience", env("LATCHKEY_PROXY_JWT_AUDIENCE"), "also admit latchkey JWTs whose aud contains this `audience`, verified offline against the server's JWKS and revocation feed (env LATCHKEY_PROXY_JWT_AUDIENCE)")
 	cacheTTL := fs.Duration("cache-ttl", verify.DefaultCacheTTL, "how long a VALID answer for a key is reused (keys with rate limits or credits are asked every time)")
@@ -101,6 +105,9 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 	rs, err := proxy.Load(*routes)
 	if err != nil {
 		return fail("%v", err)
+	}
+	if err := proxy.CheckKeyspaces(rs, *keyspace); err != nil {
+		return fail("%s", strings.TrimPrefix(err.Error(), "proxy: "))
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return fail("TLS needs both --tls-cert and --tls-key")
@@ -168,11 +175,11 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 		}
 		return k.AllowAPIKeyHeader, nil
 	}
-	h, err := proxy.New(proxy.Options{Upstream: up, Routes: rs, Verifier: v, Logger: log,
+	h, err := proxy.New(proxy.Options{Upstream: up, Routes: rs, Keyspace: *keyspace, Verifier: v, Logger: log,
 		ClientIP:            func(r *http.Request) string { return httpapi.ClientAddr(r, trusted) },
 		APIKeyHeaderAllowed: proxy.CachedAPIKeyHeaderAllowed(apiKeyAllowed, 30*time.Second, nil)})
 	if err != nil {
-		return fail("%v", err)
+		return fail("%s", strings.TrimPrefix(err.Error(), "proxy: "))
 	}
 	if err := server.RunGateway(ctx, server.GatewayConfig{Addr: *addr, TLSCert: *tlsCert, TLSKey: *tlsKey, Handler: h, Log: log}); err != nil {
 		log.Error("proxy failed", "err", err)

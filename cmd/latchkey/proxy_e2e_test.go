@@ -77,7 +77,7 @@ func TestProxyCommand_RemoteVerification(t *testing.T) {
 	routes := filepath.Join(t.TempDir(), "routes.yaml")
 	os.WriteFile(routes, []byte("routes: [{path: /orders, methods: [GET, POST], scopes: [orders:read]}, {path: /public, anonymous: true}]\n"), 0o600)
 	gw, logs := startProxyBinary(t, []string{"LATCHKEY_URL=" + srv.URL, "LATCHKEY_TOKEN=" + verifier.Secret},
-		"--upstream", up.URL, "--routes", routes, "--jwt-audience", "default")
+		"--upstream", up.URL, "--routes", routes, "--keyspace", "default", "--jwt-audience", "default")
 
 	get := func(path, tok string) int {
 		req, _ := http.NewRequest("GET", gw+path, nil)
@@ -158,5 +158,98 @@ func TestProxyCommand_RemoteVerification(t *testing.T) {
 	t.Logf("JWT refused by the remote proxy %v after revocation", time.Since(revoked).Round(time.Millisecond))
 	if strings.Contains(logs.String(), key.Secret) || strings.Contains(logs.String(), tr.AccessToken) || strings.Contains(logs.String(), verifier.Secret) {
 		t.Error("the proxy's log contains a credential")
+	}
+}
+
+// TestProxyCommand_KeyspaceAndRefusalsSpendNoCredits: a gateway started
+// with --keyspace acme_live refuses an acme_test_ key (found by a
+// penetration test: it passed a "live" gateway set up like the README),
+// and what the remote gateway refuses after asking the server — another
+// keyspace, a failed scope expression, X-API-Key its keyspace does not
+// allow — spends no credits.
+func TestProxyCommand_KeyspaceAndRefusalsSpendNoCredits(t *testing.T) {
+	root := newRootKey()
+	srv := startBinary(t, t.TempDir(), root)
+	c := srv.client(t, root)
+	ctx := t.Context()
+	verifier, err := c.CreateKey(ctx, api.CreateKeyRequest{Keyspace: "latchkey", Scopes: []string{"keys:verify"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	credits := int64(10)
+	keys := map[string]*api.CreatedKey{}
+	for _, ks := range []string{"acme_live", "acme_test"} {
+		if _, err := c.CreateKeyspace(ctx, api.KeyspaceRequest{Name: ks}); err != nil {
+			t.Fatal(err)
+		}
+		k, err := c.CreateKey(ctx, api.CreateKeyRequest{Keyspace: ks, Scopes: []string{"orders:read"}, Remaining: &credits})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[ks] = k
+	}
+	if !strings.HasPrefix(keys["acme_test"].Secret, "acme_test_") {
+		t.Fatalf("acme_test key %.10q…", keys["acme_test"].Secret)
+	}
+	var hits atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer up.Close()
+	routes := filepath.Join(t.TempDir(), "routes.yaml")
+	os.WriteFile(routes, []byte(`routes:
+  - {path: /orders, methods: [GET], scopes: [orders:read]}
+  - {path: /expr, scope: orders:read AND admin}
+  - {path: /legacy, scopes: [orders:read], api_key_header: true}
+  - {path: /any-legacy, scopes: [orders:read], api_key_header: true, keyspace: "*"}
+`), 0o600)
+	gw, _ := startProxyBinary(t, []string{"LATCHKEY_URL=" + srv.URL, "LATCHKEY_TOKEN=" + verifier.Secret},
+		"--upstream", up.URL, "--routes", routes, "--keyspace", "acme_live")
+	get := func(path string, hdr ...string) int {
+		req, _ := http.NewRequest("GET", gw+path, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	left := func(ks string) int64 {
+		t.Helper()
+		k, err := c.Key(ctx, keys[ks].ID)
+		if err != nil || k.Remaining == nil {
+			t.Fatalf("key of %s: %v", ks, err)
+		}
+		return *k.Remaining
+	}
+	live, test := keys["acme_live"].Secret, keys["acme_test"].Secret
+	for _, tc := range []struct {
+		name, path string
+		hdr        []string
+		want       int
+	}{
+		{"an acme_test key at a live gateway", "/orders", []string{"Authorization", "Bearer " + test}, 401},
+		{"a failed scope expression", "/expr", []string{"Authorization", "Bearer " + live}, 403},
+		{"X-API-Key not allowed (the gateway's keyspace)", "/legacy", []string{"X-API-Key", live}, 401},
+		{"X-API-Key not allowed (every keyspace)", "/any-legacy", []string{"X-API-Key", test}, 401},
+	} {
+		if st := get(tc.path, tc.hdr...); st != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, st, tc.want)
+		}
+	}
+	if hits.Load() != 0 {
+		t.Errorf("refusals reached the upstream %d times", hits.Load())
+	}
+	for _, ks := range []string{"acme_live", "acme_test"} {
+		if l := left(ks); l != credits {
+			t.Errorf("credits of the %s key after refusals: %d, want %d", ks, l, credits)
+		}
+	}
+	if st := get("/orders", "Authorization", "Bearer "+live); st != 200 {
+		t.Fatalf("acme_live key: %d", st)
+	}
+	if l := left("acme_live"); l != credits-1 {
+		t.Errorf("credits after one admitted request: %d, want %d", l, credits-1)
 	}
 }
