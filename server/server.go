@@ -159,7 +159,16 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	svc := token.NewService(token.Config{Store: db, Log: c.Log, Limiter: lim, Cache: cacheCfg, Secrets: box})
+	writeFailures := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "latchkey_store_write_failures_total",
+		Help: "Storage writes that failed for a storage fault, by cause: disk_full, read_only, io_error, unavailable.",
+	}, []string{"cause"})
+	for _, cause := range []string{token.CauseDiskFull, token.CauseReadOnly, token.CauseIO, token.CauseUnavailable} {
+		writeFailures.WithLabelValues(cause) // present at 0 from the start
+	}
+	reg.MustRegister(writeFailures)
+	svc := token.NewService(token.Config{Store: db, Log: c.Log, Limiter: lim, Cache: cacheCfg, Secrets: box,
+		OnWriteFailure: func(cause string) { writeFailures.WithLabelValues(cause).Inc() }})
 	if pg, ok := db.(*postgres.DB); ok {
 		listenCtx, stopListen := context.WithCancel(context.Background())
 		defer stopListen()

@@ -71,7 +71,7 @@ func (s *Service) ImportKeys(ctx context.Context, a *Actor, keyspace string, in 
 		keys[i] = k
 		evs[i] = s.audit(a, "key.import", "key", k.ID, map[string]string{"keyspace": k.Keyspace})
 	}
-	err = s.store.ImportKeys(ctx, keys, evs)
+	err = s.wrote(s.store.ImportKeys(ctx, keys, evs))
 	for _, k := range keys {
 		s.forgetKey(k.Digest)
 	}

@@ -263,6 +263,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 		}
 		return n, nil
 	}, ev)
+	s.wrote(err)
 	s.forgetKey(cur.Digest, secret.Digest())
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, notFound("key", id)
@@ -323,6 +324,7 @@ func (s *Service) DeleteKey(ctx context.Context, a *Actor, id string) error {
 		}
 		return nil
 	}, s.audit(a, "key.delete", "key", id, nil))
+	s.wrote(err)
 	s.forgetKey(digest)
 	if errors.Is(err, ErrNotFound) || errors.Is(err, errHidden) {
 		return notFound("key", id)

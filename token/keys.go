@@ -169,7 +169,7 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 		}
 	}
 	ev := s.audit(a, "key.create", "key", k.ID, map[string]string{"keyspace": k.Keyspace, "start": k.Start})
-	err = s.store.CreateKey(ctx, k, ev)
+	err = s.wrote(s.store.CreateKey(ctx, k, ev))
 	s.forgetKey(k.Digest) // it may be remembered as unknown
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
@@ -353,6 +353,7 @@ func (s *Service) updateVisible(ctx context.Context, a *Actor, action, id string
 		}
 		return fn(k, ks)
 	}, s.audit(a, action, "key", id, detail))
+	s.wrote(err)
 	s.forgetKey(cur.Digest) // before returning: the next verification sees the change
 	if errors.Is(err, ErrNotFound) {
 		return nil, notFound("key", id)
