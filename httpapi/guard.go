@@ -26,23 +26,16 @@ type guard struct {
 	onThrottle   func(ctx context.Context, addr, kind string)
 }
 
-// blocked reports whether addr has used up the budget of kind, and when
-// it may try again. It takes nothing from the budget. The first refusal of
-// a burst is audited (see audit).
-func (g *guard) blocked(ctx context.Context, kind string, l ratelimit.Limit, addr string) (bool, time.Duration) {
-	now := time.Now()
-	r, err := g.limiter.Allow(ctx, kind+":"+addr, l, 0, now)
-	if err != nil || r.Allowed {
-		return false, 0
-	}
-	g.audit(ctx, kind, l, addr, now)
-	return true, max(r.RetryAfter, time.Second)
-}
+// Only failures are throttled: callers check the credential first (a hash
+// lookup, then a constant-time compare) and call fail when it is not
+// valid, so a valid credential is never refused because others failed from
+// the same address (a gateway sharing a host with a guesser keeps working).
 
 // fail records one failure of addr. It reports whether addr is now
-// throttled.
+// throttled. Addresses are counted by throttleKey: IPv6 per /64.
 func (g *guard) fail(ctx context.Context, kind string, l ratelimit.Limit, addr string) (bool, time.Duration) {
 	now := time.Now()
+	addr = throttleKey(addr)
 	r, err := g.limiter.Allow(ctx, kind+":"+addr, l, 1, now)
 	if err != nil || r.Allowed {
 		return false, 0
@@ -63,6 +56,22 @@ func (g *guard) audit(ctx context.Context, kind string, l ratelimit.Limit, addr 
 		return
 	}
 	g.onThrottle(context.WithoutCancel(ctx), addr, kind)
+}
+
+// throttleKey names the budget an address draws from: an IPv4 address on
+// its own, an IPv6 address by its /64 (one subscriber usually holds a whole
+// /64 and can rotate through it). IPv4-mapped IPv6 counts as IPv4; zones
+// are dropped. Anything else is used as it is.
+func throttleKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a, 64).Masked().String()
 }
 
 // clientAddr returns the address of the client: the peer, or — when the

@@ -204,7 +204,15 @@ func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) error {
 	if err := h.svc.Ready(r.Context()); err != nil {
 		return err
 	}
-	out := map[string]string{"status": "ready"}
+	// Writes: after a storage write failed (disk full, read-only, …) —
+	// or always with ?write=1 — a probe write decides, so a node whose
+	// store cannot accept writes is not ready, and is again once it can.
+	if r.URL.Query().Get("write") == "1" || h.svc.WriteFailing() != "" {
+		if err := h.svc.ProbeWrite(r.Context()); err != nil {
+			return err
+		}
+	}
+	out := map[string]string{"status": "ready", "writes": "ok"}
 	if h.rlMode != nil {
 		out["ratelimit"] = h.rlMode()
 	}

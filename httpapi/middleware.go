@@ -130,9 +130,8 @@ func (h *Handler) clientIP(r *http.Request) string { return clientAddr(r, h.trus
 func (h *Handler) authed(next handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		ip := h.clientIP(r)
-		if blocked, retry := h.guard.blocked(r.Context(), "auth", h.guard.auth, ip); blocked {
-			return tooManyFailures(w, retry)
-		}
+		// The credential is checked before the failure budget: only
+		// failures are throttled, a valid credential always passes.
 		secret, ok := bearer(r)
 		if !ok {
 			return token.Errorf(token.Unauthenticated, "missing_credential", "send a management key as \"Authorization: Bearer <key>\"")

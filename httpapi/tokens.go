@@ -26,10 +26,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 	if h.signer == nil {
 		return &httpError{status: http.StatusNotFound, code: "no_route", msg: "JWT issuing is not configured"}
 	}
-	ip := h.clientIP(r)
-	if blocked, retry := h.guard.blocked(r.Context(), "verify", h.guard.verify, ip); blocked {
-		return tooManyFailures(w, retry)
-	}
+	ip := h.clientIP(r) // unknown keys are throttled per address in tokenRefusal
 	secret, ok := bearer(r)
 	if !ok {
 		return invalidToken(w, "missing_credential", "send the API key as \"Authorization: Bearer <key>\"")

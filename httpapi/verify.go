@@ -44,13 +44,9 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Unknown keys are throttled per end client, named by the trusted
 	// caller in "ip"; the caller itself holds a keys:verify credential and
-	// is not throttled for what its clients send.
+	// is not throttled for what its clients send. Only unknown keys draw
+	// on the budget: a valid key from a throttled address still verifies.
 	throttle := req.IP != ""
-	if throttle {
-		if blocked, retry := h.guard.blocked(r.Context(), "verify", h.guard.verify, vr.IP); blocked {
-			return tooManyFailures(w, retry)
-		}
-	}
 	if err := scope.ValidateAll(req.Scopes); err != nil {
 		return badRequest("bad_scope", "scopes: "+err.Error())
 	}

@@ -66,6 +66,16 @@ func (f *Fallback) Allow(ctx context.Context, key string, l Limit, cost int64, n
 	return f.Secondary.Allow(ctx, key, l, cost, now)
 }
 
+// StartDegraded puts f in degraded mode before first use, as if Primary had
+// just failed: for a Primary found unreachable at start. The next probe
+// comes after RetryAfter, on the first Allow after it. OnChange is called.
+func (f *Fallback) StartDegraded() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.retryAt = f.clock().Add(f.retryAfter())
+	f.setLocked(true)
+}
+
 // route reports whether to call Primary and whether that call is the probe.
 func (f *Fallback) route() (use, probe bool) {
 	f.mu.Lock()

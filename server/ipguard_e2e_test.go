@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -315,4 +316,81 @@ func TestSEC_KEY09_BruteForceThrottled(t *testing.T) {
 			t.Errorf("%d auth.throttled events for the throttled subject, want 1", n)
 		}
 	})
+}
+
+// The failure budget slows guessing and never refuses a valid credential:
+// after an address has used up its budget, the root key and a valid API
+// key from that very address still pass (a gateway sharing a host with a
+// guesser keeps working), while bad guesses stay refused.
+func TestSEC_KEY09_ValidCredentialPassesThrottle(t *testing.T) {
+	s := startServer(t, server.Config{
+		AuthFailureLimit:   ratelimit.Limit{Name: "auth_failures", Limit: 3, Window: time.Hour},
+		VerifyFailureLimit: ratelimit.Limit{Name: "verify_failures", Limit: 3, Window: time.Hour},
+	})
+	root := s.client(t, s.Root)
+	k, err := root.CreateKey(t.Context(), api.CreateKeyRequest{Name: "good"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := httpFrom(t, "127.0.0.2")
+	bad := withChecksum("latchkey_" + randomBase62(43))
+	for i := range 10 {
+		if r := call(t, host, s, "GET", "/v1/keys", bad, "", ""); i >= 3 && r.Status != 429 {
+			t.Fatalf("bad guess %d: status %d, want 429", i+1, r.Status)
+		}
+	}
+	if r := call(t, host, s, "GET", "/v1/keys", s.Root, "", ""); r.Status != 200 {
+		t.Errorf("valid root key from the throttled address: status %d, want 200: %.200s", r.Status, r.Body)
+	}
+	if r := call(t, host, s, "GET", "/v1/keys", bad, "", ""); r.Status != 429 {
+		t.Errorf("bad guess after the valid one: status %d, want 429", r.Status)
+	}
+
+	unknown := withChecksum("default_" + randomBase62(43))
+	for range 10 {
+		body, _ := json.Marshal(api.VerifyRequest{Key: unknown, IP: "198.51.100.70"})
+		call(t, host, s, "POST", "/v1/keys/verify", s.Root, "", string(body))
+	}
+	body, _ := json.Marshal(api.VerifyRequest{Key: unknown, IP: "198.51.100.70"})
+	if r := call(t, host, s, "POST", "/v1/keys/verify", s.Root, "", string(body)); r.Status != 429 {
+		t.Fatalf("unknown key from a throttled subject: status %d, want 429", r.Status)
+	}
+	if got := verifyCode(t, host, s, k.Secret, "198.51.100.70", ""); got != "VALID" {
+		t.Errorf("valid key from the throttled subject address: %s, want VALID", got)
+	}
+}
+
+// Unknown-key throttling counts an IPv6 client by its /64, so rotating
+// through the /64 does not reset the budget; IPv4 stays per address and an
+// IPv4-mapped address counts as its IPv4 address.
+func TestSEC_KEY09_IPv6ThrottledPer64(t *testing.T) {
+	s := startServer(t, server.Config{
+		VerifyFailureLimit: ratelimit.Limit{Name: "verify_failures", Limit: 3, Window: time.Hour},
+	})
+	c := httpFrom(t, "127.0.0.1")
+	unknown := withChecksum("default_" + randomBase62(43))
+	status := func(ip string) int {
+		body, _ := json.Marshal(api.VerifyRequest{Key: unknown, IP: ip})
+		return call(t, c, s, "POST", "/v1/keys/verify", s.Root, "", string(body)).Status
+	}
+	for i := range 3 {
+		if st := status(fmt.Sprintf("2001:db8:1:2::%x", i+1)); st != 200 {
+			t.Fatalf("unknown key %d from the /64: status %d, want 200", i+1, st)
+		}
+	}
+	if st := status("2001:db8:1:2:ffff:ffff:ffff:ffff"); st != 429 {
+		t.Errorf("4th unknown key from another address of the same /64: status %d, want 429", st)
+	}
+	if st := status("2001:db8:1:3::1"); st != 200 {
+		t.Errorf("unknown key from the next /64: status %d, want 200", st)
+	}
+	for range 3 {
+		status("192.0.2.7")
+	}
+	if st := status("::ffff:192.0.2.7"); st != 429 {
+		t.Errorf("IPv4-mapped form of a throttled IPv4 address: status %d, want 429", st)
+	}
+	if st := status("192.0.2.8"); st != 200 {
+		t.Errorf("the neighbouring IPv4 address: status %d, want 200", st)
+	}
 }

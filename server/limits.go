@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -31,6 +32,7 @@ func limiter(redisURL string, log *slog.Logger, reg prometheus.Registerer) (rate
 	// mistaken for an outage: degrading doubles what N nodes admit.
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
 	opts.PoolTimeout, opts.MaxRetries = 500*time.Millisecond, -1
+	redis.SetLogger(redisLogger{log})
 	client := redis.NewClient(opts)
 	degraded := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "latchkey_ratelimit_degraded",
@@ -50,6 +52,16 @@ func limiter(redisURL string, log *slog.Logger, reg prometheus.Registerer) (rate
 			}
 		},
 	}
+	// Check Redis now rather than at the first limited request, so a
+	// wrong or dead LATCHKEY_REDIS_URL shows at start: in the log, in
+	// /readyz ("ratelimit": "degraded") and in latchkey_ratelimit_degraded.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	err = client.Ping(ctx).Err()
+	cancel()
+	if err != nil {
+		log.Warn("Redis does not answer at start: starting with per-node rate limits until it does", "redis_addr", opts.Addr, "err", err)
+		fb.StartDegraded()
+	}
 	mode := func() string {
 		if fb.Degraded() {
 			return "degraded"
@@ -57,4 +69,12 @@ func limiter(redisURL string, log *slog.Logger, reg prometheus.Registerer) (rate
 		return "redis"
 	}
 	return fb, mode, func() { client.Close() }, nil
+}
+
+// redisLogger routes go-redis's own log lines (otherwise plain text on
+// stderr, breaking a JSON log) through slog, at warning level.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }

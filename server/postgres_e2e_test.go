@@ -58,3 +58,16 @@ func TestREL04_TwoNodesOnPostgres(t *testing.T) {
 		t.Fatalf("node A after its own revoke: %+v %v", res, err)
 	}
 }
+
+// TestReadyzWriteProbeOnPostgres: /readyz?write=1 makes its probe write
+// on PostgreSQL too, repeatably (the probe replaces its one row).
+func TestReadyzWriteProbeOnPostgres(t *testing.T) {
+	url := postgresURL(t)
+	mk := signer.NewMasterKey()
+	s := startServer(t, server.Config{DatabaseURL: url, DatabaseSchema: pgtest.Schema(t, url, "lk_probe_"), RootKey: strings.Repeat("p", 8) + rand.Text(), MasterKey: &mk})
+	for i := range 3 {
+		if r := s.do(t, "GET", "/readyz?write=1", "", "", nil); r.Status != 200 || !strings.Contains(string(r.Body), `"writes":"ok"`) {
+			t.Fatalf("probe %d: %d %s", i+1, r.Status, r.Body)
+		}
+	}
+}

@@ -40,7 +40,7 @@ func TestE2E_RootKeyFromEnv(t *testing.T) {
 		}
 	})
 	t.Run("10 characters: Run fails", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := filepath.Join(t.TempDir(), "data")
 		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		defer cancel()
 		served := false
@@ -57,6 +57,10 @@ func TestE2E_RootKeyFromEnv(t *testing.T) {
 		if strings.Contains(err.Error(), "tooshort10") {
 			t.Error("the error echoes the rejected root key")
 		}
+		// Configuration is checked before anything is written.
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the data directory was created although the configuration is invalid (stat: %v)", err)
+		}
 	})
 }
 
@@ -66,7 +70,7 @@ func TestE2E_RootKeyFromEnv(t *testing.T) {
 func TestE2E_RootKeyFile(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s1 := startServer(t, server.Config{DataDir: dir})
+	s1 := startServer(t, server.Config{DataDir: dir, OutIsTerminal: true})
 	path := filepath.Join(dir, server.RootKeyFile)
 	st, err := os.Stat(path)
 	if err != nil {
@@ -101,5 +105,65 @@ func TestE2E_RootKeyFile(t *testing.T) {
 	keys := s2.allKeys(t, client.KeyListOptions{Keyspace: "latchkey"})
 	if len(keys) != 1 {
 		t.Errorf("%d management keys after restart, want the one root key", len(keys))
+	}
+}
+
+// TestRootKeyNotShownOffTerminal: when Out is not a terminal (container
+// logs keep stdout), a generated root key is not printed; the output says
+// where root.key is instead.
+func TestRootKeyNotShownOffTerminal(t *testing.T) {
+	s := startServer(t, server.Config{})
+	out := s.Out.String()
+	if strings.Contains(out, s.Root) || strings.Contains(out, secretPart(t, s.Root)) {
+		t.Error("the generated root key was printed to an output that is not a terminal")
+	}
+	if !strings.Contains(out, filepath.Join(s.DataDir, server.RootKeyFile)) {
+		t.Errorf("the announcement does not name the root.key file: %q", out)
+	}
+}
+
+// TestRootKeyChangeReplacesOld: changing LATCHKEY_ROOT_KEY and restarting
+// revokes the previous value's credential (audited as key.revoke by
+// system) instead of adding a second admin key; restarting again with the
+// same value changes nothing.
+func TestRootKeyChangeReplacesOld(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	oldRoot := "operator-root-one-" + strings.Repeat("a", 20)
+	newRoot := "operator-root-two-" + strings.Repeat("b", 20)
+
+	s1 := startServer(t, server.Config{DataDir: dir, RootKey: oldRoot})
+	me, err := s1.client(t, oldRoot).Self(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldID := me.KeyID
+	if err := s1.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	for start := range 2 {
+		s := startServer(t, server.Config{DataDir: dir, RootKey: newRoot})
+		if _, err := s.client(t, oldRoot).Self(ctx); func() bool { e, ok := errors.AsType[*client.Error](err); return !ok || e.Status != 401 }() {
+			t.Errorf("start %d: the old root key still authenticates (err %v)", start+2, err)
+		}
+		c := s.client(t, newRoot)
+		if _, err := c.Self(ctx); err != nil {
+			t.Fatalf("start %d: the new root key does not authenticate: %v", start+2, err)
+		}
+		active := s.allKeys(t, client.KeyListOptions{Keyspace: "latchkey", State: "active"})
+		if len(active) != 1 {
+			t.Errorf("start %d: %d active management keys, want the one root key", start+2, len(active))
+		}
+		evs, err := c.Audit(ctx, client.AuditListOptions{Action: "key.revoke", TargetID: oldID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs.Items) != 1 || evs.Items[0].Actor != "system" {
+			t.Errorf("start %d: key.revoke events of the old root key: %+v, want one by system", start+2, evs.Items)
+		}
+		if err := s.Stop(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -44,7 +44,7 @@ type populated struct {
 // the audit log. The caller stops the server.
 func populate(t *testing.T) *populated {
 	t.Helper()
-	s := startServer(t, server.Config{})
+	s := startServer(t, server.Config{OutIsTerminal: true}) // the announcement shows the root key: the scanner's canary
 	ctx := context.Background()
 	c := s.client(t, s.Root)
 	if _, err := c.CreateUser(ctx, api.CreatePrincipalRequest{ID: "alice", Permissions: []string{"orders:read", "keys:read", "keys:write"}}); err != nil {

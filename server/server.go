@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,6 +86,10 @@ type Config struct {
 	Log *slog.Logger
 	// Out receives the one-time announcement of a generated root key.
 	Out io.Writer
+	// OutIsTerminal reports that Out is a terminal: only then does the
+	// announcement show the generated key itself; otherwise (container
+	// logs, files, pipes) it names the root.key file instead.
+	OutIsTerminal bool
 	// Started, if set, is called with the bound address once the server
 	// accepts connections.
 	Started func(addr string)
@@ -94,8 +99,29 @@ type Config struct {
 // a generated root credential.
 const RootKeyFile = "root.key"
 
+// Validate reports a configuration that cannot work, before anything is
+// written: Run calls it first, and the CLI calls it to exit with its usage
+// code. The error never contains a secret.
+func (c Config) Validate() error {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
+	}
+	if c.RootKey != "" {
+		if err := token.ValidateRootKey(c.RootKey); err != nil {
+			return err
+		}
+	}
+	if u := c.DatabaseURL; u != "" && !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+		return errors.New("LATCHKEY_DATABASE_URL must be a postgres:// URL")
+	}
+	return nil
+}
+
 // Run serves until ctx is done, then shuts down gracefully.
 func Run(ctx context.Context, c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -107,9 +133,6 @@ func Run(ctx context.Context, c Config) error {
 	}
 	if c.UsageFlushInterval == 0 {
 		c.UsageFlushInterval = 5 * time.Second
-	}
-	if (c.TLSCert == "") != (c.TLSKey == "") {
-		return errors.New("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil { // root.key lives here
 		return fmt.Errorf("create data directory: %w", err)
@@ -136,7 +159,16 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	svc := token.NewService(token.Config{Store: db, Log: c.Log, Limiter: lim, Cache: cacheCfg, Secrets: box})
+	writeFailures := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "latchkey_store_write_failures_total",
+		Help: "Storage writes that failed for a storage fault, by cause: disk_full, read_only, io_error, unavailable.",
+	}, []string{"cause"})
+	for _, cause := range []string{token.CauseDiskFull, token.CauseReadOnly, token.CauseIO, token.CauseUnavailable} {
+		writeFailures.WithLabelValues(cause) // present at 0 from the start
+	}
+	reg.MustRegister(writeFailures)
+	svc := token.NewService(token.Config{Store: db, Log: c.Log, Limiter: lim, Cache: cacheCfg, Secrets: box,
+		OnWriteFailure: func(cause string) { writeFailures.WithLabelValues(cause).Inc() }})
 	if pg, ok := db.(*postgres.DB); ok {
 		listenCtx, stopListen := context.WithCancel(context.Background())
 		defer stopListen()
@@ -283,9 +315,15 @@ func saveRoot(c Config, key string) error {
 	return nil
 }
 
-// announceRoot prints a generated root credential once.
+// announceRoot prints a generated root credential once — to a terminal
+// only: elsewhere (container logs keep stdout) it says where root.key is.
 func announceRoot(c Config, key string) {
 	path := filepath.Join(c.DataDir, RootKeyFile)
+	if !c.OutIsTerminal {
+		fmt.Fprintf(c.Out, "\nlatchkey created a root credential (scope admin) and saved it to %s (mode 0600).\nIt is not printed here because this output is not a terminal; read it from that file.\n\n", path)
+		c.Log.Info("root credential created", "file", path)
+		return
+	}
 	fmt.Fprintf(c.Out, "\nlatchkey created a root credential (scope admin). It is shown only this once\nand saved to %s (mode 0600):\n\n    %s\n\n", path, key)
 	c.Log.Info("root credential created", "file", path)
 }

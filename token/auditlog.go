@@ -29,5 +29,5 @@ func (s *Service) Audit(ctx context.Context, a *Actor, f AuditFilter) ([]*AuditE
 func (s *Service) RecordThrottle(ctx context.Context, addr, kind string) error {
 	ev := s.audit(&Actor{KeyID: "anonymous"}, "auth.throttled", "address", addr, map[string]string{"kind": kind})
 	ev.Outcome = OutcomeDenied
-	return s.store.AppendAudit(ctx, ev)
+	return s.wrote(s.store.AppendAudit(ctx, ev))
 }

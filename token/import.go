@@ -72,7 +72,7 @@ func (s *Service) ImportKeys(ctx context.Context, a *Actor, keyspace string, in 
 		evs[i] = s.audit(a, "key.import", "key", k.ID, map[string]string{"keyspace": k.Keyspace})
 	}
 	evs[len(evs)-1].Answer = a.answer(func() any { return keys })
-	err = s.store.ImportKeys(ctx, keys, evs)
+	err = s.wrote(s.store.ImportKeys(ctx, keys, evs))
 	for _, k := range keys {
 		s.forgetKey(k.Digest)
 	}

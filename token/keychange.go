@@ -266,6 +266,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 		rotated = Rotated{Created: &CreatedKey{Key: n, Secret: secret, SigningSecret: signing}, Old: k}
 		return n, nil
 	}, ev)
+	s.wrote(err)
 	s.forgetKey(cur.Digest, secret.Digest())
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, notFound("key", id)
@@ -326,6 +327,7 @@ func (s *Service) DeleteKey(ctx context.Context, a *Actor, id string) error {
 		}
 		return nil
 	}, s.audit(a, "key.delete", "key", id, nil))
+	s.wrote(err)
 	s.forgetKey(digest)
 	if errors.Is(err, ErrNotFound) || errors.Is(err, errHidden) {
 		return notFound("key", id)

@@ -170,7 +170,7 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 	}
 	ev := s.audit(a, "key.create", "key", k.ID, map[string]string{"keyspace": k.Keyspace, "start": k.Start})
 	ev.Answer = a.answer(func() any { return &CreatedKey{Key: k, Secret: secret, SigningSecret: signing} })
-	err = s.store.CreateKey(ctx, k, ev)
+	err = s.wrote(s.store.CreateKey(ctx, k, ev))
 	s.forgetKey(k.Digest) // it may be remembered as unknown
 	if err != nil {
 		if errors.Is(err, ErrConflict) {
@@ -358,6 +358,7 @@ func (s *Service) updateVisible(ctx context.Context, a *Actor, action, id string
 		changed = k
 		return fn(k, ks)
 	}, ev)
+	s.wrote(err)
 	s.forgetKey(cur.Digest) // before returning: the next verification sees the change
 	if errors.Is(err, ErrNotFound) {
 		return nil, notFound("key", id)

@@ -97,7 +97,7 @@ func (s *Service) CreateKeyspace(ctx context.Context, a *Actor, p KeyspaceParams
 	if err := p.apply(ks); err != nil {
 		return nil, err
 	}
-	if err := s.store.CreateKeyspace(ctx, ks, s.audit(a, "keyspace.create", "keyspace", ks.Name, map[string]string{"prefix": ks.Prefix})); err != nil {
+	if err := s.wrote(s.store.CreateKeyspace(ctx, ks, s.audit(a, "keyspace.create", "keyspace", ks.Name, map[string]string{"prefix": ks.Prefix}))); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return nil, conflictf("keyspace_exists", "keyspace %q already exists", ks.Name)
 		}
@@ -161,6 +161,7 @@ func (s *Service) UpdateKeyspace(ctx context.Context, a *Actor, p KeyspaceParams
 		ks.UpdatedAt = now
 		return p.apply(ks)
 	}, s.audit(a, "keyspace.update", "keyspace", p.Name, nil))
+	s.wrote(err)
 	if errors.Is(err, ErrNotFound) {
 		return nil, notFound("keyspace", p.Name)
 	}

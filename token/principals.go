@@ -52,7 +52,7 @@ func (s *Service) CreatePrincipal(ctx context.Context, a *Actor, p CreatePrincip
 		Type: p.Type, ID: p.ID, Name: p.Name, Permissions: perms, Metadata: p.Metadata, RateLimits: p.RateLimits,
 		CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
-	if err := s.store.CreatePrincipal(ctx, pr, s.audit(a, action, string(p.Type), p.ID, nil)); err != nil {
+	if err := s.wrote(s.store.CreatePrincipal(ctx, pr, s.audit(a, action, string(p.Type), p.ID, nil))); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return nil, conflictf(string(p.Type)+"_exists", "%s %q already exists", p.Type, p.ID)
 		}
@@ -229,6 +229,7 @@ func (s *Service) UpdatePrincipal(ctx context.Context, a *Actor, typ PrincipalTy
 		pr.UpdatedAt = now
 		return nil
 	}, s.audit(a, action, string(typ), id, detail))
+	s.wrote(err)
 	s.forgetPrincipal(typ, id) // before returning: every key of it sees the change
 	if errors.Is(err, errAdmin) {
 		return nil, s.deny(ctx, a, action, string(typ), id, ScopeAdmin)

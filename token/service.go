@@ -25,6 +25,8 @@ type Service struct {
 	limiter ratelimit.Limiter
 	secrets Sealer // nil: no master key, no signing secrets
 
+	writes writeHealth
+
 	// foreign reports whether any stored key has a plaintext outside
 	// latchkey's format; only then does Verify look up such strings.
 	foreign atomic.Bool
@@ -46,6 +48,10 @@ type Config struct {
 	// Secrets seals request-signing secrets with the master key; nil
 	// refuses keys with signing secrets.
 	Secrets Sealer
+	// OnWriteFailure, if set, is called with the cause (see
+	// WriteFailureCause) of every storage write that fails for a storage
+	// fault: for a metric.
+	OnWriteFailure func(cause string)
 }
 
 // NewService returns a Service. Call Run to flush usage records in the
@@ -62,6 +68,8 @@ func NewService(c Config) *Service {
 	s.cache = newVerifyCache(c.Cache)
 	s.limiter = c.Limiter
 	s.secrets = c.Secrets
+	s.writes.onFailure = c.OnWriteFailure
+	s.usage.wrote = s.wrote
 	if s.limiter == nil {
 		s.limiter = ratelimit.NewLocal(0)
 	}
@@ -133,7 +141,7 @@ func (s *Service) audit(a *Actor, action, targetType, targetID string, detail ma
 func (s *Service) deny(ctx context.Context, a *Actor, action, targetType, targetID, need string) error {
 	ev := s.audit(a, action, targetType, targetID, map[string]string{"missing_scope": need})
 	ev.Outcome = OutcomeDenied
-	if err := s.store.AppendAudit(ctx, ev); err != nil {
+	if err := s.wrote(s.store.AppendAudit(ctx, ev)); err != nil {
 		s.log.Error("audit: append denied event", "action", action, "err", err)
 	}
 	return Errorf(PermissionDenied, "insufficient_scope", "this credential lacks the %q scope", need)

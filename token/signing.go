@@ -79,7 +79,7 @@ func (s *Service) checkSignature(ctx context.Context, k *Key, check SignatureChe
 // failure is Unavailable: the request cannot be judged.
 func (s *Service) UseNonce(ctx context.Context, keyID, nonce string, expires time.Time) (bool, error) {
 	fresh, err := s.store.UseNonce(ctx, keyID, nonce, expires)
-	if err != nil {
+	if err := s.wrote(err); err != nil {
 		return false, storeErr(err, "record nonce")
 	}
 	return fresh, nil

@@ -18,6 +18,8 @@ type usageRecorder struct {
 	pending map[string]*Usage // by key ID
 
 	flushMu sync.Mutex // one flush at a time
+
+	wrote func(error) error // records a write's outcome (nil: not recorded)
 }
 
 func newUsageRecorder(st KeyStore, log *slog.Logger) *usageRecorder {
@@ -57,7 +59,11 @@ func (r *usageRecorder) flush(ctx context.Context) error {
 	for _, u := range taken {
 		batch = append(batch, *u)
 	}
-	if err := r.store.RecordUsage(ctx, batch); err != nil {
+	err := r.store.RecordUsage(ctx, batch)
+	if r.wrote != nil {
+		r.wrote(err)
+	}
+	if err != nil {
 		r.mu.Lock()
 		for id, u := range taken {
 			if cur := r.pending[id]; cur != nil {

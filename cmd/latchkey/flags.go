@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -110,14 +109,16 @@ func (f *cmdFlags) isSet(name string) bool {
 // and the environment, in that order of precedence.
 func (c *cli) client(f *cmdFlags) (*client.Client, error) {
 	url := firstNonEmpty(f.url, c.url, c.getenv("LATCHKEY_URL"), defaultURL)
-	token := firstNonEmpty(f.tok, c.token, c.getenv("LATCHKEY_TOKEN"))
+	// One rule everywhere (serve, proxy, client commands): LATCHKEY_TOKEN
+	// and LATCHKEY_TOKEN_FILE together are refused, whatever else is set.
+	if c.getenv("LATCHKEY_TOKEN") != "" && c.getenv("LATCHKEY_TOKEN_FILE") != "" {
+		return nil, usagef("set LATCHKEY_TOKEN or LATCHKEY_TOKEN_FILE, not both")
+	}
+	token := firstNonEmpty(f.tok, c.token)
 	if token == "" {
-		if file := c.getenv("LATCHKEY_TOKEN_FILE"); file != "" {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				return nil, fmt.Errorf("read LATCHKEY_TOKEN_FILE: %w", err)
-			}
-			token = strings.TrimSpace(string(b))
+		var err error
+		if token, err = secretFromEnv(c.getenv, "LATCHKEY_TOKEN"); err != nil {
+			return nil, err
 		}
 	}
 	if token == "" {

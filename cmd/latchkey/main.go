@@ -7,6 +7,7 @@
 //	latchkey users create|list|get|update|disable|enable
 //	latchkey apps create|list|get|update|disable|enable
 //	latchkey audit list
+//	latchkey tokens create             exchange an API key for a JWT
 //	latchkey migrate up|status         schema migrations of the local store
 //	latchkey export|import             move an installation between stores
 //	latchkey version
@@ -92,6 +93,7 @@ func groups() []group {
 		{"apps", "manage apps (applications, services, OAuth clients)", principalCommands(apps)},
 		{"audit", "read the audit log", auditCommands()},
 		{"signing-keys", "list and rotate the keys that sign JWTs", signingKeyCommands()},
+		{"tokens", "exchange an API key for a short-lived JWT", tokenCommands()},
 	}
 }
 

@@ -211,6 +211,21 @@ func TestTokenFile(t *testing.T) {
 	}
 }
 
+// TestTokenAndTokenFileRefused: the client commands refuse LATCHKEY_TOKEN
+// together with LATCHKEY_TOKEN_FILE (exit 2), as serve and proxy do,
+// instead of quietly preferring one.
+func TestTokenAndTokenFileRefused(t *testing.T) {
+	srv := newFakeServer(t)
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, srv, map[string]string{"LATCHKEY_TOKEN": testToken, "LATCHKEY_TOKEN_FILE": file}, "", "keys", "get", "key_1")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "LATCHKEY_TOKEN or LATCHKEY_TOKEN_FILE, not both") {
+		t.Fatalf("exit %d, stderr %q; want %d and a message naming both variables", r.code, r.stderr, exitUsage)
+	}
+}
+
 func TestRun(t *testing.T) {
 	var out, errb strings.Builder
 	if code := run([]string{"version"}, &out, &errb, func(string) string { return "" }); code != 0 || !strings.HasPrefix(out.String(), "latchkey dev") {

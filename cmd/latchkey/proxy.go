@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -35,7 +36,8 @@ Runs the verifying gateway in front of an HTTP API: every request is matched
 to the first route of FILE whose path prefix (and method) fits, its
 credential (Authorization: Bearer, or X-API-Key where the route allows it)
 is verified against the latchkey server at LATCHKEY_URL with the credential
-LATCHKEY_TOKEN (or LATCHKEY_TOKEN_FILE; scope keys:verify), and only admitted
+LATCHKEY_TOKEN (or LATCHKEY_TOKEN_FILE; scope keys:verify, checked at start:
+exit 3 if the server refuses it), and only admitted
 requests reach the upstream, without the credential and with
 X-Latchkey-Key-Id, X-Latchkey-Principal and X-Latchkey-Scopes added.
 Only keys of --keyspace are accepted (or of a route's own "keyspace:");
@@ -146,6 +148,9 @@ func proxyMain(ctx context.Context, args []string, stderr io.Writer, env func(st
 	if err != nil {
 		return fail("%v", err)
 	}
+	if code := checkProxyCredential(ctx, cl, stderr, log); code != exitOK {
+		return code
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// One revocation feed serves both verifiers: cached answers of opaque
@@ -213,4 +218,27 @@ func remoteJWT(ctx context.Context, serverURL, audience string, rev *verify.Revo
 	// differ from the public URL in the metadata.
 	return verify.NewJWT(verify.JWTOptions{JWKSURL: strings.TrimSuffix(serverURL, "/") + "/.well-known/jwks.json",
 		Issuer: md.Issuer, Audience: audience, Revocations: rev, HTTPClient: hc})
+}
+
+// checkProxyCredential makes one call that needs keys:verify (a dry-run
+// verification of a key that does not exist), so a wrong LATCHKEY_TOKEN
+// stops the proxy at start with exit 3 instead of answering 503 to every
+// request. A server that cannot be reached yet is only a warning: the
+// proxy may start before it.
+func checkProxyCredential(ctx context.Context, cl *client.Client, stderr io.Writer, log *slog.Logger) int {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	zero := int64(0)
+	_, err := cl.Verify(ctx, api.VerifyRequest{Key: "latchkey-proxy-credential-check", Cost: &zero})
+	var e *client.Error
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &e) && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden):
+		fmt.Fprintf(stderr, "proxy: the server refused LATCHKEY_TOKEN (%d %s): set it to a management key with scope keys:verify\n", e.Status, e.Problem.Code)
+		return exitRefused
+	default:
+		log.Warn("proxy: could not check LATCHKEY_TOKEN at start; continuing", "err", err)
+		return exitOK
+	}
 }

@@ -253,3 +253,33 @@ func TestProxyCommand_KeyspaceAndRefusalsSpendNoCredits(t *testing.T) {
 		t.Errorf("credits after one admitted request: %d, want %d", l, credits-1)
 	}
 }
+
+// TestProxyRefusesBadCredentialAtStart: `latchkey proxy` checks its
+// LATCHKEY_TOKEN at start with a call that needs keys:verify; an unknown
+// key or one without that scope stops it with exit 3 (refused) and a
+// message naming LATCHKEY_TOKEN, instead of serving 503 to everything.
+func TestProxyRefusesBadCredentialAtStart(t *testing.T) {
+	root := newRootKey()
+	srv := startBinary(t, t.TempDir(), root)
+	weak, err := srv.client(t, root).CreateKey(t.Context(), api.CreateKeyRequest{Keyspace: "latchkey", Scopes: []string{"keys:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := filepath.Join(t.TempDir(), "routes.yaml")
+	os.WriteFile(routes, []byte("routes: [{path: /orders, scopes: [orders:read]}]\n"), 0o600)
+	for name, tok := range map[string]string{"unknown key": newRootKey(), "no keys:verify": weak.Secret} {
+		t.Run(name, func(t *testing.T) {
+			r := runBinary(t, map[string]string{"LATCHKEY_URL": srv.URL, "LATCHKEY_TOKEN": tok}, "",
+				"proxy", "--addr", "127.0.0.1:0", "--log-format", "json", "--upstream", "http://127.0.0.1:9", "--routes", routes)
+			if r.code != exitRefused {
+				t.Errorf("exit %d, want %d; stderr:\n%s", r.code, exitRefused, r.stderr)
+			}
+			if !strings.Contains(r.stderr, "LATCHKEY_TOKEN") || strings.Contains(r.stderr, "gateway serving") {
+				t.Errorf("stderr does not explain the refused credential, or the proxy served:\n%s", r.stderr)
+			}
+			if strings.Contains(r.stderr, tok) {
+				t.Error("the credential is in the output")
+			}
+		})
+	}
+}

@@ -389,3 +389,48 @@ func TestREL08_RedisDownFallsBack(t *testing.T) {
 		t.Errorf("%d warnings and %d notices about rate limits, want one per transition:\n%s", down, up, logs)
 	}
 }
+
+// TestRedisDeadAtStart: a LATCHKEY_REDIS_URL nothing answers on is noticed
+// at start — a warning naming Redis, /readyz "ratelimit": "degraded" and
+// latchkey_ratelimit_degraded 1 before any limited request — and limited
+// verifications keep working on per-node limits. go-redis's own log lines
+// go through slog, so the JSON log stays JSON line by line.
+func TestRedisDeadAtStart(t *testing.T) {
+	root := newRootKey()
+	p := startBinary(t, t.TempDir(), root, "LATCHKEY_REDIS_URL=redis://"+closedPort(t)+"/0")
+	if mode := readyMode(t, p); mode != "degraded" {
+		t.Errorf("/readyz ratelimit = %q with a dead Redis, want degraded", mode)
+	}
+	if m := degradedMetric(t, p); m != 1 {
+		t.Errorf("latchkey_ratelimit_degraded = %v with a dead Redis, want 1", m)
+	}
+	k, err := p.client(t, root).CreateKey(t.Context(), api.CreateKeyRequest{Name: "limited",
+		RateLimits: []api.RateLimit{{Name: "requests", Limit: 1000, Window: "1m"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verifier{hc: &http.Client{Timeout: 10 * time.Second}, root: root}
+	// Verify across more than one retry interval, so a probe of the dead
+	// Redis runs (and go-redis has its chance to log).
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for n := 0; n < 5 || time.Now().Before(deadline); n++ {
+		if status, code, err := v.verify(p, k.Secret); err != nil || code != "VALID" {
+			t.Fatalf("verification %d with Redis down: status %d, code %q, %v", n+1, status, code, err)
+		}
+		time.Sleep(50 * time.Millisecond) // pacing the load, not synchronising
+	}
+	warned := false
+	for line := range strings.Lines(p.stderr.String()) {
+		var l struct{ Level, Msg string }
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Errorf("log line is not JSON: %q", line)
+			continue
+		}
+		if l.Level == "WARN" && strings.Contains(l.Msg, "Redis does not answer at start") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no warning at start about the dead Redis:\n%s", p.stderr)
+	}
+}

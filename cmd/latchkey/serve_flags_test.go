@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -24,6 +26,11 @@ func TestServeLimitFlags(t *testing.T) {
 		{"failure limit env", nil, map[string]string{"LATCHKEY_FAILURE_LIMIT": "ten/1m"}, "--failure-limit"},
 		{"verify failure limit", []string{"--verify-failure-limit", "100/0s"}, nil, "--verify-failure-limit"},
 		{"verify failure limit env", nil, map[string]string{"LATCHKEY_VERIFY_FAILURE_LIMIT": "-1/1m"}, "--verify-failure-limit"},
+		// A short root key was refused only after the data directory and
+		// master.key were written, with exit 4.
+		{"root key too short", nil, map[string]string{"LATCHKEY_ROOT_KEY": "tooshort10"}, "LATCHKEY_ROOT_KEY must be at least 32"},
+		{"root key malformed", nil, map[string]string{"LATCHKEY_ROOT_KEY": strings.Repeat("x", 20) + " " + strings.Repeat("y", 20)}, "LATCHKEY_ROOT_KEY must be printable"},
+		{"tls half", []string{"--tls-cert", "cert.pem"}, nil, "TLS needs both"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -36,6 +43,9 @@ func TestServeLimitFlags(t *testing.T) {
 			}
 			if !strings.Contains(errb.String(), tt.want) {
 				t.Errorf("stderr does not name %s: %s", tt.want, errb.String())
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the data directory was created for a refused configuration (stat: %v)", err)
 			}
 		})
 	}

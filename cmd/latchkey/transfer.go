@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
+	"github.com/latchkey/latchkey/server"
+	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/store/transfer"
 )
 
@@ -15,7 +18,7 @@ var (
 		examples: "  latchkey export --data-dir /var/lib/latchkey -o latchkey.jsonl\n" +
 			"  LATCHKEY_DATABASE_URL=postgres://… latchkey export -o - | gzip > latchkey.jsonl.gz"}
 	importCommand = subcommand{name: "import", args: "FILE|-",
-		summary: "Load an export written by 'latchkey export' into an empty store (no keys, principals or audit events), key digests, IDs, versions and times exactly as exported.",
+		summary: "Load an export written by 'latchkey export' into an empty store (no keys, principals or audit events), key digests, IDs, versions and times exactly as exported. Import before the first 'latchkey serve' on the destination (serve creates a root key, so the store is no longer empty). The export's JWT signing keys are sealed with the old installation's master key: give it as LATCHKEY_MASTER_KEY_FILE (or LATCHKEY_MASTER_KEY; for SQLite it may instead be <data-dir>/master.key), and use the same key for serve. Import checks that it opens every signing key before it writes anything.",
 		examples: "  latchkey import --database-url postgres://… latchkey.jsonl\n" +
 			"  gunzip -c latchkey.jsonl.gz | latchkey import --data-dir ./new-data -"}
 )
@@ -76,15 +79,25 @@ func runImport(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	var r io.Reader = c.stdin
-	if pos[0] != "-" {
-		file, err := os.Open(pos[0])
-		if err != nil {
+	// The input is read twice — once to check the signing keys, once to
+	// import — so standard input is spooled to a private temporary file.
+	var file *os.File
+	if pos[0] == "-" {
+		if file, err = spool(c.stdin); err != nil {
 			return err
 		}
-		defer file.Close()
-		r = file
+		defer os.Remove(file.Name())
+	} else if file, err = os.Open(pos[0]); err != nil {
+		return err
 	}
+	defer file.Close()
+	if err := s.checkMasterKey(file); err != nil {
+		return err // nothing has been written
+	}
+	if _, err := file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	var r io.Reader = file
 	db, err := s.open(c.ctx, false)
 	if err != nil {
 		return err
@@ -92,4 +105,70 @@ func runImport(c *cli, args []string) error {
 	defer db.Close()
 	_, err = transfer.Import(c.ctx, db, r, transfer.Options{Progress: c.progress("import", "stored")})
 	return err
+}
+
+// spool copies r into a new temporary file (mode 0600) and returns it,
+// positioned at the start. The caller removes it.
+func spool(r io.Reader) (*os.File, error) {
+	f, err := os.CreateTemp("", "latchkey-import-*.jsonl")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("read standard input: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return f, nil
+}
+
+// checkMasterKey reads the export's signing keys and checks that the
+// master key the destination will be served with opens each of them:
+// LATCHKEY_MASTER_KEY or LATCHKEY_MASTER_KEY_FILE, or — for SQLite — an
+// existing <data-dir>/master.key. An export without signing keys needs
+// none. It writes nothing.
+func (s *storeConfig) checkMasterKey(r io.Reader) error {
+	recs, err := transfer.SigningKeys(r)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	enc, err := secretFromEnv(s.getenv, "LATCHKEY_MASTER_KEY")
+	if err != nil {
+		return usagef("%v", err)
+	}
+	source := "LATCHKEY_MASTER_KEY"
+	if s.getenv("LATCHKEY_MASTER_KEY_FILE") != "" {
+		source = "LATCHKEY_MASTER_KEY_FILE"
+	}
+	postgres := s.databaseURL != "" || s.getenv("LATCHKEY_DATABASE_URL") != "" || s.getenv("LATCHKEY_DATABASE_URL_FILE") != ""
+	if enc == "" && !postgres {
+		path := filepath.Join(s.dataDir, server.MasterKeyFile)
+		b, err := os.ReadFile(path)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		enc, source = string(b), path
+	}
+	if enc == "" {
+		return usagef("the export holds %d JWT signing keys sealed with the old installation's master key: "+
+			"set LATCHKEY_MASTER_KEY_FILE to that key (the old <data-dir>/master.key) before importing, and serve with the same key; nothing was written", len(recs))
+	}
+	mk, err := signer.ParseMasterKey(enc)
+	if err != nil {
+		return usagef("%s: %v; nothing was written", source, err)
+	}
+	for _, rec := range recs {
+		if _, err := signer.Open(mk, rec.Sealed); err != nil {
+			return usagef("the master key from %s does not open signing key %s of the export: use the master key of the installation that wrote it; nothing was written", source, rec.KID)
+		}
+	}
+	return nil
 }

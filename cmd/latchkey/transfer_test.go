@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/store/sqlite"
 	"github.com/latchkey/latchkey/token"
 )
@@ -101,4 +103,86 @@ func TestExportImportErrors(t *testing.T) {
 	if b, _ := os.ReadFile(existing); string(b) != "keep me" {
 		t.Errorf("the existing file now holds %q", b)
 	}
+}
+
+// TestImportChecksMasterKey: import checks, before it writes anything,
+// that the master key the destination will be served with opens the
+// export's sealed signing keys; with none, or the wrong one, it stops with
+// exit 2 and a message naming LATCHKEY_MASTER_KEY_FILE, and the
+// destination is not created. With the right one (env, or master.key in
+// the SQLite data directory, or through stdin) it imports.
+func TestImportChecksMasterKey(t *testing.T) {
+	ctx := context.Background()
+	src, _ := newDataDir(t)
+	db, err := sqlite.Open(ctx, filepath.Join(src, "latchkey.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := signer.NewMasterKey()
+	m, err := signer.NewManager(signer.ManagerConfig{Store: db, MasterKey: mk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	file := filepath.Join(t.TempDir(), "latchkey.jsonl")
+	if code, _, errOut := runLocal(t, nil, "export", "--data-dir", src, "-o", file); code != exitOK {
+		t.Fatalf("export: exit %d, stderr %q", code, errOut)
+	}
+	keyFile := func(k [signer.MasterKeySize]byte) string {
+		p := filepath.Join(t.TempDir(), "master.key")
+		os.WriteFile(p, []byte(signer.EncodeMasterKey(k)+"\n"), 0o600)
+		return p
+	}
+	right, wrong := keyFile(mk), keyFile(signer.NewMasterKey())
+
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		msg  string
+	}{
+		{"no master key", nil, "LATCHKEY_MASTER_KEY_FILE"},
+		{"a fresh master key", map[string]string{"LATCHKEY_MASTER_KEY_FILE": wrong}, "does not open signing key"},
+		{"a malformed master key", map[string]string{"LATCHKEY_MASTER_KEY": "nope"}, "LATCHKEY_MASTER_KEY"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := filepath.Join(t.TempDir(), "new")
+			code, _, errOut := runLocal(t, tc.env, "import", "--data-dir", dst, file)
+			if code != exitUsage || !strings.Contains(errOut, tc.msg) || !strings.Contains(errOut, "nothing was written") {
+				t.Errorf("exit %d, stderr %q; want %d, %q and \"nothing was written\"", code, errOut, exitUsage, tc.msg)
+			}
+			if _, err := os.Stat(dst); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the destination was created although the import was refused (stat: %v)", err)
+			}
+		})
+	}
+
+	t.Run("right key from the environment", func(t *testing.T) {
+		dst := filepath.Join(t.TempDir(), "new")
+		if code, _, errOut := runLocal(t, map[string]string{"LATCHKEY_MASTER_KEY_FILE": right}, "import", "--data-dir", dst, file); code != exitOK {
+			t.Fatalf("import: exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("right key as master.key in the data directory", func(t *testing.T) {
+		dst := t.TempDir()
+		b, _ := os.ReadFile(right)
+		os.WriteFile(filepath.Join(dst, "master.key"), b, 0o600)
+		if code, _, errOut := runLocal(t, nil, "import", "--data-dir", dst, file); code != exitOK {
+			t.Fatalf("import: exit %d, stderr %q", code, errOut)
+		}
+	})
+	t.Run("through stdin", func(t *testing.T) {
+		b, _ := os.ReadFile(file)
+		dst := filepath.Join(t.TempDir(), "new")
+		r := runBinary(t, map[string]string{"LATCHKEY_MASTER_KEY_FILE": right}, string(b), "import", "--data-dir", dst, "-")
+		if r.code != exitOK {
+			t.Fatalf("import -: exit %d, stderr %q", r.code, r.stderr)
+		}
+		r = runBinary(t, map[string]string{"LATCHKEY_MASTER_KEY_FILE": wrong}, string(b), "import", "--data-dir", filepath.Join(t.TempDir(), "new"), "-")
+		if r.code != exitUsage {
+			t.Fatalf("import - with the wrong key: exit %d, stderr %q", r.code, r.stderr)
+		}
+	})
 }

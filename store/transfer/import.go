@@ -242,3 +242,49 @@ func (im *importer) end(b []byte) error {
 	}
 	return nil
 }
+
+// SigningKeys reads a stream written by Export and returns its signing-key
+// records (still sealed), storing nothing: an importer checks with them
+// that it holds the master key that opens them before it writes anything.
+func SigningKeys(r io.Reader) ([]token.SigningKeyRecord, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	var out []token.SigningKeyRecord
+	var kind struct {
+		Kind string `json:"kind"`
+	}
+	line, sawHeader := 0, false
+	for sc.Scan() {
+		line++
+		b := sc.Bytes()
+		if len(b) == 0 {
+			continue
+		}
+		if !sawHeader {
+			if err := checkHeader(b); err != nil {
+				return nil, fmt.Errorf("transfer: line %d: %w", line, err)
+			}
+			sawHeader = true
+			continue
+		}
+		kind.Kind = ""
+		if err := json.Unmarshal(b, &kind); err != nil {
+			return nil, fmt.Errorf("transfer: line %d: %w", line, err)
+		}
+		if kind.Kind != kindSigning {
+			continue
+		}
+		var rec signingKeyRecord
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return nil, fmt.Errorf("transfer: line %d: %w", line, err)
+		}
+		out = append(out, rec.record())
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("transfer: line %d: %w", line+1, err)
+	}
+	if !sawHeader {
+		return nil, errors.New("transfer: empty input: not a latchkey export")
+	}
+	return out, nil
+}
