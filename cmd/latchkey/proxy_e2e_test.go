@@ -270,7 +270,7 @@ func TestProxyRefusesBadCredentialAtStart(t *testing.T) {
 	for name, tok := range map[string]string{"unknown key": newRootKey(), "no keys:verify": weak.Secret} {
 		t.Run(name, func(t *testing.T) {
 			r := runBinary(t, map[string]string{"LATCHKEY_URL": srv.URL, "LATCHKEY_TOKEN": tok}, "",
-				"proxy", "--addr", "127.0.0.1:0", "--log-format", "json", "--upstream", "http://127.0.0.1:9", "--routes", routes)
+				"proxy", "--addr", "127.0.0.1:0", "--log-format", "json", "--upstream", "http://127.0.0.1:9", "--routes", routes, "--keyspace", "default")
 			if r.code != exitRefused {
 				t.Errorf("exit %d, want %d; stderr:\n%s", r.code, exitRefused, r.stderr)
 			}

@@ -31,7 +31,7 @@ func feedProxy(t *testing.T, args ...string) (c *client.Client, get func(tok str
 		t.Fatal(err)
 	}
 	gw, _ := startProxyBinary(t, []string{"LATCHKEY_URL=" + srv.URL, "LATCHKEY_TOKEN=" + verifier.Secret},
-		append([]string{"--upstream", up.URL, "--routes", routes, "--jwt-audience", "default"}, args...)...)
+		append([]string{"--upstream", up.URL, "--routes", routes, "--keyspace", "default", "--jwt-audience", "default"}, args...)...)
 	hc := &http.Client{Timeout: 10 * time.Second}
 	get = func(tok string) int {
 		req, _ := http.NewRequest("GET", gw+"/orders", nil)
