@@ -118,6 +118,10 @@ func TestREL04_ThreeNodesRevocationBound(t *testing.T) {
 
 		// Poll every node every 20ms until it answers REVOKED, then keep
 		// polling until every node has: once REVOKED, always REVOKED.
+		// The bound is on requests sent after it: a request sent just
+		// before it may be answered VALID from the cache, and on a loaded
+		// machine that answer may arrive after the bound. So each answer
+		// is judged by when its request was sent.
 		bounds := make([]time.Duration, len(nodes))
 		errs := make([]string, len(nodes))
 		var allDone atomic.Int32
@@ -126,8 +130,8 @@ func TestREL04_ThreeNodesRevocationBound(t *testing.T) {
 			wg.Go(func() {
 				seen := false
 				for {
+					since := time.Since(acked) // when this request was sent
 					status, code, err := v.verify(p, k.Secret)
-					since := time.Since(acked)
 					switch {
 					case err != nil || status != 200:
 						errs[i] = fmt.Sprintf("status %d err %v after %s", status, err, since)
@@ -140,8 +144,8 @@ func TestREL04_ThreeNodesRevocationBound(t *testing.T) {
 						errs[i] = fmt.Sprintf("answered %s after having answered REVOKED (%s after the revoke)", code, since)
 					case code != "VALID":
 						errs[i] = fmt.Sprintf("answered %s, want VALID or REVOKED", code)
-					case since > 3*relBound:
-						errs[i] = fmt.Sprintf("still VALID %s after the revoke was acknowledged", since)
+					case since > relBound:
+						errs[i] = fmt.Sprintf("answered VALID to a request sent %s after the revoke was acknowledged, want REVOKED after %s", since, relBound)
 					}
 					if errs[i] != "" {
 						if !seen {
@@ -164,12 +168,9 @@ func TestREL04_ThreeNodesRevocationBound(t *testing.T) {
 				continue
 			}
 			line = append(line, fmt.Sprintf("%s %s", names[i], bounds[i].Round(time.Millisecond)))
-			if bounds[i] > relBound {
-				t.Errorf("rep %d node %s: REVOKED only %s after the revoke was acknowledged on B, want ≤ %s", rep, names[i], bounds[i], relBound)
-			}
 			worst = max(worst, bounds[i])
 		}
-		t.Logf("rep %d: revoke on B took %s; REVOKED after ack: %s", rep, acked.Sub(sent).Round(time.Millisecond), strings.Join(line, ", "))
+		t.Logf("rep %d: revoke on B took %s; first request answered REVOKED sent after the ack: %s", rep, acked.Sub(sent).Round(time.Millisecond), strings.Join(line, ", "))
 	}
 	t.Logf("REL-04 observed bound over %d reps × 3 nodes: max %s (asserted ≤ %s)", reps, worst.Round(time.Millisecond), relBound)
 }
