@@ -45,10 +45,13 @@ fuzz: ## run each fuzz target for 30s
 clean: ## remove build output
 	rm -rf bin
 
-.PHONY: bench-http bench-proxy bench-scale
+.PHONY: bench-http bench-instr bench-proxy bench-scale
 
 bench-http: ## HTTP benchmark: latchkey vs a bare net/http baseline (wrk; BENCH_DURATION=10s)
 	bash bench/http.sh
+
+bench-instr: ## instructions per request (callgrind): verify handler vs a fixed-body handler, as a ratio
+	bash bench/instr.sh
 
 bench-proxy: ## gateway overhead: direct vs bare reverse proxy vs latchkey's gateway (wrk)
 	bash bench/proxy.sh
