@@ -8,7 +8,9 @@
 # metrics, rendering; and a handler answering a fixed body through the same
 # harness) under callgrind twice, with N1 and N2 iterations; the difference
 # of the totals divided by N2−N1 is the cost of one request with setup
-# (store, keys, process start) cancelled out. Installs valgrind with
+# (store, keys, process start) cancelled out. GOGC=off keeps the count
+# repeatable (garbage collection falls at different points in each run);
+# allocations still count, their later collection does not. Installs valgrind with
 # apt-get when it is missing.
 #
 # Environment: INSTR_N1 (default 1000), INSTR_N2 (default 6000).
@@ -28,7 +30,7 @@ CGO_ENABLED=0 go test -c -o "$TMP/httpapi.test" ./httpapi
 # instr BENCH N: total instructions of one run of BENCH with N iterations.
 instr() {
 	local out=$TMP/cg.$1.$2
-	(cd "$TMP" && GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$out" \
+	(cd "$TMP" && GOGC=off GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$out" \
 		./httpapi.test -test.run '^$' -test.bench "^BenchmarkVerifyHandler/$1\$" -test.benchtime "${2}x" >/dev/null 2>"$out.log") ||
 		{ cat "$out.log" >&2; exit 1; }
 	local n
