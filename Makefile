@@ -40,14 +40,18 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test -run '^$$' -fuzz FuzzParseRoutes -fuzztime 30s ./proxy
 	$(GO) test -run '^$$' -fuzz FuzzParseSignatureInput -fuzztime 30s ./httpsig
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./signer
+	$(GO) test -run '^$$' -fuzz FuzzVerifyRequestDecode -fuzztime 30s ./httpapi
 
 clean: ## remove build output
 	rm -rf bin
 
-.PHONY: bench-http bench-proxy bench-scale
+.PHONY: bench-http bench-instr bench-proxy bench-scale
 
 bench-http: ## HTTP benchmark: latchkey vs a bare net/http baseline (wrk; BENCH_DURATION=10s)
 	bash bench/http.sh
+
+bench-instr: ## instructions per request (callgrind): verify handler vs a fixed-body handler, as a ratio
+	bash bench/instr.sh
 
 bench-proxy: ## gateway overhead: direct vs bare reverse proxy vs latchkey's gateway (wrk)
 	bash bench/proxy.sh

@@ -25,19 +25,34 @@ func decode(r *http.Request, v any, allowEmpty bool) error {
 
 // decodeLimit is decode with a body cap of limit bytes.
 func decodeLimit(r *http.Request, v any, allowEmpty bool, limit int64) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	body, err := readBody(r, limit)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(body, v, allowEmpty)
+}
+
+// readBody checks the media type and reads at most limit bytes of r's body.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "request body must be application/json"}
+			return nil, &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "request body must be application/json"}
 		}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return badRequest("bad_body", "could not read the request body")
+		return nil, badRequest("bad_body", "could not read the request body")
 	}
 	if int64(len(body)) > limit {
-		return &httpError{status: http.StatusRequestEntityTooLarge, code: "body_too_large", msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
+		return nil, &httpError{status: http.StatusRequestEntityTooLarge, code: "body_too_large", msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
 	}
+	return body, nil
+}
+
+// decodeBytes decodes exactly one JSON object from body into v with the
+// rules of decode.
+func decodeBytes(body []byte, v any, allowEmpty bool) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		if allowEmpty {
 			return nil

@@ -18,7 +18,7 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 		return h.svc.Refuse(r.Context(), a, "key.verify", token.ScopeKeysVerify)
 	}
 	var req api.VerifyRequest
-	if err := decode(r, &req, false); err != nil {
+	if err := decodeVerifyRequest(r, &req); err != nil {
 		return err
 	}
 	if req.Key == "" {
