@@ -94,12 +94,6 @@ var ErrNotFound = &Error{Kind: NotFound, Code: "not_found", Msg: "not found"}
 // compare-and-swap lost.
 var ErrConflict = &Error{Kind: Conflict, Code: "conflict", Msg: "conflict"}
 
-// ErrDigestRevoked is returned by stores when a key would be stored with the
-// digest of a key that was revoked and then deleted: a revocation is final,
-// so a revoked secret can never become valid again, whoever imports it.
-var ErrDigestRevoked = &Error{Kind: Conflict, Code: "digest_revoked",
-	Msg: "a key with this digest was revoked; a revoked secret can never be imported again"}
-
 // Unavailablef wraps a storage failure so that transports answer 503.
 func Unavailablef(err error, format string, args ...any) error {
 	return &Error{Kind: Unavailable, Code: "unavailable", Msg: "storage unavailable", Err: fmt.Errorf(format+": %w", append(args, err)...)}

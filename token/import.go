@@ -76,9 +76,6 @@ func (s *Service) ImportKeys(ctx context.Context, a *Actor, keyspace string, in 
 	for _, k := range keys {
 		s.forgetKey(k.Digest)
 	}
-	if errors.Is(err, ErrDigestRevoked) {
-		return nil, conflictf("digest_revoked", "a key with one of these digests was revoked; a revoked secret can never be valid again, so nothing was imported")
-	}
 	if errors.Is(err, ErrConflict) {
 		return nil, conflictf("key_exists", "a key with one of these digests already exists; nothing was imported")
 	}

@@ -165,7 +165,6 @@ func execBatch(ctx context.Context, q batcher, b *pgx.Batch) error {
 // PostgreSQL error codes that dbErr maps.
 const (
 	uniqueViolation       = "23505"
-	digestRevoked         = "LK001" // raised by keys_refuse_tombstoned (migration 00012)
 	untranslatableChar    = "22P05" // \u0000 in a jsonb document
 	characterNotSupported = "22021" // a NUL byte or invalid UTF-8 in text
 )
@@ -187,8 +186,6 @@ func dbErr(err error) error {
 		switch pe.Code {
 		case uniqueViolation:
 			return fmt.Errorf("%w: %w", token.ErrConflict, err)
-		case digestRevoked:
-			return fmt.Errorf("%w: %w", token.ErrDigestRevoked, err)
 		case untranslatableChar, characterNotSupported:
 			return &token.Error{Kind: token.Invalid, Code: "invalid",
 				Msg: "a value contains a NUL character or is not valid UTF-8", Err: err}

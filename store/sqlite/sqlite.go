@@ -16,7 +16,6 @@ import (
 	"io/fs"
 	"net/url"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/pressly/goose/v3"
@@ -158,10 +157,6 @@ func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // dbErr maps driver errors onto the storage errors of package token:
 // sql.ErrNoRows becomes token.ErrNotFound and a uniqueness violation
 // token.ErrConflict; the original stays in the chain.
-// tombstoneRefusal is the message of the keys_refuse_tombstoned trigger
-// (migration 00013).
-const tombstoneRefusal = "latchkey: digest_revoked"
-
 func dbErr(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return token.ErrNotFound
@@ -171,10 +166,6 @@ func dbErr(err error) error {
 		switch se.Code() {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return fmt.Errorf("%w: %w", token.ErrConflict, err)
-		case sqlite3.SQLITE_CONSTRAINT_TRIGGER, sqlite3.SQLITE_CONSTRAINT:
-			if strings.Contains(se.Error(), tombstoneRefusal) {
-				return fmt.Errorf("%w: %w", token.ErrDigestRevoked, err)
-			}
 		}
 	}
 	return err

