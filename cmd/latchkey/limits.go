@@ -96,11 +96,7 @@ func parseRateLimit(flag, s string) (api.RateLimit, error) {
 // parseWindow parses a window as the API does: Go syntax or whole days
 // ("7d").
 func parseWindow(s string) (time.Duration, bool) {
-	if n, ok := strings.CutSuffix(s, "d"); ok && n != "" && !strings.ContainsAny(n, "hmsuµn.") {
-		days, err := strconv.ParseInt(n, 10, 32)
-		return time.Duration(days) * 24 * time.Hour, err == nil
-	}
-	d, err := time.ParseDuration(s)
+	d, err := api.ParseDuration(s)
 	return d, err == nil
 }
 
