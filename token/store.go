@@ -19,7 +19,8 @@ type KeyStore interface {
 	CreateKey(ctx context.Context, k *Key, ev *AuditEvent) error
 	// ImportKeys stores keys, each with its audit event (evs[i] for
 	// keys[i]), in one transaction: all or nothing. ErrConflict if any ID or
-	// digest already exists.
+	// digest already exists; ErrDigestRevoked if a digest is one of a
+	// revoked key, deleted or not (DeleteKey keeps a tombstone of it).
 	ImportKeys(ctx context.Context, keys []*Key, evs []*AuditEvent) error
 	// KeyByID returns the key or ErrNotFound.
 	KeyByID(ctx context.Context, id string) (*Key, error)
