@@ -186,3 +186,21 @@ type Usage struct {
 	// Counts holds the number of verifications by result code.
 	Counts map[Code]int64
 }
+
+// RevokedDigest is a tombstone: the digest of a revoked key, kept after the
+// key is deleted so that the secret can never be imported again.
+type RevokedDigest struct {
+	Digest    apitoken.Digest
+	KeyID     string
+	RevokedAt time.Time
+}
+
+// TombstoneStore is an optional capability of a Store (both engines have
+// it): reading and restoring the tombstones, for export and import of a
+// whole installation.
+type TombstoneStore interface {
+	// RevokedDigests returns every tombstone, ordered by digest.
+	RevokedDigests(ctx context.Context) ([]RevokedDigest, error)
+	// AddRevokedDigests stores tombstones; existing ones are kept as they are.
+	AddRevokedDigests(ctx context.Context, ds []RevokedDigest) error
+}

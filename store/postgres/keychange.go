@@ -138,9 +138,11 @@ func (db *DB) ImportKeys(ctx context.Context, keys []*token.Key, evs []*token.Au
 		return errors.New("postgres: import keys: one audit event per key")
 	}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
-		digests := make([][]byte, len(keys))
-		for i, k := range keys {
-			digests[i] = k.Digest[:]
+		var digests [][]byte
+		for _, k := range keys {
+			if k.RevokedAt.IsZero() { // a key imported as revoked cannot verify
+				digests = append(digests, k.Digest[:])
+			}
 		}
 		// The lock serializes this check with DeleteKey's tombstone insert
 		// (ROW EXCLUSIVE): either the tombstone is seen, or the key still

@@ -28,12 +28,14 @@ func (db *DB) ImportKeys(ctx context.Context, keys []*token.Key, evs []*token.Au
 		}
 		defer stmt.Close()
 		for i, k := range keys {
-			var one int
-			switch err := tx.QueryRowContext(ctx, "SELECT 1 FROM revoked_digests WHERE digest = ?", k.Digest[:]).Scan(&one); {
-			case err == nil:
-				return fmt.Errorf("key %d: %w", i, token.ErrDigestRevoked)
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
+			if k.RevokedAt.IsZero() { // a key imported as revoked cannot verify
+				var one int
+				switch err := tx.QueryRowContext(ctx, "SELECT 1 FROM revoked_digests WHERE digest = ?", k.Digest[:]).Scan(&one); {
+				case err == nil:
+					return fmt.Errorf("key %d: %w", i, token.ErrDigestRevoked)
+				case !errors.Is(err, sql.ErrNoRows):
+					return err
+				}
 			}
 			args, err := keyArgs(k)
 			if err != nil {
