@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -62,4 +64,53 @@ func overflows(s string) bool {
 	// Well-formed if a smaller number in the same place parses.
 	_, err := time.ParseDuration("1" + s[digits:])
 	return err == nil
+}
+
+// Lifetime is a duration in a request body: a duration string as
+// ParseDuration reads it ("30d", "720h") or a JSON integer of seconds
+// (2592000), which is kept as "2592000s".
+type Lifetime string
+
+// UnmarshalJSON accepts a string or an integer number of seconds.
+func (l *Lifetime) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*l = Lifetime(s)
+		return nil
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return errors.New("a duration must be a string such as \"30d\" or a whole number of seconds")
+	}
+	*l = Lifetime(strconv.FormatInt(n, 10) + "s")
+	return nil
+}
+
+// Seconds is a lifetime in whole seconds that a request may also give as a
+// duration string ("5m"); answers always carry the number.
+type Seconds int64
+
+// UnmarshalJSON accepts an integer number of seconds or a duration string.
+func (s *Seconds) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			return err
+		}
+		d, err := ParseDuration(str)
+		if err != nil || d%time.Second != 0 {
+			return fmt.Errorf("%q is not a whole number of seconds between 0 and 100 years; use a number of seconds or a duration such as \"5m\"", str)
+		}
+		*s = Seconds(d / time.Second)
+		return nil
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return errors.New("a duration must be a whole number of seconds or a string such as \"5m\"")
+	}
+	*s = Seconds(n)
+	return nil
 }

@@ -43,7 +43,7 @@ func keysCreate(c *cli, f *cmdFlags, args []string) error {
 		if d, err := api.ParseDuration(*expiresIn); err != nil || d <= 0 {
 			return usagef("--expires-in must be a positive duration up to 100 years such as 720h or 30d, not %q", *expiresIn)
 		}
-		req.ExpiresIn = *expiresIn
+		req.ExpiresIn = api.Lifetime(*expiresIn)
 	}
 	if *expiresAt != "" {
 		t, err := parseTime("expires-at", *expiresAt)
