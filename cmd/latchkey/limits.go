@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -97,6 +98,13 @@ func parseRateLimit(flag, s string) (api.RateLimit, error) {
 // ("7d").
 func parseWindow(s string) (time.Duration, bool) {
 	d, err := api.ParseDuration(s)
+	if errors.Is(err, api.ErrDurationRange) {
+		// Well-formed but out of range: let the limit's own check say so.
+		if d, err := time.ParseDuration(s); err == nil {
+			return d, true
+		}
+		return api.MaxDuration + 1, true
+	}
 	return d, err == nil
 }
 
