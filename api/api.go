@@ -67,7 +67,7 @@ type CreateKeyRequest struct {
 	Name      string          `json:"name,omitempty"`
 	Owner     *Owner          `json:"owner,omitempty"`
 	Scopes    []string        `json:"scopes,omitempty"`
-	ExpiresIn string          `json:"expires_in,omitempty"`
+	ExpiresIn Lifetime        `json:"expires_in,omitempty"` // "30d", "720h" or seconds
 	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
 	Metadata  json.RawMessage `json:"metadata,omitempty"`
 	Remaining *int64          `json:"remaining,omitempty"`

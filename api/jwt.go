@@ -12,8 +12,9 @@ type TokenRequest struct {
 	// of the keyspace's audiences.
 	Audience string `json:"audience,omitempty"`
 	// ExpiresIn is the lifetime in seconds: default 300, at most 3600, and
-	// never past the key's own expiry.
-	ExpiresIn int64 `json:"expires_in,omitempty"`
+	// never past the key's own expiry. A request may give it as a duration
+	// string too ("5m").
+	ExpiresIn Seconds `json:"expires_in,omitempty"`
 }
 
 // TokenResponse is the answer of POST /v1/tokens (RFC 6749 §5.1 shape).

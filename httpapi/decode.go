@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/latchkey/latchkey/api"
 )
 
 // MaxBodyBytes caps every request body.
@@ -70,7 +73,80 @@ func decodeBytes(body []byte, v any, allowEmpty bool) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("malformed_json", "request body has data after the JSON object")
 	}
+	if !validText(body) {
+		return &httpError{status: http.StatusUnprocessableEntity, code: "invalid_utf8", msg: "request body has a string that is not valid UTF-8 (raw invalid bytes or a lone UTF-16 surrogate escape such as \\udc00)"}
+	}
 	return nil
+}
+
+// validText reports whether the JSON document b is valid UTF-8 and none of
+// its strings escapes a lone UTF-16 surrogate. encoding/json would replace
+// such text with U+FFFD in strings and keep it verbatim in raw values
+// (metadata), which strict parsers then refuse when latchkey echoes it.
+func validText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	if !bytes.Contains(b, []byte(`\u`)) {
+		return true
+	}
+	inStr := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !inStr {
+			inStr = c == '"'
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = false
+		case '\\':
+			if i+1 < len(b) && b[i+1] != 'u' {
+				i++
+				continue
+			}
+			r, ok := hex4(b, i+2)
+			if !ok {
+				return true // a syntax error the decoder has already refused
+			}
+			i += 5
+			switch {
+			case r >= 0xD800 && r < 0xDC00:
+				if i+2 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+					if r2, ok := hex4(b, i+3); ok && r2 >= 0xDC00 && r2 < 0xE000 {
+						i += 6
+						continue
+					}
+				}
+				return false
+			case r >= 0xDC00 && r < 0xE000:
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// hex4 decodes the four hex digits of b[at:at+4].
+func hex4(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 func describeJSONError(err error) string {
@@ -109,24 +185,20 @@ func jsonKind(k string) string {
 }
 
 // MaxDuration bounds every duration accepted by the API (100 years).
-const MaxDuration = 100 * 365 * 24 * time.Hour
+const MaxDuration = api.MaxDuration
 
-// parseDuration parses a Go duration string for field name, accepting also
-// a "d" suffix for whole days ("30d").
+// parseDuration parses a duration for field name with api.ParseDuration,
+// the parser the CLI uses too: Go syntax or whole days ("30d"). A value
+// that is not a duration is 400 bad_duration; one outside 0…100 years
+// (including one whose arithmetic would overflow) is 422
+// duration_out_of_range.
 func parseDuration(field, s string) (time.Duration, error) {
-	var d time.Duration
-	var err error
-	if n, ok := strings.CutSuffix(s, "d"); ok && n != "" && !strings.ContainsAny(n, "hmsuµn.") {
-		d, err = time.ParseDuration(n + "h")
-		d *= 24
-	} else {
-		d, err = time.ParseDuration(s)
-	}
-	if err != nil {
+	d, err := api.ParseDuration(s)
+	switch {
+	case errors.Is(err, api.ErrDurationRange):
+		return 0, &httpError{status: http.StatusUnprocessableEntity, code: "duration_out_of_range", msg: fmt.Sprintf("%s must be between 0s and 100 years (36500d), not %q", field, truncate(s, 40))}
+	case err != nil:
 		return 0, badRequest("bad_duration", fmt.Sprintf("%s: %q is not a duration; use Go syntax such as \"90s\", \"1h30m\", \"720h\" or days such as \"30d\"", field, truncate(s, 40)))
-	}
-	if d < 0 || d > MaxDuration {
-		return 0, badRequest("bad_duration", fmt.Sprintf("%s must be between 0s and 100 years", field))
 	}
 	return d, nil
 }

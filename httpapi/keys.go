@@ -36,7 +36,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
 		p.Owner = &token.Owner{Type: token.PrincipalType(req.Owner.Type), ID: req.Owner.ID}
 	}
 	if req.ExpiresIn != "" {
-		d, err := parseDuration("expires_in", req.ExpiresIn)
+		d, err := parseDuration("expires_in", string(req.ExpiresIn))
 		if err != nil {
 			return err
 		}

@@ -199,6 +199,14 @@ func (doc openapiDoc) schemaTypes(t *testing.T, s any) []string {
 		}
 	}
 	if types == nil {
+		// oneOf: the union of the alternatives' types ("30d" or 3600).
+		if one, ok := m["oneOf"].([]any); ok {
+			for _, sub := range one {
+				types = append(types, doc.schemaTypes(t, sub)...)
+			}
+		}
+	}
+	if types == nil {
 		if all, ok := m["allOf"].([]any); ok {
 			for _, sub := range all {
 				if types = doc.schemaTypes(t, sub); types != nil {

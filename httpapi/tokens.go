@@ -44,7 +44,7 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 		ttl = h.tokenTTL
 	}
 	if req.ExpiresIn != 0 {
-		if req.ExpiresIn < 1 || req.ExpiresIn > int64(signer.MaxTokenTTL/time.Second) {
+		if req.ExpiresIn < 1 || int64(req.ExpiresIn) > int64(signer.MaxTokenTTL/time.Second) {
 			return badRequest("bad_expires_in", "expires_in must be between 1 and 3600 seconds")
 		}
 		ttl = time.Duration(req.ExpiresIn) * time.Second

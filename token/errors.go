@@ -94,6 +94,11 @@ var ErrNotFound = &Error{Kind: NotFound, Code: "not_found", Msg: "not found"}
 // compare-and-swap lost.
 var ErrConflict = &Error{Kind: Conflict, Code: "conflict", Msg: "conflict"}
 
+// ErrDigestRevoked is returned by stores when a key to be imported has the
+// digest of a key that was revoked (and possibly deleted since): a revoked
+// secret never becomes valid again.
+var ErrDigestRevoked = &Error{Kind: Conflict, Code: "digest_revoked", Msg: "digest revoked"}
+
 // Unavailablef wraps a storage failure so that transports answer 503.
 func Unavailablef(err error, format string, args ...any) error {
 	return &Error{Kind: Unavailable, Code: "unavailable", Msg: "storage unavailable", Err: fmt.Errorf(format+": %w", append(args, err)...)}

@@ -76,6 +76,9 @@ func (s *Service) ImportKeys(ctx context.Context, a *Actor, keyspace string, in 
 	for _, k := range keys {
 		s.forgetKey(k.Digest)
 	}
+	if errors.Is(err, ErrDigestRevoked) {
+		return nil, conflictf("digest_revoked", "one of these digests belongs to a revoked key: a revoked secret never becomes valid again; issue a new key instead; nothing was imported")
+	}
 	if errors.Is(err, ErrConflict) {
 		return nil, conflictf("key_exists", "a key with one of these digests already exists; nothing was imported")
 	}

@@ -80,6 +80,9 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, id string, p UpdateKe
 			p.RateLimits != nil || p.IPAllow != nil || p.Refill != nil || p.ClearRefill) {
 			return conflictf("key_rotated", "key %s was rotated to %s: it only lives out its grace period; change the successor", k.ID, k.RotatedTo)
 		}
+		if err := checkNarrowing(a, k, p, scopes, ipAllow); err != nil {
+			return err
+		}
 		if p.Name != nil {
 			k.Name = *p.Name
 			changed["name"] = "changed"

@@ -19,7 +19,8 @@ type KeyStore interface {
 	CreateKey(ctx context.Context, k *Key, ev *AuditEvent) error
 	// ImportKeys stores keys, each with its audit event (evs[i] for
 	// keys[i]), in one transaction: all or nothing. ErrConflict if any ID or
-	// digest already exists.
+	// digest already exists; ErrDigestRevoked if a digest is one of a
+	// revoked key, deleted or not (DeleteKey keeps a tombstone of it).
 	ImportKeys(ctx context.Context, keys []*Key, evs []*AuditEvent) error
 	// KeyByID returns the key or ErrNotFound.
 	KeyByID(ctx context.Context, id string) (*Key, error)
@@ -188,4 +189,22 @@ type Usage struct {
 	LastUsedIP string
 	// Counts holds the number of verifications by result code.
 	Counts map[Code]int64
+}
+
+// RevokedDigest is a tombstone: the digest of a revoked key, kept after the
+// key is deleted so that the secret can never be imported again.
+type RevokedDigest struct {
+	Digest    apitoken.Digest
+	KeyID     string
+	RevokedAt time.Time
+}
+
+// TombstoneStore is an optional capability of a Store (both engines have
+// it): reading and restoring the tombstones, for export and import of a
+// whole installation.
+type TombstoneStore interface {
+	// RevokedDigests returns every tombstone, ordered by digest.
+	RevokedDigests(ctx context.Context) ([]RevokedDigest, error)
+	// AddRevokedDigests stores tombstones; existing ones are kept as they are.
+	AddRevokedDigests(ctx context.Context, ds []RevokedDigest) error
 }

@@ -250,8 +250,13 @@ func (s *Service) rateLimit(ctx context.Context, res *VerifyResult, owner *Princ
 // spends: k itself, or — while k lives out a rotation's grace period — its
 // latest successor, so that rotating never doubles a key's credits.
 func (s *Service) creditHolder(ctx context.Context, k *Key) (string, error) {
+	// The whole chain, however long: a fixed hop limit let the oldest keys
+	// of a long chain spend credits of a middle generation. The visited set
+	// guards against a corrupted cycle.
 	id, next := k.ID, k.RotatedTo
-	for hops := 0; next != "" && hops < 8; hops++ {
+	seen := map[string]bool{k.ID: true}
+	for next != "" && !seen[next] {
+		seen[next] = true
 		succ, err := s.store.KeyByID(ctx, next)
 		if errors.Is(err, ErrNotFound) {
 			break

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/client"
@@ -41,10 +40,10 @@ func keysCreate(c *cli, f *cmdFlags, args []string) error {
 		return usagef("use --expires-in or --expires-at, not both")
 	}
 	if *expiresIn != "" {
-		if d, err := time.ParseDuration(*expiresIn); err != nil || d <= 0 {
-			return usagef("--expires-in must be a positive Go duration such as 720h, not %q", *expiresIn)
+		if d, err := api.ParseDuration(*expiresIn); err != nil || d <= 0 {
+			return usagef("--expires-in must be a positive duration up to 100 years such as 720h or 30d, not %q", *expiresIn)
 		}
-		req.ExpiresIn = *expiresIn
+		req.ExpiresIn = api.Lifetime(*expiresIn)
 	}
 	if *expiresAt != "" {
 		t, err := parseTime("expires-at", *expiresAt)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"time"
-
 	"github.com/latchkey/latchkey/api"
 )
 
@@ -183,8 +181,8 @@ func optDuration(f *cmdFlags, name, v string) (*string, error) {
 	if !f.isSet(name) {
 		return nil, nil
 	}
-	if _, err := time.ParseDuration(v); err != nil {
-		return nil, usagef("--%s must be a Go duration such as 720h, not %q", name, v)
+	if _, err := api.ParseDuration(v); err != nil {
+		return nil, usagef("--%s must be a duration up to 100 years such as 720h or 30d, not %q", name, v)
 	}
 	return &v, nil
 }

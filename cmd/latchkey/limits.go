@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -96,11 +97,14 @@ func parseRateLimit(flag, s string) (api.RateLimit, error) {
 // parseWindow parses a window as the API does: Go syntax or whole days
 // ("7d").
 func parseWindow(s string) (time.Duration, bool) {
-	if n, ok := strings.CutSuffix(s, "d"); ok && n != "" && !strings.ContainsAny(n, "hmsuµn.") {
-		days, err := strconv.ParseInt(n, 10, 32)
-		return time.Duration(days) * 24 * time.Hour, err == nil
+	d, err := api.ParseDuration(s)
+	if errors.Is(err, api.ErrDurationRange) {
+		// Well-formed but out of range: let the limit's own check say so.
+		if d, err := time.ParseDuration(s); err == nil {
+			return d, true
+		}
+		return api.MaxDuration + 1, true
 	}
-	d, err := time.ParseDuration(s)
 	return d, err == nil
 }
 

@@ -37,7 +37,15 @@ func TestCommands(t *testing.T) {
 		{name: "usage/bad owner", args: []string{"keys", "create", "--owner", "bob"}, wantCode: 2, wantErr: []string{"user:ID or app:ID"}},
 		{name: "usage/bad metadata", args: []string{"keys", "create", "--metadata", "[1]"}, wantCode: 2, wantErr: []string{"JSON object"}},
 		{name: "usage/expires twice", args: []string{"keys", "create", "--expires-in", "1h", "--expires-at", "2030-01-01T00:00:00Z"}, wantCode: 2, wantErr: []string{"not both"}},
-		{name: "usage/bad expires-in", args: []string{"keys", "create", "--expires-in", "30d"}, wantCode: 2, wantErr: []string{"720h"}},
+		{name: "usage/bad expires-in", args: []string{"keys", "create", "--expires-in", "soon"}, wantCode: 2, wantErr: []string{"720h or 30d"}},
+		{name: "usage/expires-in days overflow", args: []string{"keys", "create", "--expires-in", "213504d"}, wantCode: 2, wantErr: []string{"100 years"}},
+		{name: "usage/default-ttl days overflow", args: []string{"keyspaces", "create", "acme", "--default-ttl", "213505d"}, wantCode: 2, wantErr: []string{"100 years"}},
+		{name: "create/expires-in in days as the API reads it", args: []string{"keys", "create", "--expires-in", "30d"},
+			check: func(t *testing.T, r recorded) {
+				if r.body["expires_in"] != "30d" {
+					t.Errorf("body = %v, want expires_in 30d", r.body)
+				}
+			}},
 		{name: "usage/update nothing", args: []string{"keys", "update", "key_1"}, wantCode: 2, wantErr: []string{"nothing to change"}},
 		{name: "usage/enable and disable", args: []string{"keys", "update", "key_1", "--enable", "--disable"}, wantCode: 2, wantErr: []string{"not both"}},
 		{name: "usage/bad remaining", args: []string{"keys", "update", "key_1", "--remaining", "-3"}, wantCode: 2, wantErr: []string{"non-negative"}},

@@ -112,6 +112,9 @@ func (db *DB) DeleteKey(ctx context.Context, id string, pred func(*token.Key) er
 			return predErr
 		}
 		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO revoked_digests (digest, key_id, revoked_at)
+			SELECT digest, id, revoked_at FROM keys WHERE id = $1 AND revoked_at IS NOT NULL
+			ON CONFLICT (digest) DO NOTHING`, id)
 		b.Queue("DELETE FROM keys WHERE id = $1", id)
 		if err := queueAudit(b, ev); err != nil {
 			return err
@@ -135,6 +138,25 @@ func (db *DB) ImportKeys(ctx context.Context, keys []*token.Key, evs []*token.Au
 		return errors.New("postgres: import keys: one audit event per key")
 	}
 	err := db.inTx(ctx, func(tx pgx.Tx) error {
+		var digests [][]byte
+		for _, k := range keys {
+			if k.RevokedAt.IsZero() { // a key imported as revoked cannot verify
+				digests = append(digests, k.Digest[:])
+			}
+		}
+		// The lock serializes this check with DeleteKey's tombstone insert
+		// (ROW EXCLUSIVE): either the tombstone is seen, or the key still
+		// exists and the insert conflicts. Imports are rare.
+		if _, err := tx.Exec(ctx, "LOCK TABLE revoked_digests IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+		var revoked bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revoked_digests WHERE digest = ANY($1))`, digests).Scan(&revoked); err != nil {
+			return err
+		}
+		if revoked {
+			return token.ErrDigestRevoked
+		}
 		b := &pgx.Batch{}
 		for i, k := range keys {
 			if err := queueInsertKey(b, k); err != nil {

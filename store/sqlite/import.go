@@ -9,6 +9,11 @@ import (
 	"github.com/latchkey/latchkey/token"
 )
 
+// tombstoneSQL keeps the digest of revoked key ? before it is deleted.
+const tombstoneSQL = `INSERT INTO revoked_digests (digest, key_id, revoked_at)
+	SELECT digest, id, revoked_at FROM keys WHERE id = ? AND revoked_at IS NOT NULL
+	ON CONFLICT (digest) DO NOTHING`
+
 // ImportKeys stores keys and their audit events in one transaction: all or
 // nothing. It returns an error wrapping token.ErrConflict if any ID or
 // digest already exists.
@@ -23,6 +28,15 @@ func (db *DB) ImportKeys(ctx context.Context, keys []*token.Key, evs []*token.Au
 		}
 		defer stmt.Close()
 		for i, k := range keys {
+			if k.RevokedAt.IsZero() { // a key imported as revoked cannot verify
+				var one int
+				switch err := tx.QueryRowContext(ctx, "SELECT 1 FROM revoked_digests WHERE digest = ?", k.Digest[:]).Scan(&one); {
+				case err == nil:
+					return fmt.Errorf("key %d: %w", i, token.ErrDigestRevoked)
+				case !errors.Is(err, sql.ErrNoRows):
+					return err
+				}
+			}
 			args, err := keyArgs(k)
 			if err != nil {
 				return err

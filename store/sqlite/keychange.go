@@ -91,6 +91,9 @@ func (db *DB) DeleteKey(ctx context.Context, id string, pred func(*token.Key) er
 		if predErr = pred(k); predErr != nil {
 			return predErr
 		}
+		if _, err := tx.ExecContext(ctx, tombstoneSQL, id); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM keys WHERE id = ?", id); err != nil {
 			return err
 		}

@@ -100,6 +100,24 @@ var rotateTests = []test{
 }
 
 var deleteTests = []test{
+	{"keeps a tombstone: the digest of a deleted revoked key cannot be imported again", func(t *testing.T, s token.Store) {
+		k := createKey(t, s, func(k *token.Key) { k.RevokedAt = t0 })
+		if err := s.DeleteKey(bg, k.ID, func(*token.Key) error { return nil }, event("key.delete", "key", k.ID)); err != nil {
+			t.Fatalf("DeleteKey: %v", err)
+		}
+		n := auditCount(t, s)
+		again := newKey(t, func(nk *token.Key) { nk.Digest, nk.Foreign = k.Digest, true })
+		fresh := newKey(t, func(nk *token.Key) { nk.Foreign = true })
+		err := s.ImportKeys(bg, []*token.Key{fresh, again}, []*token.AuditEvent{event("key.import", "key", fresh.ID), event("key.import", "key", again.ID)})
+		wantErr(t, "ImportKeys of a tombstoned digest", err, token.ErrDigestRevoked)
+		_, err = s.KeyByDigest(bg, k.Digest)
+		wantErr(t, "KeyByDigest after refused import", err, token.ErrNotFound)
+		_, err = s.KeyByID(bg, fresh.ID)
+		wantErr(t, "the rest of the refused batch", err, token.ErrNotFound)
+		if got := auditCount(t, s); got != n {
+			t.Fatalf("refused import wrote %d audit events", got-n)
+		}
+	}},
 	{"removes the key for good and writes the event", func(t *testing.T, s token.Store) {
 		k := createKey(t, s, func(k *token.Key) { k.RevokedAt = t0 })
 		keep := createKey(t, s)

@@ -136,6 +136,18 @@ func exportRecords(ctx context.Context, src token.Store, enc *json.Encoder, t *t
 		}
 		f.After = next
 	}
+	if ts, ok := src.(token.TombstoneStore); ok {
+		ds, err := ts.RevokedDigests(ctx)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if err := enc.Encode(fromTombstone(d)); err != nil {
+				return err
+			}
+			t.add(&t.c.RevokedDigests)
+		}
+	}
 	recs, _, err := src.SigningKeys(ctx)
 	if err != nil {
 		return err

@@ -171,6 +171,23 @@ func (im *importer) record(ctx context.Context, kind string, b []byte) error {
 		if len(im.keys) >= pageSize {
 			return im.flush(ctx)
 		}
+	case kindTombstone:
+		var r tombstoneRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		d, err := r.tombstone()
+		if err != nil {
+			return err
+		}
+		ts, ok := im.dst.(token.TombstoneStore)
+		if !ok {
+			return errors.New("the destination store cannot keep revoked digests")
+		}
+		if err := ts.AddRevokedDigests(ctx, []token.RevokedDigest{d}); err != nil {
+			return err
+		}
+		im.t.add(&im.t.c.RevokedDigests)
 	case kindSigning:
 		var r signingKeyRecord
 		if err := json.Unmarshal(b, &r); err != nil {

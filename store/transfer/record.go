@@ -8,13 +8,15 @@
 // The stream starts with a header line naming the format and its version
 // and ends with a trailer that counts the records, so that a truncated file
 // is detected. Every line in between is one record with a "kind" field:
-// "keyspace", "principal", "key", "signing_key" or "audit", in that order. Times are
+// "keyspace", "principal", "key", "revoked_digest", "signing_key" or "audit", in that order. Times are
 // RFC 3339 with nanoseconds in UTC, durations are nanoseconds, digests are
 // hex: a copy is exact to the nanosecond whichever backend wrote it.
 package transfer
 
 import (
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -37,6 +39,7 @@ const (
 	kindKey       = "key"
 	kindAudit     = "audit"
 	kindSigning   = "signing_key"
+	kindTombstone = "revoked_digest"
 	kindEnd       = "end"
 )
 
@@ -49,11 +52,14 @@ type Counts struct {
 	// SigningKeys are the JWT signing keys, still sealed with the source's
 	// master key: the destination must be given the same master key.
 	SigningKeys int64 `json:"signing_keys,omitempty"`
+	// RevokedDigests are the tombstones of deleted revoked keys: carried so
+	// that the copy refuses to import their secrets too.
+	RevokedDigests int64 `json:"revoked_digests,omitempty"`
 }
 
 // Total returns the number of records.
 func (c Counts) Total() int64 {
-	return c.Keyspaces + c.Principals + c.Keys + c.Audit + c.SigningKeys
+	return c.Keyspaces + c.Principals + c.Keys + c.Audit + c.SigningKeys + c.RevokedDigests
 }
 
 type header struct {
@@ -295,4 +301,25 @@ func fromSigningKey(r token.SigningKeyRecord) *signingKeyRecord {
 func (r *signingKeyRecord) record() token.SigningKeyRecord {
 	return token.SigningKeyRecord{KID: r.KID, Alg: r.Alg, Sealed: r.Sealed,
 		NotBefore: r.NotBefore, SignUntil: r.SignUntil, RetireAt: r.RetireAt, CreatedAt: r.CreatedAt}
+}
+
+type tombstoneRecord struct {
+	Kind      string    `json:"kind"`
+	Digest    string    `json:"digest"`
+	KeyID     string    `json:"key_id"`
+	RevokedAt time.Time `json:"revoked_at"`
+}
+
+func fromTombstone(r token.RevokedDigest) *tombstoneRecord {
+	return &tombstoneRecord{Kind: kindTombstone, Digest: hex.EncodeToString(r.Digest[:]), KeyID: r.KeyID, RevokedAt: utc(r.RevokedAt)}
+}
+
+func (r *tombstoneRecord) tombstone() (token.RevokedDigest, error) {
+	out := token.RevokedDigest{KeyID: r.KeyID, RevokedAt: r.RevokedAt}
+	b, err := hex.DecodeString(r.Digest)
+	if err != nil || len(b) != len(out.Digest) {
+		return out, fmt.Errorf("revoked_digest: digest must be %d hex bytes", len(out.Digest))
+	}
+	copy(out.Digest[:], b)
+	return out, nil
 }

@@ -178,7 +178,7 @@ func create(args []string) error {
 	if err != nil {
 		return err
 	}
-	req := api.CreateKeyRequest{Keyspace: *keyspace, Scopes: strings.Split(*scopes, ","), ExpiresIn: *expiresIn}
+	req := api.CreateKeyRequest{Keyspace: *keyspace, Scopes: strings.Split(*scopes, ","), ExpiresIn: api.Lifetime(*expiresIn)}
 	if *metadata != "" {
 		req.Metadata = json.RawMessage(*metadata)
 	}
