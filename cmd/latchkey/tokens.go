@@ -101,16 +101,16 @@ func (c *cli) apiKey(file string) (string, error) {
 
 // parseSeconds parses a lifetime given as a duration ("10m", "1h") or a
 // whole number of seconds ("600").
-func parseSeconds(s string) (int64, error) {
+func parseSeconds(s string) (api.Seconds, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if n < 1 {
 			return 0, usagef("--expires-in must be positive, not %q", s)
 		}
-		return n, nil
+		return api.Seconds(n), nil
 	}
-	d, err := time.ParseDuration(s)
+	d, err := api.ParseDuration(s) // the one duration parser: 10m, 1h, 1d
 	if err != nil || d < time.Second || d%time.Second != 0 {
 		return 0, usagef("--expires-in must be a whole number of seconds or a duration such as 10m, not %q", s)
 	}
-	return int64(d / time.Second), nil
+	return api.Seconds(d / time.Second), nil
 }
