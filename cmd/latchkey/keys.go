@@ -121,10 +121,10 @@ func (c *cli) keyDetails(k *api.Key) error {
 	d.line("State", k.State)
 	d.line("Scopes", orDash(list(k.Scopes)))
 	if k.EffectiveScopes != nil {
-		d.line("Effective scopes", orDash(list(*k.EffectiveScopes)))
+		d.line("Effective", orDash(list(*k.EffectiveScopes)))
 	}
 	if k.InertScopes != nil && len(*k.InertScopes) > 0 {
-		d.line("Inert scopes", list(*k.InertScopes)+" (the owner no longer holds them)")
+		d.line("Inert", list(*k.InertScopes)+" (the owner no longer holds them)")
 	}
 	d.line("Created", timeString(k.CreatedAt))
 	d.line("Updated", timeString(k.UpdatedAt))
