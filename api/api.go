@@ -18,31 +18,37 @@ type Owner struct {
 // Key is a stored key as the API shows it. The plaintext appears only in
 // CreatedKey.
 type Key struct {
-	ID           string          `json:"id"`
-	Keyspace     string          `json:"keyspace"`
-	Name         string          `json:"name"`
-	Start        string          `json:"start"`
-	Owner        *Owner          `json:"owner,omitempty"`
-	Scopes       []string        `json:"scopes"`
-	Metadata     json.RawMessage `json:"metadata,omitempty"`
-	State        string          `json:"state"` // active, disabled, revoked, expired
-	Enabled      bool            `json:"enabled"`
-	CreatedAt    time.Time       `json:"created_at"`
-	UpdatedAt    time.Time       `json:"updated_at"`
-	ExpiresAt    *time.Time      `json:"expires_at"` // null: permanent
-	TTL          string          `json:"ttl,omitempty"`
-	RevokedAt    *time.Time      `json:"revoked_at,omitempty"`
-	RevokeReason string          `json:"revoke_reason,omitempty"`
-	Remaining    *int64          `json:"remaining,omitempty"`
-	RotatedFrom  string          `json:"rotated_from,omitempty"`
-	RotatedTo    string          `json:"rotated_to,omitempty"`
-	LastUsedAt   *time.Time      `json:"last_used_at,omitempty"`
-	LastUsedIP   string          `json:"last_used_ip,omitempty"`
-	Imported     bool            `json:"imported,omitempty"`
-	RateLimits   []RateLimit     `json:"ratelimits,omitempty"`
-	IPAllow      []string        `json:"ip_allow,omitempty"`
-	Refill       *Refill         `json:"refill,omitempty"`
-	RefilledAt   *time.Time      `json:"refilled_at,omitempty"`
+	ID       string   `json:"id"`
+	Keyspace string   `json:"keyspace"`
+	Name     string   `json:"name"`
+	Start    string   `json:"start"`
+	Owner    *Owner   `json:"owner,omitempty"`
+	Scopes   []string `json:"scopes"`
+	// EffectiveScopes are the scopes a verification grants now: scopes ∩
+	// the owner's current permissions. InertScopes are the scopes the owner
+	// no longer holds. Both are given by GET /v1/keys/{id}, the listing
+	// and an update; nil elsewhere.
+	EffectiveScopes *[]string       `json:"effective_scopes,omitempty"`
+	InertScopes     *[]string       `json:"inert_scopes,omitempty"`
+	Metadata        json.RawMessage `json:"metadata,omitempty"`
+	State           string          `json:"state"` // active, disabled, revoked, expired
+	Enabled         bool            `json:"enabled"`
+	CreatedAt       time.Time       `json:"created_at"`
+	UpdatedAt       time.Time       `json:"updated_at"`
+	ExpiresAt       *time.Time      `json:"expires_at"` // null: permanent
+	TTL             string          `json:"ttl,omitempty"`
+	RevokedAt       *time.Time      `json:"revoked_at,omitempty"`
+	RevokeReason    string          `json:"revoke_reason,omitempty"`
+	Remaining       *int64          `json:"remaining,omitempty"`
+	RotatedFrom     string          `json:"rotated_from,omitempty"`
+	RotatedTo       string          `json:"rotated_to,omitempty"`
+	LastUsedAt      *time.Time      `json:"last_used_at,omitempty"`
+	LastUsedIP      string          `json:"last_used_ip,omitempty"`
+	Imported        bool            `json:"imported,omitempty"`
+	RateLimits      []RateLimit     `json:"ratelimits,omitempty"`
+	IPAllow         []string        `json:"ip_allow,omitempty"`
+	Refill          *Refill         `json:"refill,omitempty"`
+	RefilledAt      *time.Time      `json:"refilled_at,omitempty"`
 	// SignsRequests says that the key has a request-signing secret: it is
 	// valid only on requests signed with it (RFC 9421).
 	SignsRequests bool `json:"signs_requests,omitempty"`
@@ -298,8 +304,10 @@ type AuditList struct {
 type Self struct {
 	KeyID  string   `json:"key_id"`
 	Name   string   `json:"name,omitempty"`
-	Scopes []string `json:"scopes"`
-	Owner  *Owner   `json:"owner,omitempty"`
+	Scopes []string `json:"scopes"` // effective: what the credential may do now
+	// InertScopes are the credential's scopes its owner no longer holds.
+	InertScopes []string `json:"inert_scopes"`
+	Owner       *Owner   `json:"owner,omitempty"`
 }
 
 // Problem is an RFC 9457 problem document with latchkey's stable code.

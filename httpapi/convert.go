@@ -68,6 +68,13 @@ func apiKey(k *token.Key, now time.Time) api.Key {
 	}
 }
 
+// withScopes adds a key's effective and inert scopes to its representation.
+func withScopes(k api.Key, ks token.KeyScopes) api.Key {
+	eff, inert := nonNil(ks.Effective), nonNil(ks.Inert)
+	k.EffectiveScopes, k.InertScopes = &eff, &inert
+	return k
+}
+
 func apiCreated(ck *token.CreatedKey, now time.Time) api.CreatedKey {
 	c := api.CreatedKey{Key: apiKey(ck.Key, now), Secret: ck.Secret.Reveal()}
 	if !ck.SigningSecret.IsZero() {

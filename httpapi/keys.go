@@ -78,10 +78,14 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	scopes, err := h.svc.ScopesNow(r.Context(), keys)
+	if err != nil {
+		return err
+	}
 	now := h.svc.Now()
 	out := api.KeyList{Items: make([]api.Key, 0, len(keys)), NextCursor: next}
-	for _, k := range keys {
-		out.Items = append(out.Items, apiKey(k, now))
+	for i, k := range keys {
+		out.Items = append(out.Items, withScopes(apiKey(k, now), scopes[i]))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -109,7 +113,11 @@ func (h *Handler) getKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := apiKey(k, h.svc.Now())
+	scopes, err := h.svc.ScopesNow(r.Context(), []*token.Key{k})
+	if err != nil {
+		return err
+	}
+	out := withScopes(apiKey(k, h.svc.Now()), scopes[0])
 	if len(counts) > 0 {
 		out.Verifications = make(map[string]int64, len(counts))
 		for c, n := range counts {
@@ -162,7 +170,11 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apiKey(k, h.svc.Now()))
+	scopes, err := h.svc.ScopesNow(r.Context(), []*token.Key{k})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, withScopes(apiKey(k, h.svc.Now()), scopes[0]))
 	return nil
 }
 
@@ -222,7 +234,7 @@ func (h *Handler) renewKey(w http.ResponseWriter, r *http.Request) error {
 
 func (h *Handler) self(w http.ResponseWriter, r *http.Request) error {
 	a := actorFrom(r.Context())
-	out := api.Self{KeyID: a.KeyID, Name: a.Name, Scopes: nonNil(a.Scopes)}
+	out := api.Self{KeyID: a.KeyID, Name: a.Name, Scopes: nonNil(a.Scopes), InertScopes: nonNil(a.Inert)}
 	if a.Owner != nil {
 		out.Owner = &api.Owner{Type: string(a.Owner.Type), ID: a.Owner.ID}
 	}

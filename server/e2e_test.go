@@ -36,7 +36,7 @@ func TestE2E_QuickStart(t *testing.T) {
 	if err != nil || ks.Prefix != prefix {
 		t.Fatalf("create keyspace: %+v %v", ks, err)
 	}
-	if _, err := c.CreateUser(ctx, api.CreatePrincipalRequest{ID: "alice", Permissions: []string{"orders:read", "billing:read"}}); err != nil {
+	if _, err := c.CreateUser(ctx, api.CreatePrincipalRequest{ID: "alice", Permissions: []string{"orders:read", "orders:write", "billing:read"}}); err != nil {
 		t.Fatalf("create user: %v", err)
 	}
 	alice := &api.Owner{Type: "user", ID: "alice"}
@@ -50,6 +50,10 @@ func TestE2E_QuickStart(t *testing.T) {
 		t.Fatalf("create key: %v", err)
 	}
 	id := ck.ID
+	alicePerms := []string{"orders:read", "billing:read"} // alice loses orders:write: the key keeps it, inert
+	if _, err := c.UpdateUser(ctx, "alice", api.UpdatePrincipalRequest{Permissions: &alicePerms}); err != nil {
+		t.Fatalf("update user: %v", err)
+	}
 	if !strings.HasPrefix(ck.Secret, prefix+"_") || !strings.HasPrefix(ck.Secret, ck.Start) || len(ck.Start) >= len(ck.Secret)/2 {
 		t.Fatalf("created key %s: secret %s does not fit prefix %q / start %q", id, fp(ck.Secret), prefix, ck.Start)
 	}

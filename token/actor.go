@@ -29,10 +29,13 @@ func IsManagementScope(s string) bool { return slices.Contains(ManagementScopes,
 
 // Actor is an authenticated management credential acting on the Service.
 type Actor struct {
-	KeyID     string
-	Name      string
-	Scopes    scope.Set // effective scopes
-	Owner     *Owner    // set for personal (self-service) credentials
+	KeyID  string
+	Name   string
+	Scopes scope.Set // effective scopes
+	Owner  *Owner    // set for personal (self-service) credentials
+	// Inert are the credential's scopes its owner no longer holds: stored
+	// on the key but granted by no verification.
+	Inert     []string
 	RequestID string
 	IP        string
 

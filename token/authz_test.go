@@ -18,6 +18,20 @@ func (f *fixture) personal(id string, scopes ...string) *token.Actor {
 	return a
 }
 
+// personalLosing is personal for a key made while its owner held its scopes,
+// after which the owner's permissions become perms: the actor of a key with
+// scopes its owner has since lost.
+func (f *fixture) personalLosing(id string, perms []string, scopes ...string) *token.Actor {
+	f.t.Helper()
+	ck := f.create(token.CreateKeyParams{Keyspace: token.ManagementKeyspace, Owner: &token.Owner{Type: token.User, ID: id}, Scopes: scopes})
+	f.setPerms(id, perms...)
+	a, err := f.svc.Authenticate(context.Background(), ck.Secret.Reveal(), "127.0.0.1", "t")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return a
+}
+
 // TestSEC_KEY03_BOLA: a personal credential of user A cannot see, change,
 // rotate, renew, revoke or delete user B's keys; it gets the same 404 as for
 // a key that does not exist, and nothing changes.

@@ -15,10 +15,10 @@ import (
 func TestSEC_KEY04_NoEscalationThroughPrincipals(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	f.user("alice", "principals:write", "orders:read")
+	f.user("alice", "principals:write", "orders:read", "admin")
 	f.user("boss", "admin")
 	f.user("carol", "orders:read")
-	alice := f.personal("alice", "principals:write", "admin") // effective: principals:write
+	alice := f.personalLosing("alice", []string{"principals:write", "orders:read"}, "principals:write", "admin") // effective: principals:write
 	if alice.May(token.ScopeAdmin) {
 		t.Fatal("effective scopes not capped by the owner's permissions")
 	}

@@ -70,6 +70,11 @@ func (s *Service) UpdateKey(ctx context.Context, a *Actor, id string, p UpdateKe
 	if err := s.ownerMayGrant(ctx, a, scopes); err != nil { // outside the write transaction: it may audit
 		return nil, err
 	}
+	if p.Scopes != nil {
+		if err := s.ownerHolds(ctx, a, id, scopes); err != nil {
+			return nil, err
+		}
+	}
 	now := s.Now()
 	changed := map[string]string{}
 	return s.updateVisible(ctx, a, "key.update", id, changed, func(k *Key, ks *Keyspace) error {
@@ -355,4 +360,25 @@ func boolString(b bool) string {
 func joinScopes(ss []string) string {
 	b, _ := json.Marshal(ss)
 	return string(b)
+}
+
+// ownerHolds refuses new scopes for key id that its owner does not hold. A
+// key's owner never changes, so it is checked before the write. It answers
+// only for a key the actor may change; anything else is left to
+// updateVisible, so its errors come in the usual order.
+func (s *Service) ownerHolds(ctx context.Context, a *Actor, id string, scopes []string) error {
+	if !a.May(ScopeKeysWrite) {
+		return nil
+	}
+	k, err := s.store.KeyByID(ctx, id)
+	if err != nil || !a.owns(k) || k.Owner == nil || (k.Keyspace == ManagementKeyspace && !a.May(ScopeAdmin)) {
+		return nil
+	}
+	o, err := s.store.Principal(ctx, k.Owner.Type, k.Owner.ID)
+	if errors.Is(err, ErrNotFound) {
+		return scopesHeld(&Principal{Type: k.Owner.Type, ID: k.Owner.ID}, scopes)
+	} else if err != nil {
+		return storeErr(err, "update key: look up owner")
+	}
+	return scopesHeld(o, scopes)
 }

@@ -105,10 +105,14 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 		return nil, err
 	}
 	if p.Owner != nil {
-		if _, err := s.store.Principal(ctx, p.Owner.Type, p.Owner.ID); errors.Is(err, ErrNotFound) {
+		o, err := s.store.Principal(ctx, p.Owner.Type, p.Owner.ID)
+		if errors.Is(err, ErrNotFound) {
 			return nil, invalidf("owner: no such %s", p.Owner.Type)
 		} else if err != nil {
 			return nil, storeErr(err, "create key: look up owner")
+		}
+		if err := scopesHeld(o, scopes); err != nil {
+			return nil, err
 		}
 	}
 	now := s.Now()
@@ -208,6 +212,64 @@ func (s *Service) ownerMayGrant(ctx context.Context, a *Actor, scopes []string) 
 		}
 	}
 	return nil
+}
+
+// scopesHeld refuses scopes that the key's owner o does not hold now: such
+// a scope would be stored and shown but never granted (a key's effective
+// scopes are its scopes ∩ its owner's permissions), which only misleads.
+func scopesHeld(o *Principal, scopes []string) error {
+	if missing := scope.Set(o.Permissions).Missing(scopes); len(missing) > 0 {
+		return Errorf(Invalid, "scope_not_held", "the key's owner (%s %s) does not hold %s; grant it the permission first",
+			o.Type, o.ID, joinScopes(missing))
+	}
+	return nil
+}
+
+// KeyScopes is what a key's scopes come to now.
+type KeyScopes struct {
+	// Effective are the scopes a verification grants now: the key's
+	// scopes ∩ its owner's current permissions (all of them for a key
+	// without an owner). The key's and its owner's state are not considered.
+	Effective []string
+	// Inert are the key's scopes its owner no longer (fully) holds.
+	Inert []string
+}
+
+// ScopesNow returns, for each key, its effective and inert scopes, looking
+// up each owner once.
+func (s *Service) ScopesNow(ctx context.Context, keys []*Key) ([]KeyScopes, error) {
+	out := make([]KeyScopes, len(keys))
+	owners := map[Owner]*Principal{}
+	for i, k := range keys {
+		if k.Owner == nil {
+			out[i] = KeyScopes{Effective: append([]string{}, k.Scopes...), Inert: []string{}}
+			continue
+		}
+		p, seen := owners[*k.Owner]
+		if !seen {
+			var err error
+			p, err = s.store.Principal(ctx, k.Owner.Type, k.Owner.ID)
+			if errors.Is(err, ErrNotFound) {
+				p = nil // a vanished owner grants nothing
+			} else if err != nil {
+				return nil, storeErr(err, "look up the owner of key %s", k.ID)
+			}
+			owners[*k.Owner] = p
+		}
+		var perms []string
+		if p != nil {
+			perms = p.Permissions
+		}
+		ks := KeyScopes{Effective: scope.Intersect(k.Scopes, perms), Inert: scope.Set(perms).Missing(k.Scopes)}
+		if ks.Effective == nil {
+			ks.Effective = []string{}
+		}
+		if ks.Inert == nil {
+			ks.Inert = []string{}
+		}
+		out[i] = ks
+	}
+	return out, nil
 }
 
 // keyspaceFor returns the named keyspace; a missing one is an Invalid

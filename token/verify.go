@@ -382,6 +382,7 @@ func (s *Service) Authenticate(ctx context.Context, secret, ip, requestID string
 	if res.Key.Owner != nil {
 		o := *res.Key.Owner
 		a.Owner = &o
+		a.Inert = scope.Set(res.Scopes).Missing(res.Key.Scopes)
 	}
 	return a, nil
 }

@@ -88,6 +88,13 @@ func newFakeServer(t *testing.T) *fakeServer {
 			problem(w, 503, "unavailable", "storage unavailable")
 			return
 		}
+		if r.PathValue("id") == "key_inert" {
+			k := testKey("key_inert")
+			eff, inert := []string{"orders:read"}, []string{"orders:write"}
+			k.EffectiveScopes, k.InertScopes = &eff, &inert
+			reply(w, 200, k)
+			return
+		}
 		if r.PathValue("id") == "key_limits" {
 			k := testKey("key_limits")
 			n := int64(7)

@@ -120,6 +120,12 @@ func (c *cli) keyDetails(k *api.Key) error {
 	d.line("Owner", ownerString(k.Owner))
 	d.line("State", k.State)
 	d.line("Scopes", orDash(list(k.Scopes)))
+	if k.EffectiveScopes != nil {
+		d.line("Effective", orDash(list(*k.EffectiveScopes)))
+	}
+	if k.InertScopes != nil && len(*k.InertScopes) > 0 {
+		d.line("Inert", list(*k.InertScopes)+" (the owner no longer holds them)")
+	}
 	d.line("Created", timeString(k.CreatedAt))
 	d.line("Updated", timeString(k.UpdatedAt))
 	d.line("Expires", optTime(k.ExpiresAt, "never"))

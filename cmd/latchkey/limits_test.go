@@ -174,6 +174,8 @@ func TestLimitCommands(t *testing.T) {
 		{name: "get/limits", args: []string{"keys", "get", "key_limits"},
 			wantOut: []string{"Remaining:   7\n", "Refill:      daily:1000 (last 2026-01-02T03:04:05Z)\n",
 				"Rate limits: requests=100/1m, burst=10/1s\n", "IP allow:    203.0.113.0/24, 2001:db8::/32\n"}},
+		{name: "get/inert scopes", args: []string{"keys", "get", "key_inert"},
+			wantOut: []string{"Scopes:    orders:read,orders:write\n", "Effective: orders:read\n", "Inert:     orders:write (the owner no longer holds them)\n"}},
 		{name: "verify/cost ip keyspace", args: []string{"keys", "verify", goodKey, "--cost", "0", "--ip", "2001:db8::5", "--keyspace", "default"},
 			wantOut:  []string{"valid: VALID"},
 			wantBody: map[string]any{"key": goodKey, "cost": 0.0, "ip": "2001:db8::5", "keyspace": "default"}},
