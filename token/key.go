@@ -71,6 +71,10 @@ type Key struct {
 
 	RotatedFrom string // ID of the key this one replaced
 	RotatedTo   string // ID of the key that replaced this one
+	// LineageID is the ID of the first key of the rotation chain this key
+	// belongs to, copied at every rotation; empty means the key's own ID.
+	// Rate-limit buckets belong to the lineage, not to one generation.
+	LineageID string
 
 	// SigningSecret is the key's request-signing secret (RFC 9421
 	// hmac-sha256) sealed with the master key; nil when the key signs no
@@ -102,6 +106,14 @@ func (k *Key) State(now time.Time) State {
 // Expired reports whether the key has an expiry at or before now.
 func (k *Key) Expired(now time.Time) bool {
 	return !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)
+}
+
+// Lineage returns the ID of the first key of k's rotation chain.
+func (k *Key) Lineage() string {
+	if k.LineageID != "" {
+		return k.LineageID
+	}
+	return k.ID
 }
 
 // Clone returns a deep copy of k.

@@ -259,6 +259,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 			n.SigningSecret = sealedSigning
 		}
 		n.CreatedAt, n.UpdatedAt, n.RotatedFrom, n.RotatedTo = now, now, k.ID, ""
+		n.LineageID = k.Lineage() // the successor shares the lineage's rate-limit buckets
 		n.LastUsedAt, n.LastUsedIP, n.Version, n.IdempotencyKey = time.Time{}, "", 1, ""
 		n.TTL = ks.rotatedTTL(k.TTL)
 		n.ExpiresAt = time.Time{}

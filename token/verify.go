@@ -231,8 +231,10 @@ func (s *Service) rateLimit(ctx context.Context, res *VerifyResult, owner *Princ
 		}
 		return r.Allowed, nil
 	}
+	// The buckets belong to the lineage: every generation of a rotation
+	// chain, during a grace period too, draws on the same budget.
 	for _, l := range k.RateLimits {
-		if ok, err := check("k:"+k.ID+":"+l.Name, l, l.Name); !ok || err != nil {
+		if ok, err := check("k:"+k.Lineage()+":"+l.Name, l, l.Name); !ok || err != nil {
 			return false, err
 		}
 	}

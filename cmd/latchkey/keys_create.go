@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/client"
@@ -108,20 +109,25 @@ func limitFlags(req *api.CreateKeyRequest, limits func() (*[]api.RateLimit, erro
 }
 
 func keysRotate(c *cli, f *cmdFlags, args []string) error {
-	grace := f.Duration("grace-period", 0, "how long the old key keeps working (default: the server's)")
+	graceFlag := f.String("grace-period", "", "how long the old key keeps working as a `duration`, e.g. 1h or 30d (default: the server's)")
 	idem := idempotencyFlag(f)
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
 	}
-	if *grace < 0 {
-		return usagef("--grace-period must not be negative")
+	// The one duration parser, as for --expires-in: days ("30d") are
+	// accepted and out-of-range values refused before anything is sent.
+	var grace time.Duration
+	if *graceFlag != "" {
+		if grace, err = api.ParseDuration(*graceFlag); err != nil {
+			return usagef("--grace-period must be a non-negative duration up to 100 years such as 1h or 30d, not %q", *graceFlag)
+		}
 	}
 	cl, err := c.client(f)
 	if err != nil {
 		return err
 	}
-	r, err := cl.RotateKey(c.ctx, pos[0], *grace, idem()...)
+	r, err := cl.RotateKey(c.ctx, pos[0], grace, idem()...)
 	if err != nil {
 		return err
 	}

@@ -107,6 +107,15 @@ func TestCommands(t *testing.T) {
 					t.Errorf("body = %v", r.body)
 				}
 			}},
+		{name: "rotate/grace in days", args: []string{"keys", "rotate", "key_1", "--grace-period", "30d"}, wantOut: []string{"Rotated key key_1 to key_next"},
+			check: func(t *testing.T, r recorded) {
+				if r.body["grace_period"] != "720h0m0s" {
+					t.Errorf("body = %v, want grace_period 720h0m0s", r.body)
+				}
+			}},
+		{name: "usage/bad grace-period", args: []string{"keys", "rotate", "key_1", "--grace-period", "soon"}, wantCode: 2, wantErr: []string{"1h or 30d"}},
+		{name: "usage/negative grace-period", args: []string{"keys", "rotate", "key_1", "--grace-period", "-1h"}, wantCode: 2, wantErr: []string{"non-negative"}},
+		{name: "usage/grace-period days overflow", args: []string{"keys", "rotate", "key_1", "--grace-period", "213504d"}, wantCode: 2, wantErr: []string{"100 years"}},
 		{name: "rotate/sends a random Idempotency-Key", args: []string{"keys", "rotate", "key_1"}, wantOut: []string{"key_next"},
 			check: func(t *testing.T, r recorded) {
 				if got := r.header.Get("Idempotency-Key"); len(got) < 20 {

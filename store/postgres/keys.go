@@ -21,7 +21,7 @@ var keyColumnList = []string{"id", "keyspace", "name", "owner_type", "owner_id",
 	"start", "metadata", "is_foreign", "idempotency", "created_at", "updated_at", "expires_at", "ttl_ns",
 	"disabled", "revoked_at", "revoke_reason", "remaining", "refill_interval", "refill_amount",
 	"refilled_at", "ratelimits", "ip_allow", "rotated_from", "rotated_to", "last_used_at",
-	"last_used_ip", "version", "signing_secret"}
+	"last_used_ip", "version", "signing_secret", "lineage_id"}
 
 var (
 	keyColumns   = strings.Join(keyColumnList, ", ")
@@ -61,6 +61,7 @@ func keyArgs(k *token.Key) ([]any, error) {
 		k.RevokeReason, remaining, refillInterval, refillAmount, e.time(k.RefilledAt),
 		e.limits(k.RateLimits), e.prefixes(k.IPAllow), k.RotatedFrom, k.RotatedTo,
 		e.time(k.LastUsedAt), k.LastUsedIP, k.Version, nullBytes(k.SigningSecret),
+		nullString(k.LineageID),
 	}
 	if e.err != nil {
 		return nil, fmt.Errorf("key %s: %w", k.ID, e.err)
@@ -84,6 +85,7 @@ func scanKey(s scanner) (*token.Key, error) {
 		k                           token.Key
 		d                           dec
 		ownerType, ownerID, idem    *string
+		lineage                     *string
 		refillInterval              *string
 		scopes                      []string
 		ipAllow                     []netip.Prefix
@@ -97,9 +99,12 @@ func scanKey(s scanner) (*token.Key, error) {
 	err := s.Scan(&k.ID, &k.Keyspace, &k.Name, &ownerType, &ownerID, &scopes, &digest, &k.Start,
 		&metadata, &k.Foreign, &idem, &created, &updated, &expires, &ttl, &k.Disabled, &revoked,
 		&k.RevokeReason, &remaining, &refillInterval, &refillAmount, &refilled, &limits, &ipAllow,
-		&k.RotatedFrom, &k.RotatedTo, &lastUsed, &k.LastUsedIP, &k.Version, &signingSecret)
+		&k.RotatedFrom, &k.RotatedTo, &lastUsed, &k.LastUsedIP, &k.Version, &signingSecret, &lineage)
 	if err != nil {
 		return nil, dbErr(err)
+	}
+	if lineage != nil {
+		k.LineageID = *lineage
 	}
 	if ownerType != nil && ownerID != nil {
 		k.Owner = &token.Owner{Type: token.PrincipalType(*ownerType), ID: *ownerID}

@@ -16,18 +16,18 @@ import (
 const keyColumns = `id, keyspace, name, owner_type, owner_id, scopes, digest, start, metadata,
 	foreign_key, created_at, updated_at, expires_at, ttl_ns, disabled, revoked_at, revoke_reason,
 	remaining, rotated_from, rotated_to, last_used_at, last_used_ip, version, idempotency,
-	ratelimits, ip_allow, refill_interval, refill_amount, refilled_at, signing_secret`
+	ratelimits, ip_allow, refill_interval, refill_amount, refilled_at, signing_secret, lineage_id`
 
 const selectKey = "SELECT " + keyColumns + " FROM keys"
 
 var (
-	insertKeySQL = "INSERT INTO keys (" + keyColumns + ") VALUES (?" + strings.Repeat(", ?", 29) + ")"
+	insertKeySQL = "INSERT INTO keys (" + keyColumns + ") VALUES (?" + strings.Repeat(", ?", 30) + ")"
 	updateKeySQL = `UPDATE keys SET keyspace = ?, name = ?, owner_type = ?, owner_id = ?, scopes = ?,
 	digest = ?, start = ?, metadata = ?, foreign_key = ?, created_at = ?, updated_at = ?,
 	expires_at = ?, ttl_ns = ?, disabled = ?, revoked_at = ?, revoke_reason = ?, remaining = ?,
 	rotated_from = ?, rotated_to = ?, last_used_at = ?, last_used_ip = ?, version = ?,
 	idempotency = ?, ratelimits = ?, ip_allow = ?, refill_interval = ?, refill_amount = ?,
-	refilled_at = ?, signing_secret = ? WHERE id = ?`
+	refilled_at = ?, signing_secret = ?, lineage_id = ? WHERE id = ?`
 )
 
 // keyArgs returns k's column values in keyColumns order.
@@ -51,7 +51,7 @@ func keyArgs(k *token.Key) ([]any, error) {
 		remaining, k.RotatedFrom, k.RotatedTo, e.time(k.LastUsedAt), k.LastUsedIP, k.Version,
 		nullString(k.IdempotencyKey),
 		e.limits(k.RateLimits), e.prefixes(k.IPAllow), refillInterval, refillAmount, e.time(k.RefilledAt),
-		nullBytes(k.SigningSecret),
+		nullBytes(k.SigningSecret), nullString(k.LineageID),
 	}
 	return args, e.err
 }
@@ -83,6 +83,7 @@ func scanKey(s scanner) (*token.Key, error) {
 		d                            dec
 		ownerType, ownerID, metadata sql.NullString
 		idempotency, refillInterval  sql.NullString
+		lineage                      sql.NullString
 		limits, ipAllow              string
 		refillAmount, refilledAt     sql.NullInt64
 		scopes                       string
@@ -94,10 +95,11 @@ func scanKey(s scanner) (*token.Key, error) {
 	err := s.Scan(&k.ID, &k.Keyspace, &k.Name, &ownerType, &ownerID, &scopes, &digest, &k.Start,
 		&metadata, &foreign, &created, &updated, &expires, &ttl, &disabled, &revoked, &k.RevokeReason,
 		&remaining, &k.RotatedFrom, &k.RotatedTo, &lastUsed, &k.LastUsedIP, &k.Version, &idempotency,
-		&limits, &ipAllow, &refillInterval, &refillAmount, &refilledAt, &signingSecret)
+		&limits, &ipAllow, &refillInterval, &refillAmount, &refilledAt, &signingSecret, &lineage)
 	if err != nil {
 		return nil, dbErr(err)
 	}
+	k.LineageID = lineage.String
 	if ownerType.Valid {
 		k.Owner = &token.Owner{Type: token.PrincipalType(ownerType.String), ID: ownerID.String}
 	}

@@ -75,6 +75,7 @@ var keyVariants = []struct {
 		k.Remaining = ptr(int64(42))
 		k.RotatedFrom = "key_from"
 		k.RotatedTo = "key_to"
+		k.LineageID = "key_first"
 		k.LastUsedAt = t0.Add(90*time.Minute + 9)
 		k.LastUsedIP = "2001:db8::1"
 		k.SigningSecret = everyByte("sealed:")

@@ -51,6 +51,33 @@ var rotateTests = []test{
 		}
 		wantAudit(t, s, n, ev)
 	}},
+	{"the successor keeps the lineage ID it was given, and an empty one reads back empty", func(t *testing.T, s token.Store) {
+		first := createKey(t, s)
+		if got := getKey(t, s, first.ID).LineageID; got != "" {
+			t.Errorf("first key: LineageID = %q, want empty (its own ID)", got)
+		}
+		prev := first
+		for i := range 2 {
+			next := newKey(t, func(k *token.Key) { k.RotatedFrom, k.LineageID = prev.ID, first.ID })
+			_, gotNext, err := s.RotateKey(bg, prev.ID, rotation(next), event("key.rotate", "key", prev.ID))
+			if err != nil {
+				t.Fatalf("RotateKey %d: %v", i, err)
+			}
+			equal(t, "returned successor", gotNext, next)
+			stored := getKey(t, s, next.ID)
+			if stored.LineageID != first.ID {
+				t.Errorf("generation %d: stored LineageID = %q, want %q", i+1, stored.LineageID, first.ID)
+			}
+			got, err := s.KeyByDigest(bg, next.Digest)
+			if err != nil {
+				t.Fatalf("KeyByDigest: %v", err)
+			}
+			if got.LineageID != first.ID {
+				t.Errorf("generation %d: LineageID by digest = %q, want %q", i+1, got.LineageID, first.ID)
+			}
+			prev = next
+		}
+	}},
 	{"an error from fn aborts and leaves both keys untouched", func(t *testing.T, s token.Store) {
 		old := createKey(t, s)
 		n := auditCount(t, s)

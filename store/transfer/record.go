@@ -145,6 +145,7 @@ type keyRecord struct {
 	IPAllow        []netip.Prefix   `json:"ip_allow,omitempty"`
 	RotatedFrom    string           `json:"rotated_from,omitempty"`
 	RotatedTo      string           `json:"rotated_to,omitempty"`
+	LineageID      string           `json:"lineage_id,omitempty"`
 	LastUsedAt     time.Time        `json:"last_used_at"`
 	LastUsedIP     string           `json:"last_used_ip,omitempty"`
 	SigningSecret  []byte           `json:"signing_secret,omitempty"` // still sealed with the source's master key; base64
@@ -219,7 +220,7 @@ func fromKey(k *token.Key, usage map[token.Code]int64) *keyRecord {
 		ExpiresAt: utc(k.ExpiresAt), TTL: k.TTL, Disabled: k.Disabled, RevokedAt: utc(k.RevokedAt),
 		RevokeReason: k.RevokeReason, Remaining: k.Remaining, RefilledAt: utc(k.RefilledAt),
 		RateLimits: fromLimits(k.RateLimits), IPAllow: k.IPAllow, RotatedFrom: k.RotatedFrom,
-		RotatedTo: k.RotatedTo, LastUsedAt: utc(k.LastUsedAt), LastUsedIP: k.LastUsedIP,
+		RotatedTo: k.RotatedTo, LineageID: k.LineageID, LastUsedAt: utc(k.LastUsedAt), LastUsedIP: k.LastUsedIP,
 		SigningSecret: k.SigningSecret, Version: k.Version}
 	if k.Owner != nil {
 		r.Owner = &owner{Type: string(k.Owner.Type), ID: k.Owner.ID}
@@ -245,7 +246,7 @@ func (r *keyRecord) key() *token.Key {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt, TTL: r.TTL,
 		Disabled: r.Disabled, RevokedAt: r.RevokedAt, RevokeReason: r.RevokeReason,
 		Remaining: r.Remaining, RefilledAt: r.RefilledAt, RateLimits: toLimits(r.RateLimits),
-		IPAllow: r.IPAllow, RotatedFrom: r.RotatedFrom, RotatedTo: r.RotatedTo,
+		IPAllow: r.IPAllow, RotatedFrom: r.RotatedFrom, RotatedTo: r.RotatedTo, LineageID: r.LineageID,
 		LastUsedAt: r.LastUsedAt, LastUsedIP: r.LastUsedIP, SigningSecret: r.SigningSecret,
 		Version: r.Version}
 	if r.Owner != nil {
