@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -17,7 +17,7 @@ import (
 // handler that returns a fixed body; the ratio is the API's own cost.
 func BenchmarkVerifyHandler(b *testing.B) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, b.TempDir()+"/db")
+	db, err := sqlstore.OpenSQLite(ctx, b.TempDir()+"/db")
 	if err != nil {
 		b.Fatal(err)
 	}

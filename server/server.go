@@ -28,7 +28,7 @@ import (
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/seal"
 	"github.com/latchkey/latchkey/signer"
-	"github.com/latchkey/latchkey/store/postgres"
+	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -169,10 +169,10 @@ func Run(ctx context.Context, c Config) error {
 	reg.MustRegister(writeFailures)
 	svc := token.NewService(token.Config{Store: db, Log: c.Log, Limiter: lim, Cache: cacheCfg, Secrets: box,
 		OnWriteFailure: func(cause string) { writeFailures.WithLabelValues(cause).Inc() }})
-	if pg, ok := db.(*postgres.DB); ok {
+	if pg, ok := db.(*sqlstore.DB); ok && pg.Engine() == "postgres" {
 		listenCtx, stopListen := context.WithCancel(context.Background())
 		defer stopListen()
-		go pg.Listen(listenCtx, postgres.Invalidations{
+		go pg.Listen(listenCtx, sqlstore.Invalidations{
 			Key: svc.Invalidate, Principal: svc.InvalidatePrincipal, Reset: svc.InvalidateAll,
 		})
 	}

@@ -8,8 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/latchkey/latchkey/store/postgres"
-	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -29,14 +28,14 @@ func openStore(ctx context.Context, c Config) (token.Store, token.CacheConfig, e
 		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 			return nil, token.CacheConfig{}, fmt.Errorf("LATCHKEY_DATABASE_URL must be a postgres:// URL")
 		}
-		var opts []postgres.Option
+		var opts []sqlstore.Option
 		if c.DatabasePoolSize > 0 {
-			opts = append(opts, postgres.WithPoolSize(c.DatabasePoolSize))
+			opts = append(opts, sqlstore.WithPoolSize(c.DatabasePoolSize))
 		}
 		if c.DatabaseSchema != "" {
-			opts = append(opts, postgres.WithSchema(c.DatabaseSchema))
+			opts = append(opts, sqlstore.WithSchema(c.DatabaseSchema))
 		}
-		db, err := postgres.Open(ctx, u, opts...)
+		db, err := sqlstore.OpenPostgres(ctx, u, opts...)
 		if err != nil {
 			return nil, token.CacheConfig{}, err
 		}
@@ -55,6 +54,6 @@ func openStore(ctx context.Context, c Config) (token.Store, token.CacheConfig, e
 	if f, err := os.OpenFile(dbPath, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
 		f.Close()
 	}
-	db, err := sqlite.Open(ctx, dbPath)
+	db, err := sqlstore.OpenSQLite(ctx, dbPath)
 	return db, token.CacheConfig{}, err
 }

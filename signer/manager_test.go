@@ -12,8 +12,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/pgtest"
 	"github.com/latchkey/latchkey/signer"
-	"github.com/latchkey/latchkey/store/postgres"
-	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -34,7 +33,7 @@ var (
 
 func openSQLite(t *testing.T) token.Store {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "lk.db"))
+	db, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "lk.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +256,7 @@ func TestManagerExactlyOneNodeRotates(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		url := pgtest.URL(t)
 		schema := pgtest.Schema(t, url, "lk_signer_")
-		db, err := postgres.Open(t.Context(), url, postgres.WithSchema(schema))
+		db, err := sqlstore.OpenPostgres(t.Context(), url, sqlstore.WithSchema(schema))
 		if err != nil {
 			t.Fatal(err)
 		}

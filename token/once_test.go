@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/seal"
-	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -18,7 +18,7 @@ import (
 // that the commit's outcome is unknown, as a connection lost after COMMIT
 // was sent does.
 type lostCommit struct {
-	*sqlite.DB
+	*sqlstore.DB
 	lose atomic.Bool
 }
 
@@ -40,7 +40,7 @@ type onceFixture struct {
 func newOnceFixture(t *testing.T) *onceFixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir()+"/latchkey.db")
+	db, err := sqlstore.OpenSQLite(ctx, t.TempDir()+"/latchkey.db")
 	if err != nil {
 		t.Fatal(err)
 	}

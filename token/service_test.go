@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/scope"
-	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -33,7 +33,7 @@ func (c *clock) Advance(d time.Duration) {
 type fixture struct {
 	t     *testing.T
 	svc   *token.Service
-	store *sqlite.DB
+	store *sqlstore.DB
 	clock *clock
 	root  *token.Actor
 }
@@ -41,7 +41,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, t.TempDir()+"/latchkey.db")
+	db, err := sqlstore.OpenSQLite(ctx, t.TempDir()+"/latchkey.db")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestREL06_ExpiryWhileDown(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	c := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	db, err := sqlite.Open(ctx, dir+"/db")
+	db, err := sqlstore.OpenSQLite(ctx, dir+"/db")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func TestREL06_ExpiryWhileDown(t *testing.T) {
 	db.Close()
 
 	c.Advance(time.Minute + time.Nanosecond)
-	db, err = sqlite.Open(ctx, dir+"/db")
+	db, err = sqlstore.OpenSQLite(ctx, dir+"/db")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/apitoken"
-	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -15,7 +15,7 @@ import (
 func benchService(b *testing.B, cc token.CacheConfig) (*token.Service, string, string) {
 	b.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, b.TempDir()+"/db")
+	db, err := sqlstore.OpenSQLite(ctx, b.TempDir()+"/db")
 	if err != nil {
 		b.Fatal(err)
 	}

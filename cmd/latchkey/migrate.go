@@ -13,8 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/latchkey/latchkey/store/postgres"
-	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -74,11 +73,11 @@ func (s *storeConfig) open(ctx context.Context, mustExist bool) (token.Store, er
 		if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
 			return nil, usagef("the database URL must be a postgres:// URL")
 		}
-		var opts []postgres.Option
+		var opts []sqlstore.Option
 		if s.schema != "" {
-			opts = append(opts, postgres.WithSchema(s.schema))
+			opts = append(opts, sqlstore.WithSchema(s.schema))
 		}
-		return postgres.Open(ctx, u, opts...)
+		return sqlstore.OpenPostgres(ctx, u, opts...)
 	}
 	path := filepath.Join(s.dataDir, "latchkey.db")
 	if mustExist {
@@ -94,7 +93,7 @@ func (s *storeConfig) open(ctx context.Context, mustExist bool) (token.Store, er
 			f.Close()
 		}
 	}
-	return sqlite.Open(ctx, path)
+	return sqlstore.OpenSQLite(ctx, path)
 }
 
 // migration is one row of "migrate status", whichever the backend.
@@ -107,26 +106,17 @@ type migration struct {
 
 // migrationStatus lists the migrations of db.
 func migrationStatus(ctx context.Context, db token.Store) ([]migration, error) {
-	var out []migration
-	switch db := db.(type) {
-	case *sqlite.DB:
-		st, err := db.MigrationStatus(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range st {
-			out = append(out, migration{m.Version, m.Name, m.Applied, m.AppliedAt})
-		}
-	case *postgres.DB:
-		st, err := db.MigrationStatus(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range st {
-			out = append(out, migration{m.Version, m.Name, m.Applied, m.AppliedAt})
-		}
-	default:
+	sdb, ok := db.(*sqlstore.DB)
+	if !ok {
 		return nil, fmt.Errorf("the %T store cannot report its migrations", db)
+	}
+	st, err := sdb.MigrationStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []migration
+	for _, m := range st {
+		out = append(out, migration{m.Version, m.Name, m.Applied, m.AppliedAt})
 	}
 	return out, nil
 }

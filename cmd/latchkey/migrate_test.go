@@ -33,7 +33,7 @@ func TestMigrateSQLite(t *testing.T) {
 		t.Errorf("database file: %v, %v; want mode 0600", fi, err)
 	}
 	code, out, errOut = runLocal(t, map[string]string{"LATCHKEY_DATA_DIR": dir}, "migrate", "up")
-	files, _ := filepath.Glob("../../store/sqlite/migrations/*.sql")
+	files, _ := filepath.Glob("../../store/sqlstore/migrations/sqlite/*.sql")
 	latest := 0 // the highest version: numbers need not be contiguous
 	for _, f := range files {
 		var v int

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/signer"
-	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -19,7 +19,7 @@ func newDataDir(t *testing.T) (string, string) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "latchkey.db"))
+	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "latchkey.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestExportImport(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(dst, "latchkey.db"))
+	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(dst, "latchkey.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestExportImportErrors(t *testing.T) {
 func TestImportChecksMasterKey(t *testing.T) {
 	ctx := context.Background()
 	src, _ := newDataDir(t)
-	db, err := sqlite.Open(ctx, filepath.Join(src, "latchkey.db"))
+	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(src, "latchkey.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,7 @@ import (
 	"github.com/latchkey/latchkey/internal/pgtest"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/signer"
-	"github.com/latchkey/latchkey/store/postgres"
-	"github.com/latchkey/latchkey/store/sqlite"
+	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/store/transfer"
 	"github.com/latchkey/latchkey/token"
 )
@@ -35,9 +34,9 @@ type source struct {
 	signing string // ID of a key with a signing secret and a used nonce
 }
 
-func openSQLite(t *testing.T) *sqlite.DB {
+func openSQLite(t *testing.T) *sqlstore.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "latchkey.db"))
+	db, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "latchkey.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +47,11 @@ func openSQLite(t *testing.T) *sqlite.DB {
 // openPostgres opens a store in a fresh schema of the PostgreSQL named by
 // LATCHKEY_TEST_POSTGRES_URL, dropped when the test ends. Without the URL
 // the test is skipped loudly, or fails if LATCHKEY_TEST_REQUIRE_SERVICES=1.
-func openPostgres(t *testing.T) *postgres.DB {
+func openPostgres(t *testing.T) *sqlstore.DB {
 	t.Helper()
 	url := pgtest.URL(t)
 	schema := pgtest.Schema(t, url, "lktest_")
-	db, err := postgres.Open(context.Background(), url, postgres.WithSchema(schema))
+	db, err := sqlstore.OpenPostgres(context.Background(), url, sqlstore.WithSchema(schema))
 	if err != nil {
 		t.Fatal(err)
 	}
