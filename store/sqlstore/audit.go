@@ -31,6 +31,16 @@ func (db *DB) addAudit(b *batch, ev *token.AuditEvent) error {
 	return nil
 }
 
+// writeAudited runs statement q with args and stores ev, as one write.
+func (db *DB) writeAudited(ctx context.Context, q string, args []any, ev *token.AuditEvent) error {
+	b := &batch{}
+	b.add(q, args...)
+	if err := db.addAudit(b, ev); err != nil {
+		return err
+	}
+	return db.e.write(ctx, b)
+}
+
 // AppendAudit stores one event on its own. An existing ID gives an error
 // wrapping token.ErrConflict.
 func (db *DB) AppendAudit(ctx context.Context, ev *token.AuditEvent) error {

@@ -55,13 +55,8 @@ func (db *DB) keyspaceArgs(ks *token.Keyspace) ([]any, error) {
 // wrapping token.ErrConflict if the name exists.
 func (db *DB) CreateKeyspace(ctx context.Context, ks *token.Keyspace, ev *token.AuditEvent) error {
 	args, err := db.keyspaceArgs(ks)
-	b := &batch{}
 	if err == nil {
-		b.add("INSERT INTO keyspaces ("+keyspaceColumns+") VALUES ("+placeholders(1, 11)+")", args...)
-		err = db.addAudit(b, ev)
-	}
-	if err == nil {
-		err = db.e.write(ctx, b)
+		err = db.writeAudited(ctx, "INSERT INTO keyspaces ("+keyspaceColumns+") VALUES ("+placeholders(1, 11)+")", args, ev)
 	}
 	if err != nil {
 		return db.errorf("create keyspace %s: %w", ks.Name, err)

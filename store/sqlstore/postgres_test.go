@@ -18,15 +18,15 @@ import (
 // testURL returns the URL of the PostgreSQL to test against. Without one the
 // test is skipped, loudly, unless LATCHKEY_TEST_REQUIRE_SERVICES=1 (CI),
 // where a missing service fails the run.
-func testURL(t *testing.T) string { return pgtest.URL(t) }
+func testURL(t testing.TB) string { return pgtest.URL(t) }
 
 // freshSchema returns the name of a schema no other test uses, dropped with
 // everything in it when the test ends.
-func freshSchema(t *testing.T, url string) string { return pgtest.Schema(t, url, "lktest_") }
+func freshSchema(t testing.TB, url string) string { return pgtest.Schema(t, url, "lktest_") }
 
 // openTest opens a store in schema, closed when the test ends (Close may
 // run twice).
-func openPGTest(t *testing.T, url, schema string, opts ...Option) *DB {
+func openPGTest(t testing.TB, url, schema string, opts ...Option) *DB {
 	t.Helper()
 	db, err := OpenPostgres(context.Background(), url, append([]Option{WithSchema(schema)}, opts...)...)
 	if err != nil {

@@ -53,13 +53,8 @@ func (db *DB) principalArgs(p *token.Principal) ([]any, error) {
 // wrapping token.ErrConflict if (type, id) exists.
 func (db *DB) CreatePrincipal(ctx context.Context, p *token.Principal, ev *token.AuditEvent) error {
 	args, err := db.principalArgs(p)
-	b := &batch{}
 	if err == nil {
-		b.add("INSERT INTO principals ("+principalColumns+") VALUES ("+placeholders(1, 10)+")", args...)
-		err = db.addAudit(b, ev)
-	}
-	if err == nil {
-		err = db.e.write(ctx, b)
+		err = db.writeAudited(ctx, "INSERT INTO principals ("+principalColumns+") VALUES ("+placeholders(1, 10)+")", args, ev)
 	}
 	if err != nil {
 		return db.errorf("create %s %s: %w", p.Type, p.ID, err)

@@ -36,7 +36,7 @@ import (
 const fixtureDir = "testdata/upgrade-e8b85e0"
 
 type fixtureManifest struct {
-	MasterKey string                     `json:"master_key_base64"`
+	MasterKey string                    `json:"master_key_base64"`
 	Engines   map[string]*fixtureEngine `json:"engines"`
 }
 
@@ -136,7 +136,7 @@ func openPostgresFixture(t *testing.T) *sqlstore.DB {
 	ctx := context.Background()
 	url := pgtest.URL(t)
 	schema := pgtest.Schema(t, url, "lkupgrade_")
-	dump, err := os.ReadFile(filepath.Join(fixtureDir, "postgres.sql"))
+	dump, err := os.ReadFile(filepath.Join(fixtureDir, "postgres.pgdump"))
 	if err != nil {
 		t.Fatal(err)
 	}
