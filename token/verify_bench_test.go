@@ -25,7 +25,7 @@ func benchService(b *testing.B, cc token.CacheConfig) (*token.Service, string, s
 		b.Fatal(err)
 	}
 	a := token.SystemActor
-	if _, err := svc.CreatePrincipal(ctx, a, token.CreatePrincipalParams{Type: token.User, ID: "u", Permissions: []string{"orders:*"}}); err != nil {
+	if _, err := svc.CreatePrincipal(ctx, a, token.CreatePrincipalParams{Type: token.User, ID: "u", Permissions: []string{"orders:*", "billing:read"}}); err != nil {
 		b.Fatal(err)
 	}
 	owned, err := svc.CreateKey(ctx, a, token.CreateKeyParams{Owner: &token.Owner{Type: token.User, ID: "u"}, Scopes: []string{"orders:read", "billing:read"}})
