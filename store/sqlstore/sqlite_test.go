@@ -256,3 +256,20 @@ func getKeyVersion(t *testing.T, db *DB, id string) int64 {
 
 // sqliteOf returns the SQLite engine of db.
 func sqliteOf(db *DB) *sqliteEngine { return db.e.(*sqliteEngine) }
+
+// TestPositional: "$n" placeholders become "?" only when each appears once
+// and in order, where "?" binds the same arguments.
+func TestPositional(t *testing.T) {
+	for q, want := range map[string]string{
+		"INSERT INTO t VALUES ($1, $2, $3)":        "INSERT INTO t VALUES (?, ?, ?)",
+		"SELECT a FROM t WHERE x = $1 AND y < $10": "SELECT a FROM t WHERE x = $1 AND y < $10",
+		"UPDATE t SET a = $2 WHERE id = $1":        "UPDATE t SET a = $2 WHERE id = $1",
+		"SELECT $1 WHERE $1 IS NOT NULL":           "SELECT $1 WHERE $1 IS NOT NULL",
+		"SELECT 1":                                 "SELECT 1",
+		"VALUES ($1, $2), ($3, $4), ($5, $6), ($7, $8), ($9, $10), ($11, $12)": "VALUES (?, ?), (?, ?), (?, ?), (?, ?), (?, ?), (?, ?)",
+	} {
+		if got := positional(q); got != want {
+			t.Errorf("positional(%q) = %q, want %q", q, got, want)
+		}
+	}
+}
