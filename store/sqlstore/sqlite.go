@@ -85,7 +85,8 @@ type sqliteEngine struct {
 
 	byDigest *sql.Stmt // the verification lookup, prepared on the read pool
 
-	group groupCommit
+	group   groupCommit
+	commits atomic.Int64 // group commits made, for tests
 
 	closeOnce sync.Once
 	closeErr  error
@@ -208,6 +209,7 @@ func (e *sqliteEngine) write(ctx context.Context, b *batch) error {
 }
 
 func (e *sqliteEngine) commitGroup(ctx context.Context, group []*unit) {
+	e.commits.Add(1)
 	errs := make([]error, len(group))
 	err := e.inTx(ctx, func(q querier) error {
 		for i, u := range group {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -271,5 +272,78 @@ func TestPositional(t *testing.T) {
 		if got := positional(q); got != want {
 			t.Errorf("positional(%q) = %q, want %q", q, got, want)
 		}
+	}
+}
+
+// TestGroupCommit: writes that arrive while a commit is running share the
+// next one, and a write that fails (here a duplicate digest) fails alone:
+// the others of its group are stored.
+func TestGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	db := openSQLiteTest(t)
+	defer db.Close()
+	e := sqliteOf(db)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ks := &token.Keyspace{Name: "default", Prefix: "lk", AllowPermanent: true, CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateKeyspace(ctx, ks, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Hold the write connection, so that the first writer leads and waits
+	// while everyone else queues behind it.
+	held, release := make(chan struct{}), make(chan struct{})
+	go e.inTx(ctx, func(querier) error { close(held); <-release; return nil })
+	<-held
+	before := e.commits.Load()
+	const n = 64
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			secret := fmt.Sprintf("lk_%d", i)
+			if i%8 == 7 {
+				secret = "lk_0" // the same digest as key 0: a conflict
+			}
+			k := &token.Key{ID: fmt.Sprintf("key_%02d", i), Keyspace: "default", Digest: apitoken.Hash(secret),
+				CreatedAt: now, UpdatedAt: now, Version: 1}
+			errs[i] = db.CreateKey(ctx, k, nil)
+		}()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		e.group.mu.Lock()
+		queued := len(e.group.pending)
+		e.group.mu.Unlock()
+		if queued == n-1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if c := e.commits.Load() - before; c != 2 {
+		t.Errorf("%d writes made %d commits, want 2 (the leader's, then everyone queued behind it)", n, c)
+	}
+	stored, sameDigest := 0, 0
+	for i, err := range errs {
+		dup := i == 0 || i%8 == 7 // one digest: exactly one of them is stored
+		switch {
+		case dup && err == nil:
+			sameDigest++
+		case dup && !errors.Is(err, token.ErrConflict):
+			t.Errorf("key_%02d (shared digest): %v, want ErrConflict or success", i, err)
+		case !dup && err != nil:
+			t.Errorf("key_%02d: %v", i, err)
+		}
+		if _, err := db.KeyByID(ctx, fmt.Sprintf("key_%02d", i)); err == nil {
+			stored++
+		}
+	}
+	if sameDigest != 1 {
+		t.Errorf("%d keys with one digest stored, want 1", sameDigest)
+	}
+	if want := n - n/8; stored != want {
+		t.Errorf("%d keys stored, want %d: a failing write must fail alone", stored, want)
 	}
 }
