@@ -47,7 +47,9 @@ func (v *localVerifier) CheckRequest(ctx context.Context, r verify.Request) (*ve
 	if verify.IsJWT(r.Token) {
 		return v.checkJWT(ctx, r)
 	}
-	vr := token.VerifyRequest{Key: r.Token, Keyspace: r.Keyspace, Scopes: r.Scopes, IP: r.IP, DryRun: r.DryRun}
+	// The gateway's only dry run is its probe ahead of the real check
+	// (proxy/admit.go): not a use of its own.
+	vr := token.VerifyRequest{Key: r.Token, Keyspace: r.Keyspace, Scopes: r.Scopes, IP: r.IP, DryRun: r.DryRun, Probe: r.DryRun}
 	if r.ScopeQuery != "" {
 		q, err := v.query(r.ScopeQuery)
 		if err != nil {

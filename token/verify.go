@@ -52,6 +52,11 @@ type VerifyRequest struct {
 	// request of cost 1 would pass.
 	Cost   int64
 	DryRun bool
+	// Probe marks a dry run that the caller makes ahead of the real
+	// verification of the same request (the gateway learning a key's
+	// keyspace before it spends anything): it is not recorded as a use,
+	// so one request counts once in usage and last-used.
+	Probe bool
 	// Signature checks the request's RFC 9421 signature; required for keys
 	// with a signing secret (nil: the request is not signed).
 	Signature SignatureCheck
@@ -79,7 +84,7 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*VerifyResult, e
 	if err != nil {
 		return nil, err
 	}
-	if res.Key != nil {
+	if res.Key != nil && !(r.Probe && r.DryRun) {
 		s.usage.record(res.Key.ID, res.Code, r.IP, now)
 	}
 	return res, nil
