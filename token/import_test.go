@@ -88,3 +88,25 @@ func TestIdempotentCreate(t *testing.T) {
 	_, err = f.svc.CreateKey(ctx, f.root, token.CreateKeyParams{IdempotencyKey: "bad\nkey"})
 	wantKind(t, err, token.Invalid)
 }
+
+// TestImportKeepsUnheldScopesInert: an import moves keys as they were, so a
+// scope the owner does not (yet) hold is stored, not refused, and is inert:
+// it grants nothing until the owner is given it.
+func TestImportKeepsUnheldScopesInert(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.svc.CreatePrincipal(ctx, f.root, token.CreatePrincipalParams{Type: token.User, ID: "alice", Permissions: []string{"orders:read"}}); err != nil {
+		t.Fatal(err)
+	}
+	const legacy = "sk_live_inert_scope_0001"
+	keys, err := f.svc.ImportKeys(ctx, f.root, "", []token.ImportKey{{Digest: apitoken.Hash(legacy),
+		Owner: &token.Owner{Type: token.User, ID: "alice"}, Scopes: []string{"orders:read", "orders:write"}}})
+	if err != nil {
+		t.Fatalf("import with a scope the owner lacks: %v, want it stored", err)
+	}
+	if len(keys) != 1 || len(keys[0].Scopes) != 2 {
+		t.Fatalf("imported %+v", keys)
+	}
+	f.wantCode(legacy, token.CodeValid, "orders:read")
+	f.wantCode(legacy, token.CodeInsufficientScope, "orders:write")
+}
