@@ -21,6 +21,9 @@ type ctxKey struct{}
 type reqState struct {
 	id    string
 	actor *token.Actor
+	// actorBuf holds the authenticated actor (actor points at it once
+	// set), so authentication does not allocate one.
+	actorBuf token.Actor
 }
 
 func state(ctx context.Context) *reqState {
@@ -136,7 +139,8 @@ func (h *Handler) authed(next handlerFunc) handlerFunc {
 		if !ok {
 			return token.Errorf(token.Unauthenticated, "missing_credential", "send a management key as \"Authorization: Bearer <key>\"")
 		}
-		a, err := h.svc.Authenticate(r.Context(), secret, ip, requestID(r.Context()))
+		st := state(r.Context())
+		err := h.svc.AuthenticateInto(r.Context(), &st.actorBuf, secret, ip, st.id)
 		if token.KindOf(err) == token.Unauthenticated {
 			if throttled, retry := h.guard.fail(r.Context(), "auth", h.guard.auth, ip); throttled {
 				return tooManyFailures(w, retry)
@@ -145,7 +149,7 @@ func (h *Handler) authed(next handlerFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		state(r.Context()).actor = a
+		st.actor = &st.actorBuf
 		return next(w, r)
 	}
 }
