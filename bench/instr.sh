@@ -4,9 +4,10 @@
 # load the way req/s does.
 #
 # Builds the httpapi test binary and runs BenchmarkVerifyHandler's
-# sub-benchmarks (the full handler: authentication, decoding, verification,
-# metrics, rendering; and a handler answering a fixed body through the same
-# harness) under callgrind twice, with N1 and N2 iterations; the difference
+# sub-benchmarks (POST /v1/keys/verify through the full handler:
+# authentication, decoding, verification, metrics, rendering; POST
+# /v1/tokens, the JWT exchange with an EdDSA signature; and a handler
+# answering a fixed body through the same harness) under callgrind twice, with N1 and N2 iterations; the difference
 # of the totals divided by N2−N1 is the cost of one request with setup
 # (store, keys, process start) cancelled out. GOGC=off keeps the count
 # repeatable (garbage collection falls at different points in each run);
@@ -50,9 +51,11 @@ per_request() {
 }
 base=$(per_request baseline_fixed_body) || exit 1
 verify=$(per_request verify) || exit 1
+tokens=$(per_request tokens) || exit 1
 echo "# latchkey instructions per request (callgrind, $(git rev-parse --short HEAD), $(date -u +%Y-%m-%d))"
 echo
 echo "| handler | instructions/request | ratio to baseline |"
 echo "|---|---:|---:|"
 printf '| baseline (fixed body, same harness) | %s | 1.00 |\n' "$base"
 printf '| POST /v1/keys/verify | %s | %.2f |\n' "$verify" "$(awk -v a="$verify" -v b="$base" 'BEGIN { print a / b }')"
+printf '| POST /v1/tokens (EdDSA) | %s | %.2f |\n' "$tokens" "$(awk -v a="$tokens" -v b="$base" 'BEGIN { print a / b }')"

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -36,21 +37,44 @@ func decodeLimit(r *http.Request, v any, allowEmpty bool, limit int64) error {
 }
 
 // readBody checks the media type and reads at most limit bytes of r's body.
-func readBody(r *http.Request, limit int64) ([]byte, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
+func readBody(r *http.Request, limit int64) ([]byte, error) { return readBodyInto(r, limit, nil) }
+
+// readBodyInto is readBody reading into buf's storage (grown as needed):
+// the hot path passes a pooled buffer.
+func readBodyInto(r *http.Request, limit int64, buf []byte) ([]byte, error) {
+	var ct string
+	if v := r.Header["Content-Type"]; len(v) > 0 {
+		ct = v[0]
+	}
+	if ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return nil, &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "request body must be application/json"}
 		}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, badRequest("bad_body", "could not read the request body")
+	// Read up to limit+1 bytes: one more than allowed tells "too large".
+	b := buf[:0]
+	for int64(len(b)) <= limit {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, 512)
+		}
+		room := b[len(b):cap(b)]
+		if max := limit + 1 - int64(len(b)); int64(len(room)) > max {
+			room = room[:max]
+		}
+		n, err := r.Body.Read(room)
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, badRequest("bad_body", "could not read the request body")
+		}
 	}
-	if int64(len(body)) > limit {
+	if int64(len(b)) > limit {
 		return nil, &httpError{status: http.StatusRequestEntityTooLarge, code: "body_too_large", msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
 	}
-	return body, nil
+	return b, nil
 }
 
 // decodeBytes decodes exactly one JSON object from body into v with the

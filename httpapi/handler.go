@@ -24,6 +24,7 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *metrics
 	mux     *http.ServeMux
+	static  map[string][]staticRoute // path → routes without parameters
 	guard   *guard
 	trusted []netip.Prefix
 	rlMode  func() string
@@ -91,10 +92,44 @@ func New(c Config) *Handler {
 		}
 	}
 	h.guard = g
+	h.static = map[string][]staticRoute{}
 	for _, rt := range h.routes() {
-		h.mux.Handle(rt.pattern, h.wrap(rt.pattern, h.serve(rt.fn)))
+		hd := h.wrap(rt.pattern, h.serve(rt.fn))
+		h.mux.Handle(rt.pattern, hd)
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		if !strings.Contains(path, "{") {
+			h.static[path] = append(h.static[path], staticRoute{method: method, pattern: rt.pattern, h: hd})
+		}
 	}
 	return h
+}
+
+// staticRoute is a route without path parameters, served without the mux.
+type staticRoute struct {
+	method, pattern string
+	h               http.Handler
+}
+
+// Lookup returns the handler of the route without path parameters that r
+// names exactly — same method, same clean unescaped path — or nil. Those
+// are the routes the mux would pick for r anyway (a literal path is more
+// specific than any pattern with parameters), so ServeHTTP, and a server
+// in front of the API, serve them with one map lookup instead of the
+// ServeMux's matching, path cleaning and escaping. Everything else (HEAD,
+// paths with parameters, unclean or escaped paths, unknown routes) goes
+// through the mux as before.
+func (h *Handler) Lookup(r *http.Request) http.Handler {
+	if r.URL.RawPath != "" {
+		return nil
+	}
+	rts := h.static[r.URL.Path]
+	for i := range rts {
+		if rt := &rts[i]; rt.method == r.Method {
+			r.Pattern = rt.pattern // as ServeMux would set it
+			return rt.h
+		}
+	}
+	return nil
 }
 
 // route is one endpoint. The OpenAPI test checks that the routes and the
@@ -167,6 +202,10 @@ func (h *Handler) serve(fn handlerFunc) http.Handler {
 // ServeHTTP implements http.Handler. Requests no route matches get a
 // problem document (404, or 405 with Allow) instead of the mux's plain text.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if hd := h.Lookup(r); hd != nil {
+		hd.ServeHTTP(w, r)
+		return
+	}
 	hd, pattern := h.mux.Handler(r)
 	if pattern != "" {
 		// Serve through the mux, not hd: only ServeMux.ServeHTTP sets the

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,14 +19,8 @@ type metrics struct {
 	verifications *prometheus.CounterVec
 	tokensIssued  prometheus.Counter
 
-	byCode  map[token.Code]prometheus.Counter
-	series  sync.Map // seriesKey → prometheus.Counter
-	latency sync.Map // route → prometheus.Observer
-}
-
-type seriesKey struct {
-	route, method string
-	status        int
+	byCode map[token.Code]prometheus.Counter
+	routes sync.Map // route → *routeMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -67,24 +62,66 @@ func (m *metrics) verified(c token.Code) {
 	m.verifications.WithLabelValues(string(c)).Inc()
 }
 
-func (m *metrics) observe(route, method string, status int, d time.Duration) {
+// routeMetrics are one route's series: its latency observer, and its
+// request counters by method and status, found by a scan of a short
+// copy-on-write list (a route answers with a handful of statuses) instead
+// of hashing the labels on every request.
+type routeMetrics struct {
+	m        *metrics
+	route    string
+	latency  prometheus.Observer
+	mu       sync.Mutex // serializes additions to counters
+	counters atomic.Pointer[[]routeCounter]
+}
+
+type routeCounter struct {
+	method string
+	status int
+	c      prometheus.Counter
+}
+
+// route returns the series of route, made once per route.
+func (m *metrics) route(route string) *routeMetrics {
+	if rm, ok := m.routes.Load(route); ok {
+		return rm.(*routeMetrics)
+	}
+	rm := &routeMetrics{m: m, route: route, latency: m.duration.WithLabelValues(route)}
+	rm.counters.Store(&[]routeCounter{})
+	got, _ := m.routes.LoadOrStore(route, rm)
+	return got.(*routeMetrics)
+}
+
+func (rm *routeMetrics) observe(method string, status int, d time.Duration) {
 	if status == 0 {
 		status = 200
+	}
+	rm.counter(method, status).Inc()
+	rm.latency.Observe(d.Seconds())
+}
+
+func (rm *routeMetrics) counter(method string, status int) prometheus.Counter {
+	for _, rc := range *rm.counters.Load() {
+		if rc.status == status && rc.method == method {
+			return rc.c
+		}
 	}
 	switch method { // bound the label's values: clients choose the method
 	case "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
 	default:
 		method = "OTHER"
 	}
-	k := seriesKey{route, method, status}
-	c, ok := m.series.Load(k)
-	if !ok {
-		c, _ = m.series.LoadOrStore(k, m.requests.WithLabelValues(route, method, strconv.Itoa(status)))
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	old := *rm.counters.Load()
+	for _, rc := range old {
+		if rc.status == status && rc.method == method {
+			return rc.c
+		}
 	}
-	c.(prometheus.Counter).Inc()
-	o, ok := m.latency.Load(route)
-	if !ok {
-		o, _ = m.latency.LoadOrStore(route, m.duration.WithLabelValues(route))
+	c := rm.m.requests.WithLabelValues(rm.route, method, strconv.Itoa(status))
+	if len(old) < 64 { // beyond that (odd methods, many statuses) ask the vector each time
+		next := append(old[:len(old):len(old)], routeCounter{method, status, c})
+		rm.counters.Store(&next)
 	}
-	o.(prometheus.Observer).Observe(d.Seconds())
+	return c
 }

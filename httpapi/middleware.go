@@ -2,10 +2,11 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -20,7 +21,14 @@ type ctxKey struct{}
 // It is put in the context once; authed fills in the actor.
 type reqState struct {
 	id    string
+	ip    string // the client's address, once clientIP has worked it out
 	actor *token.Actor
+	// Kept here so that one allocation serves the whole middleware: the
+	// authenticated actor (actor points at it once set), the status
+	// recorder, and the X-Request-Id header value.
+	actorBuf token.Actor
+	sw       statusWriter
+	idHdr    [1]string
 }
 
 func state(ctx context.Context) *reqState {
@@ -35,10 +43,13 @@ func requestID(ctx context.Context) string { return state(ctx).id }
 
 func actorFrom(ctx context.Context) *token.Actor { return state(ctx).actor }
 
-// newRequestID returns 16 random hex characters.
+// newRequestID returns 16 random hex characters. A request id names a
+// request in logs and problem documents and is not a secret (clients may
+// choose their own), so it comes from the runtime's per-thread ChaCha8
+// generator rather than crypto/rand's getrandom system call.
 func newRequestID() string {
 	var b [8]byte
-	rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:], rand.Uint64())
 	return hex.EncodeToString(b[:])
 }
 
@@ -82,15 +93,23 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // wrap adds the request id, panic recovery, access logging and metrics. It
 // never logs headers or bodies, so no credential reaches the log.
 func (h *Handler) wrap(route string, next http.Handler) http.Handler {
+	rm := h.metrics.route(route)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if !validRequestID(id) {
-			id = newRequestID()
+		st := &reqState{}
+		// Header maps index canonical names directly: r.Header.Get and
+		// Header().Set would canonicalize these constant names per call.
+		if v := r.Header["X-Request-Id"]; len(v) > 0 && validRequestID(v[0]) {
+			st.id = v[0]
+		} else {
+			st.id = newRequestID()
 		}
-		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, &reqState{id: id}))
-		sw := &statusWriter{ResponseWriter: w}
+		id := st.id
+		st.idHdr[0] = id
+		w.Header()["X-Request-Id"] = st.idHdr[:]
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
+		st.sw.ResponseWriter = w
+		sw := &st.sw
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -103,7 +122,7 @@ func (h *Handler) wrap(route string, next http.Handler) http.Handler {
 				}
 			}
 			d := time.Since(start)
-			h.metrics.observe(route, r.Method, sw.status, d)
+			rm.observe(r.Method, sw.status, d)
 			if h.log.Enabled(r.Context(), slog.LevelDebug) {
 				h.log.Debug("request", "request_id", id, "method", r.Method, "route", route, "status", sw.status, "duration", d)
 			}
@@ -114,7 +133,10 @@ func (h *Handler) wrap(route string, next http.Handler) http.Handler {
 
 // bearer returns the credential from "Authorization: Bearer <token>".
 func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
+	var h string
+	if v := r.Header["Authorization"]; len(v) > 0 {
+		h = v[0]
+	}
 	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
 		return "", false
 	}
@@ -123,7 +145,17 @@ func bearer(r *http.Request) (string, bool) {
 }
 
 // clientIP returns the client's address (see clientAddr).
-func (h *Handler) clientIP(r *http.Request) string { return clientAddr(r, h.trusted) }
+// It is worked out once per request and kept in the request's state.
+func (h *Handler) clientIP(r *http.Request) string {
+	st, _ := r.Context().Value(ctxKey{}).(*reqState)
+	if st == nil {
+		return clientAddr(r, h.trusted)
+	}
+	if st.ip == "" {
+		st.ip = clientAddr(r, h.trusted)
+	}
+	return st.ip
+}
 
 // authed authenticates the management credential and puts the Actor in the
 // request context.
@@ -136,7 +168,8 @@ func (h *Handler) authed(next handlerFunc) handlerFunc {
 		if !ok {
 			return token.Errorf(token.Unauthenticated, "missing_credential", "send a management key as \"Authorization: Bearer <key>\"")
 		}
-		a, err := h.svc.Authenticate(r.Context(), secret, ip, requestID(r.Context()))
+		st := state(r.Context())
+		err := h.svc.AuthenticateInto(r.Context(), &st.actorBuf, secret, ip, st.id)
 		if token.KindOf(err) == token.Unauthenticated {
 			if throttled, retry := h.guard.fail(r.Context(), "auth", h.guard.auth, ip); throttled {
 				return tooManyFailures(w, retry)
@@ -145,7 +178,7 @@ func (h *Handler) authed(next handlerFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		state(r.Context()).actor = a
+		st.actor = &st.actorBuf
 		return next(w, r)
 	}
 }

@@ -89,8 +89,12 @@ func writeJSONType(w http.ResponseWriter, status int, ctype string, v any) {
 		ctype = "application/problem+json"
 	}
 	h := w.Header()
-	h.Set("Content-Type", ctype)
-	h.Set("Cache-Control", "no-store")
+	if ctype == "application/json" {
+		h["Content-Type"] = hdrJSON
+	} else {
+		h.Set("Content-Type", ctype)
+	}
+	h["Cache-Control"] = hdrNoStore
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
 }

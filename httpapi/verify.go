@@ -78,13 +78,22 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 	bp := bufPool.Get().(*[]byte)
 	b := append(appendVerifyResponse((*bp)[:0], &out), '\n')
 	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("Cache-Control", "no-store")
+	hdr["Content-Type"] = hdrJSON
+	hdr["Cache-Control"] = hdrNoStore
 	w.Write(b)
 	*bp = b
 	bufPool.Put(bp)
 	return nil
 }
+
+// Header values set by direct map assignment: Header.Set would
+// canonicalize the constant name and allocate the slice on every answer.
+// They are shared and must never be modified in place (len = cap = 1, so
+// Header.Add copies before appending).
+var (
+	hdrJSON    = []string{"application/json"}
+	hdrNoStore = []string{"no-store"}
+)
 
 // bufPool recycles the buffers verify answers are written into.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}

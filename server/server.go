@@ -212,7 +212,7 @@ func Run(ctx context.Context, c Config) error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", api)
 	srv := &http.Server{
-		Handler:           securityHeaders(mux, c.TLSCert != ""),
+		Handler:           securityHeaders(front(api, mux), c.TLSCert != ""),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -328,14 +328,36 @@ func announceRoot(c Config, key string) {
 	c.Log.Info("root credential created", "file", path)
 }
 
-// securityHeaders sets headers every response carries.
+// Security header values, shared by every response and never modified in
+// place (len = cap = 1: Header.Add copies before appending).
+var (
+	hdrNoSniff = []string{"nosniff"}
+	hdrHSTS    = []string{"max-age=63072000; includeSubDomains"}
+)
+
+// securityHeaders sets headers every response carries. The names are
+// canonical, so the header map is indexed directly rather than through
+// Header.Set, which would canonicalize them and allocate on every request.
 func securityHeaders(next http.Handler, tls bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["X-Content-Type-Options"] = hdrNoSniff
 		if tls {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+			h["Strict-Transport-Security"] = hdrHSTS
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// front routes a request to the API's routes without path parameters with
+// one map lookup (httpapi.Handler.Lookup), and everything else through
+// mux (/metrics, and the API's other routes, which mux hands to the API).
+func front(api *httpapi.Handler, mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hd := api.Lookup(r); hd != nil {
+			hd.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
 	})
 }

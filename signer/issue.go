@@ -1,12 +1,16 @@
 package signer
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -55,17 +59,8 @@ func Issue(ring *Ring, claims AccessClaims, now time.Time) (string, error) {
 		}
 		claims.ID = base64.RawURLEncoding.EncodeToString(b[:])
 	}
-	payload, err := json.Marshal(claims.wire())
-	if err != nil {
-		return "", fmt.Errorf("signer: issue: %w", err)
-	}
-	s, err := jose.NewSigner(
-		jose.SigningKey{
-			Algorithm: jose.SignatureAlgorithm(key.Alg),
-			Key:       jose.JSONWebKey{Key: key.Private, KeyID: key.ID, Algorithm: key.Alg},
-		},
-		(&jose.SignerOptions{}).WithType(TokenType),
-	)
+	payload := appendClaims(make([]byte, 0, 384), &claims)
+	s, err := key.joseSigner()
 	if err != nil {
 		return "", fmt.Errorf("signer: issue: %w", err)
 	}
@@ -78,4 +73,66 @@ func Issue(ring *Ring, claims AccessClaims, now time.Time) (string, error) {
 		return "", fmt.Errorf("signer: issue: %w", err)
 	}
 	return tok, nil
+}
+
+// joseSigner returns the go-jose signer of k (alg, kid, typ "at+jwt"),
+// made once per key and kept in signers: building one per token cost more
+// than the claims. A jose.Signer only reads its configuration when signing,
+// so one serves concurrent calls. An entry is used only for the very key
+// (same *Key, same ID, alg and private key) it was made for.
+func (k *Key) joseSigner() (jose.Signer, error) {
+	if v, ok := signers.Load(k); ok {
+		if c := v.(*cachedSigner); c.id == k.ID && c.alg == k.Alg && samePrivate(c.priv, k.Private) {
+			return c.s, nil
+		}
+	}
+	s, err := jose.NewSigner(
+		jose.SigningKey{
+			Algorithm: jose.SignatureAlgorithm(k.Alg),
+			Key:       jose.JSONWebKey{Key: k.Private, KeyID: k.ID, Algorithm: k.Alg},
+		},
+		(&jose.SignerOptions{}).WithType(TokenType),
+	)
+	if err != nil {
+		return nil, err
+	}
+	signersMu.Lock()
+	if signersLen >= maxCachedSigners { // keys rotate rarely: start over
+		signers.Clear()
+		signersLen = 0
+	}
+	signers.Store(k, &cachedSigner{id: k.ID, alg: k.Alg, priv: k.Private, s: s})
+	signersLen++
+	signersMu.Unlock()
+	return s, nil
+}
+
+const maxCachedSigners = 64
+
+var (
+	signers    sync.Map // *Key → *cachedSigner
+	signersMu  sync.Mutex
+	signersLen int
+)
+
+type cachedSigner struct {
+	id, alg string
+	priv    crypto.Signer
+	s       jose.Signer
+}
+
+// samePrivate reports whether a and b are the same private key object.
+func samePrivate(a, b crypto.Signer) bool {
+	switch a := a.(type) {
+	case ed25519.PrivateKey:
+		b, ok := b.(ed25519.PrivateKey)
+		return ok && len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
+	case *ecdsa.PrivateKey:
+		b, ok := b.(*ecdsa.PrivateKey)
+		return ok && a == b
+	case *rsa.PrivateKey:
+		b, ok := b.(*rsa.PrivateKey)
+		return ok && a == b
+	}
+	return false
 }

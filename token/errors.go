@@ -80,6 +80,16 @@ func internal(err error, context string) error {
 // KindOf returns the kind of err: the Kind of the first *Error in its chain,
 // Internal for any other non-nil error.
 func KindOf(err error) Kind {
+	switch e := err.(type) {
+	case nil:
+		return Internal
+	case *Error: // the common case, without errors.As's allocation
+		return e.Kind
+	}
+	return kindOfWrapped(err)
+}
+
+func kindOfWrapped(err error) Kind {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind

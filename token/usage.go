@@ -41,6 +41,22 @@ func (r *usageRecorder) record(keyID string, code Code, ip string, now time.Time
 	r.mu.Unlock()
 }
 
+// touch records a use of keyID that is not a verification (a management
+// credential authenticating a call): last-used time and address only.
+func (r *usageRecorder) touch(keyID, ip string, now time.Time) {
+	r.mu.Lock()
+	u := r.pending[keyID]
+	if u == nil {
+		u = &Usage{KeyID: keyID, Counts: make(map[Code]int64, 2)}
+		r.pending[keyID] = u
+	}
+	if now.After(u.LastUsedAt) {
+		u.LastUsedAt = now
+		u.LastUsedIP = ip
+	}
+	r.mu.Unlock()
+}
+
 // flush writes everything pending. On failure the batch is merged back so
 // nothing is lost; the next flush retries it.
 func (r *usageRecorder) flush(ctx context.Context) error {

@@ -93,27 +93,13 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*VerifyResult, e
 var resultNotFound = VerifyResult{Code: CodeNotFound}
 
 func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*VerifyResult, error) {
-	switch apitoken.Check(r.Key) {
-	case apitoken.Valid:
-	case apitoken.Foreign, apitoken.BadChecksum:
-		// Not ours, or mistyped: looked up only if the store holds keys
-		// issued elsewhere (which may have any shape).
-		if !s.foreign.Load() {
-			res := resultNotFound
-			return &res, nil
-		}
-	default: // malformed: never touch storage
-		res := resultNotFound
-		return &res, nil
-	}
-	d := apitoken.Hash(r.Key)
-	e, err := s.lookupKey(ctx, d)
-	if errors.Is(err, ErrNotFound) {
-		res := resultNotFound
-		return &res, nil
-	}
+	e, err := s.findKey(ctx, r.Key)
 	if err != nil {
 		return nil, err
+	}
+	if e == nil {
+		res := resultNotFound
+		return &res, nil
 	}
 	k := e.key
 	if (r.Keyspace != "" && k.Keyspace != r.Keyspace) || (r.Keyspace == "" && k.Keyspace == ManagementKeyspace) {
@@ -276,6 +262,50 @@ func (s *Service) creditHolder(ctx context.Context, k *Key) (string, error) {
 	return id, nil
 }
 
+// findKey returns the stored key whose plaintext was presented, or nil if
+// there is none. A key in the cache is answered from its digest alone: it
+// was read from the store under exactly that digest, so checking the
+// plaintext's shape first would only repeat work. Otherwise the shape is
+// checked before storage is touched: malformed strings never are, foreign
+// shapes and bad checksums only if the store holds keys issued elsewhere.
+func (s *Service) findKey(ctx context.Context, plaintext string) (*keyEntry, error) {
+	if len(plaintext) == 0 || len(plaintext) > apitoken.MaxLen {
+		return nil, nil // Malformed whatever it holds; not worth hashing
+	}
+	d := apitoken.Hash(plaintext)
+	if e := s.cachedKey(d); e != nil {
+		return e, nil
+	}
+	switch apitoken.Check(plaintext) {
+	case apitoken.Valid:
+	case apitoken.Foreign, apitoken.BadChecksum:
+		// Not ours, or mistyped: looked up only if the store holds keys
+		// issued elsewhere (which may have any shape).
+		if !s.foreign.Load() {
+			return nil, nil
+		}
+	default: // malformed: never touch storage
+		return nil, nil
+	}
+	e, err := s.lookupKey(ctx, d)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return e, err
+}
+
+// cachedKey returns the cached key with digest d (nil if none). The stored
+// digest is compared again in constant time.
+func (s *Service) cachedKey(d apitoken.Digest) *keyEntry {
+	if s.cache == nil {
+		return nil
+	}
+	if e, ok := s.cache.keys.GetIfPresent(d); ok && e.key.Digest.Equal(d) {
+		return e
+	}
+	return nil
+}
+
 // lookupKey finds the key with digest d: from the cache, or from the store
 // (then cached). Unknown digests are remembered briefly. The stored digest
 // is compared again in constant time.
@@ -378,18 +408,89 @@ func (s *Service) forgetPrincipal(typ PrincipalType, id string) {
 // ManagementKeyspace. Every failure is the same Unauthenticated error, so a
 // caller learns nothing about why.
 func (s *Service) Authenticate(ctx context.Context, secret, ip, requestID string) (*Actor, error) {
-	res, err := s.Verify(ctx, VerifyRequest{Key: secret, IP: ip, Keyspace: ManagementKeyspace})
-	if err != nil {
+	a := new(Actor)
+	if err := s.AuthenticateInto(ctx, a, secret, ip, requestID); err != nil {
 		return nil, err
 	}
-	if !res.Valid || res.Key.Keyspace != ManagementKeyspace {
-		return nil, Errorf(Unauthenticated, "invalid_credential", "missing or invalid management credential")
+	return a, nil
+}
+
+// AuthenticateInto is Authenticate filling in *a, which the caller may keep
+// in its per-request state to save an allocation. On error *a is unchanged.
+//
+// It runs on every management call, POST /v1/keys/verify included, so it
+// is the hot path's second key lookup and is kept short: a cached key is
+// found by its digest alone, and the credential's use updates its last-used
+// time and address but is not counted as a verification (the verification
+// counts are the analytics of keys verified, not of the callers asking).
+// Every check of Verify still applies: state (revoked, expired, disabled),
+// owner (missing or disabled), effective scopes, IP allowlist. A credential
+// with a signing secret, credits or rate limits (its own or its owner's)
+// takes the full verification, which enforces and charges them.
+func (s *Service) AuthenticateInto(ctx context.Context, a *Actor, secret, ip, requestID string) error {
+	now := s.Now()
+	e, err := s.findKey(ctx, secret)
+	if err != nil {
+		return err
 	}
-	a := &Actor{KeyID: res.Key.ID, Name: res.Key.Name, Scopes: res.Scopes, RequestID: requestID, IP: ip}
+	if e == nil || e.key.Keyspace != ManagementKeyspace {
+		return errBadCredential()
+	}
+	k := e.key
+	s.usage.touch(k.ID, ip, now)
+	if k.SigningSecret != nil || k.Remaining != nil || len(k.RateLimits) > 0 {
+		return s.authenticateFull(ctx, a, secret, ip, requestID, now)
+	}
+	if k.State(now) != Active {
+		return errBadCredential()
+	}
+	scopes := k.Scopes
+	if k.Owner != nil {
+		p, err := s.lookupPrincipal(ctx, k.Owner.Type, k.Owner.ID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return errBadCredential()
+		case err != nil:
+			return err
+		case p.Disabled:
+			return errBadCredential()
+		case len(p.RateLimits) > 0:
+			return s.authenticateFull(ctx, a, secret, ip, requestID, now)
+		}
+		scopes = e.effectiveScopes(p)
+	}
+	if len(k.IPAllow) > 0 && !ipAllowed(k.IPAllow, ip) {
+		return errBadCredential()
+	}
+	*a = Actor{KeyID: k.ID, Name: k.Name, Scopes: scopes, RequestID: requestID, IP: ip}
+	if k.Owner != nil {
+		o := *k.Owner
+		a.Owner = &o
+		a.Inert = scope.Set(scopes).Missing(k.Scopes)
+	}
+	return nil
+}
+
+// authenticateFull authenticates a credential with a signing secret,
+// credits or rate limits through the whole verification, which checks and
+// charges them (the caller has recorded its use).
+func (s *Service) authenticateFull(ctx context.Context, a *Actor, secret, ip, requestID string, now time.Time) error {
+	res, err := s.verify(ctx, VerifyRequest{Key: secret, IP: ip, Keyspace: ManagementKeyspace}, now)
+	if err != nil {
+		return err
+	}
+	if !res.Valid || res.Key.Keyspace != ManagementKeyspace {
+		return errBadCredential()
+	}
+	*a = Actor{KeyID: res.Key.ID, Name: res.Key.Name, Scopes: res.Scopes, RequestID: requestID, IP: ip}
 	if res.Key.Owner != nil {
 		o := *res.Key.Owner
 		a.Owner = &o
 		a.Inert = scope.Set(res.Scopes).Missing(res.Key.Scopes)
 	}
-	return a, nil
+	return nil
+}
+
+func errBadCredential() error {
+	return Errorf(Unauthenticated, "invalid_credential", "missing or invalid management credential")
 }

@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/latchkey/latchkey/api"
+)
+
+// decodeTokenRequest decodes the body of POST /v1/tokens (empty means {}).
+// The common shape — an object of plain ASCII strings "scope" and
+// "audience" and a plain integer "expires_in", exact names, no duplicates —
+// is read without reflection by fastTokenRequest; anything else goes
+// through decodeBytes (encoding/json), so every answer but the time taken
+// is encoding/json's. FuzzTokenRequestDecode checks that both agree.
+func decodeTokenRequest(r *http.Request, req *api.TokenRequest) error {
+	bp := bufPool.Get().(*[]byte)
+	body, err := readBodyInto(r, MaxBodyBytes, *bp)
+	if err != nil {
+		bufPool.Put(bp)
+		return err
+	}
+	// Both decoders copy what they keep, so the buffer is free again after.
+	defer func() {
+		if cap(body) <= 64<<10 {
+			*bp = body[:0]
+		}
+		bufPool.Put(bp)
+	}()
+	if fastTokenRequest(body, req) {
+		return nil
+	}
+	*req = api.TokenRequest{}
+	return decodeBytes(body, req, true)
+}
+
+// fastTokenRequest fills req from body and reports true when body has the
+// common shape described at decodeTokenRequest; false leaves req partly
+// filled and means "decode it the slow way", never "invalid".
+func fastTokenRequest(b []byte, req *api.TokenRequest) bool {
+	i := skipWS(b, 0)
+	if i == len(b) {
+		return true // empty: {}
+	}
+	if b[i] != '{' {
+		return false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return skipWS(b, i+1) == len(b)
+	}
+	var seen uint8
+	for {
+		name, j, ok := plainString(b, i)
+		if !ok {
+			return false
+		}
+		i = skipWS(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipWS(b, i+1)
+		var bit uint8
+		var dst *string
+		switch string(name) {
+		case "scope":
+			bit, dst = 1, &req.Scope
+		case "audience":
+			bit, dst = 2, &req.Audience
+		case "expires_in":
+			bit = 4
+		default:
+			return false
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		if dst != nil {
+			v, j, ok := plainString(b, i)
+			if !ok {
+				return false
+			}
+			*dst, i = string(v), j
+		} else {
+			// A plain integer: 0, or 1–18 digits without a leading zero
+			// (no sign, fraction or exponent; those go the slow way).
+			j := i
+			var n int64
+			for j < len(b) && b[j] >= '0' && b[j] <= '9' && j-i < 18 {
+				n = n*10 + int64(b[j]-'0')
+				j++
+			}
+			if j == i || (b[i] == '0' && j-i > 1) || (j < len(b) && (b[j] >= '0' && b[j] <= '9' || b[j] == '.' || b[j] == 'e' || b[j] == 'E')) {
+				return false
+			}
+			req.ExpiresIn, i = api.Seconds(n), j
+		}
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return false
+		}
+		if b[i] == '}' {
+			return skipWS(b, i+1) == len(b)
+		}
+		if b[i] != ',' {
+			return false
+		}
+		i = skipWS(b, i+1)
+	}
+}
