@@ -7,6 +7,7 @@
 #   verify    POST /v1/keys/verify, bodies cycling over the 1000 keys
 #   baseline  bench/baseline: the same requests, a fixed body of the same size
 #   healthz   GET /healthz on latchkey (reference: routing + middleware only)
+#   tokens    POST /v1/tokens: one of the keys exchanged for an EdDSA JWT
 #   create    POST /v1/keys (durable SQLite commit per key)
 # and prints req/s, p50, p99 and the ratio to the baseline at the same
 # connections. The report also goes to bench/out/http-<date>.md.
@@ -60,6 +61,7 @@ prepare_verify_store "$NKEYS"
 first_key=$(head -1 "$KEYS_FILE")
 api "$VERIFY_TOKEN" POST /v1/keys/verify "{\"key\":\"$first_key\",\"scopes\":[\"orders:read\"]}" >"$TMP/body.json"
 grep -q '"code":"VALID"' "$TMP/body.json" || die "the first key does not verify VALID"
+api "$first_key" POST /v1/tokens '{}' | grep -q '"access_token"' || die "the first key cannot be exchanged for a JWT"
 BODY_BYTES=$(wc -c <"$TMP/body.json")
 BASE_PORT=$(free_port)
 BASE_URL=http://127.0.0.1:$BASE_PORT
@@ -74,19 +76,21 @@ DURATION=2s run_wrk warmup-latchkey "$LK_URL" 64 && DURATION=2s run_wrk warmup-b
 
 LOAD_BEFORE=$(loadavg)
 valid_before=$(metric 'latchkey_verifications_total{code="VALID"}')
-log "running $ROUNDS rounds of: verify, baseline, healthz at connections $CONNS, create at $CREATE_CONNS; $DURATION each (load average $LOAD_BEFORE)"
+log "running $ROUNDS rounds of: verify, baseline, healthz, tokens at connections $CONNS, create at $CREATE_CONNS; $DURATION each (load average $LOAD_BEFORE)"
 for r in $(seq "$ROUNDS"); do
 	log " round $r"
 	for c in $CONNS; do
 		run_wrk verify "$LK_URL" "$c"
 		run_wrk baseline "$BASE_URL" "$c"
 		BENCH_MODE="get" run_wrk healthz "$LK_URL/healthz" "$c"
+		BENCH_MODE=tokens BENCH_TOKEN=$first_key run_wrk tokens "$LK_URL" "$c"
 	done
 	BENCH_MODE=create BENCH_TOKEN=$WRITE_TOKEN run_wrk create "$LK_URL" "$CREATE_CONNS"
 done
 LOAD_AFTER=$(loadavg)
 valid_after=$(metric 'latchkey_verifications_total{code="VALID"}')
-verify_requests=$(awk '$1 == "verify" { s += $8 } END { print s + 0 }' "$RESULTS")
+# Each exchange is one verification too (a dry run, counted once).
+verify_requests=$(awk '$1 == "verify" || $1 == "tokens" { s += $8 } END { print s + 0 }' "$RESULTS")
 # wrk counts completed responses; the server may have answered a few more
 # that wrk cut off at the end of each run.
 valid_delta=$(awk -v a="$valid_after" -v b="$valid_before" 'BEGIN { printf "%d", a - b }')
@@ -105,8 +109,8 @@ report() {
 	echo
 	machine_info
 	echo "- keys: $NKEYS, owned by a user, scopes [orders:read], 720h expiry, metadata; verify answer $BODY_BYTES bytes (the baseline sends the same bytes)"
-	echo "- $ROUNDS rounds, each: verify, baseline, healthz at each connection count, then create; figures are medians over the rounds, the ratio is the median of the per-round ratios (each latchkey run against the baseline run seconds apart); 1-minute load average $LOAD_BEFORE before, $LOAD_AFTER after (other processes share the machine)"
-	echo "- VALID verifications counted by latchkey's /metrics during the verify runs: $valid_delta (wrk completed $verify_requests)"
+	echo "- $ROUNDS rounds, each: verify, baseline, healthz, tokens at each connection count, then create; figures are medians over the rounds, the ratio is the median of the per-round ratios (each latchkey run against the baseline run seconds apart); 1-minute load average $LOAD_BEFORE before, $LOAD_AFTER after (other processes share the machine)"
+	echo "- VALID verifications counted by latchkey's /metrics during the verify and tokens runs: $valid_delta (wrk completed $verify_requests)"
 	echo
 	echo "| scenario | connections | req/s | p50 | p99 | ratio to baseline | per round | best round req/s |"
 	echo "|---|---:|---:|---:|---:|---:|---|---:|"
@@ -115,6 +119,7 @@ report() {
 		for c in $CONNS; do echo "baseline $c"; done
 		for c in $CONNS; do echo "verify $c"; done
 		for c in $CONNS; do echo "healthz $c"; done
+		for c in $CONNS; do echo "tokens $c"; done
 		echo "create $CREATE_CONNS"
 	} | while read -r name c; do
 		printf '| %s | %s | %.0f | %s | %s | %s | %s | %.0f |\n' "$name" "$c" "$(result "$name" "$c" rps median)" \
@@ -127,7 +132,10 @@ report() {
 	r64=$(paired_ratio verify baseline 64)
 	p99_16=$(result verify 16 p99 median)
 	crt=$(result create "$CREATE_CONNS" rps median)
-	target "verify ≥ 0.60 × baseline req/s at 64 connections: $r64" "$(awk -v r="$r64" 'BEGIN { print (r + 0 >= 0.60) }')"
+	local t64
+	t64=$(paired_ratio tokens baseline 64)
+	target "verify ≥ 0.75 × baseline req/s at 64 connections (SPEC §6): $r64" "$(awk -v r="$r64" 'BEGIN { print (r + 0 >= 0.75) }')"
+	target "JWT issuance (POST /v1/tokens) ≥ 0.25 × baseline req/s at 64 connections (SPEC §6): $t64" "$(awk -v r="$t64" 'BEGIN { print (r + 0 >= 0.25) }')"
 	target "verify p99 < 5 ms at 16 connections: $(ms "${p99_16:-0}") (best round: $(ms "$(result verify 16 p99 best)"); baseline: $(ms "$(result baseline 16 p99 median)"))" "$(awk -v p="${p99_16:-1e9}" 'BEGIN { print (p < 5000) }')"
 	target "key creation ≥ 1000/s (durable SQLite, $CREATE_CONNS connections): $(printf '%.0f' "$crt")/s" "$(awk -v r="$crt" 'BEGIN { print (r >= 1000) }')"
 }

@@ -27,9 +27,17 @@ if [[ "${BENCH_PIN:-1}" != 0 ]] && command -v taskset >/dev/null && (($(nproc) >
 	PIN_DESC="taskset: server (latchkey or baseline) on CPU $srv_cpus, wrk on CPU $wrk_cpus"
 fi
 
+# need_wrk installs wrk with apt-get when `which wrk` finds none (through
+# sudo unless running as root), refreshing the package lists only if the
+# first attempt fails.
 need_wrk() {
-	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) >&2 ||
-		die "wrk is missing and could not be installed (apt-get install wrk)"
+	if ! which wrk >/dev/null 2>&1; then
+		local sudo=()
+		[[ $(id -u) == 0 ]] || sudo=(sudo)
+		log "installing wrk (apt-get install -y wrk)"
+		{ "${sudo[@]}" apt-get install -y -qq wrk || { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq wrk; }; } >&2 ||
+			die "wrk is missing and could not be installed (apt-get install -y wrk)"
+	fi
 	command -v curl >/dev/null || die "curl is needed"
 }
 

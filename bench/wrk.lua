@@ -4,8 +4,11 @@
 --   BENCH_MODE       verify (default): POST /v1/keys/verify, one body per
 --                    key of BENCH_KEYS_FILE, cycling;
 --                    create: POST /v1/keys with a fixed body;
+--                    tokens: POST /v1/tokens (JWT exchange) of the API key
+--                    in BENCH_TOKEN, body {};
 --                    get: GET of the URL's path.
---   BENCH_TOKEN      management credential for the Authorization header.
+--   BENCH_TOKEN      credential for the Authorization header: a management
+--                    key, or (tokens) the API key to exchange.
 --   BENCH_KEYS_FILE  plaintext keys, one a line (verify).
 --   BENCH_SCOPES     JSON array of required scopes (verify; default
 --                    ["orders:read"]).
@@ -46,6 +49,9 @@ function init(args)
     requests[1] = wrk.format("POST", "/v1/keys", nil,
       '{"keyspace":"default","name":"wrk-created","owner":{"type":"user","id":"bench"},' ..
       '"scopes":["orders:read"],"expires_in":"720h","metadata":{"plan":"pro"}}')
+  elseif mode == "tokens" then
+    n = 1
+    requests[1] = wrk.format("POST", "/v1/tokens", nil, '{}')
   else
     n = 1
     requests[1] = wrk.format("GET")
