@@ -60,3 +60,8 @@ bench-proxy: ## gateway overhead: direct vs bare reverse proxy vs latchkey's gat
 
 bench-scale: ## scale benchmark: import BENCH_KEYS=1000000 keys, restart, cold/warm verify, memory
 	bash bench/scale.sh
+
+.PHONY: bench-instr-http
+
+bench-instr-http: ## instructions per request over HTTP (callgrind): latchkey verify vs the bare net/http baseline, SPEC §6
+	bash bench/instr-http.sh
