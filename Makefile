@@ -41,6 +41,7 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test -run '^$$' -fuzz FuzzParseSignatureInput -fuzztime 30s ./httpsig
 	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./signer
 	$(GO) test -run '^$$' -fuzz FuzzAppendClaims -fuzztime 30s ./signer
+	$(GO) test -run '^$$' -fuzz FuzzAppendString -fuzztime 30s ./internal/jsonenc
 	$(GO) test -run '^$$' -fuzz FuzzVerifyRequestDecode -fuzztime 30s ./httpapi
 	$(GO) test -run '^$$' -fuzz FuzzTokenRequestDecode -fuzztime 30s ./httpapi
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/internal/jsonenc"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/scope"
 	"github.com/latchkey/latchkey/signer"
@@ -138,14 +139,14 @@ func writeTokenResponse(w http.ResponseWriter, t *api.TokenResponse) {
 
 func appendTokenResponse(b []byte, t *api.TokenResponse) []byte {
 	b = append(b, `{"access_token":`...)
-	b = appendString(b, t.AccessToken)
+	b = jsonenc.AppendString(b, t.AccessToken)
 	b = append(b, `,"token_type":`...)
-	b = appendString(b, t.TokenType)
+	b = jsonenc.AppendString(b, t.TokenType)
 	b = append(b, `,"expires_in":`...)
 	b = strconv.AppendInt(b, t.ExpiresIn, 10)
 	if t.Scope != "" {
 		b = append(b, `,"scope":`...)
-		b = appendString(b, t.Scope)
+		b = jsonenc.AppendString(b, t.Scope)
 	}
 	return append(b, '}')
 }
