@@ -37,28 +37,10 @@ func decodeTokenRequest(r *http.Request, req *api.TokenRequest) error {
 // common shape described at decodeTokenRequest; false leaves req partly
 // filled and means "decode it the slow way", never "invalid".
 func fastTokenRequest(b []byte, req *api.TokenRequest) bool {
-	i := skipWS(b, 0)
-	if i == len(b) {
+	if skipWS(b, 0) == len(b) {
 		return true // empty: {}
 	}
-	if b[i] != '{' {
-		return false
-	}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return skipWS(b, i+1) == len(b)
-	}
-	var seen uint8
-	for {
-		name, j, ok := plainString(b, i)
-		if !ok {
-			return false
-		}
-		i = skipWS(b, j)
-		if i >= len(b) || b[i] != ':' {
-			return false
-		}
-		i = skipWS(b, i+1)
+	return plainObject(b, func(name []byte, i int) (int, uint8, bool) {
 		var bit uint8
 		var dst *string
 		switch string(name) {
@@ -69,42 +51,28 @@ func fastTokenRequest(b []byte, req *api.TokenRequest) bool {
 		case "expires_in":
 			bit = 4
 		default:
-			return false
+			return 0, 0, false
 		}
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
 		if dst != nil {
 			v, j, ok := plainString(b, i)
 			if !ok {
-				return false
+				return 0, 0, false
 			}
-			*dst, i = string(v), j
-		} else {
-			// A plain integer: 0, or 1–18 digits without a leading zero
-			// (no sign, fraction or exponent; those go the slow way).
-			j := i
-			var n int64
-			for j < len(b) && b[j] >= '0' && b[j] <= '9' && j-i < 18 {
-				n = n*10 + int64(b[j]-'0')
-				j++
-			}
-			if j == i || (b[i] == '0' && j-i > 1) || (j < len(b) && (b[j] >= '0' && b[j] <= '9' || b[j] == '.' || b[j] == 'e' || b[j] == 'E')) {
-				return false
-			}
-			req.ExpiresIn, i = api.Seconds(n), j
+			*dst = string(v)
+			return j, bit, true
 		}
-		i = skipWS(b, i)
-		if i >= len(b) {
-			return false
+		// A plain integer: 0, or 1–18 digits without a leading zero (no
+		// sign, fraction or exponent; those go the slow way).
+		j := i
+		var n int64
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' && j-i < 18 {
+			n = n*10 + int64(b[j]-'0')
+			j++
 		}
-		if b[i] == '}' {
-			return skipWS(b, i+1) == len(b)
+		if j == i || (b[i] == '0' && j-i > 1) || (j < len(b) && (b[j] >= '0' && b[j] <= '9' || b[j] == '.' || b[j] == 'e' || b[j] == 'E')) {
+			return 0, 0, false
 		}
-		if b[i] != ',' {
-			return false
-		}
-		i = skipWS(b, i+1)
-	}
+		req.ExpiresIn = api.Seconds(n)
+		return j, bit, true
+	})
 }

@@ -38,25 +38,7 @@ func decodeVerifyRequest(r *http.Request, req *api.VerifyRequest) error {
 // common shape described at decodeVerifyRequest; false leaves req partly
 // filled and means "decode it the slow way", never "invalid".
 func fastVerifyRequest(b []byte, req *api.VerifyRequest) bool {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return false
-	}
-	i = skipWS(b, i+1)
-	var seen uint8
-	if i < len(b) && b[i] == '}' {
-		return skipWS(b, i+1) == len(b)
-	}
-	for {
-		name, j, ok := plainString(b, i)
-		if !ok {
-			return false
-		}
-		i = skipWS(b, j)
-		if i >= len(b) || b[i] != ':' {
-			return false
-		}
-		i = skipWS(b, i+1)
+	return plainObject(b, func(name []byte, i int) (int, uint8, bool) {
 		var bit uint8
 		var dst *string
 		switch string(name) {
@@ -71,50 +53,78 @@ func fastVerifyRequest(b []byte, req *api.VerifyRequest) bool {
 		case "scopes":
 			bit = 16
 		default:
-			return false
+			return 0, 0, false
 		}
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
 		if dst != nil {
 			v, j, ok := plainString(b, i)
 			if !ok {
-				return false
+				return 0, 0, false
 			}
-			*dst, i = string(v), j
-		} else {
-			if i >= len(b) || b[i] != '[' {
-				return false
+			*dst = string(v)
+			return j, bit, true
+		}
+		if i >= len(b) || b[i] != '[' {
+			return 0, 0, false
+		}
+		i = skipWS(b, i+1)
+		scopes := make([]string, 0, 4)
+		if i < len(b) && b[i] == ']' {
+			req.Scopes = scopes
+			return i + 1, bit, true
+		}
+		for {
+			v, j, ok := plainString(b, i)
+			if !ok {
+				return 0, 0, false
+			}
+			scopes = append(scopes, string(v))
+			i = skipWS(b, j)
+			if i >= len(b) {
+				return 0, 0, false
+			}
+			if b[i] == ']' {
+				req.Scopes = scopes
+				return i + 1, bit, true
+			}
+			if b[i] != ',' {
+				return 0, 0, false
 			}
 			i = skipWS(b, i+1)
-			scopes := make([]string, 0, 4)
-			if i < len(b) && b[i] == ']' {
-				i++
-			} else {
-				for {
-					v, j, ok := plainString(b, i)
-					if !ok {
-						return false
-					}
-					scopes = append(scopes, string(v))
-					i = skipWS(b, j)
-					if i >= len(b) {
-						return false
-					}
-					if b[i] == ']' {
-						i++
-						break
-					}
-					if b[i] != ',' {
-						return false
-					}
-					i = skipWS(b, i+1)
-				}
-			}
-			req.Scopes = scopes
 		}
-		i = skipWS(b, i)
+	})
+}
+
+// plainObject walks b, which must be one JSON object (and white space),
+// calling member at each member's value with its name (a plain string) and
+// the value's offset. member returns where the value ends, a bit of its own
+// (a name seen twice is refused) and whether it read the value; false from
+// member or any other shape makes plainObject report false: "decode it the
+// slow way", never "invalid".
+func plainObject(b []byte, member func(name []byte, i int) (next int, bit uint8, ok bool)) bool {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return skipWS(b, i+1) == len(b)
+	}
+	var seen uint8
+	for {
+		name, j, ok := plainString(b, i)
+		if !ok {
+			return false
+		}
+		i = skipWS(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		next, bit, ok := member(name, skipWS(b, i+1))
+		if !ok || seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		i = skipWS(b, next)
 		if i >= len(b) {
 			return false
 		}
