@@ -41,11 +41,19 @@ func TestGeneratedRootKeyNotOnNonTerminalStdout(t *testing.T) {
 	if root == "" {
 		t.Fatal("root.key is empty")
 	}
+	// The notice is written before the listener starts, but stdout and
+	// stderr reach us through separate pipes: the address on stderr can
+	// arrive before the notice on stdout. Wait for the notice.
+	want := filepath.Join(dir, server.RootKeyFile)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stdout.String(), want) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	out := stdout.String()
 	if strings.Contains(out, root) || strings.Contains(stderr.String(), root) {
 		t.Error("the generated root key was printed although stdout is not a terminal")
 	}
-	if !strings.Contains(out, filepath.Join(dir, server.RootKeyFile)) {
+	if !strings.Contains(out, want) {
 		t.Errorf("stdout does not say where root.key is: %q", out)
 	}
 }
