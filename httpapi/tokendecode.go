@@ -13,24 +13,7 @@ import (
 // through decodeBytes (encoding/json), so every answer but the time taken
 // is encoding/json's. FuzzTokenRequestDecode checks that both agree.
 func decodeTokenRequest(r *http.Request, req *api.TokenRequest) error {
-	bp := bufPool.Get().(*[]byte)
-	body, err := readBodyInto(r, MaxBodyBytes, *bp)
-	if err != nil {
-		bufPool.Put(bp)
-		return err
-	}
-	// Both decoders copy what they keep, so the buffer is free again after.
-	defer func() {
-		if cap(body) <= 64<<10 {
-			*bp = body[:0]
-		}
-		bufPool.Put(bp)
-	}()
-	if fastTokenRequest(body, req) {
-		return nil
-	}
-	*req = api.TokenRequest{}
-	return decodeBytes(body, req, true)
+	return decodePooled(r, req, true, fastTokenRequest)
 }
 
 // fastTokenRequest fills req from body and reports true when body has the

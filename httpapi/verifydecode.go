@@ -14,24 +14,32 @@ import (
 // decodeBytes (encoding/json), so every answer but the time taken is the
 // one encoding/json gives. FuzzVerifyRequestDecode checks that both agree.
 func decodeVerifyRequest(r *http.Request, req *api.VerifyRequest) error {
+	return decodePooled(r, req, false, fastVerifyRequest)
+}
+
+// decodePooled reads r's body into a pooled buffer and decodes it into req:
+// with fast when it recognises the body, else with decodeBytes
+// (encoding/json; emptyOK lets an empty body mean {}). Both decoders copy
+// what they keep, so the buffer goes back to the pool after.
+func decodePooled[T any](r *http.Request, req *T, emptyOK bool, fast func([]byte, *T) bool) error {
 	bp := bufPool.Get().(*[]byte)
 	body, err := readBodyInto(r, MaxBodyBytes, *bp)
 	if err != nil {
 		bufPool.Put(bp)
 		return err
 	}
-	// Both decoders copy what they keep, so the buffer is free again after.
 	defer func() {
 		if cap(body) <= 64<<10 { // do not keep a buffer grown by a huge body
 			*bp = body[:0]
 		}
 		bufPool.Put(bp)
 	}()
-	if fastVerifyRequest(body, req) {
+	if fast(body, req) {
 		return nil
 	}
-	*req = api.VerifyRequest{}
-	return decodeBytes(body, req, false)
+	var zero T
+	*req = zero
+	return decodeBytes(body, req, emptyOK)
 }
 
 // fastVerifyRequest fills req from body and reports true when body has the
