@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/token"
@@ -29,6 +30,7 @@ type Handler struct {
 	trusted []netip.Prefix
 	rlMode  func() string
 
+	people   *people.Service // nil: no sign-in endpoints
 	signer   *signer.Manager // nil: no JWTs
 	issuer   string
 	tokenTTL time.Duration
@@ -52,6 +54,9 @@ type Config struct {
 	// RateLimitMode, if set, reports "local", "redis" or "degraded" for
 	// /readyz.
 	RateLimitMode func() string
+	// People signs people in; nil leaves out the /v1/users/{id}/password,
+	// totp, factors and sessions endpoints.
+	People *people.Service
 	// Signer holds the JWT signing-key ring; nil disables the JWT
 	// endpoints.
 	Signer *signer.Manager
@@ -70,7 +75,7 @@ type handlerFunc func(http.ResponseWriter, *http.Request) error
 func New(c Config) *Handler {
 	h := &Handler{svc: c.Service, log: c.Log, metrics: newMetrics(c.Registerer), mux: http.NewServeMux(),
 		trusted: c.TrustedProxies, rlMode: c.RateLimitMode,
-		signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), tokenTTL: c.TokenTTL}
+		people: c.People, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), tokenTTL: c.TokenTTL}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -140,7 +145,7 @@ type route struct {
 }
 
 func (h *Handler) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET /healthz", h.healthz},
 		{"GET /readyz", h.readyz},
 		{"GET /v1/openapi.json", h.openapi},
@@ -179,7 +184,7 @@ func (h *Handler) routes() []route {
 		{"PATCH /v1/apps/{id}", h.authed(h.updatePrincipal(token.App))},
 
 		{"GET /v1/audit", h.authed(h.listAudit)},
-	}
+	}, h.peopleRoutes()...)
 }
 
 // Routes lists the patterns the handler serves, for documentation tests.

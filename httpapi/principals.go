@@ -86,6 +86,9 @@ func (h *Handler) updatePrincipal(typ token.PrincipalType) handlerFunc {
 		if err != nil {
 			return err
 		}
+		if typ == token.User && pr.Disabled && req.Disabled != nil {
+			h.onUserDisabled(r, actorFrom(r.Context()), pr.ID)
+		}
 		writeJSON(w, http.StatusOK, apiPrincipal(pr))
 		return nil
 	}

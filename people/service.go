@@ -1,0 +1,236 @@
+// Package people signs people in: passwords (argon2id), TOTP, recovery
+// codes, passkeys (WebAuthn), directories (LDAP), server-side sessions, the
+// throttle of failed sign-ins and the step-up guard. Users themselves are
+// token principals of type user; this package adds the secrets a person
+// proves who they are with, and never stores one in the clear.
+package people
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/latchkey/latchkey/seal"
+	"github.com/latchkey/latchkey/token"
+)
+
+// Factor methods, as sessions record them (and as OpenID Connect's amr
+// will name them).
+const (
+	MethodPassword     = "pwd"
+	MethodTOTP         = "otp"
+	MethodRecoveryCode = "recovery_code"
+	MethodPasskey      = "passkey"
+	MethodDirectory    = "ldap" // a password checked by the directory
+)
+
+// secondFactor reports whether m proves possession of a second factor.
+func secondFactor(m string) bool {
+	return m == MethodTOTP || m == MethodRecoveryCode || m == MethodPasskey
+}
+
+// Defaults.
+const (
+	DefaultIdleTimeout     = 12 * time.Hour
+	DefaultAbsoluteTimeout = 7 * 24 * time.Hour
+	// PendingTimeout bounds the time between the first and the second
+	// factor of one sign-in.
+	PendingTimeout = 5 * time.Minute
+	// StepUpWindow is how recent a second factor must be for a dangerous
+	// operation (SPEC §3.5).
+	StepUpWindow = 5 * time.Minute
+	// ChallengeTimeout bounds a WebAuthn ceremony.
+	ChallengeTimeout = 5 * time.Minute
+	// touchEvery: a session's last-seen time is written at most this often.
+	touchEvery = time.Minute
+)
+
+// Directory checks a username and password against an external directory
+// (LDAP / Active Directory).
+type Directory interface {
+	// Authenticate returns the directory's entry of the user if password
+	// is theirs; ErrDirectoryRejected if not (or no such user); any other
+	// error means the directory could not answer.
+	Authenticate(ctx context.Context, username, password string) (*DirectoryUser, error)
+}
+
+// DirectoryUser is what a directory says about a user who signed in.
+type DirectoryUser struct {
+	DN          string
+	Username    string
+	Name        string
+	Email       string
+	Groups      []string
+	Permissions []string // mapped from Groups
+}
+
+// ErrDirectoryRejected is a directory's "no": wrong password, unknown user.
+var ErrDirectoryRejected = errors.New("directory rejected the credentials")
+
+// Config configures a Service.
+type Config struct {
+	Store  Store
+	Tokens *token.Service
+	Box    *seal.Box // seals TOTP seeds
+	// Issuer names latchkey in authenticator apps (default "latchkey").
+	Issuer string
+	// Directory, if set, signs in users who have no local password.
+	Directory Directory
+	Argon2    Argon2Params // zero: DefaultArgon2
+	// IdleTimeout and AbsoluteTimeout bound sessions (zero: the defaults).
+	IdleTimeout, AbsoluteTimeout time.Duration
+	// WebAuthn: the relying party ID (the site's host name) and the origins
+	// pages are served from. Empty RPID disables passkeys.
+	RPID      string
+	RPName    string
+	RPOrigins []string
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Service signs people in and manages their factors and sessions.
+type Service struct {
+	store    Store
+	tokens   *token.Service
+	box      *seal.Box
+	issuer   string
+	dir      Directory
+	argon    Argon2Params
+	idle     time.Duration
+	absolute time.Duration
+	wa       *webauthn.WebAuthn // nil: passkeys disabled
+	log      *slog.Logger
+	now      func() time.Time
+
+	dummyOnce sync.Once
+	dummy     string // a hash to verify against when there is none, for equal timing
+}
+
+// New returns a Service.
+func New(c Config) (*Service, error) {
+	s := &Service{store: c.Store, tokens: c.Tokens, box: c.Box, issuer: c.Issuer, dir: c.Directory,
+		argon: c.Argon2, idle: c.IdleTimeout, absolute: c.AbsoluteTimeout, log: c.Log, now: c.Now}
+	if s.issuer == "" {
+		s.issuer = "latchkey"
+	}
+	if s.argon == (Argon2Params{}) {
+		s.argon = DefaultArgon2
+	}
+	if s.idle <= 0 {
+		s.idle = DefaultIdleTimeout
+	}
+	if s.absolute <= 0 {
+		s.absolute = DefaultAbsoluteTimeout
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if c.RPID != "" {
+		name := c.RPName
+		if name == "" {
+			name = s.issuer
+		}
+		wa, err := webauthn.New(&webauthn.Config{RPID: c.RPID, RPDisplayName: name, RPOrigins: c.RPOrigins})
+		if err != nil {
+			return nil, fmt.Errorf("webauthn: %w", err)
+		}
+		s.wa = wa
+	}
+	return s, nil
+}
+
+// PasskeysEnabled reports whether passkeys are configured.
+func (s *Service) PasskeysEnabled() bool { return s.wa != nil }
+
+// Now returns the service's clock in UTC.
+func (s *Service) Now() time.Time { return s.now().UTC() }
+
+// dummyHash returns a password hash with the current parameters, to verify
+// against when a user has none, so that unknown and known users cost the
+// same argon2id computation (ADM-04).
+func (s *Service) dummyHash() string {
+	s.dummyOnce.Do(func() { s.dummy = HashPassword(randomString(24), s.argon) })
+	return s.dummy
+}
+
+// randomString returns n random bytes, base64url-encoded.
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// digest is the stored form of a session secret or recovery code.
+func digest(s string) []byte {
+	d := sha256.Sum256([]byte(s))
+	return d[:]
+}
+
+// audit returns a success event of action on user id by actor.
+func (s *Service) audit(actor, requestID, action, userID string, detail map[string]string) *token.AuditEvent {
+	now := s.Now()
+	return &token.AuditEvent{ID: token.NewID("aud", now), Time: now, ActorKeyID: actor, Action: action,
+		TargetType: "user", TargetID: userID, Outcome: token.OutcomeSuccess, RequestID: requestID, Detail: detail}
+}
+
+// Errors of the people domain, as token errors so that the API maps them
+// in its one place.
+var (
+	errSignIn = token.Errorf(token.Unauthenticated, "invalid_credentials", "the username or password is incorrect")
+	errCode   = token.Errorf(token.Invalid, "invalid_code", "the code is not valid")
+	// ErrStepUpRequired asks for a second factor used in the last
+	// StepUpWindow.
+	ErrStepUpRequired = token.Errorf(token.PermissionDenied, "step_up_required",
+		"this needs a second factor used in the last 5 minutes: confirm a TOTP code or a passkey first")
+	errPasskeysOff = token.Errorf(token.Invalid, "passkeys_disabled", "passkeys are not configured on this server (LATCHKEY_WEBAUTHN_RP_ID)")
+)
+
+// storeErr turns a storage failure into an Unavailable error.
+func storeErr(err error, what string) error {
+	var te *token.Error
+	if errors.As(err, &te) {
+		return err
+	}
+	return &token.Error{Kind: token.Unavailable, Msg: "storage is unavailable", Err: fmt.Errorf("%s: %w", what, err)}
+}
+
+// manage checks that a may manage user userID's sign-in factors: a
+// management credential with principals:write, or the user's own session.
+// It returns the user.
+func (s *Service) manage(ctx context.Context, a *token.Actor, userID, action string) (*token.Principal, error) {
+	if !a.May(token.ScopePrincipalsWrite) && !isSelf(a, userID) {
+		return nil, s.tokens.Refuse(ctx, a, action, token.ScopePrincipalsWrite)
+	}
+	p, err := s.tokens.Store().Principal(ctx, token.User, userID)
+	if errors.Is(err, token.ErrNotFound) {
+		return nil, token.Errorf(token.NotFound, "user_not_found", "user not found")
+	}
+	if err != nil {
+		return nil, storeErr(err, "get user")
+	}
+	return p, nil
+}
+
+// SessionActor is the actor of a signed-in user acting on their own
+// account through a session.
+func SessionActor(sess *Session, requestID, ip string) *token.Actor {
+	return &token.Actor{KeyID: sess.ID, Name: sess.UserID, Owner: &token.Owner{Type: token.User, ID: sess.UserID},
+		RequestID: requestID, IP: ip}
+}
+
+// isSelf reports whether a is userID's own session.
+func isSelf(a *token.Actor, userID string) bool {
+	return a.Owner != nil && a.Owner.Type == token.User && a.Owner.ID == userID && strings.HasPrefix(a.KeyID, "ses_")
+}

@@ -1,0 +1,416 @@
+package people
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/latchkey/latchkey/token"
+)
+
+// Throttle policy (ADM-03): failures are counted per canonical username and
+// per client address over throttleWindow; past the free allowance each
+// further failure doubles the lock, up to maxLock.
+const (
+	userFreeFailures = 5
+	addrFreeFailures = 50
+	throttleWindow   = time.Hour
+	maxLock          = 15 * time.Minute
+)
+
+// CanonicalUsername folds the ways one name can be typed into one throttle
+// key: NFKC, case, white space and invisible format characters (zero-width
+// spaces and joiners) — "admin", "Admin", " admin" and "admin\u200b" are one.
+func CanonicalUsername(s string) string {
+	s = norm.NFKC.String(s)
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	return strings.ToLower(s)
+}
+
+// ThrottledError says a sign-in was refused without being checked, because
+// of too many recent failures for the name or the address.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed sign-ins: try again in %d seconds", int(math.Ceil(e.RetryAfter.Seconds())))
+}
+
+// lockFor returns the lock of a key after failures, free of them allowed.
+func lockFor(now time.Time, failures, free int) time.Time {
+	if failures <= free {
+		return time.Time{}
+	}
+	n := failures - free - 1
+	if n > 20 {
+		n = 20
+	}
+	d := min(time.Duration(1<<n)*time.Second, maxLock)
+	return now.Add(d)
+}
+
+// throttleKeys returns the throttle keys of a sign-in attempt.
+func throttleKeys(username, ip string) (user, addr string) {
+	return "user:" + CanonicalUsername(username), "addr:" + ip
+}
+
+// checkThrottle returns a *ThrottledError if either key is locked.
+func (s *Service) checkThrottle(ctx context.Context, keys ...string) error {
+	now := s.Now()
+	var wait time.Duration
+	for _, k := range keys {
+		t, err := s.store.Throttle(ctx, k)
+		if err != nil {
+			return storeErr(err, "read throttle")
+		}
+		if d := t.LockedUntil.Sub(now); d > wait {
+			wait = d
+		}
+	}
+	if wait > 0 {
+		return &ThrottledError{RetryAfter: wait}
+	}
+	return nil
+}
+
+// failed counts a failed attempt against both keys and audits it (and, when
+// a key becomes locked, the burst).
+func (s *Service) failed(ctx context.Context, username, ip, requestID, reason string) {
+	userKey, addrKey := throttleKeys(username, ip)
+	now := s.Now()
+	canon := strings.TrimPrefix(userKey, "user:")
+	for _, k := range []struct {
+		key  string
+		free int
+	}{{userKey, userFreeFailures}, {addrKey, addrFreeFailures}} {
+		t, err := s.store.RecordFailure(ctx, k.key, now, throttleWindow, func(n int) time.Time { return lockFor(now, n, k.free) })
+		if err != nil {
+			s.log.Error("sign-in throttle", "err", err)
+			continue
+		}
+		if t.Failures == k.free+1 {
+			ev := s.audit("anonymous", requestID, "signin.throttled", canon, map[string]string{"key": k.key, "failures": fmt.Sprint(t.Failures)})
+			ev.Outcome, ev.TargetType = token.OutcomeDenied, "signin"
+			s.appendAudit(ctx, ev)
+		}
+	}
+	ev := s.audit("anonymous", requestID, "signin.failed", canon, map[string]string{"ip": ip, "reason": reason})
+	ev.Outcome, ev.TargetType = token.OutcomeDenied, "signin"
+	s.appendAudit(ctx, ev)
+}
+
+func (s *Service) appendAudit(ctx context.Context, ev *token.AuditEvent) {
+	if err := s.tokens.Store().AppendAudit(ctx, ev); err != nil {
+		s.log.Error("audit", "action", ev.Action, "err", err)
+	}
+}
+
+// SignInRequest is a password sign-in attempt.
+type SignInRequest struct {
+	Username, Password string
+	IP, UserAgent      string
+	RequestID          string
+	// Current is the cookie of the browser's current session, if any: it
+	// is ended when the new one starts (no session fixation).
+	Current string
+}
+
+// SignInResult is a successful first (or only) step of a sign-in.
+type SignInResult struct {
+	// Session and Cookie are set when the user is signed in.
+	Session *Session
+	Cookie  string
+	// Pending and PendingCookie are set when a second factor is needed;
+	// TOTP and Passkey say which the user may give.
+	Pending       *Session
+	PendingCookie string
+	TOTP, Passkey bool
+}
+
+// SignIn checks a username and password. Unknown users, wrong passwords,
+// disabled users and users without a password all get the same error after
+// the same argon2id computation (ADM-04); failures are throttled per
+// canonical username and per address (ADM-03).
+func (s *Service) SignIn(ctx context.Context, r SignInRequest) (*SignInResult, error) {
+	userKey, addrKey := throttleKeys(r.Username, r.IP)
+	if err := s.checkThrottle(ctx, userKey, addrKey); err != nil {
+		return nil, err
+	}
+	if r.Username == "" || r.Password == "" || len(r.Username) > 256 || len(r.Password) > MaxPasswordLength {
+		s.verifyDummy(r.Password)
+		s.failed(ctx, r.Username, r.IP, r.RequestID, "malformed")
+		return nil, errSignIn
+	}
+	userID, method, err := s.checkPassword(ctx, r.Username, r.Password)
+	if err != nil {
+		if errors.Is(err, errSignIn) {
+			s.failed(ctx, r.Username, r.IP, r.RequestID, "password")
+		}
+		return nil, err
+	}
+	if err := s.store.ResetThrottle(ctx, userKey); err != nil {
+		s.log.Error("sign-in throttle reset", "err", err)
+	}
+	return s.afterFirstFactor(ctx, userID, method, r)
+}
+
+// verifyDummy spends one argon2id computation on nothing.
+func (s *Service) verifyDummy(password string) {
+	VerifyPassword(s.dummyHash(), password, s.argon) //nolint:errcheck // timing only
+}
+
+// checkPassword returns the user a password signs in, and how it was
+// checked: the local argon2id hash, or the directory for users without
+// one.
+func (s *Service) checkPassword(ctx context.Context, username, password string) (string, string, error) {
+	c, err := s.store.Credentials(ctx, username)
+	if err != nil && !errors.Is(err, token.ErrNotFound) {
+		return "", "", storeErr(err, "get credentials")
+	}
+	if c != nil && c.PasswordHash != "" && c.Source == "" {
+		ok, rehash, err := VerifyPassword(c.PasswordHash, password, s.argon)
+		if err != nil || !ok {
+			return "", "", errSignIn
+		}
+		p, err := s.tokens.Store().Principal(ctx, token.User, username)
+		if err != nil || p.Disabled {
+			return "", "", errSignIn
+		}
+		if rehash {
+			s.rehash(ctx, username, password)
+		}
+		return username, MethodPassword, nil
+	}
+	if s.dir != nil {
+		return s.directorySignIn(ctx, username, password)
+	}
+	s.verifyDummy(password)
+	return "", "", errSignIn
+}
+
+// rehash stores the password again under the current parameters.
+func (s *Service) rehash(ctx context.Context, userID, password string) {
+	hash := HashPassword(password, s.argon)
+	ev := s.audit("system", "", "user.password.rehash", userID, nil)
+	if _, err := s.store.UpdateCredentials(ctx, userID, func(c *Credentials) error {
+		c.PasswordHash, c.UpdatedAt = hash, s.Now()
+		return nil
+	}, ev); err != nil {
+		s.log.Error("password rehash", "user", userID, "err", err)
+	}
+}
+
+// directorySignIn checks the password with the directory and creates or
+// refreshes the user from its entry: name and permissions (from its
+// groups) at every sign-in.
+func (s *Service) directorySignIn(ctx context.Context, username, password string) (string, string, error) {
+	e, err := s.dir.Authenticate(ctx, username, password)
+	if errors.Is(err, ErrDirectoryRejected) {
+		return "", "", errSignIn
+	}
+	if err != nil {
+		return "", "", &token.Error{Kind: token.Unavailable, Code: "directory_unavailable",
+			Msg: "the directory cannot be reached; try again later", Err: err}
+	}
+	id := e.Username
+	if id == "" {
+		id = username
+	}
+	sys := &token.Actor{KeyID: "system", Name: "directory", Scopes: token.SystemActor.Scopes}
+	perms := append([]string{}, e.Permissions...)
+	p, err := s.tokens.Store().Principal(ctx, token.User, id)
+	switch {
+	case errors.Is(err, token.ErrNotFound):
+		if _, err := s.tokens.CreatePrincipal(ctx, sys, token.CreatePrincipalParams{Type: token.User, ID: id, Name: e.Name, Permissions: perms}); err != nil {
+			return "", "", err
+		}
+	case err != nil:
+		return "", "", storeErr(err, "get user")
+	case p.Disabled:
+		return "", "", errSignIn
+	default:
+		name := p.Name
+		if e.Name != "" {
+			name = e.Name
+		}
+		if _, err := s.tokens.UpdatePrincipal(ctx, sys, token.User, id, token.UpdatePrincipalParams{Name: &name, Permissions: &perms}); err != nil {
+			return "", "", err
+		}
+	}
+	now := s.Now()
+	_, err = s.store.UpdateCredentials(ctx, id, func(c *Credentials) error {
+		if c.PasswordHash != "" && c.Source == "" {
+			return errSignIn // a local user of the same name: never taken over by the directory
+		}
+		c.Source, c.ExternalID, c.UpdatedAt = "ldap", e.DN, now
+		return nil
+	}, s.audit("system", "", "user.directory.sync", id, map[string]string{"dn": e.DN, "permissions": strings.Join(perms, " ")}))
+	if err != nil {
+		return "", "", storeErr(err, "sync directory user")
+	}
+	return id, MethodDirectory, nil
+}
+
+// afterFirstFactor starts a pending sign-in if the user has a second
+// factor, and a session if not.
+func (s *Service) afterFirstFactor(ctx context.Context, userID, method string, r SignInRequest) (*SignInResult, error) {
+	c, err := s.store.Credentials(ctx, userID)
+	if err != nil && !errors.Is(err, token.ErrNotFound) {
+		return nil, storeErr(err, "get credentials")
+	}
+	totpOn := c != nil && c.TOTPSealed != nil && c.TOTPConfirmed
+	pks, err := s.store.Passkeys(ctx, userID)
+	if err != nil {
+		return nil, storeErr(err, "list passkeys")
+	}
+	now := s.Now()
+	factor := Factor{Method: method, At: now}
+	if !totpOn && len(pks) == 0 {
+		return s.startSession(ctx, userID, []Factor{factor}, r.Current, r)
+	}
+	cookie := randomString(32)
+	p := &Session{ID: token.NewID("ses", now), Digest: digest(cookie), UserID: userID, Pending: true,
+		Factors: []Factor{factor}, IP: r.IP, UserAgent: r.UserAgent, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(PendingTimeout), IdleExpiresAt: now.Add(PendingTimeout)}
+	if err := s.store.CreateSession(ctx, p, "", nil); err != nil {
+		return nil, storeErr(err, "create pending sign-in")
+	}
+	return &SignInResult{Pending: p, PendingCookie: cookie, TOTP: totpOn, Passkey: len(pks) > 0 && s.wa != nil}, nil
+}
+
+// startSession creates a session for the user with factors, ending the
+// browser's current session (by its cookie) if it has one.
+func (s *Service) startSession(ctx context.Context, userID string, factors []Factor, current string, r SignInRequest) (*SignInResult, error) {
+	now := s.Now()
+	cookie := randomString(32)
+	sess := &Session{ID: token.NewID("ses", now), Digest: digest(cookie), UserID: userID, Factors: factors,
+		IP: r.IP, UserAgent: truncateUA(r.UserAgent), CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(s.absolute), IdleExpiresAt: now.Add(min(s.idle, s.absolute))}
+	var replaces string
+	if current != "" {
+		if old, err := s.store.SessionByDigest(ctx, digest(current)); err == nil && old.EndedAt.IsZero() {
+			replaces = old.ID
+		}
+	}
+	methods := make([]string, len(factors))
+	for i, f := range factors {
+		methods[i] = f.Method
+	}
+	ev := s.audit(sess.ID, r.RequestID, "signin.success", userID, map[string]string{"session": sess.ID, "ip": r.IP, "factors": strings.Join(methods, " ")})
+	ev.TargetType = "user"
+	if err := s.store.CreateSession(ctx, sess, replaces, ev); err != nil {
+		return nil, storeErr(err, "create session")
+	}
+	return &SignInResult{Session: sess, Cookie: cookie}, nil
+}
+
+func truncateUA(ua string) string {
+	if len(ua) > 256 {
+		return ua[:256]
+	}
+	return ua
+}
+
+// pending returns the live pending sign-in of cookie.
+func (s *Service) pending(ctx context.Context, cookie string) (*Session, error) {
+	if cookie == "" {
+		return nil, errNoPending
+	}
+	p, err := s.store.SessionByDigest(ctx, digest(cookie))
+	if errors.Is(err, token.ErrNotFound) {
+		return nil, errNoPending
+	}
+	if err != nil {
+		return nil, storeErr(err, "get pending sign-in")
+	}
+	if !p.Pending || !p.EndedAt.IsZero() || !s.Now().Before(p.ExpiresAt) {
+		return nil, errNoPending
+	}
+	return p, nil
+}
+
+var errNoPending = token.Errorf(token.Unauthenticated, "signin_expired", "the sign-in expired: start again with your username and password")
+
+// PendingSignIn returns the pending sign-in of cookie and which second
+// factors its user has.
+func (s *Service) PendingSignIn(ctx context.Context, cookie string) (p *Session, totpOn, passkey bool, err error) {
+	if p, err = s.pending(ctx, cookie); err != nil {
+		return nil, false, false, err
+	}
+	c, err := s.store.Credentials(ctx, p.UserID)
+	if err != nil && !errors.Is(err, token.ErrNotFound) {
+		return nil, false, false, storeErr(err, "get credentials")
+	}
+	pks, err := s.store.Passkeys(ctx, p.UserID)
+	if err != nil {
+		return nil, false, false, storeErr(err, "list passkeys")
+	}
+	return p, c != nil && c.TOTPSealed != nil && c.TOTPConfirmed, len(pks) > 0 && s.wa != nil, nil
+}
+
+// SecondFactor finishes a pending sign-in with a TOTP code or a recovery
+// code, replacing the pending record by a session with a new ID.
+func (s *Service) SecondFactor(ctx context.Context, pendingCookie, code string, r SignInRequest) (*SignInResult, error) {
+	p, err := s.pending(ctx, pendingCookie)
+	if err != nil {
+		return nil, err
+	}
+	userKey, addrKey := throttleKeys(p.UserID, r.IP)
+	if err := s.checkThrottle(ctx, userKey, addrKey); err != nil {
+		return nil, err
+	}
+	method, err := s.checkSecondFactor(ctx, p.UserID, code, r.RequestID, p.ID)
+	if err != nil {
+		if errors.Is(err, errCode) {
+			s.failed(ctx, p.UserID, r.IP, r.RequestID, "second_factor")
+		}
+		return nil, err
+	}
+	s.store.ResetThrottle(ctx, userKey) //nolint:errcheck // best effort
+	factors := append(append([]Factor{}, p.Factors...), Factor{Method: method, At: s.Now()})
+	res, err := s.startSession(ctx, p.UserID, factors, r.Current, r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.EndSession(ctx, p.ID, "replaced", s.Now(), nil); err != nil {
+		s.log.Error("end pending sign-in", "err", err)
+	}
+	return res, nil
+}
+
+// checkSecondFactor accepts a TOTP code or an unused recovery code of the
+// user and returns which it was.
+func (s *Service) checkSecondFactor(ctx context.Context, userID, code, requestID, actor string) (string, error) {
+	if looksLikeRecoveryCode(code) {
+		ev := s.audit(actor, requestID, "user.recovery_code.use", userID, nil)
+		ok, err := s.store.UseRecoveryCode(ctx, userID, digest(normalizeRecovery(strings.TrimSpace(code))), ev)
+		if err != nil {
+			return "", storeErr(err, "use recovery code")
+		}
+		if !ok {
+			return "", errCode
+		}
+		return MethodRecoveryCode, nil
+	}
+	c, err := s.store.Credentials(ctx, userID)
+	if err != nil && !errors.Is(err, token.ErrNotFound) {
+		return "", storeErr(err, "get credentials")
+	}
+	if c == nil || c.TOTPSealed == nil || !c.TOTPConfirmed {
+		return "", errCode
+	}
+	if err := s.checkTOTP(ctx, c, code); err != nil {
+		return "", err
+	}
+	return MethodTOTP, nil
+}
