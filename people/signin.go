@@ -414,3 +414,26 @@ func (s *Service) checkSecondFactor(ctx context.Context, userID, code, requestID
 	}
 	return MethodTOTP, nil
 }
+
+// CheckCurrentPassword checks r.Password against user r.Username's local
+// password, throttled like a sign-in: changing a password through a
+// session needs the current one.
+func (s *Service) CheckCurrentPassword(ctx context.Context, r SignInRequest) error {
+	userKey, addrKey := throttleKeys(r.Username, r.IP)
+	if err := s.checkThrottle(ctx, userKey, addrKey); err != nil {
+		return err
+	}
+	c, err := s.store.Credentials(ctx, r.Username)
+	if err != nil && !errors.Is(err, token.ErrNotFound) {
+		return storeErr(err, "get credentials")
+	}
+	hash := s.dummyHash()
+	if c != nil && c.PasswordHash != "" {
+		hash = c.PasswordHash
+	}
+	if ok, _, err := VerifyPassword(hash, r.Password, s.argon); err != nil || !ok || c == nil || c.PasswordHash == "" {
+		s.failed(ctx, r.Username, r.IP, r.RequestID, "current_password")
+		return token.Errorf(token.Unauthenticated, "invalid_credentials", "the password is incorrect")
+	}
+	return nil
+}
