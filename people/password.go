@@ -134,6 +134,9 @@ func CheckPassword(password, userID string) error {
 	if r, _ := utf8.DecodeRuneInString(lower); strings.Trim(lower, string(r)) == "" {
 		return &WeakPasswordError{"the password is one character repeated"}
 	}
+	if isSequence(lower) {
+		return &WeakPasswordError{"the password is a run of consecutive characters (like 1234… or abcd…)"}
+	}
 	if id := strings.ToLower(userID); len(id) >= 3 && strings.Contains(lower, id) {
 		return &WeakPasswordError{"the password must not contain the user ID"}
 	}
@@ -153,4 +156,32 @@ func CheckPassword(password, userID string) error {
 		return &WeakPasswordError{"this password is a commonly used (breached) password with digits or symbols added"}
 	}
 	return nil
+}
+
+// isSequence reports whether s ascends or descends one character at a time
+// ("123456789012", "abcdefghijkl", "987654321098"; digits wrap around).
+func isSequence(s string) bool {
+	rs := []rune(s)
+	step := func(a, b rune) rune {
+		if a == '9' && b == '0' {
+			return 1
+		}
+		if a == '0' && b == '9' {
+			return -1
+		}
+		return b - a
+	}
+	if len(rs) < 2 {
+		return false
+	}
+	d := step(rs[0], rs[1])
+	if d != 1 && d != -1 {
+		return false
+	}
+	for i := 2; i < len(rs); i++ {
+		if step(rs[i-1], rs[i]) != d {
+			return false
+		}
+	}
+	return true
 }

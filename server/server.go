@@ -30,6 +30,7 @@ import (
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
+	"github.com/latchkey/latchkey/web"
 )
 
 // Config configures a server.
@@ -79,6 +80,8 @@ type Config struct {
 	SigningKeyPeriod, SigningKeyLead time.Duration
 	// TokenTTL is the default lifetime of exchanged JWTs (default 5m).
 	TokenTTL time.Duration
+	// People configures sign-in (sessions, passkeys, the directory).
+	People PeopleConfig
 	// Proxy, if set, also runs the verifying gateway in front of an
 	// upstream API, on its own listener.
 	Proxy *ProxyConfig
@@ -202,8 +205,13 @@ func Run(ctx context.Context, c Config) error {
 			c.Log.Warn("no LATCHKEY_ISSUER: JWTs name this node's own address as their issuer; nodes sharing a database should all set the public URL", "issuer", issuer)
 		}
 	}
+	ppl, err := newPeople(c, db, svc, box, issuer)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("sign-in: %w", err)
+	}
 	api := httpapi.New(httpapi.Config{
-		Service: svc, Log: c.Log, Registerer: reg,
+		Service: svc, People: ppl, Log: c.Log, Registerer: reg,
 		TrustedProxies: c.TrustedProxies, FailureLimiter: lim, RateLimitMode: rlMode,
 		AuthFailureLimit: c.AuthFailureLimit, VerifyFailureLimit: c.VerifyFailureLimit,
 		Signer: sig, Issuer: issuer, TokenTTL: c.TokenTTL,
@@ -211,6 +219,14 @@ func Run(ctx context.Context, c Config) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", api)
+	pages, err := web.New(web.Config{People: ppl, Tokens: svc, ClientIP: api.ClientIP, Secure: secureCookies(c, issuer), Log: c.Log})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("pages: %w", err)
+	}
+	for _, p := range web.Patterns() {
+		mux.Handle(p, pages)
+	}
 	srv := &http.Server{
 		Handler:           securityHeaders(front(api, mux), c.TLSCert != ""),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -237,6 +253,7 @@ func Run(ctx context.Context, c Config) error {
 		svc.Run(flushCtx, c.UsageFlushInterval)
 	}()
 	go pruneNonces(signerCtx, svc, c.Log)
+	go prunePeople(signerCtx, ppl, c.Log)
 
 	stopGateway := func(context.Context) error { return nil }
 	if c.Proxy != nil {

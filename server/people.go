@@ -1,0 +1,98 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/people"
+	"github.com/latchkey/latchkey/seal"
+	"github.com/latchkey/latchkey/token"
+)
+
+// PeopleConfig configures sign-in: sessions, passkeys and the directory.
+type PeopleConfig struct {
+	// IdleTimeout and AbsoluteTimeout bound sessions (defaults 12h, 7d).
+	IdleTimeout, AbsoluteTimeout time.Duration
+	// RPID is the WebAuthn relying party ID: the host name users open
+	// latchkey at (default: the issuer's host; "localhost" when that is an
+	// IP address, which WebAuthn does not allow). "-" disables passkeys.
+	RPID string
+	// Origins are the page origins passkeys are used from (default: the
+	// issuer's origin, and http://localhost:<port> for a local issuer).
+	Origins []string
+	// Directory, if set, signs in users without a local password.
+	Directory people.Directory
+	// SecureCookies forces Secure cookies (for TLS terminated by a proxy
+	// in front of latchkey); they are Secure anyway when latchkey serves
+	// TLS itself or the issuer is https.
+	SecureCookies bool
+}
+
+// relyingParty works out the WebAuthn RP ID and origins from the issuer.
+func relyingParty(c PeopleConfig, issuer string) (string, []string) {
+	if c.RPID == "-" {
+		return "", nil
+	}
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return c.RPID, c.Origins
+	}
+	host, port := u.Hostname(), u.Port()
+	rpID, origins := c.RPID, c.Origins
+	local := net.ParseIP(host) != nil
+	if rpID == "" {
+		rpID = host
+		if local {
+			rpID = "localhost"
+		}
+	}
+	if len(origins) == 0 {
+		origins = []string{u.Scheme + "://" + u.Host}
+		if local || host == "localhost" {
+			lh := "localhost"
+			if port != "" {
+				lh = net.JoinHostPort("localhost", port)
+			}
+			origins = append(origins, u.Scheme+"://"+lh)
+		}
+	}
+	return rpID, origins
+}
+
+// newPeople builds the sign-in service over the store.
+func newPeople(c Config, db token.Store, svc *token.Service, box *seal.Box, issuer string) (*people.Service, error) {
+	ps, ok := db.(people.Store)
+	if !ok {
+		return nil, errors.New("the store does not keep sign-in credentials")
+	}
+	rpID, origins := relyingParty(c.People, issuer)
+	return people.New(people.Config{Store: ps, Tokens: svc, Box: box, Issuer: "latchkey",
+		Directory: c.People.Directory, IdleTimeout: c.People.IdleTimeout, AbsoluteTimeout: c.People.AbsoluteTimeout,
+		RPID: rpID, RPName: "latchkey", RPOrigins: origins, Log: c.Log})
+}
+
+// prunePeople deletes old sessions and expired WebAuthn challenges.
+func prunePeople(ctx context.Context, p *people.Service, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := p.Prune(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("prune sessions failed", "err", err)
+		}
+	}
+}
+
+// secureCookies reports whether browsers reach latchkey over TLS.
+func secureCookies(c Config, issuer string) bool {
+	return c.TLSCert != "" || c.People.SecureCookies || strings.HasPrefix(issuer, "https://")
+}
