@@ -147,9 +147,13 @@ func ExecPath(t testing.TB) string {
 	return ""
 }
 
+// candidates are the browsers findChromium tries, in order: a path, then
+// names looked up in PATH.
+var candidates = []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"}
+
 // findChromium looks for a browser in the usual places.
 func findChromium() (string, error) {
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
+	for _, name := range candidates {
 		if p, err := exec.LookPath(name); err == nil {
 			return p, nil
 		}

@@ -235,6 +235,27 @@ func TestWebAuthnUserVerificationMissing(t *testing.T) {
 	}
 }
 
+// TestWebAuthnBadUVFlag checks that SetBadUV yields ceremonies that the
+// browser completes but whose authenticator data lacks the UV flag: what a
+// relying party requiring verification must refuse on its own.
+func TestWebAuthnBadUVFlag(t *testing.T) {
+	s := newSite(t)
+	b := New(t)
+	tab := b.NewTab(t)
+	id, err := b.AddVirtualAuthenticator(tab.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetBadUV(tab.Context(), id, true); err != nil {
+		t.Fatal(err)
+	}
+
+	tab.Navigate(s.URL + "/webauthn")
+	if got := Eval[string](tab, "window.passkey"); got != "ok same=true uv=false" {
+		t.Fatalf("ceremony with the UV bit overridden: %s, want ok same=true uv=false", got)
+	}
+}
+
 // TestCloseLeavesNoProcess checks that closing a browser ends its main
 // process and every process it started (renderers, zygotes, the network
 // service, the detached crash handler), and removes its profile.
