@@ -10,6 +10,10 @@
 // as in CI. Each [New] starts its own browser process with its own
 // temporary profile, so tests never share cookies or credentials, and the
 // test's cleanup stops the process and every child it started.
+//
+// CI needs a Chromium (Debian: apt-get install chromium) and nothing else:
+// no display, no driver binary; chromedp talks to the browser over a pipe.
+// Chromium runs with --no-sandbox because CI runs the tests as root.
 package browsertest
 
 import (
@@ -99,11 +103,12 @@ func New(t testing.TB) *Browser {
 func (b *Browser) Close() {
 	b.closeOnce.Do(func() {
 		// A graceful Browser.close lets Chromium shut its children down;
-		// bound it so a hung browser cannot hold the test.
+		// bound it so a hung browser cannot hold the test. Its error is of
+		// no use: a browser that already died has nothing left to close,
+		// and what did not close is killed below.
 		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		err := chromedp.Cancel(ctx)
+		_ = chromedp.Cancel(ctx)
 		cancel()
-		_ = err // a browser that already died has nothing left to close
 		b.cancel()
 		b.allocStop() // waits for the allocator: process reaped, profile gone
 		if left := reap(b.processes, 5*time.Second); len(left) > 0 {
