@@ -28,6 +28,12 @@ import (
 // maxUsername bounds the typed username; longer ones cannot be a user.
 const maxUsername = 256
 
+// noSuchDN is the RDN of the decoy bind made for unknown users.
+const noSuchDN = "cn=latchkey-no-such-user"
+
+// errNoMatch is the cause when the user filter matches no entry.
+var errNoMatch = errors.New("no entry")
+
 // Entry is a user as the directory describes it.
 type Entry struct {
 	DN       string
@@ -119,6 +125,11 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	}
 	defer done()
 	ue, err := d.findUser(ctx, conn, username, ErrInvalidCredentials)
+	if errors.Is(err, errNoMatch) {
+		// An unknown user costs the same round trips as a wrong password
+		// (ADM-04): bind to a DN that names no one, and fail alike.
+		conn.Bind(noSuchDN+","+d.c.UserBaseDN, password)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +231,7 @@ func (d *Directory) findUser(ctx context.Context, conn *ldap.Conn, username stri
 	}
 	switch len(res.Entries) {
 	case 0:
-		return nil, fail(missing, "no user matches the filter under "+d.c.UserBaseDN, nil)
+		return nil, fail(missing, "no user matches the filter under "+d.c.UserBaseDN, errNoMatch)
 	case 1:
 	default:
 		return nil, fail(ambiguous, fmt.Sprintf("user search under %s: %d entries", d.c.UserBaseDN, len(res.Entries)), ErrAmbiguousUser)
@@ -240,6 +251,10 @@ func (d *Directory) entry(ctx context.Context, conn *ldap.Conn, ue *ldap.Entry) 
 		Username: ue.GetAttributeValue(d.c.UsernameAttr),
 		Name:     ue.GetAttributeValue(d.c.NameAttr),
 		Email:    ue.GetAttributeValue(d.c.EmailAttr),
+	}
+	if e.Username == "" {
+		// A user without a name cannot be matched to a latchkey user.
+		return nil, fail(ErrUnavailable, ue.DN+" has no "+d.c.UsernameAttr+" attribute (check UsernameAttr)", nil)
 	}
 	var groupDNs []string
 	switch {

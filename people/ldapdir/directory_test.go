@@ -271,3 +271,17 @@ func TestInsecureNoTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A UsernameAttr the entries lack (sAMAccountName on OpenLDAP) is a
+// configuration error, not a user without a name.
+func TestMissingUsernameAttr(t *testing.T) {
+	s := slapdtest.Start(t)
+	c := config(s)
+	c.UsernameAttr = "sAMAccountName"
+	d := newDir(t, c)
+	_, err := d.Authenticate(context.Background(), "alice", slapdtest.AlicePassword)
+	wantKind(t, err, ldapdir.ErrUnavailable, slapdtest.AlicePassword)
+	if !strings.Contains(err.Error(), "sAMAccountName") {
+		t.Errorf("err = %v, want it to name the attribute", err)
+	}
+}
