@@ -144,14 +144,9 @@ func (s *Server) start(certs certFiles) error {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p2), time.Second)
+		err := s.answers()
 		if err == nil {
-			c.Close()
-			c, err = net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p1), time.Second)
-			if err == nil {
-				c.Close()
-				return nil
-			}
+			return nil
 		}
 		select {
 		case <-s.exited:
@@ -163,6 +158,24 @@ func (s *Server) start(certs certFiles) error {
 			return fmt.Errorf("slapd did not answer within 20s: %v; output: %s", err, s.out.String())
 		}
 	}
+}
+
+// answers reports (nil) whether this slapd answers on both URLs: a TLS
+// handshake with the test CA's certificate and the root bind prove it is
+// ours, not another process that took a port first.
+func (s *Server) answers() error {
+	c, err := s.Dial(RootDN, RootPassword)
+	if err != nil {
+		return err
+	}
+	c.Close()
+	c, err = ldap.DialURL(s.LDAPURL, ldap.DialWithDialer(&net.Dialer{Timeout: time.Second}))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetTimeout(time.Second)
+	return c.StartTLS(s.TLSConfig())
 }
 
 // stop ends slapd (SIGTERM, then SIGKILL after 5 s) and waits for it.
@@ -247,7 +260,8 @@ func (s *Server) TLSConfig() *tls.Config {
 
 // Dial returns a connection over LDAPS, bound as dn with password.
 func (s *Server) Dial(dn, password string) (*ldap.Conn, error) {
-	c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(s.TLSConfig()))
+	c, err := ldap.DialURL(s.LDAPSURL, ldap.DialWithTLSConfig(s.TLSConfig()),
+		ldap.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}))
 	if err != nil {
 		return nil, err
 	}

@@ -285,3 +285,53 @@ func TestMissingUsernameAttr(t *testing.T) {
 		t.Errorf("err = %v, want it to name the attribute", err)
 	}
 }
+
+// Config.Timeout bounds a call whose context has no deadline.
+func TestConfigTimeout(t *testing.T) {
+	c := config(slapdtest.Start(t))
+	c.URL, c.StartTLS = "ldap://"+slapdtest.Silent(t), true
+	c.Timeout = 200 * time.Millisecond
+	d := newDir(t, c)
+	start := time.Now()
+	_, err := d.Lookup(context.Background(), "alice")
+	wantKind(t, err, ldapdir.ErrUnavailable)
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("Lookup took %v despite a 200ms Timeout", el)
+	}
+}
+
+// A cancelled context ends the call at once.
+func TestCancelled(t *testing.T) {
+	d := newDir(t, config(slapdtest.Start(t)))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := d.Authenticate(ctx, "alice", slapdtest.AlicePassword)
+	wantKind(t, err, ldapdir.ErrUnavailable)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled too", err)
+	}
+}
+
+// One Directory serves concurrent sign-ins, each on its own connection.
+func TestConcurrent(t *testing.T) {
+	d := newDir(t, config(slapdtest.Start(t)))
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			user, pw := "alice", slapdtest.AlicePassword
+			if i%2 == 1 {
+				user, pw = "bob", slapdtest.BobPassword
+			}
+			e, err := d.Authenticate(context.Background(), user, pw)
+			if err == nil && e.Username != user {
+				err = errors.New("got " + e.Username + ", want " + user)
+			}
+			errs <- err
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
