@@ -119,7 +119,7 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 	if username == "" || len(username) > maxUsername {
 		return nil, fail(ErrInvalidCredentials, "username empty or too long", nil)
 	}
-	conn, done, err := d.open(ctx)
+	conn, ctx, done, err := d.open(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func (d *Directory) Lookup(ctx context.Context, username string) (*Entry, error)
 	if username == "" || len(username) > maxUsername {
 		return nil, fail(ErrNoSuchUser, "username empty or too long", nil)
 	}
-	conn, done, err := d.open(ctx)
+	conn, ctx, done, err := d.open(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -167,25 +167,27 @@ func (d *Directory) Lookup(ctx context.Context, username string) (*Entry, error)
 }
 
 // open connects, secures the connection and binds the service account. The
-// connection is closed when ctx ends, the Timeout passes, or done is
-// called.
-func (d *Directory) open(ctx context.Context) (conn *ldap.Conn, done func(), err error) {
-	ctx, cancel := context.WithTimeout(ctx, d.c.Timeout)
+// connection is closed when parent ends, the Timeout passes (ctx, which
+// the caller uses from then on, ends with both), or done is called.
+func (d *Directory) open(parent context.Context) (conn *ldap.Conn, ctx context.Context, done func(), err error) {
+	ctx, cancel := context.WithTimeout(parent, d.c.Timeout)
 	deadline, _ := ctx.Deadline()
 	var dialer net.Dialer
 	raw, err := dialer.DialContext(ctx, "tcp", d.addr)
 	if err != nil {
+		err = d.unavailable(ctx, "connect to "+d.addr, err)
 		cancel()
-		return nil, nil, d.unavailable(ctx, "connect to "+d.addr, err)
+		return nil, nil, nil, err
 	}
 	// Every read and write ends by the deadline, whatever go-ldap does.
 	raw.SetDeadline(deadline)
 	if d.ldaps {
 		tc := tls.Client(raw, d.tls)
 		if err := tc.HandshakeContext(ctx); err != nil {
+			err = d.unavailable(ctx, "TLS with "+d.addr, err)
 			raw.Close()
 			cancel()
-			return nil, nil, d.unavailable(ctx, "TLS with "+d.addr, err)
+			return nil, nil, nil, err
 		}
 		raw = tc
 	}
@@ -200,15 +202,17 @@ func (d *Directory) open(ctx context.Context) (conn *ldap.Conn, done func(), err
 	}
 	if d.c.StartTLS {
 		if err := conn.StartTLS(d.tls); err != nil {
+			err = d.unavailable(ctx, "StartTLS with "+d.addr, err)
 			done()
-			return nil, nil, d.unavailable(ctx, "StartTLS with "+d.addr, err)
+			return nil, nil, nil, err
 		}
 	}
 	if err := conn.Bind(d.c.BindDN, d.c.BindPassword); err != nil {
+		err = d.unavailable(ctx, "service account bind as "+d.c.BindDN, err)
 		done()
-		return nil, nil, d.unavailable(ctx, "service account bind as "+d.c.BindDN, err)
+		return nil, nil, nil, err
 	}
-	return conn, done, nil
+	return conn, ctx, done, nil
 }
 
 // findUser searches for exactly one user; none is an error of kind

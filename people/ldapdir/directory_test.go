@@ -256,6 +256,9 @@ func TestDeadline(t *testing.T) {
 	start := time.Now()
 	_, err := d.Authenticate(ctx, "alice", slapdtest.AlicePassword)
 	wantKind(t, err, ldapdir.ErrUnavailable)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want context.DeadlineExceeded too", err)
+	}
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("Authenticate took %v despite a 200ms deadline", el)
 	}
@@ -295,6 +298,9 @@ func TestConfigTimeout(t *testing.T) {
 	start := time.Now()
 	_, err := d.Lookup(context.Background(), "alice")
 	wantKind(t, err, ldapdir.ErrUnavailable)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want context.DeadlineExceeded too", err)
+	}
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("Lookup took %v despite a 200ms Timeout", el)
 	}
