@@ -334,8 +334,11 @@ func serverAnswered(err error) bool {
 // unavailable wraps err as ErrUnavailable, adding the context's error when
 // it ended the call.
 func (d *Directory) unavailable(ctx context.Context, what string, err error) error {
-	if ctx.Err() != nil {
-		err = errors.Join(err, ctx.Err())
+	if cerr := ctx.Err(); cerr != nil {
+		err = errors.Join(err, cerr)
+	} else if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		// The connection's own deadline fired first.
+		err = errors.Join(err, context.DeadlineExceeded)
 	}
 	return fail(ErrUnavailable, what, err)
 }
