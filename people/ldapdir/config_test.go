@@ -1,6 +1,7 @@
 package ldapdir
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -111,5 +112,27 @@ func TestNewCAFile(t *testing.T) {
 	c.CAFile = "config_test.go" // not PEM
 	if _, err := New(c); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("New with a non-PEM CAFile = %v", err)
+	}
+}
+
+func TestUserRefused(t *testing.T) {
+	for code, want := range map[uint16]bool{
+		ldap.LDAPResultInvalidCredentials:       true,
+		ldap.LDAPResultUnwillingToPerform:       true, // AD: account restrictions
+		ldap.LDAPResultConstraintViolation:      true, // OpenLDAP ppolicy lockout
+		ldap.LDAPResultNoSuchObject:             true, // removed since the search
+		ldap.LDAPResultBusy:                     false,
+		ldap.LDAPResultUnavailable:              false,
+		ldap.LDAPResultOther:                    false,
+		ldap.ErrorNetwork:                       false,
+		ldap.ErrorEmptyPassword:                 false,
+		ldap.LDAPResultInsufficientAccessRights: true,
+	} {
+		if got := userRefused(ldap.NewError(code, errors.New("x"))); got != want {
+			t.Errorf("userRefused(%d) = %v, want %v", code, got, want)
+		}
+	}
+	if userRefused(errors.New("plain")) {
+		t.Error("a non-LDAP error counts as a refusal")
 	}
 }

@@ -134,7 +134,7 @@ func (d *Directory) Authenticate(ctx context.Context, username, password string)
 		return nil, err
 	}
 	if err := conn.Bind(ue.DN, password); err != nil {
-		if serverAnswered(err) && ctx.Err() == nil {
+		if userRefused(err) {
 			return nil, fail(ErrInvalidCredentials, "bind as "+ue.DN+" refused", err)
 		}
 		return nil, d.unavailable(ctx, "bind as "+ue.DN, err)
@@ -324,11 +324,22 @@ func rdnValue(dn string) string {
 	return p.RDNs[0].Attributes[0].Value
 }
 
-// serverAnswered reports whether err is an LDAP result from the server
-// (rather than a network or client error).
-func serverAnswered(err error) bool {
+// userRefused reports whether err is the server refusing the user's bind
+// (wrong password, locked or disabled account, password policy, the entry
+// gone since the search) rather than an outage (busy, unavailable,
+// network).
+func userRefused(err error) bool {
 	var le *ldap.Error
-	return errors.As(err, &le) && le.ResultCode < ldap.ErrorNetwork
+	if !errors.As(err, &le) {
+		return false
+	}
+	switch le.ResultCode {
+	case ldap.LDAPResultInvalidCredentials, ldap.LDAPResultInsufficientAccessRights,
+		ldap.LDAPResultUnwillingToPerform, ldap.LDAPResultConstraintViolation,
+		ldap.LDAPResultNoSuchObject, ldap.LDAPResultInappropriateAuthentication:
+		return true
+	}
+	return false
 }
 
 // unavailable wraps err as ErrUnavailable, adding the context's error when
