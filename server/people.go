@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/people"
+	"github.com/latchkey/latchkey/people/ldapdir"
 	"github.com/latchkey/latchkey/seal"
 	"github.com/latchkey/latchkey/token"
 )
@@ -95,4 +96,22 @@ func prunePeople(ctx context.Context, p *people.Service, log *slog.Logger) {
 // secureCookies reports whether browsers reach latchkey over TLS.
 func secureCookies(c Config, issuer string) bool {
 	return c.TLSCert != "" || c.People.SecureCookies || strings.HasPrefix(issuer, "https://")
+}
+
+// ldapDirectory adapts an LDAP directory to the sign-in service.
+type ldapDirectory struct{ d *ldapdir.Directory }
+
+// LDAPDirectory returns d as a sign-in directory.
+func LDAPDirectory(d *ldapdir.Directory) people.Directory { return ldapDirectory{d} }
+
+func (l ldapDirectory) Authenticate(ctx context.Context, username, password string) (*people.DirectoryUser, error) {
+	e, err := l.d.Authenticate(ctx, username, password)
+	if errors.Is(err, ldapdir.ErrInvalidCredentials) {
+		return nil, people.ErrDirectoryRejected
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &people.DirectoryUser{DN: e.DN, Username: e.Username, Name: e.Name, Email: e.Email,
+		Groups: e.Groups, Permissions: e.Permissions}, nil
 }

@@ -39,6 +39,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	verifyFail := fs.String("verify-failure-limit", env("LATCHKEY_VERIFY_FAILURE_LIMIT"), "unknown keys allowed per client address named in verify's ip, N/window (env LATCHKEY_VERIFY_FAILURE_LIMIT; default 100/1m)")
 	jf, jerr := addJWTFlags(fs, env)
 	pf := addProxyFlags(fs, env)
+	sf := addPeopleFlags(fs, env)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: latchkey serve [flags]
 
@@ -107,6 +108,10 @@ Flags:
 		return 2
 	}
 	if err := pf.apply(&cfg); err != nil {
+		fmt.Fprintln(stderr, "serve:", err)
+		return 2
+	}
+	if err := sf.apply(&cfg, env); err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 2
 	}
