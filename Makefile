@@ -5,7 +5,7 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 export CGO_ENABLED = 0
 
-.PHONY: help build run test test-race lint fmt bench fuzz clean
+.PHONY: help build run deps test test-race lint fmt bench fuzz clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -16,7 +16,10 @@ build: ## build the static binary into bin/latchkey
 run: ## run the server on 127.0.0.1:8080 with data in ./latchkey-data
 	$(GO) run ./cmd/latchkey serve
 
-test: ## run every test (unit, conformance, end-to-end)
+deps: ## install the OS packages the tests drive (slapd, ldap-utils, Chromium) when missing
+	@bash scripts/test-deps.sh
+
+test: deps ## run every test (unit, conformance, end-to-end, LDAP against slapd, pages in Chromium)
 	$(GO) test -count=1 ./...
 
 test-race: ## run every test with the race detector (needs cgo for -race)
