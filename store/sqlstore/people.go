@@ -676,3 +676,55 @@ func (db *DB) ResetThrottle(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// Transfer (store/transfer): what an export reads and an import writes
+// besides people.Store.
+
+// UnusedRecoveryCodes returns the digests of the user's unused recovery
+// codes, in byte order.
+func (db *DB) UnusedRecoveryCodes(ctx context.Context, userID string) ([][]byte, error) {
+	out, err := queryAll(ctx, db.e.reader(), "SELECT digest FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL ORDER BY digest",
+		[]any{userID}, func(s scanner) ([]byte, error) {
+			var d []byte
+			err := s.Scan(&d)
+			return d, err
+		})
+	if err != nil {
+		return nil, db.errorf("recovery codes of %s: %w", userID, err)
+	}
+	return out, nil
+}
+
+// ImportCredentials stores, as one write, the user's credentials exactly
+// as given (Version included; none if c is nil), unused recovery codes by
+// digest and passkeys, with no audit event. Existing credentials, a
+// recovery code or a passkey ID that exists give an error wrapping
+// token.ErrConflict.
+func (db *DB) ImportCredentials(ctx context.Context, userID string, c *people.Credentials, codes [][]byte, passkeys []*people.Passkey) error {
+	b := &batch{}
+	e := db.enc()
+	if c != nil {
+		b.add("INSERT INTO user_credentials ("+credentialColumns+") VALUES ("+placeholders(1, 12)+")",
+			userID, c.PasswordHash, e.time(c.PasswordChangedAt), nullBytes(c.TOTPSealed), c.TOTPConfirmed,
+			e.time(c.TOTPCreatedAt), c.TOTPLastStep, nullBytes(c.WebAuthnID), c.Source, c.ExternalID, e.time(c.UpdatedAt), c.Version)
+	}
+	for _, d := range codes {
+		b.add("INSERT INTO recovery_codes (user_id, digest) VALUES ($1, $2)", userID, nonNilBytes(d))
+	}
+	for _, p := range passkeys {
+		if p.UserID != userID {
+			e.fail(fmt.Errorf("a passkey of %s among those of %s", p.UserID, userID))
+		}
+		args, err := db.passkeyArgs(p)
+		e.fail(err)
+		b.add("INSERT INTO passkeys ("+passkeyColumns+") VALUES ("+placeholders(1, 6)+")", args...)
+	}
+	err := e.err
+	if err == nil {
+		err = db.e.write(ctx, b)
+	}
+	if err != nil {
+		return db.errorf("import credentials of %s: %w", userID, err)
+	}
+	return nil
+}
