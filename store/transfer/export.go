@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"time"
 
+	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -55,8 +57,22 @@ func (t *tracker) done() {
 	}
 }
 
-// Export writes every keyspace, principal, key (with its usage counts) and
-// audit event of src to w as JSON Lines, reading src a page at a time. The
+// PeopleStore is what a store needs, besides token.Store, for Export and
+// Import to carry the sign-in credentials of users (store/sqlstore.DB has
+// it); a store without it is exported without them.
+type PeopleStore interface {
+	Credentials(ctx context.Context, userID string) (*people.Credentials, error)
+	Passkeys(ctx context.Context, userID string) ([]*people.Passkey, error)
+	// UnusedRecoveryCodes returns the digests of the user's unused codes.
+	UnusedRecoveryCodes(ctx context.Context, userID string) ([][]byte, error)
+	// ImportCredentials stores one user's credentials (nil: none) exactly
+	// as given, unused recovery codes and passkeys, with no audit event.
+	ImportCredentials(ctx context.Context, userID string, c *people.Credentials, codes [][]byte, passkeys []*people.Passkey) error
+}
+
+// Export writes every keyspace, principal, user's credentials (where src
+// is a PeopleStore), key (with its usage counts) and audit event of src
+// to w as JSON Lines, reading src a page at a time. The
 // audit log is written oldest first. Export reads no snapshot: stop the
 // servers that write to src first for an exact copy.
 func Export(ctx context.Context, src token.Store, w io.Writer, opt Options) (Counts, error) {
@@ -113,6 +129,11 @@ func exportRecords(ctx context.Context, src token.Store, enc *json.Encoder, t *t
 				break
 			}
 			f.After = next
+		}
+	}
+	if ps, ok := src.(PeopleStore); ok {
+		if err := exportCredentials(ctx, src, ps, enc, t); err != nil {
+			return err
 		}
 	}
 	f := token.KeyFilter{Limit: pageSize}
@@ -198,4 +219,44 @@ func exportAudit(ctx context.Context, src token.Store, enc *json.Encoder, t *tra
 		}
 	}
 	return nil
+}
+
+// exportCredentials writes one record for each user with credentials,
+// recovery codes or passkeys.
+func exportCredentials(ctx context.Context, src token.Store, ps PeopleStore, enc *json.Encoder, t *tracker) error {
+	f := token.PrincipalFilter{Type: token.User, Limit: pageSize}
+	for {
+		users, next, err := src.ListPrincipals(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			c, err := ps.Credentials(ctx, u.ID)
+			if errors.Is(err, token.ErrNotFound) {
+				c, err = nil, nil
+			}
+			if err != nil {
+				return err
+			}
+			codes, err := ps.UnusedRecoveryCodes(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			keys, err := ps.Passkeys(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			if c == nil && len(codes) == 0 && len(keys) == 0 {
+				continue
+			}
+			if err := enc.Encode(fromCredentials(u.ID, c, codes, keys)); err != nil {
+				return err
+			}
+			t.add(&t.c.Credentials)
+		}
+		if next == "" {
+			return nil
+		}
+		f.After = next
+	}
 }

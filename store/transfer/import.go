@@ -22,7 +22,8 @@ const maxLine = 16 << 20
 // be empty: no keys, no principals, no audit events. Keyspaces that exist
 // already (the built-in "default" and "latchkey") are overwritten with the
 // exported ones. Keys are written in batches through ImportKeys exactly as
-// exported (IDs, digests, versions, times) and no audit event is added;
+// exported (IDs, digests, versions, times), and so are the credentials of
+// users (into a PeopleStore), and no audit event is added;
 // audit events are appended in the stream's order, oldest first.
 //
 // Import is not one transaction: if it fails midway, dst holds a prefix of
@@ -159,6 +160,23 @@ func (im *importer) record(ctx context.Context, kind string, b []byte) error {
 			return err
 		}
 		im.t.add(&im.t.c.Principals)
+	case kindCreds:
+		var r credentialsRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		c, codes, keys, err := r.parts()
+		if err != nil {
+			return err
+		}
+		ps, ok := im.dst.(PeopleStore)
+		if !ok {
+			return errors.New("the destination store cannot keep the credentials of users")
+		}
+		if err := ps.ImportCredentials(ctx, r.UserID, c, codes, keys); err != nil {
+			return err
+		}
+		im.t.add(&im.t.c.Credentials)
 	case kindKey:
 		var r keyRecord
 		if err := json.Unmarshal(b, &r); err != nil {

@@ -2,13 +2,18 @@
 // principals, keys (as digests, never plaintexts, with their request-signing
 // secrets sealed), usage counts, JWT signing keys (sealed with the master
 // key, which is not part of the stream) and the audit log — between storage
-// backends as a stream of JSON Lines. The nonces of signed requests are
-// short-lived and not carried: a copy forgets them.
+// backends as a stream of JSON Lines, with the sign-in credentials of users
+// (password hashes, sealed TOTP seeds, unused recovery codes as digests,
+// passkeys) where both stores keep them. The nonces of signed requests,
+// browser sessions, WebAuthn challenges and sign-in throttles are
+// short-lived and not carried: a copy forgets them, and its users sign in
+// again.
 //
 // The stream starts with a header line naming the format and its version
 // and ends with a trailer that counts the records, so that a truncated file
 // is detected. Every line in between is one record with a "kind" field:
-// "keyspace", "principal", "key", "revoked_digest", "signing_key" or "audit", in that order. Times are
+// "keyspace", "principal", "credentials", "key", "revoked_digest",
+// "signing_key" or "audit", in that order. Times are
 // RFC 3339 with nanoseconds in UTC, durations are nanoseconds, digests are
 // hex: a copy is exact to the nanosecond whichever backend wrote it.
 package transfer
@@ -16,11 +21,13 @@ package transfer
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
 
 	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/token"
 )
@@ -40,6 +47,7 @@ const (
 	kindAudit     = "audit"
 	kindSigning   = "signing_key"
 	kindTombstone = "revoked_digest"
+	kindCreds     = "credentials"
 	kindEnd       = "end"
 )
 
@@ -55,11 +63,14 @@ type Counts struct {
 	// RevokedDigests are the tombstones of deleted revoked keys: carried so
 	// that the copy refuses to import their secrets too.
 	RevokedDigests int64 `json:"revoked_digests,omitempty"`
+	// Credentials are the users whose sign-in credentials (password,
+	// TOTP, recovery codes, passkeys) were carried, one record each.
+	Credentials int64 `json:"credentials,omitempty"`
 }
 
 // Total returns the number of records.
 func (c Counts) Total() int64 {
-	return c.Keyspaces + c.Principals + c.Keys + c.Audit + c.SigningKeys + c.RevokedDigests
+	return c.Keyspaces + c.Principals + c.Keys + c.Audit + c.SigningKeys + c.RevokedDigests + c.Credentials
 }
 
 type header struct {
@@ -323,4 +334,83 @@ func (r *tombstoneRecord) tombstone() (token.RevokedDigest, error) {
 	}
 	copy(out.Digest[:], b)
 	return out, nil
+}
+
+// credentialsRecord is the sign-in credentials of one user: secrets only as
+// PHC hashes, digests, or sealed with the master key (TOTP seeds, sealed
+// for "totp:<user id>"), which is not part of the stream.
+type credentialsRecord struct {
+	Kind          string           `json:"kind"`
+	UserID        string           `json:"user_id"`
+	Credentials   *userCredentials `json:"credentials,omitempty"`
+	RecoveryCodes []string         `json:"recovery_codes,omitempty"` // hex digests of the unused codes
+	Passkeys      []passkeyRecord  `json:"passkeys,omitempty"`
+}
+
+type userCredentials struct {
+	PasswordHash      string    `json:"password_hash,omitempty"`
+	PasswordChangedAt time.Time `json:"password_changed_at"`
+	TOTPSealed        []byte    `json:"totp_sealed,omitempty"` // base64
+	TOTPConfirmed     bool      `json:"totp_confirmed"`
+	TOTPCreatedAt     time.Time `json:"totp_created_at"`
+	TOTPLastStep      int64     `json:"totp_last_step"`
+	WebAuthnID        []byte    `json:"webauthn_id,omitempty"` // base64
+	Source            string    `json:"source,omitempty"`
+	ExternalID        string    `json:"external_id,omitempty"`
+	UpdatedAt         time.Time `json:"updated_at"`
+	Version           int64     `json:"version"`
+}
+
+type passkeyRecord struct {
+	ID         []byte    `json:"id"` // base64
+	Name       string    `json:"name"`
+	Credential []byte    `json:"credential"` // the go-webauthn JSON, base64: kept byte for byte
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at"`
+}
+
+func fromCredentials(userID string, c *people.Credentials, codes [][]byte, ps []*people.Passkey) *credentialsRecord {
+	r := &credentialsRecord{Kind: kindCreds, UserID: userID}
+	if c != nil {
+		r.Credentials = &userCredentials{PasswordHash: c.PasswordHash, PasswordChangedAt: utc(c.PasswordChangedAt),
+			TOTPSealed: c.TOTPSealed, TOTPConfirmed: c.TOTPConfirmed, TOTPCreatedAt: utc(c.TOTPCreatedAt),
+			TOTPLastStep: c.TOTPLastStep, WebAuthnID: c.WebAuthnID, Source: c.Source, ExternalID: c.ExternalID,
+			UpdatedAt: utc(c.UpdatedAt), Version: c.Version}
+	}
+	for _, d := range codes {
+		r.RecoveryCodes = append(r.RecoveryCodes, hex.EncodeToString(d))
+	}
+	for _, p := range ps {
+		r.Passkeys = append(r.Passkeys, passkeyRecord{ID: p.ID, Name: p.Name, Credential: p.Credential,
+			CreatedAt: utc(p.CreatedAt), LastUsedAt: utc(p.LastUsedAt)})
+	}
+	return r
+}
+
+// parts returns what the record holds in people's types.
+func (r *credentialsRecord) parts() (*people.Credentials, [][]byte, []*people.Passkey, error) {
+	var c *people.Credentials
+	if u := r.Credentials; u != nil {
+		c = &people.Credentials{UserID: r.UserID, PasswordHash: u.PasswordHash, PasswordChangedAt: u.PasswordChangedAt,
+			TOTPSealed: u.TOTPSealed, TOTPConfirmed: u.TOTPConfirmed, TOTPCreatedAt: u.TOTPCreatedAt,
+			TOTPLastStep: u.TOTPLastStep, WebAuthnID: u.WebAuthnID, Source: u.Source, ExternalID: u.ExternalID,
+			UpdatedAt: u.UpdatedAt, Version: u.Version}
+	}
+	var codes [][]byte
+	for _, h := range r.RecoveryCodes {
+		d, err := hex.DecodeString(h)
+		if err != nil || len(d) == 0 {
+			return nil, nil, nil, errors.New("credentials: a recovery code digest is not hex")
+		}
+		codes = append(codes, d)
+	}
+	var ps []*people.Passkey
+	for _, p := range r.Passkeys {
+		if len(p.ID) == 0 {
+			return nil, nil, nil, errors.New("credentials: a passkey without an ID")
+		}
+		ps = append(ps, &people.Passkey{ID: p.ID, UserID: r.UserID, Name: p.Name, Credential: p.Credential,
+			CreatedAt: p.CreatedAt, LastUsedAt: p.LastUsedAt})
+	}
+	return c, codes, ps, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/internal/pgtest"
+	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/store/sqlstore"
@@ -169,7 +170,110 @@ func populate(t *testing.T, db token.Store) source {
 	if err := db.ImportKeys(ctx, keys, evs); err != nil {
 		t.Fatal(err)
 	}
+	populatePeople(t, db.(*sqlstore.DB), now)
 	return source{store: db, valid: valid.Secret.Reveal(), revoked: revoked.Secret.Reveal(), signing: rotating.Key.ID}
+}
+
+// populatePeople gives the user alice every credential (one of her three
+// recovery codes used) and a session, which a copy does not carry; the
+// app "alice" gets none (credentials follow users only).
+func populatePeople(t *testing.T, db *sqlstore.DB, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	full := &people.Credentials{UserID: "alice", PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA",
+		PasswordChangedAt: now.Add(-time.Hour), TOTPSealed: []byte("sealed-totp\x00\xff"), TOTPConfirmed: true,
+		TOTPCreatedAt: now.Add(-time.Minute), TOTPLastStep: 59_000_000, WebAuthnID: bytes.Repeat([]byte{0xa1}, 64),
+		Source: "ldap", ExternalID: "uid=alice,dc=example,dc=org", UpdatedAt: now, Version: 1}
+	assertEveryField(t, full)
+	for range 3 { // version 3
+		if _, err := db.UpdateCredentials(ctx, "alice", func(c *people.Credentials) error {
+			*c = *full
+			return nil
+		}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hash := func(s string) []byte { d := apitoken.Hash(s); return d[:] }
+	codes := [][]byte{hash("code-1"), hash("code-2"), hash("code-3")}
+	if err := db.SetRecoveryCodes(ctx, "alice", codes, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.UseRecoveryCode(ctx, "alice", codes[1], nil); err != nil || !ok {
+		t.Fatalf("UseRecoveryCode = %v, %v", ok, err)
+	}
+	pk := &people.Passkey{ID: []byte("credential-id\x00\x01"), UserID: "alice", Name: "laptop",
+		Credential: []byte(`{"publicKey":"AQID", "signCount":7}`), CreatedAt: now.Add(-time.Hour), LastUsedAt: now}
+	assertEveryField(t, pk)
+	if err := db.AddPasskey(ctx, pk, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddPasskey(ctx, &people.Passkey{ID: []byte("second"), UserID: "alice", Credential: []byte("{}"), CreatedAt: now}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateSession(ctx, &people.Session{ID: "ses_alice", Digest: hash("cookie"), UserID: "alice",
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour), IdleExpiresAt: now.Add(time.Hour)}, "", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// peopleOf is what a store holds of the user's credentials.
+type peopleOf struct {
+	creds    *people.Credentials
+	codes    [][]byte
+	passkeys []*people.Passkey
+}
+
+func readPeople(t *testing.T, db token.Store, userID string) peopleOf {
+	t.Helper()
+	ctx := context.Background()
+	ps := db.(*sqlstore.DB)
+	var p peopleOf
+	var err error
+	if p.creds, err = ps.Credentials(ctx, userID); err != nil && !errors.Is(err, token.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if p.codes, err = ps.UnusedRecoveryCodes(ctx, userID); err != nil {
+		t.Fatal(err)
+	}
+	if p.passkeys, err = ps.Passkeys(ctx, userID); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// assertSamePeople fails unless got holds the credentials of every user
+// of want, and no session.
+func assertSamePeople(t *testing.T, want, got token.Store, users []*token.Principal) {
+	t.Helper()
+	carried := 0
+	for _, u := range users {
+		if u.Type != token.User {
+			continue
+		}
+		w, g := readPeople(t, want, u.ID), readPeople(t, got, u.ID)
+		if (w.creds == nil) != (g.creds == nil) {
+			t.Errorf("credentials of %s: got %+v, want %+v", u.ID, g.creds, w.creds)
+		} else if w.creds != nil {
+			carried++
+			if d := diff(g.creds, w.creds); len(d) > 0 {
+				t.Errorf("credentials of %s differ:\n%s", u.ID, strings.Join(d, "\n"))
+			}
+		}
+		if !same(w.codes, g.codes) {
+			t.Errorf("unused recovery codes of %s: got %d, want %d", u.ID, len(g.codes), len(w.codes))
+		}
+		compareAll(t, "passkey", w.passkeys, g.passkeys)
+		if n, err := got.(*sqlstore.DB).RecoveryCodesLeft(context.Background(), u.ID); err != nil || n != len(w.codes) {
+			t.Errorf("RecoveryCodesLeft(%s) on the destination = %d, %v; want %d", u.ID, n, err, len(w.codes))
+		}
+	}
+	alice := readPeople(t, want, "alice")
+	if carried == 0 || alice.creds == nil || alice.creds.Version != 3 || len(alice.codes) != 2 || len(alice.passkeys) != 2 {
+		t.Errorf("the source holds %+v for alice: want credentials at version 3, 2 unused codes and 2 passkeys", alice)
+	}
+	if _, err := got.(*sqlstore.DB).Session(context.Background(), "ses_alice"); !errors.Is(err, token.ErrNotFound) {
+		t.Errorf("Session on the destination: %v, want ErrNotFound: sessions are not copied", err)
+	}
 }
 
 // assertEveryField fails unless every field of *v is set, so that a field
@@ -372,6 +476,7 @@ func assertSame(t *testing.T, want, got token.Store) {
 	compareAll(t, "principal", w.principals, g.principals)
 	compareAll(t, "key", w.keys, g.keys)
 	compareAll(t, "audit event", w.audit, g.audit)
+	assertSamePeople(t, want, got, w.principals)
 	ws, _, err := want.SigningKeys(context.Background())
 	if err != nil {
 		t.Fatal(err)
