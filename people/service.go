@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -110,6 +111,8 @@ type Service struct {
 	wa       *webauthn.WebAuthn // nil: passkeys disabled
 	log      *slog.Logger
 	now      func() time.Time
+
+	argonRuns atomic.Int64 // argon2id computations of sign-ins, for tests of equal work
 
 	dummyOnce sync.Once
 	dummy     string // a hash to verify against when there is none, for equal timing
