@@ -77,3 +77,35 @@ func ExampleClient_ListKeys() {
 		opts.Cursor = page.NextCursor
 	}
 }
+
+// An administrator gives a user a password and a TOTP second factor. The
+// enrolment's secret and the recovery codes are shown this once.
+func ExampleClient_EnrollTOTP() {
+	ctx := context.Background()
+	c, err := client.New("http://127.0.0.1:8080", os.Getenv("LATCHKEY_TOKEN"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := c.SetPassword(ctx, "alice", os.Getenv("NEW_PASSWORD")); client.CodeOf(err) == "weak_password" {
+		log.Fatal(err) // the message says why; it never contains the password
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	e, err := c.EnrollTOTP(ctx, "alice")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("scan:", e.OTPAuthURI) // pending until confirmed
+
+	var code string
+	fmt.Scanln(&code) // a code of the authenticator app
+	rc, err := c.ConfirmTOTP(ctx, "alice", code)
+	if client.CodeOf(err) == "invalid_code" {
+		log.Fatal("wrong code; try the next one")
+	} else if err != nil {
+		log.Fatal(err)
+	}
+	for _, rcode := range rc.RecoveryCodes {
+		fmt.Println(rcode)
+	}
+}

@@ -203,6 +203,17 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"Revocation", reflect.TypeFor[api.Revocation](), true, nil},
 		{"RevocationList", reflect.TypeFor[api.RevocationList](), true, nil},
 		{"SignedRequest", reflect.TypeFor[api.SignedRequest](), false, nil},
+		{"EmptyRequest", reflect.TypeFor[struct{}](), false, nil}, // enrollUserTOTP, regenerateUserRecoveryCodes
+		{"SetPasswordRequest", reflect.TypeFor[api.SetPasswordRequest](), false, nil},
+		{"TOTPEnrollment", reflect.TypeFor[api.TOTPEnrollment](), true, nil},
+		{"TOTPConfirmRequest", reflect.TypeFor[api.TOTPConfirmRequest](), false, nil},
+		{"RecoveryCodes", reflect.TypeFor[api.RecoveryCodes](), true, nil},
+		{"Factors", reflect.TypeFor[api.Factors](), true, nil},
+		{"PasskeySummary", reflect.TypeFor[api.PasskeySummary](), true, nil},
+		{"SessionFactor", reflect.TypeFor[api.SessionFactor](), true, nil},
+		{"Session", reflect.TypeFor[api.Session](), true, nil},
+		{"SessionList", reflect.TypeFor[api.SessionList](), true, nil},
+		{"SessionsEnded", reflect.TypeFor[api.SessionsEnded](), true, nil},
 	}
 	comps, _ := doc["components"].(map[string]any)
 	schemas, _ := comps["schemas"].(map[string]any)
@@ -402,12 +413,13 @@ func oaCheckPathParams(t *testing.T, doc openapiDoc, o oaOperation) {
 	}
 }
 
-// oaCheckRequestBody checks that POST and PATCH document a JSON body whose
-// schema rejects unknown fields, as decode does, and the decode errors.
+// oaCheckRequestBody checks that POST, PUT and PATCH document a JSON body
+// whose schema rejects unknown fields, as decode does, and the decode
+// errors.
 func oaCheckRequestBody(t *testing.T, doc openapiDoc, o oaOperation, responses map[string]any) {
 	t.Helper()
 	rb, hasBody := o.op["requestBody"]
-	if o.method != http.MethodPost && o.method != http.MethodPatch {
+	if o.method != http.MethodPost && o.method != http.MethodPut && o.method != http.MethodPatch {
 		if hasBody {
 			t.Errorf("%s has a request body", o.method)
 		}

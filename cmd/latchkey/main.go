@@ -5,6 +5,9 @@
 //	latchkey keys create|list|get|update|revoke|rotate|renew|delete|verify
 //	latchkey keyspaces create|list|get|update
 //	latchkey users create|list|get|update|disable|enable
+//	latchkey users set-password|remove-password|recovery-codes|factors
+//	latchkey users totp enroll|confirm|remove
+//	latchkey users sessions list|end|end-all
 //	latchkey apps create|list|get|update|disable|enable
 //	latchkey audit list
 //	latchkey tokens create             exchange an API key for a JWT
@@ -51,7 +54,8 @@ func main() {
 // run is the whole program: args without the program name, the output
 // streams and the environment. It returns the exit code.
 func run(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	c := &cli{ctx: context.Background(), stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	c := &cli{ctx: context.Background(), stdin: os.Stdin, stdout: stdout, stderr: stderr, getenv: getenv,
+		readPassword: terminalPassword(os.Stdin, stderr)}
 	return c.main(args)
 }
 
@@ -62,6 +66,9 @@ type cli struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// readPassword prints a prompt and reads a line from the terminal
+	// without echo; nil when stdin is not a terminal.
+	readPassword func(prompt string) (string, error)
 
 	url, token string // global --url and --token given before the command
 }
@@ -89,7 +96,7 @@ func groups() []group {
 	return []group{
 		{"keys", "create, inspect, change, rotate, revoke and verify keys", keyCommands()},
 		{"keyspaces", "manage keyspaces (prefix, lifetimes, scope catalogue)", keyspaceCommands()},
-		{"users", "manage users (humans)", principalCommands(users)},
+		{"users", "manage users (humans), their passwords, second factors and sessions", append(principalCommands(users), peopleCommands()...)},
 		{"apps", "manage apps (applications, services, OAuth clients)", principalCommands(apps)},
 		{"audit", "read the audit log", auditCommands()},
 		{"signing-keys", "list and rotate the keys that sign JWTs", signingKeyCommands()},
@@ -178,6 +185,9 @@ func (c *cli) exit(cmd string, err error) int {
 	}
 	if errors.Is(err, errKeyInvalid) {
 		return exitInvalid
+	}
+	if code, ok := errors.AsType[exited](err); ok { // a nested group has printed its outcome
+		return int(code)
 	}
 	if u, ok := errors.AsType[*usageError](err); ok {
 		fmt.Fprintf(c.stderr, "latchkey %s: %s\nRun 'latchkey %s -h' for usage.\n", cmd, u.msg, cmd)
