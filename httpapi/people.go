@@ -8,24 +8,31 @@ import (
 	"github.com/latchkey/latchkey/token"
 )
 
-// peopleRoutes are the endpoints of users' sign-in factors and sessions;
-// they exist when the handler has a people service.
+// peopleRoutes are the endpoints of users' sign-in factors and sessions.
 func (h *Handler) peopleRoutes() []route {
-	if h.people == nil {
-		return nil
-	}
 	return []route{
-		{"PUT /v1/users/{id}/password", h.authed(h.setPassword)},
-		{"DELETE /v1/users/{id}/password", h.authed(h.removePassword)},
-		{"POST /v1/users/{id}/totp", h.authed(h.enrollTOTP)},
-		{"POST /v1/users/{id}/totp/confirm", h.authed(h.confirmTOTP)},
-		{"DELETE /v1/users/{id}/totp", h.authed(h.removeTOTP)},
-		{"POST /v1/users/{id}/recovery-codes", h.authed(h.recoveryCodes)},
-		{"GET /v1/users/{id}/factors", h.authed(h.factors)},
-		{"GET /v1/users/{id}/sessions", h.authed(h.sessions)},
-		{"DELETE /v1/users/{id}/sessions", h.authed(h.endSessions)},
-		{"DELETE /v1/users/{id}/sessions/{sid}", h.authed(h.endSession)},
+		{"PUT /v1/users/{id}/password", h.withPeople(h.setPassword)},
+		{"DELETE /v1/users/{id}/password", h.withPeople(h.removePassword)},
+		{"POST /v1/users/{id}/totp", h.withPeople(h.enrollTOTP)},
+		{"POST /v1/users/{id}/totp/confirm", h.withPeople(h.confirmTOTP)},
+		{"DELETE /v1/users/{id}/totp", h.withPeople(h.removeTOTP)},
+		{"POST /v1/users/{id}/recovery-codes", h.withPeople(h.recoveryCodes)},
+		{"GET /v1/users/{id}/factors", h.withPeople(h.factors)},
+		{"GET /v1/users/{id}/sessions", h.withPeople(h.sessions)},
+		{"DELETE /v1/users/{id}/sessions", h.withPeople(h.endSessions)},
+		{"DELETE /v1/users/{id}/sessions/{sid}", h.withPeople(h.endSession)},
 	}
+}
+
+// withPeople authenticates, then serves fn if the handler signs people in
+// (a handler built without Config.People answers 404 not_configured).
+func (h *Handler) withPeople(fn handlerFunc) handlerFunc {
+	return h.authed(func(w http.ResponseWriter, r *http.Request) error {
+		if h.people == nil {
+			return token.Errorf(token.NotFound, "not_configured", "sign-in is not configured on this server")
+		}
+		return fn(w, r)
+	})
 }
 
 func (h *Handler) setPassword(w http.ResponseWriter, r *http.Request) error {
