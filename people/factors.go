@@ -20,7 +20,10 @@ func (s *Service) SetPassword(ctx context.Context, a *token.Actor, userID, passw
 	if err := CheckPassword(password, userID); err != nil {
 		return token.Errorf(token.Invalid, "weak_password", "%s", err.Error())
 	}
-	hash := HashPassword(password, s.argon)
+	var hash string
+	if err := s.withArgon(ctx, func() { hash = HashPassword(password, s.argon) }); err != nil {
+		return err
+	}
 	now := s.Now()
 	ev := s.audit(a.KeyID, a.RequestID, action, userID, nil)
 	_, err := s.store.UpdateCredentials(ctx, userID, func(c *Credentials) error {

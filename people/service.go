@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -113,6 +114,10 @@ type Service struct {
 	now      func() time.Time
 
 	argonRuns atomic.Int64 // argon2id computations of sign-ins, for tests of equal work
+	// argonSlots bounds concurrent argon2id computations: each takes
+	// Argon2.Memory KiB (19 MiB by default), so a flood of sign-ins
+	// queues instead of exhausting memory.
+	argonSlots chan struct{}
 
 	dummyOnce sync.Once
 	dummy     string // a hash to verify against when there is none, for equal timing
@@ -140,6 +145,7 @@ func New(c Config) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.argonSlots = make(chan struct{}, 2*runtime.GOMAXPROCS(0))
 	if c.RPID != "" {
 		name := c.RPName
 		if name == "" {
@@ -236,4 +242,17 @@ func SessionActor(sess *Session, requestID, ip string) *token.Actor {
 // isSelf reports whether a is userID's own session.
 func isSelf(a *token.Actor, userID string) bool {
 	return a.Owner != nil && a.Owner.Type == token.User && a.Owner.ID == userID && strings.HasPrefix(a.KeyID, "ses_")
+}
+
+// withArgon runs fn, one argon2id computation, when a slot is free (or returns
+// Unavailable if ctx ends first).
+func (s *Service) withArgon(ctx context.Context, fn func()) error {
+	select {
+	case s.argonSlots <- struct{}{}:
+	case <-ctx.Done():
+		return &token.Error{Kind: token.Unavailable, Msg: "the server is busy; try again", Err: ctx.Err()}
+	}
+	defer func() { <-s.argonSlots }()
+	fn()
+	return nil
 }

@@ -147,7 +147,7 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (*SignInResult, e
 		return nil, err
 	}
 	if r.Username == "" || r.Password == "" || len(r.Username) > 256 || len(r.Password) > MaxPasswordLength {
-		s.verifyDummy(r.Password)
+		s.verifyDummy(ctx, r.Password)
 		s.failed(ctx, r.Username, r.IP, r.RequestID, "malformed")
 		return nil, errSignIn
 	}
@@ -165,9 +165,9 @@ func (s *Service) SignIn(ctx context.Context, r SignInRequest) (*SignInResult, e
 }
 
 // verifyDummy spends one argon2id computation on nothing.
-func (s *Service) verifyDummy(password string) {
+func (s *Service) verifyDummy(ctx context.Context, password string) {
 	s.argonRuns.Add(1)
-	VerifyPassword(s.dummyHash(), password, s.argon) //nolint:errcheck // timing only
+	s.withArgon(ctx, func() { VerifyPassword(s.dummyHash(), password, s.argon) }) //nolint:errcheck // timing only
 }
 
 // checkPassword returns the user a password signs in, and how it was
@@ -180,7 +180,11 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 	}
 	if c != nil && c.PasswordHash != "" && c.Source == "" {
 		s.argonRuns.Add(1)
-		ok, rehash, err := VerifyPassword(c.PasswordHash, password, s.argon)
+		var ok, rehash bool
+		var err error
+		if aerr := s.withArgon(ctx, func() { ok, rehash, err = VerifyPassword(c.PasswordHash, password, s.argon) }); aerr != nil {
+			return "", "", aerr
+		}
 		if err != nil || !ok {
 			return "", "", errSignIn
 		}
@@ -196,13 +200,16 @@ func (s *Service) checkPassword(ctx context.Context, username, password string) 
 	if s.dir != nil {
 		return s.directorySignIn(ctx, username, password)
 	}
-	s.verifyDummy(password)
+	s.verifyDummy(ctx, password)
 	return "", "", errSignIn
 }
 
 // rehash stores the password again under the current parameters.
 func (s *Service) rehash(ctx context.Context, userID, password string) {
-	hash := HashPassword(password, s.argon)
+	var hash string
+	if err := s.withArgon(ctx, func() { hash = HashPassword(password, s.argon) }); err != nil {
+		return
+	}
 	ev := s.audit("system", "", "user.password.rehash", userID, nil)
 	if _, err := s.store.UpdateCredentials(ctx, userID, func(c *Credentials) error {
 		c.PasswordHash, c.UpdatedAt = hash, s.Now()
@@ -433,7 +440,11 @@ func (s *Service) CheckCurrentPassword(ctx context.Context, r SignInRequest) err
 	if c != nil && c.PasswordHash != "" {
 		hash = c.PasswordHash
 	}
-	if ok, _, err := VerifyPassword(hash, r.Password, s.argon); err != nil || !ok || c == nil || c.PasswordHash == "" {
+	var ok bool
+	if aerr := s.withArgon(ctx, func() { ok, _, err = VerifyPassword(hash, r.Password, s.argon) }); aerr != nil {
+		return aerr
+	}
+	if err != nil || !ok || c == nil || c.PasswordHash == "" {
 		s.failed(ctx, r.Username, r.IP, r.RequestID, "current_password")
 		return token.Errorf(token.Unauthenticated, "invalid_credentials", "the password is incorrect")
 	}
