@@ -47,6 +47,10 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test -run '^$$' -fuzz FuzzAppendString -fuzztime 30s ./internal/jsonenc
 	$(GO) test -run '^$$' -fuzz FuzzVerifyRequestDecode -fuzztime 30s ./httpapi
 	$(GO) test -run '^$$' -fuzz FuzzTokenRequestDecode -fuzztime 30s ./httpapi
+	$(GO) test -run '^$$' -fuzz FuzzNormalizeCode -fuzztime 30s ./people
+	$(GO) test -run '^$$' -fuzz FuzzCanonicalUsername -fuzztime 30s ./people
+	$(GO) test -run '^$$' -fuzz FuzzCheckPassword -fuzztime 30s ./people
+	$(GO) test -run '^$$' -fuzz FuzzSafeReturn -fuzztime 30s ./web
 
 clean: ## remove build output
 	rm -rf bin
