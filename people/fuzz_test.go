@@ -49,7 +49,7 @@ func FuzzCheckPassword(f *testing.F) {
 		f.Add(s)
 	}
 	reasons := map[string]bool{}
-	for _, r := range []string{"the password is not valid UTF-8", "the password is longer than # bytes",
+	for _, r := range []string{"the password is not valid UTF-#", "the password is longer than # bytes",
 		"the password must be at least # characters long (it has #)", "the password is one character repeated",
 		"the password is a run of consecutive characters (like #… or abcd…)", "the password must not contain the user ID",
 		"this password is on a list of commonly used (breached) passwords", "the password is a commonly used password repeated",
