@@ -462,6 +462,11 @@ func TestBrowserReturnToStaysOnSite(t *testing.T) {
 		wantSignedInAs(t, tab, s.Origin, "alice")
 		signOut(t, tab, s.Origin)
 	}
+	// The control: a return_to on the site is followed, so the landings
+	// above are refusals, not a return_to ignored.
+	tab.Navigate(s.Origin + "/login?return_to=" + url.QueryEscape("/ui/me?from=login"))
+	passwordSignIn(t, tab, "alice")
+	wantAt(t, tab, s.Origin, "/ui/me?from=login")
 	wantClean(t, tab)
 }
 
