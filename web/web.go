@@ -120,7 +120,14 @@ func New(c Config) (*Handler, error) {
 		"POST /login/verify/passkey/options": h.passkeySecondOptions,
 		"POST /login/verify/passkey":         h.passkeySecond,
 		"POST /logout":                       h.logout,
-		"GET /ui/me":                         h.me,
+		// Browsers ask for it on every page; a 404 is a console error on
+		// each, so the answer is an empty one.
+		"GET /favicon.ico": func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Cache-Control", "public, max-age=86400")
+			w.WriteHeader(http.StatusNoContent)
+			return nil
+		},
+		"GET /ui/me": h.me,
 		"GET /ui": func(w http.ResponseWriter, r *http.Request) error {
 			http.Redirect(w, r, "/ui/me", http.StatusSeeOther)
 			return nil
@@ -145,7 +152,9 @@ func New(c Config) (*Handler, error) {
 }
 
 // Patterns lists the path prefixes the pages own, for the server's mux.
-func Patterns() []string { return []string{"/login", "/login/", "/logout", "/ui", "/ui/"} }
+func Patterns() []string {
+	return []string{"/login", "/login/", "/logout", "/ui", "/ui/", "/favicon.ico"}
+}
 
 // ServeHTTP implements http.Handler: security headers on every answer,
 // cross-origin POSTs refused (Sec-Fetch-Site / Origin), then the route.

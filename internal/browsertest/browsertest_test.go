@@ -61,6 +61,18 @@ func newSite(t *testing.T) *site {
 	// Browsers ask for it on every page; a 404 would be a console error.
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /done", page(`<p id="msg">welcome</p>`))
+	mux.HandleFunc("GET /confirm", page(`<form method="post" action="/refused"><button id="go" type="submit">Go</button></form>
+<script src="/confirm.js"></script>`))
+	mux.HandleFunc("GET /confirm.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		io.WriteString(w, `document.addEventListener("submit", function (ev) { if (!confirm("Really?")) ev.preventDefault(); });`)
+	})
+	mux.HandleFunc("POST /refused", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, "<!doctype html><title>t</title><p id=msg>refused</p>")
+	})
 	mux.HandleFunc("GET /inline", page(`<p id="msg">inline</p><script>document.getElementById("msg").textContent = "inline ran";</script>`))
 	mux.HandleFunc("GET /webauthn", page(`<p id="out">pending</p><script src="/webauthn.js"></script>`))
 	mux.HandleFunc("GET /webauthn.js", func(w http.ResponseWriter, r *http.Request) {
@@ -162,6 +174,37 @@ func TestFormAndCookies(t *testing.T) {
 	}
 	tab.AssertNoCSPViolations()
 	tab.AssertNoConsoleErrors()
+}
+
+// TestAcceptDialogsAndDocuments checks that a confirm dialog is accepted
+// (the form it guards is sent) and recorded, and that the answer to the
+// form is recorded with its status and headers.
+func TestAcceptDialogsAndDocuments(t *testing.T) {
+	s := newSite(t)
+	tab := New(t).NewTab(t)
+	tab.AcceptDialogs()
+
+	tab.Navigate(s.URL + "/confirm")
+	tab.ClickAndWaitLoad("#go")
+	if got := tab.Text("#msg"); got != "refused" {
+		t.Fatalf("#msg = %q: the form behind the confirm dialog was not sent", got)
+	}
+	var asked bool
+	for _, e := range tab.Console() {
+		if e.Source == "dialog" && e.Text == "confirm: Really?" {
+			asked = true
+		}
+	}
+	if !asked {
+		t.Errorf("the dialog is not recorded; console: %v", tab.Console())
+	}
+	d := tab.LastDocument(s.URL + "/refused")
+	if d.Status != http.StatusForbidden || d.Header["Cache-Control"] != "no-store" {
+		t.Errorf("document %+v, want status 403 and Cache-Control no-store", d)
+	}
+	if first := tab.Documents()[0]; first.URL != s.URL+"/confirm" || first.Status != http.StatusOK {
+		t.Errorf("first document %s %d, want %s/confirm 200", first.URL, first.Status, s.URL)
+	}
 }
 
 func TestCSPViolationReported(t *testing.T) {

@@ -3,6 +3,7 @@ package browsertest
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,8 +23,20 @@ type Tab struct {
 	t   testing.TB
 	ctx context.Context
 
-	mu      sync.Mutex
-	entries []Entry
+	mu        sync.Mutex
+	entries   []Entry
+	documents []Document
+	dialogs   bool // accept JavaScript dialogs (confirm, alert)
+}
+
+// Document is the answer to one top-level or frame document request the
+// tab made: a navigation, a form submission, a redirect's target.
+type Document struct {
+	URL    string
+	Status int
+	// Header holds the response headers as the browser received them,
+	// with canonical names as the server sent them.
+	Header map[string]string
 }
 
 // Entry is one message of a page's console: a console API call, an uncaught
@@ -63,6 +76,41 @@ func (b *Browser) NewTab(t testing.TB) *Tab {
 		t.Fatalf("browsertest: new tab: %v", err)
 	}
 	return tab
+}
+
+// AcceptDialogs makes the tab accept every JavaScript dialog (confirm,
+// alert, prompt) the page opens from now on, as a person clicking OK
+// would; each dialog is also recorded as a console entry of source
+// "dialog". Without it a dialog stays open and blocks the page.
+func (tab *Tab) AcceptDialogs() {
+	tab.mu.Lock()
+	tab.dialogs = true
+	tab.mu.Unlock()
+}
+
+// Documents returns the document responses the tab has received so far,
+// oldest first, after letting the page settle.
+func (tab *Tab) Documents() []Document {
+	tab.t.Helper()
+	tab.settle()
+	tab.mu.Lock()
+	defer tab.mu.Unlock()
+	return append([]Document(nil), tab.documents...)
+}
+
+// LastDocument returns the latest document response whose URL is url
+// (the page a click or navigation led to), ending the test if there was
+// none.
+func (tab *Tab) LastDocument(url string) Document {
+	tab.t.Helper()
+	docs := tab.Documents()
+	for i := len(docs) - 1; i >= 0; i-- {
+		if docs[i].URL == url {
+			return docs[i]
+		}
+	}
+	tab.t.Fatalf("browsertest: no document response for %s", url)
+	return Document{}
 }
 
 // Context returns the tab's chromedp context, for chromedp.Do, Run and
@@ -106,6 +154,30 @@ func (tab *Tab) record(ev any) {
 			text += " " + d.Exception.Description
 		}
 		e = Entry{Level: "error", Source: "exception", Text: text, URL: d.URL}
+	case *network.EventResponseReceived:
+		if ev.Type != network.ResourceTypeDocument || ev.Response == nil {
+			return
+		}
+		d := Document{URL: ev.Response.URL, Status: int(ev.Response.Status), Header: map[string]string{}}
+		for k, v := range ev.Response.Headers {
+			if s, ok := v.(string); ok {
+				d.Header[http.CanonicalHeaderKey(k)] = s
+			}
+		}
+		tab.mu.Lock()
+		tab.documents = append(tab.documents, d)
+		tab.mu.Unlock()
+		return
+	case *page.EventJavascriptDialogOpening:
+		tab.mu.Lock()
+		accept := tab.dialogs
+		tab.mu.Unlock()
+		if accept {
+			// Not on the reading goroutine: the call waits for a reply
+			// that goroutine delivers.
+			go chromedp.Call(tab.ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}) //nolint:errcheck // a dialog closed by a navigation is gone anyway
+		}
+		e = Entry{Level: "info", Source: "dialog", Text: string(ev.Type) + ": " + ev.Message, URL: ev.URL}
 	default:
 		return
 	}
