@@ -3,12 +3,17 @@ package people_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/token"
@@ -612,5 +617,187 @@ func TestADM05_PasskeyNames(t *testing.T) {
 	}
 	if res, err := f.passkeySignIn(alice, tweak{}, "192.0.2.1"); code(err) != "passkey_refused" {
 		t.Fatalf("a deleted passkey signed in: %+v %v", res, err)
+	}
+}
+
+// W3C WebAuthn L3 §16 test vectors (RP ID example.org, origin
+// https://example.org), as go-webauthn's
+// protocol/specification_vectors_e2e_test.go carries them: hex.
+var (
+	// §16.2 None Attestation — ES256. Flags UP|BE|BS (0x59, 0x19): no UV.
+	w3cNone = w3cVector{
+		attestationObject: "a363666d74646e6f6e656761747453746d74a068617574684461746158a4bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b559000000008446ccb9ab1db374750b2367ff6f3a1f0020f91f391db4c9b2fde0ea70189cba3fb63f579ba6122b33ad94ff3ec330084be4a5010203262001215820afefa16f97ca9b2d23eb86ccb64098d20db90856062eb249c33a9b672f26df61225820930a56b87a2fca66334b03458abf879717c12cc68ed73290af2e2664796b9220",
+		createClientData:  "7b2274797065223a22776562617574686e2e637265617465222c226368616c6c656e6765223a22414d4d507434557878475453746e63647134313759447742466938767049612d7077386f4f755657345441222c226f726967696e223a2268747470733a2f2f6578616d706c652e6f7267222c2263726f73734f726967696e223a66616c73652c22657874726144617461223a22636c69656e74446174614a534f4e206d617920626520657874656e6465642077697468206164646974696f6e616c206669656c647320696e20746865206675747572652c207375636820617320746869733a20426b5165446a646354427258426941774a544c453551227d",
+		createChallenge:   "00c30fb78531c464d2b6771dab8d7b603c01162f2fa486bea70f283ae556e130",
+		credentialID:      "f91f391db4c9b2fde0ea70189cba3fb63f579ba6122b33ad94ff3ec330084be4",
+		publicKey:         "a5010203262001215820afefa16f97ca9b2d23eb86ccb64098d20db90856062eb249c33a9b672f26df61225820930a56b87a2fca66334b03458abf879717c12cc68ed73290af2e2664796b9220",
+		authenticatorData: "bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b51900000000",
+		getClientData:     "7b2274797065223a22776562617574686e2e676574222c226368616c6c656e6765223a224f63446e55685158756c5455506f334a5558543049393770767a7a59425039745a63685879617630314167222c226f726967696e223a2268747470733a2f2f6578616d706c652e6f7267222c2263726f73734f726967696e223a66616c73657d",
+		getChallenge:      "39c0e7521417ba54d43e8dc95174f423dee9bf3cd804ff6d65c857c9abf4d408",
+		signature:         "3046022100f50a4e2e4409249c4a853ba361282f09841df4dd4547a13a87780218deffcd380221008480ac0f0b93538174f575bf11a1dd5d78c6e486013f937295ea13653e331e87",
+	}
+	// §16.3 Self Attestation (packed) — ES256. Registration flags
+	// UP|UV|BE|BS (0x5d); the assertion's UP|BE (0x09): no UV.
+	w3cPackedSelf = w3cVector{
+		attestationObject: "a363666d74667061636b65646761747453746d74a263616c672663736967584630440220067a20754ab925005dbf378097c92120031581c73228d1fb4f5b881bcd7da98302207fc7b147558c7c0eba3af18bd9d121fa3d3a26d17fe3f220272178f473b6006d68617574684461746158a4bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b55d00000000df850e09db6afbdfab51697791506cfc0020455ef34e2043a87db3d4afeb39bbcb6cc32df9347c789a865ecdca129cbef58ca5010203262001215820eb151c8176b225cc651559fecf07af450fd85802046656b34c18f6cf193843c5225820927b8aa427a2be1b8834d233a2d34f61f13bfd44119c325d5896e183fee484f2",
+		createClientData:  "7b2274797065223a22776562617574686e2e637265617465222c226368616c6c656e6765223a2265476e4374334c55745936366b336a506a796e6962506b31716e666644616966715a774c33417032392d55222c226f726967696e223a2268747470733a2f2f6578616d706c652e6f7267222c2263726f73734f726967696e223a66616c73652c22657874726144617461223a22636c69656e74446174614a534f4e206d617920626520657874656e6465642077697468206164646974696f6e616c206669656c647320696e20746865206675747572652c207375636820617320746869733a205539685458764b453255526b4d6e625f307859485667227d",
+		createChallenge:   "7869c2b772d4b58eba9378cf8f29e26cf935aa77df0da89fa99c0bdc0a76f7e5",
+		credentialID:      "455ef34e2043a87db3d4afeb39bbcb6cc32df9347c789a865ecdca129cbef58c",
+		publicKey:         "a5010203262001215820eb151c8176b225cc651559fecf07af450fd85802046656b34c18f6cf193843c5225820927b8aa427a2be1b8834d233a2d34f61f13bfd44119c325d5896e183fee484f2",
+		authenticatorData: "bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b50900000000",
+		getClientData:     "7b2274797065223a22776562617574686e2e676574222c226368616c6c656e6765223a225248696843784e534e493352594d45314f7731476d3132786e726b634a5f6666707637546e2d4a71386773222c226f726967696e223a2268747470733a2f2f6578616d706c652e6f7267222c2263726f73734f726967696e223a66616c73652c22657874726144617461223a22636c69656e74446174614a534f4e206d617920626520657874656e6465642077697468206164646974696f6e616c206669656c647320696e20746865206675747572652c207375636820617320746869733a206754623533727a36456853576f6d58477a696d433151227d",
+		getChallenge:      "4478a10b1352348dd160c1353b0d469b5db19eb91c27f7dfa6fed39fe26af20b",
+		signature:         "304402203310b9431903c401f1be2bdc8d23a4007682dbbddcf846994947b7f465daf84002204e94dd00047b316061b3b99772b7efd95994a83ef584b3b6b825ea3550251b66",
+	}
+	// §16.4 None Attestation — ES256 — cross origin: flags UP|UV (0x45),
+	// clientDataJSON crossOrigin:true.
+	w3cCrossOrigin = w3cVector{
+		attestationObject: "a363666d74646e6f6e656761747453746d74a068617574684461746158a4bfabc37432958b063360d3ad6461c9c4735ae7f8edd46592a5e0f01452b2e4b54500000000883f4f6014f19c09d87aa38123be48d000206e1050c0d2ca2f07c755cb2c66a74c64fa43065c18f938354d9915db2bd5ce57a501020326200121582022200a473f90b11078851550d03b4e44a2279f8c4eca27b3153dedfe03e4e97d225820cbd0be95e746ad6f5a8191be11756e4c0420e72f65b466d39bc56b8b123a9c6e",
+		createClientData:  "7b2274797065223a22776562617574686e2e637265617465222c226368616c6c656e6765223a224f2d57717a514e5463554a484930437257576e7951504859647862694332674872434d475666704c4f306b222c226f726967696e223a2268747470733a2f2f6578616d706c652e6f7267222c2263726f73734f726967696e223a747275652c22657874726144617461223a22636c69656e74446174614a534f4e206d617920626520657874656e6465642077697468206164646974696f6e616c206669656c647320696e20746865206675747572652c207375636820617320746869733a207a5a7175457444523944577170573574425754467567227d",
+		createChallenge:   "3be5aacd03537142472340ab5969f240f1d87716e20b6807ac230655fa4b3b49",
+		credentialID:      "6e1050c0d2ca2f07c755cb2c66a74c64fa43065c18f938354d9915db2bd5ce57",
+	}
+)
+
+type w3cVector struct {
+	attestationObject, createClientData, createChallenge, credentialID, publicKey string
+	authenticatorData, getClientData, getChallenge, signature                     string
+}
+
+func unhex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (v w3cVector) registration(t *testing.T) []byte {
+	b, err := json.Marshal(map[string]any{"id": b64(unhex(t, v.credentialID)), "rawId": b64(unhex(t, v.credentialID)), "type": "public-key",
+		"response": map[string]any{"clientDataJSON": b64(unhex(t, v.createClientData)), "attestationObject": b64(unhex(t, v.attestationObject))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func (v w3cVector) assertion(t *testing.T) []byte {
+	b, err := json.Marshal(map[string]any{"id": b64(unhex(t, v.credentialID)), "rawId": b64(unhex(t, v.credentialID)), "type": "public-key",
+		"response": map[string]any{"clientDataJSON": b64(unhex(t, v.getClientData)), "authenticatorData": b64(unhex(t, v.authenticatorData)),
+			"signature": b64(unhex(t, v.signature))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// rechallenge swaps the random challenge of a ceremony the service started
+// for a vector's fixed one, keeping everything else it stored; with
+// uvPreferred it also relaxes the ceremony's user verification from
+// required, for the vectors signed without UV.
+func (f *fixture) rechallenge(id, challengeHex string, uvPreferred bool) {
+	f.t.Helper()
+	ctx := context.Background()
+	c, err := f.db.TakeChallenge(ctx, id, f.clock.Now())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var sd webauthn.SessionData
+	if err := json.Unmarshal(c.Data, &sd); err != nil {
+		f.t.Fatal(err)
+	}
+	if sd.UserVerification != protocol.VerificationRequired {
+		f.t.Fatalf("the service asked for user verification %q", sd.UserVerification)
+	}
+	sd.Challenge = b64(unhex(f.t, challengeHex))
+	if uvPreferred {
+		sd.UserVerification = protocol.VerificationPreferred
+	}
+	if c.Data, err = json.Marshal(&sd); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.db.PutChallenge(ctx, c); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// TestADM05_W3CVectors runs the §16 vectors through the service's own
+// ceremonies, with only the challenge (and, where the vector has no UV,
+// the UV requirement) swapped: they verify, and our policy refuses what it
+// should — no UV where UV is required, crossOrigin:true.
+func TestADM05_W3CVectors(t *testing.T) {
+	f := newFixtureRP(t, "example.org", "https://example.org")
+	ctx := context.Background()
+	f.user("alice")
+	sess := f.session("alice")
+
+	register := func(v w3cVector, uvPreferred bool) (*people.Passkey, error) {
+		t.Helper()
+		c, err := f.svc.BeginPasskeyRegistration(ctx, sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.rechallenge(c.ChallengeID, v.createChallenge, uvPreferred)
+		return f.svc.FinishPasskeyRegistration(ctx, sess, c.ChallengeID, "", v.registration(t), "req")
+	}
+	stepUp := func(v w3cVector, uvPreferred bool) error {
+		t.Helper()
+		c, err := f.svc.BeginPasskeyStepUp(ctx, sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.rechallenge(c.ChallengeID, v.getChallenge, uvPreferred)
+		return f.svc.FinishPasskeyStepUp(ctx, sess, c.ChallengeID, v.assertion(t), "req")
+	}
+	stored := func(v w3cVector) {
+		t.Helper()
+		pk, err := f.db.Passkey(ctx, unhex(t, v.credentialID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cred webauthn.Credential
+		if err := json.Unmarshal(pk.Credential, &cred); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(cred.PublicKey, unhex(t, v.publicKey)) || pk.UserID != "alice" {
+			t.Fatalf("stored %x for %s, want the vector's key", cred.PublicKey, pk.UserID)
+		}
+	}
+
+	// §16.3 (packed self attestation, UV): registers as issued; its
+	// assertion has no UV, so a step-up refuses it unless relaxed.
+	if _, err := register(w3cPackedSelf, false); err != nil {
+		t.Fatalf("§16.3 registration: %v", err)
+	}
+	stored(w3cPackedSelf)
+	if err := stepUp(w3cPackedSelf, false); code(err) != "passkey_refused" {
+		t.Fatalf("§16.3 assertion without UV, UV required: %v, want passkey_refused", err)
+	}
+	if err := stepUp(w3cPackedSelf, true); err != nil {
+		t.Fatalf("§16.3 assertion: %v", err)
+	}
+
+	// §16.2 (none, no UV): refused as issued, verifies when relaxed.
+	if _, err := register(w3cNone, false); code(err) != "passkey_refused" {
+		t.Fatalf("§16.2 registration without UV, UV required: %v, want passkey_refused", err)
+	}
+	if _, err := register(w3cNone, true); err != nil {
+		t.Fatalf("§16.2 registration: %v", err)
+	}
+	stored(w3cNone)
+	if err := stepUp(w3cNone, false); code(err) != "passkey_refused" {
+		t.Fatalf("§16.2 assertion without UV, UV required: %v, want passkey_refused", err)
+	}
+	if err := stepUp(w3cNone, true); err != nil {
+		t.Fatalf("§16.2 assertion: %v", err)
+	}
+
+	// §16.4 (crossOrigin:true, with UV): refused.
+	if _, err := register(w3cCrossOrigin, false); code(err) != "passkey_refused" {
+		t.Fatalf("§16.4 cross-origin registration: %v, want passkey_refused", err)
+	}
+	if pks, err := f.db.Passkeys(ctx, "alice"); err != nil || len(pks) != 2 {
+		t.Fatalf("alice has %d passkeys (%v), want the two vectors'", len(pks), err)
 	}
 }
