@@ -801,3 +801,61 @@ func TestADM05_W3CVectors(t *testing.T) {
 		t.Fatalf("alice has %d passkeys (%v), want the two vectors'", len(pks), err)
 	}
 }
+
+// TestADM05_SignCountConcurrent: assertions of one counter value, finished
+// at once over separate ceremonies (a cloned authenticator used in
+// parallel), sign in once; the counter is checked where it is written, so
+// it never goes back.
+func TestADM05_SignCountConcurrent(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.user("alice")
+	a := newSoftAuthn(t, testRPID, testOrigin)
+	f.register(a, f.session("alice"), "")
+
+	const n = 10
+	ids, bodies := make([]string, n), make([][]byte, n)
+	for i := range n {
+		c, err := f.svc.BeginPasskeySignIn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.counter = 5
+		ids[i], bodies[i] = c.ChallengeID, a.get(c.Options, tweak{})
+	}
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		errs  = make([]error, n)
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = f.svc.FinishPasskeySignIn(ctx, ids[i], bodies[i], people.SignInRequest{IP: "192.0.2.1"})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case code(err) != "passkey_refused":
+			t.Errorf("concurrent assertion: %v, want passkey_refused", err)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d of %d assertions with counter 6 signed in, want 1", ok, n)
+	}
+	evs, _, err := f.tokens.Audit(ctx, f.root, token.AuditFilter{Action: "user.passkey.clone_warning"})
+	if err != nil || len(evs) != n-1 {
+		t.Fatalf("%d clone warnings (%v), want %d", len(evs), err, n-1)
+	}
+	stored, err := f.db.Passkey(ctx, a.credID)
+	if err != nil || !bytes.Contains(stored.Credential, []byte(`"signCount":6`)) {
+		t.Fatalf("stored counter: %s %v", stored.Credential, err)
+	}
+}
