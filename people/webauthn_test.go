@@ -236,12 +236,35 @@ func TestADM05_ReusedChallenge(t *testing.T) {
 		t.Fatalf("an old answer to a new challenge: %v, want passkey_refused", err)
 	}
 
-	// Twenty at once: exactly one session.
+	// Twenty at once: exactly one session, exactly one passkey.
 	c, err = f.svc.BeginPasskeySignIn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body = a.get(c.Options, tweak{})
+	concurrently(t, "sign-in", func(i int) error {
+		_, err := f.svc.FinishPasskeySignIn(ctx, c.ChallengeID, body, people.SignInRequest{IP: fmt.Sprintf("192.0.2.%d", 10+i)})
+		return err
+	})
+	b := newSoftAuthn(t, testRPID, testOrigin)
+	c, err = f.svc.BeginPasskeyRegistration(ctx, sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = b.create(c.Options, tweak{})
+	concurrently(t, "registration", func(i int) error {
+		_, err := f.svc.FinishPasskeyRegistration(ctx, sess, c.ChallengeID, fmt.Sprint("key ", i), body, "req")
+		return err
+	})
+	if pks, err := f.db.Passkeys(ctx, "alice"); err != nil || len(pks) != 2 {
+		t.Fatalf("alice has %d passkeys (%v), want 2", len(pks), err)
+	}
+}
+
+// concurrently runs finish 20 times at once and wants exactly one nil
+// and passkey_refused for the rest.
+func concurrently(t *testing.T, what string, finish func(i int) error) {
+	t.Helper()
 	const n = 20
 	var (
 		wg    sync.WaitGroup
@@ -253,7 +276,7 @@ func TestADM05_ReusedChallenge(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, errs[i] = f.svc.FinishPasskeySignIn(ctx, c.ChallengeID, body, people.SignInRequest{IP: fmt.Sprintf("192.0.2.%d", 10+i)})
+			errs[i] = finish(i)
 		}()
 	}
 	close(start)
@@ -264,11 +287,11 @@ func TestADM05_ReusedChallenge(t *testing.T) {
 		case err == nil:
 			ok++
 		case code(err) != "passkey_refused":
-			t.Errorf("concurrent finish: %v, want passkey_refused", err)
+			t.Errorf("concurrent %s: %v, want passkey_refused", what, err)
 		}
 	}
 	if ok != 1 {
-		t.Fatalf("%d of %d concurrent finishes of one challenge succeeded, want 1", ok, n)
+		t.Fatalf("%d of %d concurrent %s finishes of one challenge succeeded, want 1", ok, n, what)
 	}
 }
 
@@ -610,6 +633,20 @@ func TestADM05_PasskeyNames(t *testing.T) {
 	}
 	if pks, err := f.db.Passkeys(ctx, "alice"); err != nil || len(pks) != 1 || pks[0].Name != "phone" {
 		t.Fatalf("alice's passkeys: %+v %v", pks, err)
+	}
+	// A disabled user's passkey signs in no more, nor a deleted passkey.
+	yes, no := true, false
+	if _, err := f.tokens.UpdatePrincipal(ctx, f.root, token.User, "bob", token.UpdatePrincipalParams{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := f.passkeySignIn(bob, tweak{}, "192.0.2.1"); code(err) != "passkey_refused" {
+		t.Fatalf("a disabled user's passkey signed in: %+v %v", res, err)
+	}
+	if _, err := f.tokens.UpdatePrincipal(ctx, f.root, token.User, "bob", token.UpdatePrincipalParams{Disabled: &no}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.passkeySignIn(bob, tweak{}, "192.0.2.1"); err != nil {
+		t.Fatalf("bob enabled again: %v", err)
 	}
 	// Deleted, it signs in no more.
 	if err := f.svc.DeletePasskey(ctx, self, "alice", aliceID); err != nil {
