@@ -285,25 +285,42 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, challengeID string, b
 
 // usedPasskey records a passkey's new sign count and last use, refusing an
 // assertion whose counter went backwards (a cloned authenticator, ADM-05).
+// The counter is checked again under the passkey's lock, against the
+// stored one: assertions verified at once against the same old counter
+// pass once, and the stored counter never goes back.
 func (s *Service) usedPasskey(ctx context.Context, userID string, cred *webauthn.Credential, requestID string) error {
-	if cred.Authenticator.CloneWarning {
+	cloned := func() error {
 		ev := s.audit("anonymous", requestID, "user.passkey.clone_warning", userID, map[string]string{"passkey": PasskeyID(cred.ID)})
 		ev.Outcome = token.OutcomeDenied
 		s.appendAudit(ctx, ev)
 		return errPasskey
 	}
+	if cred.Authenticator.CloneWarning {
+		return cloned()
+	}
 	raw, err := json.Marshal(cred)
 	if err != nil {
 		return &token.Error{Kind: token.Internal, Msg: "internal error", Err: err}
 	}
-	now := s.Now()
+	now, n := s.Now(), cred.Authenticator.SignCount
+	errCloned := errors.New("sign count went backwards")
 	_, err = s.store.UpdatePasskey(ctx, cred.ID, func(p *Passkey) error {
 		if p.UserID != userID {
 			return errPasskey
 		}
+		var stored webauthn.Credential
+		if err := json.Unmarshal(p.Credential, &stored); err != nil {
+			return err
+		}
+		if old := stored.Authenticator.SignCount; n <= old && (n != 0 || old != 0) {
+			return errCloned
+		}
 		p.Credential, p.LastUsedAt = raw, now
 		return nil
 	}, nil)
+	if errors.Is(err, errCloned) {
+		return cloned()
+	}
 	if err != nil {
 		return storeErr(err, "update passkey")
 	}

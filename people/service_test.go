@@ -47,6 +47,12 @@ var cheap = people.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureRP(t, "localhost", "http://localhost:8080")
+}
+
+// newFixtureRP is newFixture with passkeys for relying party rpID on origin.
+func newFixtureRP(t *testing.T, rpID, origin string) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "latchkey.db"))
@@ -69,7 +75,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	svc, err := people.New(people.Config{Store: db, Tokens: tokens, Box: box, Argon2: cheap, Now: c.Now,
-		RPID: "localhost", RPOrigins: []string{"http://localhost:8080"}})
+		RPID: rpID, RPOrigins: []string{origin}})
 	if err != nil {
 		t.Fatal(err)
 	}
