@@ -451,4 +451,3 @@ func (s *Service) DeletePasskey(ctx context.Context, a *token.Actor, userID, id 
 	}
 	return s.dropOrphanRecoveryCodes(ctx, a, userID)
 }
-
