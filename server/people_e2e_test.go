@@ -448,9 +448,32 @@ func normalize(body []byte, csrf, username string) string {
 // TestADM04_SameAnswerUnknownWrongDisabled_HTTP: an unknown user, a wrong
 // password and a disabled user's right password get the same status and
 // page (but for the CSRF token and the echoed username), and the same
-// timing distribution: 15 attempts of each kind, interleaved, with medians
-// within a factor of two of each other (argon2id dominates each answer).
+// timing: 15 attempts of each kind, interleaved in triples (one of each
+// kind, in rotating order), and the median over the triples of each
+// kind's time relative to the unknown user's in the same triple must lie
+// within [0.5, 2]. argon2id dominates every answer; a path that skipped it
+// would be at a ratio near 0.1. Comparing within a triple cancels the load
+// bursts of a shared machine; the measurement is retried on a fresh server
+// up to three times, which noise passes and a real difference never does.
 func TestADM04_SameAnswerUnknownWrongDisabled_HTTP(t *testing.T) {
+	var last []float64
+	for attempt := 1; attempt <= 3; attempt++ {
+		ratios := measureSignInTimes(t)
+		if ratios[1] >= 0.5 && ratios[1] <= 2 && ratios[2] >= 0.5 && ratios[2] <= 2 {
+			t.Logf("attempt %d: median ratios to the unknown user: wrong password %.2f, disabled user %.2f", attempt, ratios[1], ratios[2])
+			return
+		}
+		t.Logf("attempt %d: median ratios to the unknown user: wrong password %.2f, disabled user %.2f (outside [0.5, 2])", attempt, ratios[1], ratios[2])
+		last = ratios
+	}
+	t.Errorf("sign-in failures take different times by kind in 3 of 3 measurements: ratios %.2f (wrong password) and %.2f (disabled user) to an unknown user, want within [0.5, 2]", last[1], last[2])
+}
+
+// measureSignInTimes runs the ADM-04 attempts on a fresh server, checks
+// their answers and returns, per kind, the median over triples of its time
+// over the unknown user's.
+func measureSignInTimes(t *testing.T) []float64 {
+	t.Helper()
 	s := startServer(t, server.Config{})
 	// Failures are throttled per user after 5 (ADM-03) and per address
 	// after 50: five users of each kind take three attempts each.
@@ -474,45 +497,43 @@ func TestADM04_SameAnswerUnknownWrongDisabled_HTTP(t *testing.T) {
 	}
 	b := newBrowser(t, s.URL, nil)
 	b.get("/login")
-	durs := make([][]time.Duration, len(kinds))
-	var first []string
+	var want string
+	ratios := make([][]float64, len(kinds))
+	n := 0
 	for round := range rounds {
 		for i := range users {
-			for k, kind := range kinds {
-				u := kind.user(i)
-				form := url.Values{"username": {u}, "password": {kind.password}}
+			d := make([]time.Duration, len(kinds))
+			for j := range kinds {
+				k := (j + n) % len(kinds) // rotate which kind goes first
+				u := kinds[k].user(i)
+				form := url.Values{"username": {u}, "password": {kinds[k].password}}
 				start := time.Now()
 				r := b.post("/login", form)
-				durs[k] = append(durs[k], time.Since(start))
+				d[k] = time.Since(start)
 				if r.Status != http.StatusUnauthorized {
-					t.Fatalf("%s (%s, round %d): %d, want 401", kind.name, u, round, r.Status)
+					t.Fatalf("%s (%s, round %d): %d, want 401", kinds[k].name, u, round, r.Status)
 				}
 				body := normalize(r.Body, b.csrf, u)
-				if first == nil {
-					first = make([]string, len(kinds))
+				if want == "" {
+					want = body
 				}
-				if first[k] == "" {
-					first[k] = body
+				if body != want {
+					t.Fatalf("%s answers a different page than the first failure:\n%s\n---\n%s", kinds[k].name, body, want)
 				}
-				if body != first[0] {
-					t.Fatalf("%s answers a different page than %s:\n%s\n---\n%s", kind.name, kinds[0].name, body, first[0])
-				}
+			}
+			n++
+			for k := range kinds {
+				ratios[k] = append(ratios[k], float64(d[k])/float64(d[0]))
 			}
 		}
 	}
-	med := func(d []time.Duration) time.Duration {
-		d = slices.Clone(d)
-		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-		return d[len(d)/2]
-	}
-	m0 := med(durs[0])
+	out := make([]float64, len(kinds))
 	for k := range kinds {
-		m := med(durs[k])
-		t.Logf("%s: median %s", kinds[k].name, m)
-		if ratio := float64(m) / float64(m0); ratio < 0.5 || ratio > 2 {
-			t.Errorf("median of %s %s vs %s of %s: ratio %.2f outside [0.5, 2]", kinds[k].name, m, m0, kinds[0].name, ratio)
-		}
+		r := slices.Clone(ratios[k])
+		slices.Sort(r)
+		out[k] = r[len(r)/2]
 	}
+	return out
 }
 
 // TestADM03_SharedLockoutVariants_HTTP: six failures spread over "Admin",
