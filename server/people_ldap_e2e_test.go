@@ -1,0 +1,144 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/internal/slapdtest"
+	"github.com/latchkey/latchkey/people/ldapdir"
+	"github.com/latchkey/latchkey/server"
+)
+
+// startLDAPServer starts a real slapd and a latchkey server that signs in
+// its users over LDAPS: admins → keys:read, engineers → keys:verify.
+func startLDAPServer(t *testing.T) (*testServer, *slapdtest.Server) {
+	t.Helper()
+	dir := slapdtest.Start(t)
+	d, err := ldapdir.New(ldapdir.Config{
+		URL: dir.LDAPSURL, CAFile: dir.CAFile,
+		BindDN: slapdtest.BindDN, BindPassword: slapdtest.BindPassword,
+		UserBaseDN: slapdtest.PeopleDN, UserFilter: "(&(objectClass=inetOrgPerson)(uid={username}))",
+		GroupBaseDN: slapdtest.GroupsDN, GroupFilter: "(&(objectClass=groupOfNames)(member={dn}))",
+		GroupPermissions: map[string][]string{"admins": {"keys:read"}, "engineers": {"keys:verify"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startServer(t, server.Config{People: server.PeopleConfig{Directory: server.LDAPDirectory(d)}}), dir
+}
+
+// userPermissions returns user id's permissions, or nil and false if the
+// user does not exist.
+func userPermissions(t *testing.T, s *testServer, id string) ([]string, bool) {
+	t.Helper()
+	r := s.doJSON(t, "GET", "/v1/users/"+id, s.Root, "")
+	if r.Status == http.StatusNotFound {
+		return nil, false
+	}
+	if r.Status != 200 {
+		t.Fatalf("GET /v1/users/%s: %d %.200s", id, r.Status, r.Body)
+	}
+	var p api.Principal
+	if err := json.Unmarshal(r.Body, &p); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(p.Permissions)
+	return p.Permissions, true
+}
+
+// removeFromGroup takes user uid out of group cn in slapd.
+func removeFromGroup(t *testing.T, dir *slapdtest.Server, cn, uid string) {
+	t.Helper()
+	c, err := dir.Dial(slapdtest.RootDN, slapdtest.RootPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m := ldap.NewModifyRequest(slapdtest.GroupDN(cn), nil)
+	m.Delete("member", []string{slapdtest.UserDN(uid)})
+	if err := c.Modify(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLDAPSignInOverHTTP: a directory user signs in at /login with their
+// directory password; the user is created with the permissions of their
+// groups, which every sign-in refreshes; a wrong password gets 401 and a
+// user deleted from the directory can no longer sign in.
+func TestLDAPSignInOverHTTP(t *testing.T) {
+	s, dir := startLDAPServer(t)
+	if _, ok := userPermissions(t, s, "alice"); ok {
+		t.Fatal("alice exists before signing in")
+	}
+	b := newBrowser(t, s.URL, nil)
+	b.mustLogin("alice", slapdtest.AlicePassword)
+	if !b.signedIn() {
+		t.Fatal("alice is not signed in")
+	}
+	perms, ok := userPermissions(t, s, "alice")
+	if !ok || !slices.Equal(perms, []string{"keys:read", "keys:verify"}) {
+		t.Fatalf("alice after sign-in: exists %v, permissions %v; want keys:read keys:verify", ok, perms)
+	}
+	var f api.Factors
+	if r := s.doJSON(t, "GET", "/v1/users/alice/factors", s.Root, ""); r.Status != 200 || json.Unmarshal(r.Body, &f) != nil || f.Source != "ldap" || f.Password {
+		t.Errorf("alice's factors: %d %.200s; want source ldap, no local password", r.Status, r.Body)
+	}
+
+	dir.AddToGroup(t, "admins", "bob") // a groupOfNames needs a member
+	removeFromGroup(t, dir, "admins", "alice")
+	b.mustLogin("alice", slapdtest.AlicePassword)
+	if perms, _ := userPermissions(t, s, "alice"); !slices.Equal(perms, []string{"keys:verify"}) {
+		t.Errorf("after leaving admins: permissions %v, want keys:verify", perms)
+	}
+	removeFromGroup(t, dir, "engineers", "alice")
+	b.mustLogin("alice", slapdtest.AlicePassword)
+	if perms, _ := userPermissions(t, s, "alice"); len(perms) != 0 {
+		t.Errorf("in no mapped group: permissions %v, want none", perms)
+	}
+	dir.AddToGroup(t, "admins", "alice")
+	b.mustLogin("alice", slapdtest.AlicePassword)
+	if perms, _ := userPermissions(t, s, "alice"); !slices.Equal(perms, []string{"keys:read"}) {
+		t.Errorf("after joining admins: permissions %v, want keys:read", perms)
+	}
+
+	if r := newBrowser(t, s.URL, nil).login("alice", slapdtest.BobPassword); r.Status != http.StatusUnauthorized {
+		t.Errorf("wrong directory password: %d, want 401", r.Status)
+	}
+	if r := newBrowser(t, s.URL, nil).login("nobody", "whatever-password-1"); r.Status != http.StatusUnauthorized {
+		t.Errorf("user in neither latchkey nor the directory: %d, want 401", r.Status)
+	}
+
+	dir.DeleteUser(t, "alice")
+	if r := newBrowser(t, s.URL, nil).login("alice", slapdtest.AlicePassword); r.Status != http.StatusUnauthorized {
+		t.Errorf("sign-in of a user deleted from the directory: %d, want 401", r.Status)
+	}
+}
+
+// TestLDAPNeverTakesOverLocalUser: a local user with a password keeps
+// their account: the directory user of the same name cannot sign in as
+// them with the directory password, nor change their permissions; the
+// local password still works.
+func TestLDAPNeverTakesOverLocalUser(t *testing.T) {
+	s, _ := startLDAPServer(t)
+	newUser(t, s, "bob", alicePassword, "keys:write")
+	if r := newBrowser(t, s.URL, nil).login("bob", slapdtest.BobPassword); r.Status != http.StatusUnauthorized {
+		t.Fatalf("directory password for the local bob: %d, want 401", r.Status)
+	}
+	if perms, _ := userPermissions(t, s, "bob"); !slices.Equal(perms, []string{"keys:write"}) {
+		t.Errorf("local bob's permissions after a directory attempt: %v, want keys:write", perms)
+	}
+	var f api.Factors
+	if r := s.doJSON(t, "GET", "/v1/users/bob/factors", s.Root, ""); r.Status != 200 || json.Unmarshal(r.Body, &f) != nil || f.Source != "local" || !f.Password {
+		t.Errorf("bob's factors: %d %.200s; want source local with a password", r.Status, r.Body)
+	}
+	b := newBrowser(t, s.URL, nil)
+	b.mustLogin("bob", alicePassword)
+	if !b.signedIn() {
+		t.Error("local bob cannot sign in with the local password")
+	}
+}
