@@ -221,7 +221,9 @@ func (s *Service) rehash(ctx context.Context, userID, password string) {
 
 // directorySignIn checks the password with the directory and creates or
 // refreshes the user from its entry: name and permissions (from its
-// groups) at every sign-in.
+// groups) at every sign-in. Only users the directory created are the
+// directory's: a latchkey user of the same name (with a password, API keys,
+// passkeys or nothing at all) is never taken over.
 func (s *Service) directorySignIn(ctx context.Context, username, password string) (string, string, error) {
 	e, err := s.dir.Authenticate(ctx, username, password)
 	if errors.Is(err, ErrDirectoryRejected) {
@@ -238,13 +240,34 @@ func (s *Service) directorySignIn(ctx context.Context, username, password string
 	sys := &token.Actor{KeyID: "system", Name: "directory", Scopes: token.SystemActor.Scopes}
 	perms := append([]string{}, e.Permissions...)
 	p, err := s.tokens.Store().Principal(ctx, token.User, id)
+	if err != nil && !errors.Is(err, token.ErrNotFound) {
+		return "", "", storeErr(err, "get user")
+	}
+	exists := err == nil
+	// Mark (or re-mark) the credentials as the directory's first, in one
+	// transaction that refuses a local record: if creating the user below
+	// fails, the next sign-in finds the mark and creates it then.
+	now := s.Now()
+	_, err = s.store.UpdateCredentials(ctx, id, func(c *Credentials) error {
+		local := c.Source == "" && (c.Version > 0 || exists)
+		if local || (c.Source != "" && c.Source != "ldap") {
+			return errTakeover
+		}
+		c.Source, c.ExternalID, c.UpdatedAt = "ldap", e.DN, now
+		return nil
+	}, s.audit("system", "", "user.directory.sync", id, map[string]string{"dn": e.DN, "permissions": strings.Join(perms, " ")}))
+	if errors.Is(err, errTakeover) {
+		s.log.Warn("directory sign-in refused: a latchkey user of that name exists that the directory did not create", "user", id)
+		return "", "", errSignIn
+	}
+	if err != nil {
+		return "", "", storeErr(err, "sync directory user")
+	}
 	switch {
-	case errors.Is(err, token.ErrNotFound):
+	case !exists:
 		if _, err := s.tokens.CreatePrincipal(ctx, sys, token.CreatePrincipalParams{Type: token.User, ID: id, Name: e.Name, Permissions: perms}); err != nil {
 			return "", "", err
 		}
-	case err != nil:
-		return "", "", storeErr(err, "get user")
 	case p.Disabled:
 		return "", "", errSignIn
 	default:
@@ -256,19 +279,10 @@ func (s *Service) directorySignIn(ctx context.Context, username, password string
 			return "", "", err
 		}
 	}
-	now := s.Now()
-	_, err = s.store.UpdateCredentials(ctx, id, func(c *Credentials) error {
-		if c.PasswordHash != "" && c.Source == "" {
-			return errSignIn // a local user of the same name: never taken over by the directory
-		}
-		c.Source, c.ExternalID, c.UpdatedAt = "ldap", e.DN, now
-		return nil
-	}, s.audit("system", "", "user.directory.sync", id, map[string]string{"dn": e.DN, "permissions": strings.Join(perms, " ")}))
-	if err != nil {
-		return "", "", storeErr(err, "sync directory user")
-	}
 	return id, MethodDirectory, nil
 }
+
+var errTakeover = errors.New("a local user of that name exists")
 
 // afterFirstFactor starts a pending sign-in if the user has a second
 // factor, and a session if not.

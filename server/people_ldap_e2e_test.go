@@ -142,3 +142,31 @@ func TestLDAPNeverTakesOverLocalUser(t *testing.T) {
 		t.Error("local bob cannot sign in with the local password")
 	}
 }
+
+// TestLDAPNeverTakesOverPasswordlessLocalUser: a latchkey user without any
+// password (one that only holds API keys, say) is not the directory's either:
+// the directory entry of the same name cannot sign in as it, and its
+// permissions stay as an administrator set them.
+func TestLDAPNeverTakesOverPasswordlessLocalUser(t *testing.T) {
+	s, _ := startLDAPServer(t)
+	if r := s.doJSON(t, "POST", "/v1/users", s.Root, `{"id":"bob","permissions":["admin"]}`); r.Status != http.StatusCreated {
+		t.Fatalf("create bob: %d %s", r.Status, r.Body)
+	}
+	if r := newBrowser(t, s.URL, nil).login("bob", slapdtest.BobPassword); r.Status != http.StatusUnauthorized {
+		t.Fatalf("directory password for the password-less local bob: %d, want 401", r.Status)
+	}
+	if perms, _ := userPermissions(t, s, "bob"); !slices.Equal(perms, []string{"admin"}) {
+		t.Errorf("local bob's permissions after a directory attempt: %v, want admin", perms)
+	}
+	// alice, whom the directory created, keeps signing in.
+	b := newBrowser(t, s.URL, nil)
+	b.mustLogin("alice", slapdtest.AlicePassword)
+	if !b.signedIn() {
+		t.Fatal("the directory user cannot sign in")
+	}
+	b2 := newBrowser(t, s.URL, nil)
+	b2.mustLogin("alice", slapdtest.AlicePassword)
+	if !b2.signedIn() {
+		t.Fatal("the directory user cannot sign in a second time")
+	}
+}
