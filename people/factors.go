@@ -307,13 +307,8 @@ type FactorSummary struct {
 
 // Factors describes user userID's sign-in factors.
 func (s *Service) Factors(ctx context.Context, a *token.Actor, userID string) (*FactorSummary, error) {
-	if !a.May(token.ScopePrincipalsWrite) && !a.May(token.ScopeKeysRead) && !isSelf(a, userID) {
-		return nil, s.tokens.Refuse(ctx, a, "user.factors.read", token.ScopePrincipalsWrite)
-	}
-	if _, err := s.tokens.Store().Principal(ctx, token.User, userID); errors.Is(err, token.ErrNotFound) {
-		return nil, token.Errorf(token.NotFound, "user_not_found", "user not found")
-	} else if err != nil {
-		return nil, storeErr(err, "get user")
+	if _, err := s.manage(ctx, a, userID, "user.factors.read"); err != nil {
+		return nil, err
 	}
 	f := &FactorSummary{Source: "local", TOTP: "none"}
 	c, err := s.store.Credentials(ctx, userID)

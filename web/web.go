@@ -193,7 +193,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	var te *people.ThrottledError
 	if errors.As(err, &te) {
-		w.Header().Set("Retry-After", itoa(int(te.RetryAfter.Seconds())+1))
+		w.Header().Set("Retry-After", strconv.Itoa(int(te.RetryAfter.Seconds())+1))
 	}
 	if isJSON(r) {
 		w.Header().Set("Content-Type", "application/json")
@@ -204,8 +204,6 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	h.render(w, r, status, "message", h.data(w, r, map[string]any{"Title": "Something went wrong", "Message": msg,
 		"Link": "/ui/me", "LinkText": "Back to your account"}))
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func isJSON(r *http.Request) bool {
 	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
@@ -410,7 +408,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		status, msg := statusOf(err)
 		var te *people.ThrottledError
 		if errors.As(err, &te) {
-			w.Header().Set("Retry-After", itoa(int(te.RetryAfter.Seconds())+1))
+			w.Header().Set("Retry-After", strconv.Itoa(int(te.RetryAfter.Seconds())+1))
 		}
 		if status >= 500 {
 			h.log.Error("sign-in", "err", err)
