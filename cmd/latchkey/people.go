@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/latchkey/latchkey/client"
 )
 
 // maxPasswordLen bounds what "users set-password --password-stdin" reads.
@@ -111,11 +113,7 @@ func readPassword(r io.Reader) (string, error) {
 }
 
 func removePassword(c *cli, f *cmdFlags, args []string) error {
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}
@@ -129,11 +127,7 @@ func removePassword(c *cli, f *cmdFlags, args []string) error {
 }
 
 func showFactors(c *cli, f *cmdFlags, args []string) error {
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}
@@ -170,4 +164,15 @@ func showFactors(c *cli, f *cmdFlags, args []string) error {
 		t.row(p.ID, p.Name, timeString(p.CreatedAt), optTime(p.LastUsedAt, "never"))
 	}
 	return t.flush()
+}
+
+// parseForClient parses a client command's flags and arguments and builds
+// its API client.
+func (c *cli) parseForClient(f *cmdFlags, args []string) (*client.Client, []string, error) {
+	pos, err := c.parse(f, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := c.client(f)
+	return cl, pos, err
 }

@@ -17,11 +17,7 @@ func sessionCommands() []subcommand {
 }
 
 func sessionsList(c *cli, f *cmdFlags, args []string) error {
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}
@@ -51,11 +47,7 @@ func sessionFactors(fs []api.SessionFactor) string {
 }
 
 func sessionsEnd(c *cli, f *cmdFlags, args []string) error {
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}
@@ -69,11 +61,7 @@ func sessionsEnd(c *cli, f *cmdFlags, args []string) error {
 }
 
 func sessionsEndAll(c *cli, f *cmdFlags, args []string) error {
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}

@@ -25,11 +25,7 @@ func totpCommands() []subcommand {
 
 func totpEnroll(c *cli, f *cmdFlags, args []string) error {
 	noQR := f.Bool("no-qr", false, "do not draw the QR code")
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}
@@ -62,11 +58,7 @@ func totpEnroll(c *cli, f *cmdFlags, args []string) error {
 }
 
 func totpConfirm(c *cli, f *cmdFlags, args []string) error {
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}
@@ -82,11 +74,7 @@ func totpConfirm(c *cli, f *cmdFlags, args []string) error {
 }
 
 func totpRemove(c *cli, f *cmdFlags, args []string) error {
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}
@@ -100,11 +88,7 @@ func totpRemove(c *cli, f *cmdFlags, args []string) error {
 }
 
 func regenerateRecoveryCodes(c *cli, f *cmdFlags, args []string) error {
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}
