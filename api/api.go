@@ -253,6 +253,12 @@ type Principal struct {
 	UpdatedAt   time.Time       `json:"updated_at"`
 	// OwnerRateLimits are shared by all keys of this principal.
 	OwnerRateLimits []RateLimit `json:"owner_ratelimits,omitempty"`
+	// OAuth, for an app that is an OAuth client: its settings; ClientID is
+	// the app ID, and ClientSecret is set once, in the answer of the create
+	// call of a confidential client.
+	OAuth        *OAuthSettings `json:"oauth,omitempty"`
+	ClientID     string         `json:"client_id,omitempty"`
+	ClientSecret string         `json:"client_secret,omitempty"`
 }
 
 // CreatePrincipalRequest is the body of POST /v1/users and POST /v1/apps.
@@ -262,6 +268,8 @@ type CreatePrincipalRequest struct {
 	Permissions     []string        `json:"permissions,omitempty"`
 	Metadata        json.RawMessage `json:"metadata,omitempty"`
 	OwnerRateLimits []RateLimit     `json:"owner_ratelimits,omitempty"`
+	// OAuth makes an app an OAuth client (apps only).
+	OAuth *OAuthSettings `json:"oauth,omitempty"`
 }
 
 // UpdatePrincipalRequest is the body of PATCH /v1/users/{id} and
@@ -273,6 +281,9 @@ type UpdatePrincipalRequest struct {
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
 	// OwnerRateLimits replaces the shared limits ([] removes them).
 	OwnerRateLimits *[]RateLimit `json:"owner_ratelimits,omitempty"`
+	// OAuth replaces an app's OAuth settings (apps only; an app without
+	// them becomes an OAuth client, and the answer carries its secret).
+	OAuth *OAuthSettings `json:"oauth,omitempty"`
 }
 
 // PrincipalList is a page of principals.
