@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/signer"
@@ -31,6 +32,7 @@ type Handler struct {
 	rlMode  func() string
 
 	people   *people.Service // nil: no sign-in endpoints
+	oauth    *oauth.Service  // nil: apps are no OAuth clients
 	signer   *signer.Manager // nil: no JWTs
 	issuer   string
 	tokenTTL time.Duration
@@ -57,6 +59,9 @@ type Config struct {
 	// People signs people in; nil leaves out the /v1/users/{id}/password,
 	// totp, factors and sessions endpoints.
 	People *people.Service
+	// OAuth registers apps as OAuth clients and serves /oauth2/token; nil
+	// refuses "oauth" settings.
+	OAuth *oauth.Service
 	// Signer holds the JWT signing-key ring; nil disables the JWT
 	// endpoints.
 	Signer *signer.Manager
@@ -75,7 +80,7 @@ type handlerFunc func(http.ResponseWriter, *http.Request) error
 func New(c Config) *Handler {
 	h := &Handler{svc: c.Service, log: c.Log, metrics: newMetrics(c.Registerer), mux: http.NewServeMux(),
 		trusted: c.TrustedProxies, rlMode: c.RateLimitMode,
-		people: c.People, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), tokenTTL: c.TokenTTL}
+		people: c.People, oauth: c.OAuth, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), tokenTTL: c.TokenTTL}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -184,6 +189,8 @@ func (h *Handler) routes() []route {
 		{"PATCH /v1/apps/{id}", h.authed(h.updatePrincipal(token.App))},
 
 		{"GET /v1/audit", h.authed(h.listAudit)},
+		{"POST /v1/apps/{id}/secret", h.authed(h.rotateClientSecret)},
+		{"POST /oauth2/token", h.oauthToken},
 	}, h.peopleRoutes()...)
 }
 

@@ -25,9 +25,13 @@ func (h *Handler) createPrincipal(typ token.PrincipalType) handlerFunc {
 		if err != nil {
 			return err
 		}
-		p, err := h.svc.CreatePrincipal(r.Context(), actorFrom(r.Context()), token.CreatePrincipalParams{
+		params := token.CreatePrincipalParams{
 			Type: typ, ID: req.ID, Name: req.Name, Permissions: req.Permissions, Metadata: md, RateLimits: limits,
-		})
+		}
+		if req.OAuth != nil {
+			return h.createClientApp(w, r, typ, params, req.OAuth)
+		}
+		p, err := h.svc.CreatePrincipal(r.Context(), actorFrom(r.Context()), params)
 		if err != nil {
 			return err
 		}
@@ -50,7 +54,11 @@ func (h *Handler) listPrincipals(typ token.PrincipalType) handlerFunc {
 		}
 		out := api.PrincipalList{Items: make([]api.Principal, 0, len(ps)), NextCursor: next}
 		for _, p := range ps {
-			out.Items = append(out.Items, apiPrincipal(p))
+			item := apiPrincipal(p)
+			if err := h.withClient(r, p, &item); err != nil {
+				return err
+			}
+			out.Items = append(out.Items, item)
 		}
 		writeJSON(w, http.StatusOK, out)
 		return nil
@@ -63,7 +71,11 @@ func (h *Handler) getPrincipal(typ token.PrincipalType) handlerFunc {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, apiPrincipal(p))
+		out := apiPrincipal(p)
+		if err := h.withClient(r, p, &out); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
 }
@@ -82,14 +94,35 @@ func (h *Handler) updatePrincipal(typ token.PrincipalType) handlerFunc {
 		if isNull(req.Metadata) {
 			p.Metadata = json.RawMessage("null")
 		}
-		pr, err := h.svc.UpdatePrincipal(r.Context(), actorFrom(r.Context()), typ, r.PathValue("id"), p)
+		if req.OAuth != nil && (typ != token.App || h.oauth == nil) {
+			return badRequest("oauth_not_allowed", "only apps can be OAuth clients")
+		}
+		var pr *token.Principal
+		if req.OAuth != nil && p.Name == nil && p.Permissions == nil && p.Disabled == nil && p.Metadata == nil && p.RateLimits == nil {
+			pr, err = h.svc.Principal(r.Context(), actorFrom(r.Context()), typ, r.PathValue("id"))
+		} else {
+			pr, err = h.svc.UpdatePrincipal(r.Context(), actorFrom(r.Context()), typ, r.PathValue("id"), p)
+		}
 		if err != nil {
+			return err
+		}
+		out := apiPrincipal(pr)
+		if req.OAuth != nil {
+			c, secret, err := h.oauth.SetSettings(r.Context(), actorFrom(r.Context()), pr.ID, oauthSettings(req.OAuth))
+			if err != nil {
+				return err
+			}
+			out.OAuth, out.ClientID, out.ClientSecret = apiOAuth(c), pr.ID, secret
+			if secret != "" {
+				w.Header().Set("Cache-Control", "no-store")
+			}
+		} else if err := h.withClient(r, pr, &out); err != nil {
 			return err
 		}
 		if typ == token.User && pr.Disabled && req.Disabled != nil {
 			h.onUserDisabled(r, actorFrom(r.Context()), pr.ID)
 		}
-		writeJSON(w, http.StatusOK, apiPrincipal(pr))
+		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
 }
@@ -112,5 +145,22 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) error {
 		out.Items = append(out.Items, apiAudit(e))
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// createClientApp creates an app that is an OAuth client, in one
+// transaction; the answer carries its client secret, once.
+func (h *Handler) createClientApp(w http.ResponseWriter, r *http.Request, typ token.PrincipalType, p token.CreatePrincipalParams, set *api.OAuthSettings) error {
+	if typ != token.App || h.oauth == nil {
+		return badRequest("oauth_not_allowed", "only apps can be OAuth clients")
+	}
+	pr, c, secret, err := h.oauth.CreateApp(r.Context(), actorFrom(r.Context()), p, oauthSettings(set))
+	if err != nil {
+		return err
+	}
+	out := apiPrincipal(pr)
+	out.OAuth, out.ClientID, out.ClientSecret = apiOAuth(c), pr.ID, secret
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/oauth"
 )
 
 // jwks answers GET /.well-known/jwks.json: the public keys of the ring that
@@ -51,6 +52,11 @@ func (h *Handler) serverMetadata(w http.ResponseWriter, r *http.Request) error {
 		ResponseTypesSupported: []string{},
 		TokenExchangeEndpoint:  h.issuer + "/v1/tokens",
 		RevocationFeedEndpoint: h.issuer + "/v1/revocations",
+	}
+	if h.oauth != nil {
+		m.TokenEndpoint = h.issuer + "/oauth2/token"
+		m.GrantTypesSupported = []string{oauth.GrantClientCredentials}
+		m.TokenEndpointAuthMethodsSupported = []string{oauth.AuthSecretBasic, oauth.AuthSecretPost}
 	}
 	b, err := json.Marshal(m)
 	if err != nil {

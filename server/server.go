@@ -25,6 +25,7 @@ import (
 
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/httpapi"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/seal"
 	"github.com/latchkey/latchkey/signer"
@@ -210,8 +211,12 @@ func Run(ctx context.Context, c Config) error {
 		ln.Close()
 		return fmt.Errorf("sign-in: %w", err)
 	}
+	var oa *oauth.Service
+	if ost, ok := db.(oauth.Store); ok && sig != nil {
+		oa = oauth.New(oauth.Config{Store: ost, Tokens: svc, Signer: sig, Issuer: issuer, Log: c.Log})
+	}
 	api := httpapi.New(httpapi.Config{
-		Service: svc, People: ppl, Log: c.Log, Registerer: reg,
+		Service: svc, People: ppl, OAuth: oa, Log: c.Log, Registerer: reg,
 		TrustedProxies: c.TrustedProxies, FailureLimiter: lim, RateLimitMode: rlMode,
 		AuthFailureLimit: c.AuthFailureLimit, VerifyFailureLimit: c.VerifyFailureLimit,
 		Signer: sig, Issuer: issuer, TokenTTL: c.TokenTTL,

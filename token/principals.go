@@ -21,44 +21,62 @@ type CreatePrincipalParams struct {
 
 // CreatePrincipal registers a user or an app.
 func (s *Service) CreatePrincipal(ctx context.Context, a *Actor, p CreatePrincipalParams) (*Principal, error) {
+	pr, ev, err := s.PreparePrincipal(ctx, a, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.wrote(s.store.CreatePrincipal(ctx, pr, ev)); err != nil {
+		return nil, s.CreatePrincipalError(err, p.Type, p.ID)
+	}
+	return pr, nil
+}
+
+// PreparePrincipal checks that a may create principal p and that p is
+// valid, and returns the record to store and its audit event — for a
+// caller that stores it together with more (an app with its OAuth client)
+// in one transaction. Nothing is written but the audit record of a refusal.
+func (s *Service) PreparePrincipal(ctx context.Context, a *Actor, p CreatePrincipalParams) (*Principal, *AuditEvent, error) {
 	action := string(p.Type) + ".create"
 	if !ValidPrincipalType(p.Type) {
-		return nil, invalidf("principal type must be \"user\" or \"app\"")
+		return nil, nil, invalidf("principal type must be \"user\" or \"app\"")
 	}
 	if !a.May(ScopePrincipalsWrite) {
-		return nil, s.deny(ctx, a, action, string(p.Type), p.ID, ScopePrincipalsWrite)
+		return nil, nil, s.deny(ctx, a, action, string(p.Type), p.ID, ScopePrincipalsWrite)
 	}
 	if err := validPrincipalID(p.ID); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := validName("name", p.Name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := validMetadata(p.Metadata); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	perms := scope.Normalize(p.Permissions)
 	if err := validScopes("permissions", perms); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := validRateLimits("owner_ratelimits", p.RateLimits); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if hasManagementScope(perms) && !a.May(ScopeAdmin) {
-		return nil, s.deny(ctx, a, action, string(p.Type), p.ID, ScopeAdmin)
+		return nil, nil, s.deny(ctx, a, action, string(p.Type), p.ID, ScopeAdmin)
 	}
 	now := s.Now()
 	pr := &Principal{
 		Type: p.Type, ID: p.ID, Name: p.Name, Permissions: perms, Metadata: p.Metadata, RateLimits: p.RateLimits,
 		CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
-	if err := s.wrote(s.store.CreatePrincipal(ctx, pr, s.audit(a, action, string(p.Type), p.ID, nil))); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return nil, conflictf(string(p.Type)+"_exists", "%s %q already exists", p.Type, p.ID)
-		}
-		return nil, storeErr(err, "create %s", p.Type)
+	return pr, s.audit(a, action, string(p.Type), p.ID, nil), nil
+}
+
+// CreatePrincipalError turns the store's answer to creating principal
+// (typ, id) into the error to give the caller.
+func (s *Service) CreatePrincipalError(err error, typ PrincipalType, id string) error {
+	if errors.Is(err, ErrConflict) {
+		return conflictf(string(typ)+"_exists", "%s %q already exists", typ, id)
 	}
-	return pr, nil
+	return storeErr(err, "create %s", typ)
 }
 
 // hasManagementScope reports whether perms grant any management scope.

@@ -1,0 +1,254 @@
+package oauth
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/signer"
+	"github.com/latchkey/latchkey/token"
+)
+
+// Error is an RFC 6749 §5.2 error: a code from the RFC's list and a
+// description safe to show.
+type Error struct {
+	Code        string
+	Description string
+	// Basic marks an invalid_client answer to HTTP Basic authentication:
+	// 401 with WWW-Authenticate.
+	Basic bool
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Description }
+
+// status maps an RFC 6749 error code to its HTTP status, in one place.
+func (e *Error) status() int {
+	switch e.Code {
+	case "invalid_client":
+		return http.StatusUnauthorized
+	case "unauthorized_client", "access_denied":
+		return http.StatusBadRequest
+	case "server_error":
+		return http.StatusInternalServerError
+	case "temporarily_unavailable":
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadRequest
+}
+
+// writeError renders err as an RFC 6749 error answer. Domain errors map
+// to their nearest RFC code; storage trouble is 503 temporarily_unavailable,
+// never a token.
+func writeError(w http.ResponseWriter, err error) {
+	var oe *Error
+	if !errors.As(err, &oe) {
+		switch token.KindOf(err) {
+		case token.Unavailable:
+			oe = &Error{Code: "temporarily_unavailable", Description: "the server cannot answer now; retry later"}
+		case token.Invalid:
+			var te *token.Error
+			errors.As(err, &te)
+			oe = &Error{Code: "invalid_request", Description: te.Msg}
+		default:
+			oe = &Error{Code: "server_error", Description: "internal error"}
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	if oe.Code == "invalid_client" && oe.Basic {
+		h.Set("WWW-Authenticate", `Basic realm="latchkey", charset="UTF-8"`)
+	}
+	if oe.Code == "temporarily_unavailable" {
+		h.Set("Retry-After", "1")
+	}
+	w.WriteHeader(oe.status())
+	json.NewEncoder(w).Encode(struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description,omitempty"`
+	}{oe.Code, oe.Description}) //nolint:errcheck // the client went away
+}
+
+var errClient = &Error{Code: "invalid_client", Description: "client authentication failed"}
+
+// authenticate finds and authenticates the client of a token-endpoint
+// request: HTTP Basic (client_secret_basic, RFC 6749 §2.3.1 — both parts
+// form-urlencoded), or client_id + client_secret in the body
+// (client_secret_post), or client_id alone for a public client. The method
+// must be the one the client registered. Every failure is the same
+// invalid_client.
+func (s *Service) authenticate(r *http.Request, form url.Values) (*Client, *token.Principal, error) {
+	now := s.tokens.Now()
+	var id, secret, method string
+	basic := false
+	if h := r.Header.Get("Authorization"); h != "" {
+		if len(h) < 6 || !strings.EqualFold(h[:6], "basic ") {
+			return nil, nil, &Error{Code: "invalid_client", Description: "use HTTP Basic (client_secret_basic) or client_secret_post"}
+		}
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(h[6:]))
+		u, p, ok := strings.Cut(string(raw), ":")
+		if err != nil || !ok {
+			return nil, nil, &Error{Code: "invalid_client", Description: "malformed HTTP Basic credentials", Basic: true}
+		}
+		if id, err = url.QueryUnescape(u); err == nil {
+			secret, err = url.QueryUnescape(p)
+		}
+		if err != nil {
+			return nil, nil, &Error{Code: "invalid_client", Description: "malformed HTTP Basic credentials", Basic: true}
+		}
+		method, basic = AuthSecretBasic, true
+		if form.Has("client_secret") {
+			return nil, nil, &Error{Code: "invalid_request", Description: "send the client secret one way only"}
+		}
+		if fid := form.Get("client_id"); fid != "" && fid != id {
+			return nil, nil, &Error{Code: "invalid_request", Description: "client_id differs from the authenticated client"}
+		}
+	} else {
+		id, secret = form.Get("client_id"), form.Get("client_secret")
+		method = AuthSecretPost
+		if secret == "" {
+			method = AuthNone
+		}
+	}
+	fail := &Error{Code: "invalid_client", Description: errClient.Description, Basic: basic}
+	if id == "" || len(id) > 128 || len(secret) > 256 {
+		return nil, nil, fail
+	}
+	c, err := s.store.Client(r.Context(), id)
+	if errors.Is(err, token.ErrNotFound) {
+		checkSecret(&Client{SecretDigest: make([]byte, 32)}, secret, now) // the same work as a known client
+		return nil, nil, fail
+	}
+	if err != nil {
+		return nil, nil, unavailable(err, "get client")
+	}
+	if c.Settings.TokenEndpointAuthMethod != method {
+		return nil, nil, fail
+	}
+	if method != AuthNone && !checkSecret(c, secret, now) {
+		return nil, nil, fail
+	}
+	p, err := s.tokens.Store().Principal(r.Context(), token.App, id)
+	if errors.Is(err, token.ErrNotFound) || (err == nil && p.Disabled) {
+		return nil, nil, fail
+	}
+	if err != nil {
+		return nil, nil, unavailable(err, "get app")
+	}
+	return c, p, nil
+}
+
+// TokenResponse is the RFC 6749 §5.1 answer.
+type TokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	Scope       string `json:"scope,omitempty"`
+}
+
+// maxForm bounds a token request body.
+const maxForm = 16 << 10
+
+// ServeToken answers POST /oauth2/token.
+func (s *Service) ServeToken(w http.ResponseWriter, r *http.Request) {
+	if err := s.token(w, r); err != nil {
+		writeError(w, err)
+	}
+}
+
+func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		return &Error{Code: "invalid_request", Description: "the token endpoint takes POST"}
+	}
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return &Error{Code: "invalid_request", Description: "send the parameters as application/x-www-form-urlencoded"}
+	}
+	if r.URL.RawQuery != "" {
+		return &Error{Code: "invalid_request", Description: "token request parameters belong in the body, not the URL"}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		return &Error{Code: "invalid_request", Description: "the body is not a valid form of at most 16 KiB"}
+	}
+	form := r.PostForm
+	for k, v := range form {
+		if len(v) > 1 && k != "audience" && k != "resource" {
+			return &Error{Code: "invalid_request", Description: "parameter " + k + " is repeated"}
+		}
+	}
+	grant := form.Get("grant_type")
+	if grant == "" {
+		return &Error{Code: "invalid_request", Description: "grant_type is required"}
+	}
+	if s.signer == nil {
+		return &Error{Code: "temporarily_unavailable", Description: "token issuing is not configured"}
+	}
+	c, p, err := s.authenticate(r, form)
+	if err != nil {
+		return err
+	}
+	switch grant {
+	case GrantClientCredentials:
+	case "password", "implicit":
+		return &Error{Code: "unsupported_grant_type", Description: "the " + grant + " grant is not supported (RFC 9700)"}
+	case GrantAuthorizationCode, GrantRefreshToken, GrantTokenExchange:
+		return &Error{Code: "unsupported_grant_type", Description: "this server does not offer the " + grant + " grant yet"}
+	default:
+		return &Error{Code: "unsupported_grant_type", Description: "unknown grant_type"}
+	}
+	if !slices.Contains(c.Settings.GrantTypes, grant) {
+		return &Error{Code: "unauthorized_client", Description: "the client is not registered for the " + grant + " grant"}
+	}
+	res, err := s.clientCredentials(c, p, strings.Fields(form.Get("scope")), append(form["audience"], form["resource"]...))
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	return json.NewEncoder(w).Encode(res)
+}
+
+// clientCredentials issues an access token to the app itself: at most its
+// permissions, for an audience it registered (all of them when none is
+// asked for; the issuer when it registered none).
+func (s *Service) clientCredentials(c *Client, p *token.Principal, requested, audiences []string) (*TokenResponse, error) {
+	scopes, err := narrowScopes(p.Permissions, requested)
+	if err != nil {
+		return nil, err
+	}
+	aud := slices.Clone(c.Settings.Audiences)
+	if len(audiences) > 0 {
+		aud = aud[:0]
+		for _, a := range audiences {
+			if !slices.Contains(c.Settings.Audiences, a) {
+				return nil, &Error{Code: "invalid_target", Description: "the client may not receive tokens for this audience"}
+			}
+			if !slices.Contains(aud, a) {
+				aud = append(aud, a)
+			}
+		}
+	}
+	if len(aud) == 0 {
+		aud = []string{s.issuer}
+	}
+	now := s.tokens.Now()
+	exp := now.Add(s.ttl).Truncate(time.Second)
+	jwt, err := signer.Issue(s.signer.Ring(), signer.AccessClaims{
+		Issuer: s.issuer, Subject: string(token.App) + ":" + p.ID, Audience: aud, Expiry: exp,
+		Scope: scopes, ClientID: p.ID,
+	}, now)
+	if err != nil {
+		return nil, &Error{Code: "temporarily_unavailable", Description: "no signing key is available"}
+	}
+	return &TokenResponse{AccessToken: jwt, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(now) / time.Second),
+		Scope: strings.Join(scopes, " ")}, nil
+}

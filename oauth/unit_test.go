@@ -1,0 +1,113 @@
+package oauth
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNormalizeSettingsDefaults(t *testing.T) {
+	s, err := NormalizeSettings(Settings{})
+	if err != nil || len(s.GrantTypes) != 1 || s.GrantTypes[0] != GrantClientCredentials ||
+		s.TokenEndpointAuthMethod != AuthSecretBasic || s.AccessTokenFormat != "jwt" {
+		t.Fatalf("defaults: %+v %v", s, err)
+	}
+	s, err = NormalizeSettings(Settings{RedirectURIs: []string{"https://web.example/cb"}})
+	if err != nil || strings.Join(s.GrantTypes, " ") != "authorization_code refresh_token" {
+		t.Fatalf("defaults with a redirect URI: %+v %v", s, err)
+	}
+}
+
+// TestAS13_PasswordAndImplicitRefusedAtRegistration: a client cannot even
+// register the grants RFC 9700 forbids.
+func TestAS13_PasswordAndImplicitRefusedAtRegistration(t *testing.T) {
+	for _, g := range []string{"password", "implicit"} {
+		if _, err := NormalizeSettings(Settings{GrantTypes: []string{g}}); err == nil || !strings.Contains(err.Error(), "RFC 9700") {
+			t.Errorf("grant %s: %v", g, err)
+		}
+	}
+}
+
+func TestNormalizeSettingsRefusals(t *testing.T) {
+	bad := map[string]Settings{
+		"unknown grant":             {GrantTypes: []string{"magic"}},
+		"duplicate grant":           {GrantTypes: []string{GrantClientCredentials, GrantClientCredentials}},
+		"code without redirect":     {GrantTypes: []string{GrantAuthorizationCode}},
+		"redirect without code":     {GrantTypes: []string{GrantClientCredentials}, RedirectURIs: []string{"https://a.example/cb"}},
+		"fragment":                  {RedirectURIs: []string{"https://a.example/cb#x"}},
+		"relative":                  {RedirectURIs: []string{"/cb"}},
+		"http non-loopback":         {RedirectURIs: []string{"http://a.example/cb"}},
+		"bare private scheme":       {RedirectURIs: []string{"myapp:/cb"}},
+		"public client_credential":  {GrantTypes: []string{GrantClientCredentials}, TokenEndpointAuthMethod: AuthNone},
+		"unknown auth method":       {TokenEndpointAuthMethod: "client_secret_jwt"},
+		"opaque (not yet)":          {AccessTokenFormat: "opaque"},
+		"bad format":                {AccessTokenFormat: "xml"},
+		"dpop (not yet)":            {DPoPBoundAccessTokens: true},
+		"private_key_jwt (not yet)": {TokenEndpointAuthMethod: AuthPrivateKeyJWT},
+		"audience with space":       {Audiences: []string{"a b"}},
+		"backchannel relative":      {BackchannelLogoutURI: "/logout"},
+	}
+	for name, s := range bad {
+		if _, err := NormalizeSettings(s); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	for _, ok := range []string{"https://a.example/cb", "http://127.0.0.1/cb", "http://[::1]:8080/cb", "http://localhost/cb", "com.example.app:/oauth2redirect"} {
+		if _, err := NormalizeSettings(Settings{RedirectURIs: []string{ok}}); err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+}
+
+func TestCheckSecretGrace(t *testing.T) {
+	cur, dc, _ := newSecret()
+	old, do, _ := newSecret()
+	now := time.Unix(1_800_000_000, 0)
+	c := &Client{SecretDigest: dc, PrevSecretDigest: do, PrevSecretUntil: now.Add(time.Hour)}
+	if !checkSecret(c, cur, now) || !checkSecret(c, old, now) {
+		t.Fatal("current or previous secret refused during the grace period")
+	}
+	if checkSecret(c, old, now.Add(time.Hour)) {
+		t.Fatal("previous secret accepted after its grace period")
+	}
+	if checkSecret(c, cur[:len(cur)-1]+"x", now) || checkSecret(c, "", now) || checkSecret(&Client{}, cur, now) {
+		t.Fatal("a wrong secret, an empty one, or a public client's passed")
+	}
+}
+
+// TestAS12_SecretsAreRandomAndUnique: client secrets carry 256 random
+// bits; 10⁵ of them share nothing but the fixed prefix.
+func TestAS12_SecretsAreRandomAndUnique(t *testing.T) {
+	seen := make(map[string]bool, 100000)
+	n := 100000
+	if testing.Short() {
+		n = 10000
+	}
+	for range n {
+		s, d, err := newSecret()
+		if err != nil || len(d) != 32 {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(s, SecretPrefix+"_") || len(s) < len(SecretPrefix)+1+43 {
+			t.Fatalf("secret shape %d chars", len(s))
+		}
+		body := s[len(SecretPrefix)+1 : len(SecretPrefix)+1+12]
+		if seen[s] || seen[body] {
+			t.Fatal("two secrets share their first 12 secret characters (71 bits) or repeat")
+		}
+		seen[s], seen[body] = true, true
+	}
+}
+
+func TestNarrowScopes(t *testing.T) {
+	perms := []string{"orders:read", "orders:write", "billing:*"}
+	if got, err := narrowScopes(perms, nil); err != nil || len(got) != 3 {
+		t.Fatalf("no request: %v %v", got, err)
+	}
+	if got, err := narrowScopes(perms, []string{"orders:read", "billing:read", "orders:read"}); err != nil || strings.Join(got, " ") != "orders:read billing:read" {
+		t.Fatalf("subset: %v %v", got, err)
+	}
+	if _, err := narrowScopes(perms, []string{"admin"}); err == nil || !strings.Contains(err.Error(), "invalid_scope") {
+		t.Fatalf("wider scope: %v", err)
+	}
+}
