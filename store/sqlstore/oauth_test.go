@@ -1,0 +1,39 @@
+package sqlstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/oauth"
+	"github.com/latchkey/latchkey/store/storetest"
+	"github.com/latchkey/latchkey/token"
+)
+
+// TestOAuthConformance runs the oauth.Store conformance suite on both
+// engines.
+func TestOAuthConformance(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
+		storetest.RunOAuth(t, func(t *testing.T) storetest.OAuthStore { return e.open(t) })
+	})
+}
+
+// TestOAuthMigrationDown: the OAuth migration (00017) undoes and applies
+// again, and the table it makes works afterwards.
+func TestOAuthMigrationDown(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
+		ctx := context.Background()
+		db := e.open(t)
+		migrateDownAndUp(t, db, 16)
+		db = e.reopen(t, db)
+		now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+		p := &token.Principal{Type: token.App, ID: "app_1", Name: "one", CreatedAt: now, UpdatedAt: now}
+		c := &oauth.Client{AppID: "app_1", Settings: oauth.Settings{GrantTypes: []string{"client_credentials"}}}
+		if err := db.CreateClient(ctx, p, c, nil); err != nil {
+			t.Fatalf("CreateClient after migrating down and up: %v", err)
+		}
+		if _, err := db.Client(ctx, "app_1"); err != nil {
+			t.Fatalf("Client: %v", err)
+		}
+	})
+}
