@@ -1,0 +1,314 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/server"
+)
+
+// tokenCall posts a token request and decodes the answer.
+type tokenAnswer struct {
+	Status  int
+	Header  http.Header
+	Token   map[string]any
+	Problem api.OAuthError
+}
+
+func postToken(t *testing.T, base string, form url.Values, basicUser, basicPass string) tokenAnswer {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basicUser != "" {
+		req.SetBasicAuth(url.QueryEscape(basicUser), url.QueryEscape(basicPass))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	a := tokenAnswer{Status: resp.StatusCode, Header: resp.Header}
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(b, &a.Token); err != nil {
+			t.Fatalf("token answer %s: %v", b, err)
+		}
+	} else if err := json.Unmarshal(b, &a.Problem); err != nil || a.Problem.Error == "" {
+		t.Fatalf("error answer is not RFC 6749 JSON: %d %s", resp.StatusCode, b)
+	}
+	return a
+}
+
+// createClient registers an OAuth app and returns its secret.
+func createClient(t *testing.T, s *testServer, body string) api.Principal {
+	t.Helper()
+	r := s.doJSON(t, http.MethodPost, "/v1/apps", s.Root, body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create app: %d %s", r.Status, r.Body)
+	}
+	var p api.Principal
+	if err := json.Unmarshal(r.Body, &p); err != nil {
+		t.Fatal(err)
+	}
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Error("the answer carrying a client secret may be cached")
+	}
+	return p
+}
+
+// verifyAccessToken checks a JWT with go-jose against the server's JWKS,
+// as an independent resource server would, and returns its header type and
+// claims.
+func verifyAccessToken(t *testing.T, base, jwt string) (string, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(base + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set jose.JSONWebKeySet
+	err = json.NewDecoder(resp.Body).Decode(&set)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := jose.ParseSigned(jwt, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256, jose.RS256})
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	h := sig.Signatures[0].Protected
+	keys := set.Key(h.KeyID)
+	if len(keys) != 1 {
+		t.Fatalf("kid %q: %d keys in the JWKS", h.KeyID, len(keys))
+	}
+	payload, err := sig.Verify(keys[0])
+	if err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	typ, _ := h.ExtraHeaders["typ"].(string)
+	return typ, claims
+}
+
+func TestOAuthClientCredentials(t *testing.T) {
+	s := startServer(t, server.Config{})
+	app := createClient(t, s, `{"id":"reports","name":"Reports job","permissions":["orders:read","billing:read"],
+		"oauth":{"grant_types":["client_credentials"],"audiences":["https://api.example"]}}`)
+	if app.ClientID != "reports" || !strings.HasPrefix(app.ClientSecret, "lkcs_") || app.OAuth == nil ||
+		app.OAuth.TokenEndpointAuthMethod != "client_secret_basic" || app.OAuth.AccessTokenFormat != "jwt" {
+		t.Fatalf("created app: %+v", app)
+	}
+	// The secret is never shown again.
+	get := s.doJSON(t, http.MethodGet, "/v1/apps/reports", s.Root, "")
+	if strings.Contains(string(get.Body), app.ClientSecret) || !strings.Contains(string(get.Body), `"client_id":"reports"`) {
+		t.Fatalf("GET /v1/apps/reports: %s", get.Body)
+	}
+	a := postToken(t, s.URL, url.Values{"grant_type": {"client_credentials"}, "scope": {"orders:read"}}, "reports", app.ClientSecret)
+	if a.Status != http.StatusOK || a.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("token: %d %+v", a.Status, a.Problem)
+	}
+	if a.Token["token_type"] != "Bearer" || a.Token["scope"] != "orders:read" {
+		t.Fatalf("token answer %v", a.Token)
+	}
+	typ, claims := verifyAccessToken(t, s.URL, a.Token["access_token"].(string))
+	if typ != "at+jwt" {
+		t.Errorf("typ %q, want at+jwt (RFC 9068)", typ)
+	}
+	var meta api.AuthorizationServerMetadata
+	r := s.doJSON(t, http.MethodGet, "/.well-known/oauth-authorization-server", "", "")
+	if err := json.Unmarshal(r.Body, &meta); err != nil || meta.TokenEndpoint != s.URL+"/oauth2/token" {
+		t.Fatalf("metadata: %s", r.Body)
+	}
+	// AS-08: the metadata's issuer is byte-identical to the token's iss.
+	if claims["iss"] != meta.Issuer || claims["sub"] != "app:reports" || claims["client_id"] != "reports" ||
+		claims["aud"] != "https://api.example" || claims["scope"] != "orders:read" {
+		t.Errorf("claims %v (issuer %q)", claims, meta.Issuer)
+	}
+	if exp, iat := claims["exp"].(float64), claims["iat"].(float64); exp-iat <= 0 || exp-iat > 3600 {
+		t.Errorf("lifetime %v s", exp-iat)
+	}
+	// client_secret_post is not this client's method: refused.
+	post := postToken(t, s.URL, url.Values{"grant_type": {"client_credentials"}, "client_id": {"reports"}, "client_secret": {app.ClientSecret}}, "", "")
+	if post.Status != http.StatusUnauthorized || post.Problem.Error != "invalid_client" {
+		t.Errorf("client_secret_post for a basic client: %d %+v", post.Status, post.Problem)
+	}
+	// Without scope: all of the app's permissions.
+	all := postToken(t, s.URL, url.Values{"grant_type": {"client_credentials"}}, "reports", app.ClientSecret)
+	if all.Status != http.StatusOK || all.Token["scope"] != "billing:read orders:read" {
+		t.Errorf("no scope asked: %d %v %+v", all.Status, all.Token["scope"], all.Problem)
+	}
+}
+
+// TestAS09_ClientAuthentication: missing, wrong and another client's
+// secrets all get 401 invalid_client, with WWW-Authenticate for Basic.
+func TestAS09_ClientAuthentication(t *testing.T) {
+	s := startServer(t, server.Config{})
+	a := createClient(t, s, `{"id":"a","permissions":["x:read"],"oauth":{"grant_types":["client_credentials"]}}`)
+	b := createClient(t, s, `{"id":"b","permissions":["x:read"],"oauth":{"grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_post"}}`)
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	cases := []struct {
+		name       string
+		form       url.Values
+		user, pass string
+		basic      bool
+	}{
+		{"no credentials", cc, "", "", false},
+		{"wrong secret", cc, "a", a.ClientSecret[:len(a.ClientSecret)-1] + "x", true},
+		{"another client's secret", cc, "a", b.ClientSecret, true},
+		{"unknown client", cc, "nobody", a.ClientSecret, true},
+		{"post: wrong secret", url.Values{"grant_type": {"client_credentials"}, "client_id": {"b"}, "client_secret": {a.ClientSecret}}, "", "", false},
+		{"post: no secret", url.Values{"grant_type": {"client_credentials"}, "client_id": {"b"}}, "", "", false},
+	}
+	for _, c := range cases {
+		r := postToken(t, s.URL, c.form, c.user, c.pass)
+		if r.Status != http.StatusUnauthorized || r.Problem.Error != "invalid_client" {
+			t.Errorf("%s: %d %+v, want 401 invalid_client", c.name, r.Status, r.Problem)
+		}
+		if got := r.Header.Get("WWW-Authenticate") != ""; got != c.basic {
+			t.Errorf("%s: WWW-Authenticate present=%v, want %v", c.name, got, c.basic)
+		}
+		if strings.Contains(r.Problem.ErrorDescription, "lkcs_") {
+			t.Errorf("%s: the error echoes a secret", c.name)
+		}
+	}
+	if r := postToken(t, s.URL, url.Values{"grant_type": {"client_credentials"}, "client_id": {"b"}, "client_secret": {b.ClientSecret}}, "", ""); r.Status != http.StatusOK {
+		t.Errorf("client_secret_post: %d %+v", r.Status, r.Problem)
+	}
+	// A disabled app authenticates no more.
+	if r := s.doJSON(t, http.MethodPatch, "/v1/apps/a", s.Root, `{"disabled":true}`); r.Status != http.StatusOK {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	if r := postToken(t, s.URL, cc, "a", a.ClientSecret); r.Status != http.StatusUnauthorized {
+		t.Errorf("disabled app: %d %+v", r.Status, r.Problem)
+	}
+}
+
+// TestAS11_ScopeAndAudienceBounds: a client gets no scope it does not
+// hold and no audience it did not register; narrowing its permissions
+// narrows its next token.
+func TestAS11_ScopeAndAudienceBounds(t *testing.T) {
+	s := startServer(t, server.Config{})
+	a := createClient(t, s, `{"id":"svc","permissions":["orders:read","orders:write"],"oauth":{"grant_types":["client_credentials"],"audiences":["https://one.example","https://two.example"]}}`)
+	tok := func(form url.Values) tokenAnswer {
+		form.Set("grant_type", "client_credentials")
+		return postToken(t, s.URL, form, "svc", a.ClientSecret)
+	}
+	if r := tok(url.Values{"scope": {"admin"}}); r.Status != http.StatusBadRequest || r.Problem.Error != "invalid_scope" {
+		t.Errorf("scope not held: %d %+v", r.Status, r.Problem)
+	}
+	if r := tok(url.Values{"audience": {"https://evil.example"}}); r.Status != http.StatusBadRequest || r.Problem.Error != "invalid_target" {
+		t.Errorf("audience not registered: %d %+v", r.Status, r.Problem)
+	}
+	r := tok(url.Values{"audience": {"https://two.example"}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("registered audience: %d %+v", r.Status, r.Problem)
+	}
+	if _, claims := verifyAccessToken(t, s.URL, r.Token["access_token"].(string)); claims["aud"] != "https://two.example" {
+		t.Errorf("aud %v", claims["aud"])
+	}
+	if r := s.doJSON(t, http.MethodPatch, "/v1/apps/svc", s.Root, `{"permissions":["orders:read"]}`); r.Status != http.StatusOK {
+		t.Fatal(r.Status)
+	}
+	if r := tok(url.Values{"scope": {"orders:write"}}); r.Problem.Error != "invalid_scope" {
+		t.Errorf("a removed permission is still granted: %d %v", r.Status, r.Token)
+	}
+	if r := tok(url.Values{}); r.Token["scope"] != "orders:read" {
+		t.Errorf("default scope after narrowing: %v", r.Token["scope"])
+	}
+}
+
+// TestAS13_UnsupportedGrants: password and implicit are refused at the
+// token endpoint too, and a client gets only the grants it registered.
+func TestAS13_UnsupportedGrants(t *testing.T) {
+	s := startServer(t, server.Config{})
+	a := createClient(t, s, `{"id":"svc","oauth":{"grant_types":["client_credentials"]}}`)
+	for grant, want := range map[string]string{"password": "unsupported_grant_type", "implicit": "unsupported_grant_type",
+		"urn:example:magic": "unsupported_grant_type", "": "invalid_request"} {
+		r := postToken(t, s.URL, url.Values{"grant_type": {grant}, "username": {"u"}, "password": {"p"}}, "svc", a.ClientSecret)
+		if r.Status != http.StatusBadRequest || r.Problem.Error != want {
+			t.Errorf("grant %q: %d %+v, want %s", grant, r.Status, r.Problem, want)
+		}
+	}
+	if r := s.doJSON(t, http.MethodPost, "/v1/apps", s.Root, `{"id":"old","oauth":{"grant_types":["password"]}}`); r.Status < 400 || r.Status >= 500 ||
+		!strings.Contains(string(r.Body), "invalid_client_metadata") {
+		t.Errorf("registering the password grant: %d %s", r.Status, r.Body)
+	}
+	// Parameters in the URL, a JSON body, a repeated parameter: invalid_request.
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/oauth2/token?grant_type=client_credentials", strings.NewReader(""))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("svc", a.ClientSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("parameters in the query: %d", resp.StatusCode)
+	}
+	if r := postToken(t, s.URL, url.Values{"grant_type": {"client_credentials", "client_credentials"}}, "svc", a.ClientSecret); r.Problem.Error != "invalid_request" {
+		t.Errorf("repeated grant_type: %+v", r.Problem)
+	}
+}
+
+// TestOAuthSecretRotation: with a grace period both secrets work until it
+// ends; without one the old secret stops at once.
+func TestOAuthSecretRotation(t *testing.T) {
+	s := startServer(t, server.Config{})
+	a := createClient(t, s, `{"id":"svc","oauth":{"grant_types":["client_credentials"]}}`)
+	cc := url.Values{"grant_type": {"client_credentials"}}
+	rot := func(body string) api.ClientSecret {
+		r := s.doJSON(t, http.MethodPost, "/v1/apps/svc/secret", s.Root, body)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("rotate: %d %s", r.Status, r.Body)
+		}
+		var cs api.ClientSecret
+		json.Unmarshal(r.Body, &cs)
+		return cs
+	}
+	second := rot(`{"grace_period":"1h"}`)
+	if second.PreviousValidUntil == nil || second.ClientSecret == a.ClientSecret {
+		t.Fatalf("rotation answer %+v", second)
+	}
+	for name, secret := range map[string]string{"old": a.ClientSecret, "new": second.ClientSecret} {
+		if r := postToken(t, s.URL, cc, "svc", secret); r.Status != http.StatusOK {
+			t.Errorf("%s secret during the grace period: %d %+v", name, r.Status, r.Problem)
+		}
+	}
+	third := rot(`{}`)
+	for name, secret := range map[string]string{"first": a.ClientSecret, "second": second.ClientSecret} {
+		if r := postToken(t, s.URL, cc, "svc", secret); r.Status != http.StatusUnauthorized {
+			t.Errorf("%s secret after a rotation without grace: %d", name, r.Status)
+		}
+	}
+	if r := postToken(t, s.URL, cc, "svc", third.ClientSecret); r.Status != http.StatusOK {
+		t.Errorf("newest secret: %d %+v", r.Status, r.Problem)
+	}
+	if r := s.doJSON(t, http.MethodPost, "/v1/apps/nosuch/secret", s.Root, `{}`); r.Status != http.StatusNotFound {
+		t.Errorf("rotate for a missing app: %d", r.Status)
+	}
+	plain := s.doJSON(t, http.MethodPost, "/v1/apps", s.Root, `{"id":"plain"}`)
+	if plain.Status != http.StatusCreated {
+		t.Fatal(plain.Status)
+	}
+	if r := s.doJSON(t, http.MethodPost, "/v1/apps/plain/secret", s.Root, `{}`); r.Status != http.StatusNotFound || !strings.Contains(string(r.Body), "client_not_found") {
+		t.Errorf("rotate for an app without OAuth: %d %s", r.Status, r.Body)
+	}
+	// An existing app becomes a client through PATCH; the answer has its secret once.
+	r := s.doJSON(t, http.MethodPatch, "/v1/apps/plain", s.Root, `{"oauth":{"grant_types":["client_credentials"]}}`)
+	var p api.Principal
+	if json.Unmarshal(r.Body, &p); r.Status != http.StatusOK || !strings.HasPrefix(p.ClientSecret, "lkcs_") {
+		t.Fatalf("PATCH oauth onto an app: %d %s", r.Status, r.Body)
+	}
+	if r := postToken(t, s.URL, cc, "plain", p.ClientSecret); r.Status != http.StatusOK {
+		t.Errorf("token for the patched app: %d %+v", r.Status, r.Problem)
+	}
+}
