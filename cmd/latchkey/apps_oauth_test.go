@@ -141,7 +141,7 @@ func TestOAuthAppCommands(t *testing.T) {
 			check: wantBody(map[string]any{"id": "worker", "oauth": map[string]any{"grant_types": []any{"client_credentials"}}})},
 		{name: "create/repeated grant", args: []string{"apps", "create", "worker", "--grant", "client_credentials", "--grant", "urn:ietf:params:oauth:grant-type:token-exchange"},
 			secretOnce: true,
-			check: wantBody(map[string]any{"id": "worker", "oauth": map[string]any{"grant_types": []any{"client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"}}})},
+			check:      wantBody(map[string]any{"id": "worker", "oauth": map[string]any{"grant_types": []any{"client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"}}})},
 		{name: "create/a flag set to false still makes a client", args: []string{"apps", "create", "worker", "--skip-consent=false"}, secretOnce: true,
 			check: wantBody(map[string]any{"id": "worker", "oauth": map[string]any{}})},
 		{name: "create/public client has no secret", args: []string{"apps", "create", "spa", "--redirect-uri", "https://spa.example/cb", "--token-auth", "none"},
