@@ -37,6 +37,11 @@ type AuthorizationServerMetadata struct {
 	TokenExchangeEndpoint string `json:"latchkey_token_exchange_endpoint"`
 	// RevocationFeedEndpoint is GET /v1/revocations.
 	RevocationFeedEndpoint string `json:"latchkey_revocation_feed_endpoint"`
+	// TokenEndpoint is POST /oauth2/token, with the grants and the client
+	// authentication methods it supports.
+	TokenEndpoint                     string   `json:"token_endpoint,omitempty"`
+	GrantTypesSupported               []string `json:"grant_types_supported,omitempty"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported,omitempty"`
 }
 
 // SigningKey describes one JWT signing key; its private part never leaves
