@@ -7,7 +7,7 @@ import (
 )
 
 // TestDocsListProblemCodes: the problem codes added with the idempotency,
-// import tombstone, owner-narrowing and input-validation work are named in
+// import tombstone, owner-narrowing, input-validation and OAuth client work are named in
 // the OpenAPI document's error responses (with the status each is sent
 // with) and in the README, so that a client can rely on them as stable.
 func TestDocsListProblemCodes(t *testing.T) {
@@ -19,6 +19,8 @@ func TestDocsListProblemCodes(t *testing.T) {
 		"invalid_utf8":             "UnprocessableEntity",
 		"idempotency_key_mismatch": "UnprocessableEntity",
 		"outcome_unknown":          "ServiceUnavailable",
+		"invalid_client_metadata":  "UnprocessableEntity",
+		"client_not_found":         "NotFound",
 	}
 	doc := loadOpenAPI(t)
 	comps, _ := doc["components"].(map[string]any)

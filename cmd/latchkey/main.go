@@ -8,7 +8,7 @@
 //	latchkey users set-password|remove-password|recovery-codes|factors
 //	latchkey users totp enroll|confirm|remove
 //	latchkey users sessions list|end|end-all
-//	latchkey apps create|list|get|update|disable|enable
+//	latchkey apps create|list|get|update|disable|enable|rotate-secret
 //	latchkey audit list
 //	latchkey tokens create             exchange an API key for a JWT
 //	latchkey migrate up|status         schema migrations of the local store
@@ -97,7 +97,7 @@ func groups() []group {
 		{"keys", "create, inspect, change, rotate, revoke and verify keys", keyCommands()},
 		{"keyspaces", "manage keyspaces (prefix, lifetimes, scope catalogue)", keyspaceCommands()},
 		{"users", "manage users (humans), their passwords, second factors and sessions", append(principalCommands(users), peopleCommands()...)},
-		{"apps", "manage apps (applications, services, OAuth clients)", principalCommands(apps)},
+		{"apps", "manage apps (applications, services, OAuth clients)", append(principalCommands(apps), appCommands()...)},
 		{"audit", "read the audit log", auditCommands()},
 		{"signing-keys", "list and rotate the keys that sign JWTs", signingKeyCommands()},
 		{"tokens", "exchange an API key for a short-lived JWT", tokenCommands()},

@@ -15,27 +15,40 @@ type principalAPI struct {
 	list        func(*client.Client, context.Context, client.ListOptions) (*api.PrincipalList, error)
 	get         func(*client.Client, context.Context, string) (*api.Principal, error)
 	update      func(*client.Client, context.Context, string, api.UpdatePrincipalRequest) (*api.Principal, error)
+	oauth       bool // the principals can be OAuth clients (apps)
 }
 
 var (
-	users = principalAPI{"users", "user", (*client.Client).CreateUser, (*client.Client).Users, (*client.Client).User, (*client.Client).UpdateUser}
-	apps  = principalAPI{"apps", "app", (*client.Client).CreateApp, (*client.Client).Apps, (*client.Client).App, (*client.Client).UpdateApp}
+	users = principalAPI{"users", "user", (*client.Client).CreateUser, (*client.Client).Users, (*client.Client).User, (*client.Client).UpdateUser, false}
+	apps  = principalAPI{"apps", "app", (*client.Client).CreateApp, (*client.Client).Apps, (*client.Client).App, (*client.Client).UpdateApp, true}
 )
 
 // principalCommands are the subcommands of "latchkey users" or
 // "latchkey apps".
 func principalCommands(p principalAPI) []subcommand {
 	ex := "  latchkey " + p.group
+	createSummary, createEx := "Create a "+p.noun+".", ""
+	updateSummary, updateEx := "Change a "+p.noun+"'s name, permissions, shared rate limits or metadata.", ""
+	if p.oauth {
+		createSummary = "Create an app. Any of the OAuth flags (--grant, --redirect-uri, --token-auth, ...) makes it\n" +
+			"an OAuth 2.0 client: its client ID is the app ID, and its client secret is printed once."
+		createEx = "\n" + ex + ` create worker --grant client_credentials --audience orders   # a machine-to-machine client
+` + ex + ` create web --name "Acme Web" --permissions orders:read,orders:write --redirect-uri https://web.example/cb`
+		updateSummary = "Change an app's name, permissions, shared rate limits, metadata or OAuth settings.\n" +
+			"The OAuth flags replace all of the app's OAuth settings (a flag left out is reset to its\n" +
+			"default); an app that is not an OAuth client becomes one, and its secret is printed once."
+		updateEx = "\n" + ex + ` update web --redirect-uri https://web.example/cb --redirect-uri https://web.example/cb2 --skip-consent`
+	}
 	return []subcommand{
-		{"create", "ID", "Create a " + p.noun + ".", ex + ` create alice --name "Alice Smith" --permission orders:read --permission orders:write
+		{"create", "ID", createSummary, ex + ` create alice --name "Alice Smith" --permission orders:read --permission orders:write
 ` + ex + ` create ci --permissions orders:read --metadata '{"team":"platform"}'
-` + ex + ` create partner --owner-ratelimit requests=1000/1m   # shared by all the ` + p.noun + `'s keys`, p.createCmd},
+` + ex + ` create partner --owner-ratelimit requests=1000/1m   # shared by all the ` + p.noun + `'s keys` + createEx, p.createCmd},
 		{"list", "", "List " + p.group + ".", ex + ` list
 ` + ex + ` list --all --json`, p.listCmd},
 		{"get", "ID", "Show a " + p.noun + ".", ex + ` get alice`, p.getCmd},
-		{"update", "ID", "Change a " + p.noun + "'s name, permissions, shared rate limits or metadata.", ex + ` update alice --permissions orders:read
+		{"update", "ID", updateSummary, ex + ` update alice --permissions orders:read
 ` + ex + ` update alice --owner-ratelimit requests=500/1m --owner-ratelimit daily=20000/24h
-` + ex + ` update alice --no-owner-ratelimits`, p.updateCmd},
+` + ex + ` update alice --no-owner-ratelimits` + updateEx, p.updateCmd},
 		{"disable", "ID", "Disable a " + p.noun + " and with it all its keys.", ex + ` disable alice`, p.setDisabled(true)},
 		{"enable", "ID", "Enable a disabled " + p.noun + ".", ex + ` enable alice`, p.setDisabled(false)},
 	}
@@ -47,11 +60,15 @@ func (p principalAPI) createCmd(c *cli, f *cmdFlags, args []string) error {
 	f.listFlags(&perms, "permission", "permissions", "`permission` granted to the "+p.noun)
 	metadata := f.String("metadata", "", "JSON `object` stored with the "+p.noun)
 	limits := rateLimitFlags(f, "owner-ratelimit", "a rate limit shared by all keys of the "+p.noun, "", "")
+	oauth := p.oauthFlags(f)
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
 	}
 	req := api.CreatePrincipalRequest{ID: pos[0], Name: *name, Permissions: perms.vals}
+	if req.OAuth, err = oauth(); err != nil {
+		return err
+	}
 	rls, err := limits()
 	if err != nil {
 		return err
@@ -130,11 +147,15 @@ func (p principalAPI) updateCmd(c *cli, f *cmdFlags, args []string) error {
 	f.listFlags(&perms, "permission", "permissions", "`permission` of the "+p.noun+", replacing all old ones; --permissions '' removes all")
 	metadata := f.String("metadata", "", "new metadata, a JSON `object` replacing the old one")
 	limits := rateLimitFlags(f, "owner-ratelimit", "a rate limit shared by all keys of the "+p.noun+", replacing all old ones", "no-owner-ratelimits", "remove the rate limits shared by the "+p.noun+"'s keys")
+	oauth := p.oauthFlags(f)
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
 	}
 	var req api.UpdatePrincipalRequest
+	if req.OAuth, err = oauth(); err != nil {
+		return err
+	}
 	if req.OwnerRateLimits, err = limits(); err != nil {
 		return err
 	}
@@ -149,8 +170,12 @@ func (p principalAPI) updateCmd(c *cli, f *cmdFlags, args []string) error {
 			return err
 		}
 	}
-	if req.Name == nil && req.Permissions == nil && req.Metadata == nil && req.OwnerRateLimits == nil {
-		return usagef("nothing to change: give at least one of --name, --permissions, --metadata, --owner-ratelimit, --no-owner-ratelimits")
+	if req.Name == nil && req.Permissions == nil && req.Metadata == nil && req.OwnerRateLimits == nil && req.OAuth == nil {
+		flags := "--name, --permissions, --metadata, --owner-ratelimit, --no-owner-ratelimits"
+		if p.oauth {
+			flags += " or an OAuth flag (--grant, --redirect-uri, ...)"
+		}
+		return usagef("nothing to change: give at least one of %s", flags)
 	}
 	return p.updateAndPrint(c, f, pos[0], req)
 }
@@ -193,7 +218,21 @@ func (c *cli) printPrincipal(f *cmdFlags, pr *api.Principal) error {
 	d.line("Metadata", compactJSON(pr.Metadata))
 	d.line("Created", timeString(pr.CreatedAt))
 	d.line("Updated", timeString(pr.UpdatedAt))
-	return d.flush()
+	oauthLines(d, pr)
+	if err := d.flush(); err != nil {
+		return err
+	}
+	c.printClientSecret(pr.ClientID, pr.ClientSecret)
+	return nil
+}
+
+// oauthFlags registers the OAuth client flags for apps; for users it
+// registers none and its function gives nil settings.
+func (p principalAPI) oauthFlags(f *cmdFlags) func() (*api.OAuthSettings, error) {
+	if !p.oauth {
+		return func() (*api.OAuthSettings, error) { return nil, nil }
+	}
+	return oauthFlags(f)
 }
 
 func principalState(pr api.Principal) string {
