@@ -90,7 +90,7 @@ const insertClientSQL = "INSERT INTO oauth_clients (" + clientColumns + ") VALUE
 func (db *DB) CreateClient(ctx context.Context, p *token.Principal, c *oauth.Client, ev *token.AuditEvent) error {
 	err := func() error {
 		if p.Type != token.App || c.AppID != p.ID {
-			return token.Errorf(token.Invalid, "invalid_client",
+			return token.Errorf(token.Invalid, "invalid_request",
 				"the OAuth client of app %q cannot belong to %s %q", c.AppID, p.Type, p.ID)
 		}
 		pargs, err := db.principalArgs(p)

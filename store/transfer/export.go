@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/token"
 )
@@ -70,8 +71,19 @@ type PeopleStore interface {
 	ImportCredentials(ctx context.Context, userID string, c *people.Credentials, codes [][]byte, passkeys []*people.Passkey) error
 }
 
+// OAuthStore is what a store needs, besides token.Store, for Export and
+// Import to carry the OAuth clients of apps (store/sqlstore.DB has it); a
+// store without it is exported without them.
+type OAuthStore interface {
+	// Client returns the client of app appID, or token.ErrNotFound.
+	Client(ctx context.Context, appID string) (*oauth.Client, error)
+	// ImportClient stores c exactly as given (Version included), with no
+	// audit event.
+	ImportClient(ctx context.Context, c *oauth.Client) error
+}
+
 // Export writes every keyspace, principal, user's credentials (where src
-// is a PeopleStore), key (with its usage counts) and audit event of src
+// is a PeopleStore), app's OAuth client (where src is an OAuthStore), key (with its usage counts) and audit event of src
 // to w as JSON Lines, reading src a page at a time. The
 // audit log is written oldest first. Export reads no snapshot: stop the
 // servers that write to src first for an exact copy.
@@ -133,6 +145,11 @@ func exportRecords(ctx context.Context, src token.Store, enc *json.Encoder, t *t
 	}
 	if ps, ok := src.(PeopleStore); ok {
 		if err := exportCredentials(ctx, src, ps, enc, t); err != nil {
+			return err
+		}
+	}
+	if cs, ok := src.(OAuthStore); ok {
+		if err := exportClients(ctx, src, cs, enc, t); err != nil {
 			return err
 		}
 	}
@@ -253,6 +270,34 @@ func exportCredentials(ctx context.Context, src token.Store, ps PeopleStore, enc
 				return err
 			}
 			t.add(&t.c.Credentials)
+		}
+		if next == "" {
+			return nil
+		}
+		f.After = next
+	}
+}
+
+// exportClients writes one record for each app with an OAuth client.
+func exportClients(ctx context.Context, src token.Store, cs OAuthStore, enc *json.Encoder, t *tracker) error {
+	f := token.PrincipalFilter{Type: token.App, Limit: pageSize}
+	for {
+		apps, next, err := src.ListPrincipals(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, a := range apps {
+			c, err := cs.Client(ctx, a.ID)
+			if errors.Is(err, token.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if err := enc.Encode(fromClient(c)); err != nil {
+				return err
+			}
+			t.add(&t.c.OAuthClients)
 		}
 		if next == "" {
 			return nil

@@ -23,7 +23,8 @@ const maxLine = 16 << 20
 // already (the built-in "default" and "latchkey") are overwritten with the
 // exported ones. Keys are written in batches through ImportKeys exactly as
 // exported (IDs, digests, versions, times), and so are the credentials of
-// users (into a PeopleStore), and no audit event is added;
+// users (into a PeopleStore) and the OAuth clients of apps (into an
+// OAuthStore), and no audit event is added;
 // audit events are appended in the stream's order, oldest first.
 //
 // Import is not one transaction: if it fails midway, dst holds a prefix of
@@ -177,6 +178,23 @@ func (im *importer) record(ctx context.Context, kind string, b []byte) error {
 			return err
 		}
 		im.t.add(&im.t.c.Credentials)
+	case kindClient:
+		var r oauthClientRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		c, err := r.client()
+		if err != nil {
+			return err
+		}
+		cs, ok := im.dst.(OAuthStore)
+		if !ok {
+			return errors.New("the destination store cannot keep OAuth clients")
+		}
+		if err := cs.ImportClient(ctx, c); err != nil {
+			return err
+		}
+		im.t.add(&im.t.c.OAuthClients)
 	case kindKey:
 		var r keyRecord
 		if err := json.Unmarshal(b, &r); err != nil {

@@ -4,7 +4,8 @@
 // key, which is not part of the stream) and the audit log — between storage
 // backends as a stream of JSON Lines, with the sign-in credentials of users
 // (password hashes, sealed TOTP seeds, unused recovery codes as digests,
-// passkeys) where both stores keep them. The nonces of signed requests,
+// passkeys) and the OAuth clients of apps (settings and secret digests)
+// where both stores keep them. The nonces of signed requests,
 // browser sessions, WebAuthn challenges and sign-in throttles are
 // short-lived and not carried: a copy forgets them, and its users sign in
 // again.
@@ -12,8 +13,8 @@
 // The stream starts with a header line naming the format and its version
 // and ends with a trailer that counts the records, so that a truncated file
 // is detected. Every line in between is one record with a "kind" field:
-// "keyspace", "principal", "credentials", "key", "revoked_digest",
-// "signing_key" or "audit", in that order. Times are
+// "keyspace", "principal", "credentials", "oauth_client", "key",
+// "revoked_digest", "signing_key" or "audit", in that order. Times are
 // RFC 3339 with nanoseconds in UTC, durations are nanoseconds, digests are
 // hex: a copy is exact to the nanosecond whichever backend wrote it.
 package transfer
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/token"
@@ -48,6 +50,7 @@ const (
 	kindSigning   = "signing_key"
 	kindTombstone = "revoked_digest"
 	kindCreds     = "credentials"
+	kindClient    = "oauth_client"
 	kindEnd       = "end"
 )
 
@@ -66,11 +69,14 @@ type Counts struct {
 	// Credentials are the users whose sign-in credentials (password,
 	// TOTP, recovery codes, passkeys) were carried, one record each.
 	Credentials int64 `json:"credentials,omitempty"`
+	// OAuthClients are the apps whose OAuth client (settings, secret
+	// digests) was carried, one record each.
+	OAuthClients int64 `json:"oauth_clients,omitempty"`
 }
 
 // Total returns the number of records.
 func (c Counts) Total() int64 {
-	return c.Keyspaces + c.Principals + c.Keys + c.Audit + c.SigningKeys + c.RevokedDigests + c.Credentials
+	return c.Keyspaces + c.Principals + c.Keys + c.Audit + c.SigningKeys + c.RevokedDigests + c.Credentials + c.OAuthClients
 }
 
 type header struct {
@@ -413,4 +419,45 @@ func (r *credentialsRecord) parts() (*people.Credentials, [][]byte, []*people.Pa
 			CreatedAt: p.CreatedAt, LastUsedAt: p.LastUsedAt})
 	}
 	return c, codes, ps, nil
+}
+
+// oauthClientRecord is an app's OAuth client: its settings (in their own
+// JSON) and the digests of its secrets, never a secret.
+type oauthClientRecord struct {
+	Kind             string         `json:"kind"`
+	AppID            string         `json:"app_id"`
+	Settings         oauth.Settings `json:"settings"`
+	SecretDigest     string         `json:"secret_digest,omitempty"`      // hex
+	PrevSecretDigest string         `json:"prev_secret_digest,omitempty"` // hex
+	PrevSecretUntil  time.Time      `json:"prev_secret_until"`
+	CreatedAt        time.Time      `json:"created_at"`
+	UpdatedAt        time.Time      `json:"updated_at"`
+	Version          int64          `json:"version"`
+}
+
+func fromClient(c *oauth.Client) *oauthClientRecord {
+	return &oauthClientRecord{Kind: kindClient, AppID: c.AppID, Settings: c.Settings,
+		SecretDigest: hex.EncodeToString(c.SecretDigest), PrevSecretDigest: hex.EncodeToString(c.PrevSecretDigest),
+		PrevSecretUntil: utc(c.PrevSecretUntil), CreatedAt: utc(c.CreatedAt), UpdatedAt: utc(c.UpdatedAt), Version: c.Version}
+}
+
+func (r *oauthClientRecord) client() (*oauth.Client, error) {
+	c := &oauth.Client{AppID: r.AppID, Settings: r.Settings, PrevSecretUntil: r.PrevSecretUntil,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
+	var err error
+	if c.SecretDigest, err = hexDigest(r.SecretDigest); err != nil {
+		return nil, fmt.Errorf("OAuth client of %s: secret_digest: %w", r.AppID, err)
+	}
+	if c.PrevSecretDigest, err = hexDigest(r.PrevSecretDigest); err != nil {
+		return nil, fmt.Errorf("OAuth client of %s: prev_secret_digest: %w", r.AppID, err)
+	}
+	return c, nil
+}
+
+// hexDigest decodes a hex digest; "" is none.
+func hexDigest(s string) ([]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	return hex.DecodeString(s)
 }

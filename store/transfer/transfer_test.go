@@ -15,6 +15,7 @@ import (
 
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/internal/pgtest"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/signer"
@@ -171,6 +172,7 @@ func populate(t *testing.T, db token.Store) source {
 		t.Fatal(err)
 	}
 	populatePeople(t, db.(*sqlstore.DB), now)
+	populateOAuth(t, db.(*sqlstore.DB), now)
 	return source{store: db, valid: valid.Secret.Reveal(), revoked: revoked.Secret.Reveal(), signing: rotating.Key.ID}
 }
 
@@ -213,6 +215,86 @@ func populatePeople(t *testing.T, db *sqlstore.DB, now time.Time) {
 	if err := db.CreateSession(ctx, &people.Session{ID: "ses_alice", Digest: hash("cookie"), UserID: "alice",
 		CreatedAt: now, ExpiresAt: now.Add(time.Hour), IdleExpiresAt: now.Add(time.Hour)}, "", nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// populateOAuth gives the existing app "billing" an OAuth client with
+// every field set (at version 3, with a rotation's previous secret) and
+// creates the app "public" with a public client of empty values; the app
+// "alice" gets none.
+func populateOAuth(t *testing.T, db *sqlstore.DB, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	hash := func(s string) []byte { d := apitoken.Hash(s); return d[:] }
+	settings := oauth.Settings{
+		RedirectURIs:            []string{"https://billing.example/cb"},
+		PostLogoutRedirectURIs:  []string{"https://billing.example/bye"},
+		GrantTypes:              []string{"client_credentials", "authorization_code"},
+		TokenEndpointAuthMethod: "client_secret_basic",
+		AccessTokenFormat:       "jwt",
+		DPoPBoundAccessTokens:   true,
+		SkipConsent:             true,
+		BackchannelLogoutURI:    "https://billing.example/logout",
+		Audiences:               []string{"https://api.example"},
+		JWKS:                    json.RawMessage(`{"keys": [{"kty": "oct", "kid": "k1", "alg": "HS256"}]}`),
+	}
+	assertEveryField(t, &settings)
+	full := &oauth.Client{AppID: "billing", Settings: settings, SecretDigest: hash("secret-2"),
+		PrevSecretDigest: append([]byte{0}, hash("secret-1")[1:]...), PrevSecretUntil: now.Add(time.Hour),
+		CreatedAt: now.Add(-time.Hour), UpdatedAt: now, Version: 1}
+	assertEveryField(t, full)
+	for range 3 { // version 3
+		if _, err := db.UpdateClient(ctx, "billing", func(c *oauth.Client) error {
+			*c = *full
+			return nil
+		}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub := &token.Principal{Type: token.App, ID: "public", Name: "Public", CreatedAt: now, UpdatedAt: now, Version: 1}
+	if err := db.CreateClient(ctx, pub, &oauth.Client{AppID: "public", Settings: oauth.Settings{GrantTypes: []string{},
+		TokenEndpointAuthMethod: "none"}, CreatedAt: now, Version: 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// assertSameOAuth fails unless got holds the OAuth client of every app of
+// want exactly (the JWKS by meaning), and none for an app without one.
+func assertSameOAuth(t *testing.T, want, got token.Store, principals []*token.Principal) {
+	t.Helper()
+	ctx := context.Background()
+	carried := 0
+	for _, p := range principals {
+		if p.Type != token.App {
+			continue
+		}
+		w, werr := want.(*sqlstore.DB).Client(ctx, p.ID)
+		g, gerr := got.(*sqlstore.DB).Client(ctx, p.ID)
+		if errors.Is(werr, token.ErrNotFound) {
+			if !errors.Is(gerr, token.ErrNotFound) {
+				t.Errorf("OAuth client of %s on the destination: %+v, %v; want none", p.ID, g, gerr)
+			}
+			continue
+		}
+		if werr != nil || gerr != nil {
+			t.Fatalf("OAuth client of %s: source %v, destination %v", p.ID, werr, gerr)
+		}
+		carried++
+		if d := diff(&g.Settings, &w.Settings); len(d) > 0 {
+			t.Errorf("OAuth settings of %s differ:\n%s", p.ID, strings.Join(d, "\n"))
+		}
+		if (w.Settings.GrantTypes == nil) != (g.Settings.GrantTypes == nil) {
+			t.Errorf("grant types of %s: got %#v, want %#v", p.ID, g.Settings.GrantTypes, w.Settings.GrantTypes)
+		}
+		wc, gc := *w, *g
+		wc.Settings, gc.Settings = oauth.Settings{}, oauth.Settings{}
+		if d := diff(&gc, &wc); len(d) > 0 {
+			t.Errorf("OAuth client of %s differs:\n%s", p.ID, strings.Join(d, "\n"))
+		}
+	}
+	b, err := want.(*sqlstore.DB).Client(ctx, "billing")
+	if carried != 2 || err != nil || b.Version != 3 || b.PrevSecretDigest == nil {
+		t.Errorf("the source holds %d OAuth clients, billing's %+v (%v): want 2, billing's at version 3 with a previous secret", carried, b, err)
 	}
 }
 
@@ -380,6 +462,8 @@ func TestImportRejectsBadInput(t *testing.T) {
 		{"newer version", strings.Replace(lines[0], `"version":1`, `"version":2`, 1), "version 2 is not supported"},
 		{"truncated", strings.Join(lines[:len(lines)/2], ""), "truncated"},
 		{"unknown kind", lines[0] + `{"kind":"mystery"}` + "\n", `unknown record kind "mystery"`},
+		{"OAuth digest not hex", lines[0] + `{"kind":"oauth_client","app_id":"app_x","settings":{"grant_types":null,` +
+			`"token_endpoint_auth_method":"","access_token_format":""},"secret_digest":"zz","version":1}` + "\n", "secret_digest"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := transfer.Import(context.Background(), openSQLite(t), strings.NewReader(tc.input), transfer.Options{})
@@ -477,6 +561,7 @@ func assertSame(t *testing.T, want, got token.Store) {
 	compareAll(t, "key", w.keys, g.keys)
 	compareAll(t, "audit event", w.audit, g.audit)
 	assertSamePeople(t, want, got, w.principals)
+	assertSameOAuth(t, want, got, w.principals)
 	ws, _, err := want.SigningKeys(context.Background())
 	if err != nil {
 		t.Fatal(err)
