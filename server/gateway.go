@@ -85,7 +85,15 @@ func (v *localVerifier) checkJWT(ctx context.Context, r verify.Request) (*verify
 	// In process the key's current state is at hand: a JWT stops working
 	// the moment its key is revoked, disabled or expires, or its owner is
 	// disabled — no revocation feed delay.
-	current, live, err := v.svc.LiveScopes(ctx, c.KeyID)
+	var current []string
+	var live bool
+	if c.KeyID != "" {
+		current, live, err = v.svc.LiveScopes(ctx, c.KeyID)
+	} else {
+		// An OAuth client_credentials token: the app itself, with its
+		// current permissions.
+		current, live, err = v.svc.PrincipalScopes(ctx, c.Subject)
+	}
 	if err != nil {
 		return nil, &verify.Error{Kind: verify.ErrUnavailable, Err: err}
 	}

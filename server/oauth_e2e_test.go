@@ -312,3 +312,35 @@ func TestOAuthSecretRotation(t *testing.T) {
 		t.Errorf("token for the patched app: %d %+v", r.Status, r.Problem)
 	}
 }
+
+// TestOAuthTokenThroughGateway: the in-process gateway admits an OAuth
+// client_credentials token for its audience with the app's current
+// permissions, and refuses it the moment the app is narrowed or disabled.
+func TestOAuthTokenThroughGateway(t *testing.T) {
+	up := newUpstream(t)
+	s, gw := startGatewayServer(t, up, server.Config{})
+	app := createClient(t, s, `{"id":"reporter","permissions":["orders:read","orders:write"],"oauth":{"grant_types":["client_credentials"],"audiences":["default"]}}`)
+	a := postToken(t, s.URL, url.Values{"grant_type": {"client_credentials"}}, "reporter", app.ClientSecret)
+	if a.Status != http.StatusOK {
+		t.Fatalf("token: %d %+v", a.Status, a.Problem)
+	}
+	jwt := a.Token["access_token"].(string)
+	if resp := gatewayGet(t, gw+"/orders/1", jwt); resp.StatusCode != http.StatusOK {
+		t.Fatalf("gateway with the OAuth token: %d", resp.StatusCode)
+	}
+	if got := up.last(t).header.Get("X-Latchkey-Principal"); got != "app:reporter" {
+		t.Errorf("upstream saw principal %q", got)
+	}
+	if r := s.doJSON(t, http.MethodPatch, "/v1/apps/reporter", s.Root, `{"permissions":["orders:write"]}`); r.Status != http.StatusOK {
+		t.Fatal(r.Status)
+	}
+	if resp := gatewayGet(t, gw+"/orders/1", jwt); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("after orders:read was taken from the app: %d, want 403", resp.StatusCode)
+	}
+	if r := s.doJSON(t, http.MethodPatch, "/v1/apps/reporter", s.Root, `{"permissions":["orders:read"],"disabled":true}`); r.Status != http.StatusOK {
+		t.Fatal(r.Status)
+	}
+	if resp := gatewayGet(t, gw+"/orders/1", jwt); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("after the app was disabled: %d, want 401", resp.StatusCode)
+	}
+}

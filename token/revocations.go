@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/scope"
@@ -153,4 +154,26 @@ func (s *Service) keyByIDCached(ctx context.Context, id string) (*Key, error) {
 		s.cache.ids.Set(id, k.Digest)
 	}
 	return k, nil
+}
+
+// PrincipalScopes is LiveScopes for a token issued to a principal itself
+// rather than for a key — an OAuth client_credentials token, whose subject
+// is "app:<id>": the principal's current permissions, and whether it exists
+// and is enabled. A subject that names no principal is not live.
+func (s *Service) PrincipalScopes(ctx context.Context, subject string) ([]string, bool, error) {
+	typ, id, ok := strings.Cut(subject, ":")
+	if !ok || !ValidPrincipalType(PrincipalType(typ)) || id == "" {
+		return nil, false, nil
+	}
+	p, err := s.lookupPrincipal(ctx, PrincipalType(typ), id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if p.Disabled {
+		return nil, false, nil
+	}
+	return p.Permissions, true, nil
 }
