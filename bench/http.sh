@@ -8,6 +8,7 @@
 #   baseline  bench/baseline: the same requests, a fixed body of the same size
 #   healthz   GET /healthz on latchkey (reference: routing + middleware only)
 #   tokens    POST /v1/tokens: one of the keys exchanged for an EdDSA JWT
+#   oauth_cc  POST /oauth2/token: client_credentials, HTTP Basic, an EdDSA JWT
 #   create    POST /v1/keys (durable SQLite commit per key)
 # and prints req/s, p50, p99 and the ratio to the baseline at the same
 # connections. The report also goes to bench/out/http-<date>.md.
@@ -62,6 +63,13 @@ first_key=$(head -1 "$KEYS_FILE")
 api "$VERIFY_TOKEN" POST /v1/keys/verify "{\"key\":\"$first_key\",\"scopes\":[\"orders:read\"]}" >"$TMP/body.json"
 grep -q '"code":"VALID"' "$TMP/body.json" || die "the first key does not verify VALID"
 api "$first_key" POST /v1/tokens '{}' | grep -q '"access_token"' || die "the first key cannot be exchanged for a JWT"
+# An OAuth client for the client_credentials scenario.
+cc_secret=$(api "$ROOT_KEY" POST /v1/apps '{"id":"bench-cc","permissions":["orders:read"],"oauth":{"grant_types":["client_credentials"]}}' |
+	sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p')
+[[ -n "$cc_secret" ]] || die "cannot create the OAuth client of the cc scenario"
+CC_BASIC=$(printf 'bench-cc:%s' "$cc_secret" | base64 -w0)
+curl -fsS -H "Authorization: Basic $CC_BASIC" -d grant_type=client_credentials "$LK_URL/oauth2/token" | grep -q '"access_token"' ||
+	die "client_credentials does not issue a token"
 BODY_BYTES=$(wc -c <"$TMP/body.json")
 BASE_PORT=$(free_port)
 BASE_URL=http://127.0.0.1:$BASE_PORT
@@ -84,6 +92,7 @@ for r in $(seq "$ROUNDS"); do
 		run_wrk baseline "$BASE_URL" "$c"
 		BENCH_MODE="get" run_wrk healthz "$LK_URL/healthz" "$c"
 		BENCH_MODE=tokens BENCH_TOKEN=$first_key run_wrk tokens "$LK_URL" "$c"
+		BENCH_MODE=cc BENCH_BASIC=$CC_BASIC run_wrk oauth_cc "$LK_URL" "$c"
 	done
 	BENCH_MODE=create BENCH_TOKEN=$WRITE_TOKEN run_wrk create "$LK_URL" "$CREATE_CONNS"
 done
@@ -120,6 +129,7 @@ report() {
 		for c in $CONNS; do echo "verify $c"; done
 		for c in $CONNS; do echo "healthz $c"; done
 		for c in $CONNS; do echo "tokens $c"; done
+		for c in $CONNS; do echo "oauth_cc $c"; done
 		echo "create $CREATE_CONNS"
 	} | while read -r name c; do
 		printf '| %s | %s | %.0f | %s | %s | %s | %s | %.0f |\n' "$name" "$c" "$(result "$name" "$c" rps median)" \
@@ -132,10 +142,12 @@ report() {
 	r64=$(paired_ratio verify baseline 64)
 	p99_16=$(result verify 16 p99 median)
 	crt=$(result create "$CREATE_CONNS" rps median)
-	local t64
+	local t64 cc64
 	t64=$(paired_ratio tokens baseline 64)
+	cc64=$(paired_ratio oauth_cc baseline 64)
 	target "verify ≥ 0.75 × baseline req/s at 64 connections (SPEC §6): $r64" "$(awk -v r="$r64" 'BEGIN { print (r + 0 >= 0.75) }')"
 	target "JWT issuance (POST /v1/tokens) ≥ 0.25 × baseline req/s at 64 connections (SPEC §6): $t64" "$(awk -v r="$t64" 'BEGIN { print (r + 0 >= 0.25) }')"
+	target "OAuth client_credentials (POST /oauth2/token, JWT) ≥ 0.30 × baseline req/s at 64 connections (issue 14): $cc64" "$(awk -v r="$cc64" 'BEGIN { print (r + 0 >= 0.30) }')"
 	target "verify p99 < 5 ms at 16 connections: $(ms "${p99_16:-0}") (best round: $(ms "$(result verify 16 p99 best)"); baseline: $(ms "$(result baseline 16 p99 median)"))" "$(awk -v p="${p99_16:-1e9}" 'BEGIN { print (p < 5000) }')"
 	target "key creation ≥ 1000/s (durable SQLite, $CREATE_CONNS connections): $(printf '%.0f' "$crt")/s" "$(awk -v r="$crt" 'BEGIN { print (r >= 1000) }')"
 }

@@ -6,6 +6,8 @@
 --                    create: POST /v1/keys with a fixed body;
 --                    tokens: POST /v1/tokens (JWT exchange) of the API key
 --                    in BENCH_TOKEN, body {};
+--                    cc: POST /oauth2/token, grant_type=client_credentials,
+--                    HTTP Basic with BENCH_BASIC (base64 of id:secret);
 --                    get: GET of the URL's path.
 --   BENCH_TOKEN      credential for the Authorization header: a management
 --                    key, or (tokens) the API key to exchange.
@@ -30,6 +32,10 @@ wrk.headers["Content-Type"] = "application/json"
 if token and token ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. token
 end
+if mode == "cc" then
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  wrk.headers["Authorization"] = "Basic " .. assert(os.getenv("BENCH_BASIC"), "BENCH_BASIC not set")
+end
 
 function init(args)
   if mode == "verify" then
@@ -52,6 +58,9 @@ function init(args)
   elseif mode == "tokens" then
     n = 1
     requests[1] = wrk.format("POST", "/v1/tokens", nil, '{}')
+  elseif mode == "cc" then
+    n = 1
+    requests[1] = wrk.format("POST", "/oauth2/token", nil, "grant_type=client_credentials")
   else
     n = 1
     requests[1] = wrk.format("GET")

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/maypok86/otter/v2"
+
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/scope"
 	"github.com/latchkey/latchkey/signer"
@@ -58,12 +60,13 @@ type Config struct {
 
 // Service registers OAuth clients and issues their tokens.
 type Service struct {
-	store  Store
-	tokens *token.Service
-	signer *signer.Manager
-	issuer string
-	ttl    time.Duration
-	log    *slog.Logger
+	clients *otter.Cache[string, *Client] // the token endpoint's reads, ClientCacheAge old at most
+	store   Store
+	tokens  *token.Service
+	signer  *signer.Manager
+	issuer  string
+	ttl     time.Duration
+	log     *slog.Logger
 }
 
 // New returns a Service.
@@ -75,7 +78,30 @@ func New(c Config) *Service {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.clients = otter.Must(&otter.Options[string, *Client]{
+		MaximumSize:      10_000,
+		ExpiryCalculator: otter.ExpiryWriting[string, *Client](ClientCacheAge),
+	})
 	return s
+}
+
+// ClientCacheAge bounds how long the token endpoint may use a client
+// record read before: a secret rotated or a setting changed on another node
+// takes effect here within it (on this node at once).
+const ClientCacheAge = time.Second
+
+// client returns app appID's client for the token endpoint, from the cache
+// when it was read less than ClientCacheAge ago.
+func (s *Service) client(ctx context.Context, appID string) (*Client, error) {
+	if c, ok := s.clients.GetIfPresent(appID); ok {
+		return c, nil
+	}
+	c, err := s.store.Client(ctx, appID)
+	if err != nil {
+		return nil, err
+	}
+	s.clients.Set(appID, c)
+	return c, nil
 }
 
 // Issuer is the iss of the tokens and the metadata's issuer, byte for byte.
@@ -301,6 +327,7 @@ func (s *Service) SetSettings(ctx context.Context, a *token.Actor, appID string,
 		}
 		return nil
 	}, s.audit(a, action, appID, map[string]string{"grant_types": strings.Join(set.GrantTypes, " ")}))
+	s.clients.Invalidate(appID)
 	if err != nil {
 		return nil, "", updateErr(err, "update client")
 	}
@@ -357,6 +384,7 @@ func (s *Service) RotateSecret(ctx context.Context, a *token.Actor, appID string
 		c.SecretDigest, c.UpdatedAt = digest, now
 		return nil
 	}, s.audit(a, action, appID, map[string]string{"grace_period": grace.String()}))
+	s.clients.Invalidate(appID)
 	if err != nil {
 		return "", time.Time{}, updateErr(err, "rotate client secret")
 	}

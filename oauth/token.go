@@ -120,7 +120,7 @@ func (s *Service) authenticate(r *http.Request, form url.Values) (*Client, *toke
 	if id == "" || len(id) > 128 || len(secret) > 256 {
 		return nil, nil, fail
 	}
-	c, err := s.store.Client(r.Context(), id)
+	c, err := s.client(r.Context(), id)
 	if errors.Is(err, token.ErrNotFound) {
 		checkSecret(&Client{SecretDigest: make([]byte, 32)}, secret, now) // the same work as a known client
 		return nil, nil, fail
@@ -134,7 +134,7 @@ func (s *Service) authenticate(r *http.Request, form url.Values) (*Client, *toke
 	if method != AuthNone && !checkSecret(c, secret, now) {
 		return nil, nil, fail
 	}
-	p, err := s.tokens.Store().Principal(r.Context(), token.App, id)
+	p, err := s.tokens.LivePrincipal(r.Context(), token.App, id)
 	if errors.Is(err, token.ErrNotFound) || (err == nil && p.Disabled) {
 		return nil, nil, fail
 	}

@@ -177,3 +177,10 @@ func (s *Service) PrincipalScopes(ctx context.Context, subject string) ([]string
 	}
 	return p.Permissions, true, nil
 }
+
+// LivePrincipal returns principal (typ, id) through the verification
+// cache — invalidated on every node when the principal changes, like a
+// key's owner during verification. ErrNotFound if there is none.
+func (s *Service) LivePrincipal(ctx context.Context, typ PrincipalType, id string) (*Principal, error) {
+	return s.lookupPrincipal(ctx, typ, id)
+}
