@@ -42,6 +42,9 @@ type AuthorizationServerMetadata struct {
 	TokenEndpoint                     string   `json:"token_endpoint,omitempty"`
 	GrantTypesSupported               []string `json:"grant_types_supported,omitempty"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+	// IntrospectionEndpoint is POST /oauth2/introspect (RFC 7662).
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint,omitempty"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
 }
 
 // SigningKey describes one JWT signing key; its private part never leaves

@@ -191,6 +191,7 @@ func (h *Handler) routes() []route {
 		{"GET /v1/audit", h.authed(h.listAudit)},
 		{"POST /v1/apps/{id}/secret", h.authed(h.rotateClientSecret)},
 		{"POST /oauth2/token", h.oauthToken},
+		{"POST /oauth2/introspect", h.oauthIntrospect},
 	}, h.peopleRoutes()...)
 }
 

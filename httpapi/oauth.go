@@ -6,6 +6,7 @@ import (
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/oauth"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -80,9 +81,35 @@ func (h *Handler) rotateClientSecret(w http.ResponseWriter, r *http.Request) err
 // oauthToken answers POST /oauth2/token (RFC 6749 errors, not problem
 // documents).
 func (h *Handler) oauthToken(w http.ResponseWriter, r *http.Request) error {
+	return h.oauthEndpoint(w, r, func() error { return h.oauth.HandleToken(w, r) })
+}
+
+// oauthIntrospect answers POST /oauth2/introspect (RFC 7662).
+func (h *Handler) oauthIntrospect(w http.ResponseWriter, r *http.Request) error {
+	return h.oauthEndpoint(w, r, func() error { return h.oauth.HandleIntrospect(w, r) })
+}
+
+// oauthEndpoint serves an /oauth2 endpoint: its errors rendered as RFC
+// 6749 errors, and failed client authentications counted against the
+// address's budget of bad credentials (429 once it is spent; a valid
+// client always passes).
+func (h *Handler) oauthEndpoint(w http.ResponseWriter, r *http.Request, serve func() error) error {
 	if h.oauth == nil {
 		return errNoOAuth
 	}
-	h.oauth.ServeToken(w, r)
+	err := serve()
+	if err == nil {
+		return nil
+	}
+	if oauth.IsInvalidClient(err) {
+		if throttled, retry := h.guard.fail(r.Context(), "auth", h.guard.auth, h.clientIP(r)); throttled {
+			ratelimit.SetRetryAfter(w.Header(), retry)
+			err = oauth.Throttled
+		}
+	}
+	if token.KindOf(err) == token.Unavailable || token.KindOf(err) == token.Internal {
+		h.log.Error("oauth endpoint", "path", r.URL.Path, "err", err)
+	}
+	oauth.WriteError(w, err)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -24,7 +25,8 @@ import (
 
 // oaPublicRoutes are the routes served without a management credential.
 var oaPublicRoutes = []string{"GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/openapi.json",
-	"GET /.well-known/jwks.json", "GET /.well-known/oauth-authorization-server", "POST /oauth2/token"}
+	"GET /.well-known/jwks.json", "GET /.well-known/oauth-authorization-server", "POST /oauth2/token",
+	"POST /oauth2/introspect"}
 
 func TestOpenAPIDocument(t *testing.T) {
 	doc := loadOpenAPI(t)
@@ -172,6 +174,14 @@ type oaTokenForm struct {
 	ClientSecret string `json:"client_secret,omitempty"`
 }
 
+// oaIntrospectForm is the form of POST /oauth2/introspect (RFC 7662 §2.1).
+type oaIntrospectForm struct {
+	Token         string `json:"token"`
+	TokenTypeHint string `json:"token_type_hint,omitempty"`
+	ClientID      string `json:"client_id,omitempty"`
+	ClientSecret  string `json:"client_secret,omitempty"`
+}
+
 func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 	doc := loadOpenAPI(t)
 	tests := []oaSchemaCase{
@@ -229,6 +239,8 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"RotateSecretRequest", reflect.TypeFor[api.RotateSecretRequest](), false, nil},
 		{"OAuthTokenRequest", reflect.TypeFor[oaTokenForm](), false, nil},
 		{"OAuthTokenResponse", reflect.TypeFor[api.TokenResponse](), true, nil},
+		{"OAuthIntrospectionRequest", reflect.TypeFor[oaIntrospectForm](), false, nil},
+		{"OAuthIntrospection", reflect.TypeFor[oauth.Introspection](), true, nil},
 		{"OAuthError", reflect.TypeFor[api.OAuthError](), true, nil},
 	}
 	comps, _ := doc["components"].(map[string]any)

@@ -57,6 +57,8 @@ func (h *Handler) serverMetadata(w http.ResponseWriter, r *http.Request) error {
 		m.TokenEndpoint = h.issuer + "/oauth2/token"
 		m.GrantTypesSupported = []string{oauth.GrantClientCredentials}
 		m.TokenEndpointAuthMethodsSupported = []string{oauth.AuthSecretBasic, oauth.AuthSecretPost}
+		m.IntrospectionEndpoint = h.issuer + "/oauth2/introspect"
+		m.IntrospectionEndpointAuthMethodsSupported = m.TokenEndpointAuthMethodsSupported
 	}
 	b, err := json.Marshal(m)
 	if err != nil {

@@ -21,13 +21,21 @@ type Error struct {
 	Description string
 	// Basic marks an invalid_client answer to HTTP Basic authentication:
 	// 401 with WWW-Authenticate.
-	Basic bool
+	Basic      bool
+	throttled  bool
+	httpStatus int // overrides the code's status (413, 415)
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
 
 // status maps an RFC 6749 error code to its HTTP status, in one place.
 func (e *Error) status() int {
+	if e.throttled {
+		return http.StatusTooManyRequests
+	}
+	if e.httpStatus != 0 {
+		return e.httpStatus
+	}
 	switch e.Code {
 	case "invalid_client":
 		return http.StatusUnauthorized
@@ -41,10 +49,21 @@ func (e *Error) status() int {
 	return http.StatusBadRequest
 }
 
-// writeError renders err as an RFC 6749 error answer. Domain errors map
+// IsInvalidClient reports whether err is a failed client authentication
+// (for the caller's brute-force throttle).
+func IsInvalidClient(err error) bool {
+	var oe *Error
+	return errors.As(err, &oe) && oe.Code == "invalid_client"
+}
+
+// Throttled is the answer to a client address that failed to authenticate
+// too often: 429 with an RFC 6749 body.
+var Throttled = &Error{Code: "invalid_client", Description: "too many failed client authentications from this address; retry later", throttled: true}
+
+// WriteError renders err as an RFC 6749 error answer. Domain errors map
 // to their nearest RFC code; storage trouble is 503 temporarily_unavailable,
 // never a token.
-func writeError(w http.ResponseWriter, err error) {
+func WriteError(w http.ResponseWriter, err error) {
 	var oe *Error
 	if !errors.As(err, &oe) {
 		switch token.KindOf(err) {
@@ -155,33 +174,12 @@ type TokenResponse struct {
 // maxForm bounds a token request body.
 const maxForm = 16 << 10
 
-// ServeToken answers POST /oauth2/token.
-func (s *Service) ServeToken(w http.ResponseWriter, r *http.Request) {
-	if err := s.token(w, r); err != nil {
-		writeError(w, err)
-	}
-}
-
-func (s *Service) token(w http.ResponseWriter, r *http.Request) error {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		return &Error{Code: "invalid_request", Description: "the token endpoint takes POST"}
-	}
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		return &Error{Code: "invalid_request", Description: "send the parameters as application/x-www-form-urlencoded"}
-	}
-	if r.URL.RawQuery != "" {
-		return &Error{Code: "invalid_request", Description: "token request parameters belong in the body, not the URL"}
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
-		return &Error{Code: "invalid_request", Description: "the body is not a valid form of at most 16 KiB"}
-	}
-	form := r.PostForm
-	for k, v := range form {
-		if len(v) > 1 && k != "audience" && k != "resource" {
-			return &Error{Code: "invalid_request", Description: "parameter " + k + " is repeated"}
-		}
+// HandleToken answers POST /oauth2/token; an error it returns is for
+// WriteError (after the caller counted a failed client authentication).
+func (s *Service) HandleToken(w http.ResponseWriter, r *http.Request) error {
+	form, err := readForm(w, r)
+	if err != nil {
+		return err
 	}
 	grant := form.Get("grant_type")
 	if grant == "" {
@@ -251,4 +249,30 @@ func (s *Service) clientCredentials(c *Client, p *token.Principal, requested, au
 	}
 	return &TokenResponse{AccessToken: jwt, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(now) / time.Second),
 		Scope: strings.Join(scopes, " ")}, nil
+}
+
+// readForm reads the form body of a POST to an /oauth2 endpoint: form
+// encoding only, nothing in the URL (parameters there end up in logs), at
+// most maxForm bytes, no parameter twice but audience and resource.
+func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+		return nil, &Error{Code: "invalid_request", Description: "send the parameters as application/x-www-form-urlencoded", httpStatus: http.StatusUnsupportedMediaType}
+	}
+	if r.URL.RawQuery != "" {
+		return nil, &Error{Code: "invalid_request", Description: "request parameters belong in the body, not the URL"}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, &Error{Code: "invalid_request", Description: "the body is larger than 16 KiB", httpStatus: http.StatusRequestEntityTooLarge}
+		}
+		return nil, &Error{Code: "invalid_request", Description: "the body is not a valid form"}
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 1 && k != "audience" && k != "resource" {
+			return nil, &Error{Code: "invalid_request", Description: "parameter " + k + " is repeated"}
+		}
+	}
+	return r.PostForm, nil
 }

@@ -78,7 +78,7 @@ func verifyAccessToken(t *testing.T, base, jwt string) (string, map[string]any) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, err := jose.ParseSigned(jwt, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256, jose.RS256})
+	sig, err := jose.ParseSignedCompact(jwt, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256, jose.RS256})
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -342,5 +342,125 @@ func TestOAuthTokenThroughGateway(t *testing.T) {
 	}
 	if resp := gatewayGet(t, gw+"/orders/1", jwt); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("after the app was disabled: %d, want 401", resp.StatusCode)
+	}
+}
+
+func introspect(t *testing.T, base, token, user, pass string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth2/introspect", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+// TestIR_Introspection: only an authenticated client introspects (IR-01);
+// anything not active, or not for one of its audiences, is
+// {"active":false} and nothing else (IR-02, IR-03); GET is refused
+// (IR-04); a live token shows its current scope.
+func TestIR_Introspection(t *testing.T) {
+	s := startServer(t, server.Config{})
+	rs := createClient(t, s, `{"id":"orders-api","oauth":{"grant_types":["client_credentials"],"audiences":["https://orders.example","default"]}}`)
+	other := createClient(t, s, `{"id":"billing-api","oauth":{"grant_types":["client_credentials"],"audiences":["https://billing.example"]}}`)
+	job := createClient(t, s, `{"id":"job","permissions":["orders:read","orders:write"],"oauth":{"grant_types":["client_credentials"],"audiences":["https://orders.example"]}}`)
+	a := postToken(t, s.URL, url.Values{"grant_type": {"client_credentials"}}, "job", job.ClientSecret)
+	jwt := a.Token["access_token"].(string)
+
+	// IR-01: no or wrong client credentials: 401 invalid_client, not active:false.
+	for name, creds := range map[string][2]string{"none": {"", ""}, "wrong": {"orders-api", other.ClientSecret}} {
+		status, m := introspect(t, s.URL, jwt, creds[0], creds[1])
+		if status != http.StatusUnauthorized || m["error"] != "invalid_client" {
+			t.Errorf("IR-01 %s credentials: %d %v", name, status, m)
+		}
+	}
+	status, m := introspect(t, s.URL, jwt, "orders-api", rs.ClientSecret)
+	if status != http.StatusOK || m["active"] != true || m["sub"] != "app:job" || m["client_id"] != "job" ||
+		m["scope"] != "orders:read orders:write" || m["token_type"] != "Bearer" {
+		t.Fatalf("active token: %d %v", status, m)
+	}
+	// IR-03: a resource server of another audience learns nothing.
+	if status, m := introspect(t, s.URL, jwt, "billing-api", other.ClientSecret); status != http.StatusOK || len(m) != 1 || m["active"] != false {
+		t.Errorf("IR-03 other audience: %d %v", status, m)
+	}
+	// An API key of keyspace "default", for a caller with audience "default".
+	key, err := s.client(t, s.Root).CreateKey(t.Context(), api.CreateKeyRequest{Scopes: []string{"orders:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, m := introspect(t, s.URL, key.Secret, "orders-api", rs.ClientSecret); status != http.StatusOK || m["active"] != true ||
+		m["key_id"] != key.ID || m["scope"] != "orders:read" {
+		t.Errorf("API key: %d %v", status, m)
+	}
+	if _, m := introspect(t, s.URL, key.Secret, "billing-api", other.ClientSecret); len(m) != 1 || m["active"] != false {
+		t.Errorf("API key for another audience: %v", m)
+	}
+	// IR-02: unknown, malformed, tampered, revoked: {"active":false} only.
+	tampered := jwt[:len(jwt)-2] + "AA"
+	if jwt[len(jwt)-2:] == "AA" {
+		tampered = jwt[:len(jwt)-2] + "BB"
+	}
+	for name, tok := range map[string]string{"garbage": "not a token", "unknown key": "acme_live_" + strings.Repeat("a", 49),
+		"tampered JWT": tampered, "three dots": "a.b.c"} {
+		if status, m := introspect(t, s.URL, tok, "orders-api", rs.ClientSecret); status != http.StatusOK || len(m) != 1 || m["active"] != false {
+			t.Errorf("IR-02 %s: %d %v", name, status, m)
+		}
+	}
+	// Narrowing the app narrows what introspection reports; disabling it ends the token.
+	if r := s.doJSON(t, http.MethodPatch, "/v1/apps/job", s.Root, `{"permissions":["orders:read"]}`); r.Status != http.StatusOK {
+		t.Fatal(r.Status)
+	}
+	if _, m := introspect(t, s.URL, jwt, "orders-api", rs.ClientSecret); m["scope"] != "orders:read" {
+		t.Errorf("after narrowing: %v", m)
+	}
+	if r := s.doJSON(t, http.MethodPost, "/v1/keys/"+key.ID+"/revoke", s.Root, `{"reason":"test"}`); r.Status != http.StatusOK {
+		t.Fatal(r.Status, string(r.Body))
+	}
+	if r := s.doJSON(t, http.MethodPatch, "/v1/apps/job", s.Root, `{"disabled":true}`); r.Status != http.StatusOK {
+		t.Fatal(r.Status)
+	}
+	for name, tok := range map[string]string{"token of a disabled app": jwt, "revoked key": key.Secret} {
+		if _, m := introspect(t, s.URL, tok, "orders-api", rs.ClientSecret); len(m) != 1 || m["active"] != false {
+			t.Errorf("IR-02 %s: %v", name, m)
+		}
+	}
+	// IR-04: GET is refused.
+	resp, err := http.Get(s.URL + "/oauth2/introspect?token=" + url.QueryEscape(jwt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("IR-04 GET: %d, want 405", resp.StatusCode)
+	}
+	if strings.Contains(s.Logs.String(), jwt[len(jwt)-20:]) {
+		t.Error("IR-04: the token appears in the log")
+	}
+}
+
+// TestIR10_FailedClientAuthThrottled: an address that keeps failing
+// client authentication gets 429, while a valid client still passes.
+func TestIR10_FailedClientAuthThrottled(t *testing.T) {
+	s := startServer(t, server.Config{})
+	rs := createClient(t, s, `{"id":"rs","oauth":{"grant_types":["client_credentials"],"audiences":["default"]}}`)
+	var last int
+	for range 30 {
+		last, _ = introspect(t, s.URL, "x", "rs", "lkcs_wrong")
+		if last == http.StatusTooManyRequests {
+			break
+		}
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("30 failed client authentications: last status %d, want 429", last)
+	}
+	if status, _ := introspect(t, s.URL, "x", "rs", rs.ClientSecret); status != http.StatusOK {
+		t.Errorf("a valid client from the throttled address: %d", status)
 	}
 }

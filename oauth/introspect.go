@@ -1,0 +1,122 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/latchkey/latchkey/scope"
+	"github.com/latchkey/latchkey/signer"
+	"github.com/latchkey/latchkey/token"
+)
+
+// Introspection is an RFC 7662 answer. An inactive token is
+// {"active":false} and nothing else.
+type Introspection struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Subject   string   `json:"sub,omitempty"`
+	Audience  []string `json:"aud,omitempty"`
+	Issuer    string   `json:"iss,omitempty"`
+	Expiry    int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
+	ID        string   `json:"jti,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	KeyID     string   `json:"key_id,omitempty"`
+}
+
+var inactive = &Introspection{}
+
+// HandleIntrospect answers POST /oauth2/introspect (RFC 7662): the caller
+// authenticates as a client (a resource server registered as an app with
+// its audiences); it learns about a token only if the token is live and
+// meant for one of its audiences — anything else, unknown, malformed,
+// expired, revoked or someone else's, is {"active":false} (IR-02, IR-03).
+// Tokens: latchkey JWTs (client_credentials, exchanged) and API keys, whose
+// audience is their keyspace.
+func (s *Service) HandleIntrospect(w http.ResponseWriter, r *http.Request) error {
+	form, err := readForm(w, r)
+	if err != nil {
+		return err
+	}
+	c, _, err := s.authenticate(r, form)
+	if err != nil {
+		return err
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		return &Error{Code: "invalid_request", Description: "token is required"}
+	}
+	out, err := s.introspect(r.Context(), c, tok)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	return json.NewEncoder(w).Encode(out)
+}
+
+func (s *Service) introspect(ctx context.Context, caller *Client, tok string) (*Introspection, error) {
+	if len(tok) > signer.DefaultMaxTokenLen || len(caller.Settings.Audiences) == 0 {
+		return inactive, nil
+	}
+	if strings.Count(tok, ".") == 2 {
+		return s.introspectJWT(ctx, caller, tok)
+	}
+	res, err := s.tokens.Verify(ctx, token.VerifyRequest{Key: tok, DryRun: true, Probe: true})
+	if err != nil {
+		return nil, err // storage trouble: 503, never "inactive" for a live key
+	}
+	k := res.Key
+	if !res.Valid || k == nil || !slices.Contains(caller.Settings.Audiences, k.Keyspace) {
+		return inactive, nil
+	}
+	out := &Introspection{Active: true, Scope: strings.Join(res.Scopes, " "), Audience: []string{k.Keyspace},
+		Issuer: s.issuer, IssuedAt: k.CreatedAt.Unix(), TokenType: "Bearer", KeyID: k.ID, Subject: k.ID}
+	if k.Owner != nil {
+		out.Subject = string(k.Owner.Type) + ":" + k.Owner.ID
+	}
+	if !k.ExpiresAt.IsZero() {
+		out.Expiry = k.ExpiresAt.Unix()
+	}
+	return out, nil
+}
+
+// introspectJWT verifies a latchkey JWT for one of the caller's audiences
+// and checks that what it was issued for — its key, or the app itself —
+// is still live, narrowing its scope to what that holds now.
+func (s *Service) introspectJWT(ctx context.Context, caller *Client, tok string) (*Introspection, error) {
+	var claims *signer.AccessClaims
+	for _, aud := range caller.Settings.Audiences {
+		v := signer.Verifier{Keys: s.signer.Ring(), Issuer: s.issuer, Audience: aud, Now: s.tokens.Now}
+		if c, err := v.Verify(tok); err == nil {
+			claims = c
+			break
+		}
+	}
+	if claims == nil {
+		return inactive, nil
+	}
+	var current []string
+	var live bool
+	var err error
+	if claims.KeyID != "" {
+		current, live, err = s.tokens.LiveScopes(ctx, claims.KeyID)
+	} else {
+		current, live, err = s.tokens.PrincipalScopes(ctx, claims.Subject)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !live {
+		return inactive, nil
+	}
+	return &Introspection{Active: true, Scope: strings.Join(scope.Intersect(claims.Scope, current), " "),
+		ClientID: claims.ClientID, Subject: claims.Subject, Audience: claims.Audience, Issuer: claims.Issuer,
+		Expiry: claims.Expiry.Unix(), IssuedAt: claims.IssuedAt.Unix(), ID: claims.ID, TokenType: "Bearer",
+		KeyID: claims.KeyID}, nil
+}
