@@ -45,6 +45,9 @@ type AuthorizationServerMetadata struct {
 	// IntrospectionEndpoint is POST /oauth2/introspect (RFC 7662).
 	IntrospectionEndpoint                     string   `json:"introspection_endpoint,omitempty"`
 	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	// RevocationEndpoint is POST /oauth2/revoke (RFC 7009).
+	RevocationEndpoint                     string   `json:"revocation_endpoint,omitempty"`
+	RevocationEndpointAuthMethodsSupported []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
 }
 
 // SigningKey describes one JWT signing key; its private part never leaves

@@ -192,6 +192,7 @@ func (h *Handler) routes() []route {
 		{"POST /v1/apps/{id}/secret", h.authed(h.rotateClientSecret)},
 		{"POST /oauth2/token", h.oauthToken},
 		{"POST /oauth2/introspect", h.oauthIntrospect},
+		{"POST /oauth2/revoke", h.oauthRevoke},
 	}, h.peopleRoutes()...)
 }
 

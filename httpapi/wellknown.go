@@ -59,6 +59,8 @@ func (h *Handler) serverMetadata(w http.ResponseWriter, r *http.Request) error {
 		m.TokenEndpointAuthMethodsSupported = []string{oauth.AuthSecretBasic, oauth.AuthSecretPost}
 		m.IntrospectionEndpoint = h.issuer + "/oauth2/introspect"
 		m.IntrospectionEndpointAuthMethodsSupported = m.TokenEndpointAuthMethodsSupported
+		m.RevocationEndpoint = h.issuer + "/oauth2/revoke"
+		m.RevocationEndpointAuthMethodsSupported = m.TokenEndpointAuthMethodsSupported
 	}
 	b, err := json.Marshal(m)
 	if err != nil {

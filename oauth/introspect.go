@@ -72,10 +72,14 @@ func (s *Service) introspect(ctx context.Context, caller *Client, tok string) (*
 		return nil, err // storage trouble: 503, never "inactive" for a live key
 	}
 	k := res.Key
-	if !res.Valid || k == nil || !slices.Contains(caller.Settings.Audiences, k.Keyspace) {
+	if !res.Valid || k == nil {
 		return inactive, nil
 	}
-	out := &Introspection{Active: true, Scope: strings.Join(res.Scopes, " "), Audience: []string{k.Keyspace},
+	aud, clientID := opaqueAudience(k)
+	if !slices.ContainsFunc(aud, func(a string) bool { return slices.Contains(caller.Settings.Audiences, a) }) {
+		return inactive, nil
+	}
+	out := &Introspection{Active: true, Scope: strings.Join(res.Scopes, " "), Audience: aud, ClientID: clientID,
 		Issuer: s.issuer, IssuedAt: k.CreatedAt.Unix(), TokenType: "Bearer", KeyID: k.ID, Subject: k.ID}
 	if k.Owner != nil {
 		out.Subject = string(k.Owner.Type) + ":" + k.Owner.ID

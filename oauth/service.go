@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -61,6 +62,8 @@ type Config struct {
 // Service registers OAuth clients and issues their tokens.
 type Service struct {
 	clients *otter.Cache[string, *Client] // the token endpoint's reads, ClientCacheAge old at most
+	ksOnce  sync.Mutex                    // guards ksReady
+	ksReady bool                          // the keyspace of opaque tokens exists
 	store   Store
 	tokens  *token.Service
 	signer  *signer.Manager
@@ -165,7 +168,6 @@ func NormalizeSettings(in Settings) (Settings, error) {
 	switch out.AccessTokenFormat {
 	case "jwt":
 	case "opaque":
-		return out, invalidMetadata("access_token_format opaque is not available yet; use jwt")
 	default:
 		return out, invalidMetadata("access_token_format: %q is neither jwt nor opaque", out.AccessTokenFormat)
 	}

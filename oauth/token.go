@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -204,7 +205,7 @@ func (s *Service) HandleToken(w http.ResponseWriter, r *http.Request) error {
 	if !slices.Contains(c.Settings.GrantTypes, grant) {
 		return &Error{Code: "unauthorized_client", Description: "the client is not registered for the " + grant + " grant"}
 	}
-	res, err := s.clientCredentials(c, p, strings.Fields(form.Get("scope")), append(form["audience"], form["resource"]...))
+	res, err := s.clientCredentials(r.Context(), c, p, strings.Fields(form.Get("scope")), append(form["audience"], form["resource"]...))
 	if err != nil {
 		return err
 	}
@@ -218,7 +219,7 @@ func (s *Service) HandleToken(w http.ResponseWriter, r *http.Request) error {
 // clientCredentials issues an access token to the app itself: at most its
 // permissions, for an audience it registered (all of them when none is
 // asked for; the issuer when it registered none).
-func (s *Service) clientCredentials(c *Client, p *token.Principal, requested, audiences []string) (*TokenResponse, error) {
+func (s *Service) clientCredentials(ctx context.Context, c *Client, p *token.Principal, requested, audiences []string) (*TokenResponse, error) {
 	scopes, err := narrowScopes(p.Permissions, requested)
 	if err != nil {
 		return nil, err
@@ -240,6 +241,14 @@ func (s *Service) clientCredentials(c *Client, p *token.Principal, requested, au
 	}
 	now := s.tokens.Now()
 	exp := now.Add(s.ttl).Truncate(time.Second)
+	if c.Settings.AccessTokenFormat == "opaque" {
+		tok, err := s.issueOpaque(ctx, p, scopes, aud, exp)
+		if err != nil {
+			return nil, err
+		}
+		return &TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(now) / time.Second),
+			Scope: strings.Join(scopes, " ")}, nil
+	}
 	jwt, err := signer.Issue(s.signer.Ring(), signer.AccessClaims{
 		Issuer: s.issuer, Subject: string(token.App) + ":" + p.ID, Audience: aud, Expiry: exp,
 		Scope: scopes, ClientID: p.ID,

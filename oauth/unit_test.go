@@ -43,7 +43,6 @@ func TestNormalizeSettingsRefusals(t *testing.T) {
 		"bare private scheme":       {RedirectURIs: []string{"myapp:/cb"}},
 		"public client_credential":  {GrantTypes: []string{GrantClientCredentials}, TokenEndpointAuthMethod: AuthNone},
 		"unknown auth method":       {TokenEndpointAuthMethod: "client_secret_jwt"},
-		"opaque (not yet)":          {AccessTokenFormat: "opaque"},
 		"bad format":                {AccessTokenFormat: "xml"},
 		"dpop (not yet)":            {DPoPBoundAccessTokens: true},
 		"private_key_jwt (not yet)": {TokenEndpointAuthMethod: AuthPrivateKeyJWT},

@@ -464,3 +464,81 @@ func TestIR10_FailedClientAuthThrottled(t *testing.T) {
 		t.Errorf("a valid client from the throttled address: %d", status)
 	}
 }
+
+func revokeToken(t *testing.T, base, token, user, pass string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/oauth2/revoke", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(user, pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+// TestOAuthOpaqueTokensAndRevocation: an opaque access token is a
+// checksummed lka_ token, introspected for its audience, revoked by its
+// client (IR-05, IR-07) and then inactive everywhere.
+func TestOAuthOpaqueTokensAndRevocation(t *testing.T) {
+	s := startServer(t, server.Config{})
+	rs := createClient(t, s, `{"id":"orders-api","oauth":{"grant_types":["client_credentials"],"audiences":["https://orders.example"]}}`)
+	job := createClient(t, s, `{"id":"job","permissions":["orders:read"],"oauth":{"grant_types":["client_credentials"],"audiences":["https://orders.example"],"access_token_format":"opaque"}}`)
+	other := createClient(t, s, `{"id":"other","oauth":{"grant_types":["client_credentials"]}}`)
+	a := postToken(t, s.URL, url.Values{"grant_type": {"client_credentials"}}, "job", job.ClientSecret)
+	if a.Status != http.StatusOK {
+		t.Fatalf("token: %d %+v", a.Status, a.Problem)
+	}
+	opaque := a.Token["access_token"].(string)
+	if !strings.HasPrefix(opaque, "lka_") || strings.Count(opaque, ".") != 0 {
+		t.Fatalf("opaque token %.8s…", opaque)
+	}
+	status, m := introspect(t, s.URL, opaque, "orders-api", rs.ClientSecret)
+	if status != http.StatusOK || m["active"] != true || m["client_id"] != "job" || m["sub"] != "app:job" || m["scope"] != "orders:read" {
+		t.Fatalf("introspect opaque: %d %v", status, m)
+	}
+	// IR-07: another client cannot revoke it, and it stays active.
+	if status, m := revokeToken(t, s.URL, opaque, "other", other.ClientSecret); status != http.StatusBadRequest || m["error"] != "unauthorized_client" {
+		t.Errorf("IR-07 revoke by another client: %d %v", status, m)
+	}
+	if _, m := introspect(t, s.URL, opaque, "orders-api", rs.ClientSecret); m["active"] != true {
+		t.Fatal("the token died when another client tried to revoke it")
+	}
+	// IR-05: garbage, unknown and (later) already revoked tokens: 200.
+	for _, tok := range []string{"garbage", "lka_" + strings.Repeat("z", 49), "a.b.c"} {
+		if status, _ := revokeToken(t, s.URL, tok, "job", job.ClientSecret); status != http.StatusOK {
+			t.Errorf("IR-05 revoke %q: %d", tok, status)
+		}
+	}
+	if status, _ := revokeToken(t, s.URL, opaque, "job", job.ClientSecret); status != http.StatusOK {
+		t.Fatalf("revoke by its client: %d", status)
+	}
+	if _, m := introspect(t, s.URL, opaque, "orders-api", rs.ClientSecret); len(m) != 1 || m["active"] != false {
+		t.Errorf("revoked token introspects as %v", m)
+	}
+	if status, _ := revokeToken(t, s.URL, opaque, "job", job.ClientSecret); status != http.StatusOK {
+		t.Errorf("IR-05 revoking again: %d", status)
+	}
+	// A JWT access token cannot be revoked one by one.
+	jc := createClient(t, s, `{"id":"jwtjob","oauth":{"grant_types":["client_credentials"]}}`)
+	jwt := postToken(t, s.URL, url.Values{"grant_type": {"client_credentials"}}, "jwtjob", jc.ClientSecret).Token["access_token"].(string)
+	if status, m := revokeToken(t, s.URL, jwt, "jwtjob", jc.ClientSecret); status != http.StatusBadRequest || m["error"] != "unsupported_token_type" {
+		t.Errorf("revoke a JWT: %d %v", status, m)
+	}
+	// Disabling the app ends its opaque tokens at once.
+	b := postToken(t, s.URL, url.Values{"grant_type": {"client_credentials"}}, "job", job.ClientSecret).Token["access_token"].(string)
+	if r := s.doJSON(t, http.MethodPatch, "/v1/apps/job", s.Root, `{"disabled":true}`); r.Status != http.StatusOK {
+		t.Fatal(r.Status)
+	}
+	if _, m := introspect(t, s.URL, b, "orders-api", rs.ClientSecret); m["active"] != false {
+		t.Errorf("token of a disabled app: %v", m)
+	}
+	var meta api.AuthorizationServerMetadata
+	r := s.doJSON(t, http.MethodGet, "/.well-known/oauth-authorization-server", "", "")
+	if json.Unmarshal(r.Body, &meta); meta.RevocationEndpoint != s.URL+"/oauth2/revoke" || meta.IntrospectionEndpoint != s.URL+"/oauth2/introspect" {
+		t.Errorf("metadata: %s", r.Body)
+	}
+}

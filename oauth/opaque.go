@@ -1,0 +1,169 @@
+package oauth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/signer"
+	"github.com/latchkey/latchkey/token"
+)
+
+// Opaque access tokens are latchkey keys of their own keyspace, owned by
+// the app they were issued to: digest-stored, checksummed and scannable
+// (prefix lka), verified, narrowed, revoked and expired by the same
+// machinery as API keys, on every node.
+const (
+	// AccessKeyspace holds opaque OAuth access tokens (created on first
+	// use).
+	AccessKeyspace = "oauth"
+	// AccessPrefix starts every opaque access token.
+	AccessPrefix = "lka"
+)
+
+// opaqueMeta is what an opaque token's key records beside its scopes: the
+// client it was issued to and its audiences.
+type opaqueMeta struct {
+	ClientID string   `json:"client_id"`
+	Audience []string `json:"aud"`
+}
+
+// issuer acts for the token endpoint when it creates opaque tokens.
+var issuerActor = &token.Actor{KeyID: "oauth", Name: "token endpoint", Scopes: token.SystemActor.Scopes}
+
+// ensureKeyspace creates the keyspace of opaque tokens the first time.
+func (s *Service) ensureKeyspace(ctx context.Context) error {
+	s.ksOnce.Lock()
+	defer s.ksOnce.Unlock()
+	if s.ksReady {
+		return nil
+	}
+	prefix, permanent, maxTTL := AccessPrefix, false, signer.MaxTokenTTL
+	_, err := s.tokens.CreateKeyspace(ctx, issuerActor, token.KeyspaceParams{Name: AccessKeyspace, Prefix: &prefix,
+		AllowPermanent: &permanent, DefaultTTL: &maxTTL, MaxTTL: &maxTTL})
+	if err != nil && token.KindOf(err) != token.Conflict {
+		return err
+	}
+	s.ksReady = true
+	return nil
+}
+
+// issueOpaque creates an opaque access token for the app.
+func (s *Service) issueOpaque(ctx context.Context, p *token.Principal, scopes, aud []string, exp time.Time) (string, error) {
+	if err := s.ensureKeyspace(ctx); err != nil {
+		return "", err
+	}
+	md, _ := json.Marshal(opaqueMeta{ClientID: p.ID, Audience: aud})
+	ck, err := s.tokens.CreateKey(ctx, issuerActor, token.CreateKeyParams{Keyspace: AccessKeyspace, Name: "OAuth access token",
+		Owner: &token.Owner{Type: token.App, ID: p.ID}, Scopes: scopes, ExpiresAt: exp, Metadata: md})
+	if err != nil {
+		return "", err
+	}
+	return ck.Secret.Reveal(), nil
+}
+
+// opaqueAudience returns the audiences of a key as introspection sees
+// them: an opaque OAuth token's own, an API key's keyspace.
+func opaqueAudience(k *token.Key) ([]string, string) {
+	if k.Keyspace != AccessKeyspace {
+		return []string{k.Keyspace}, ""
+	}
+	var m opaqueMeta
+	if json.Unmarshal(k.Metadata, &m) != nil {
+		return nil, ""
+	}
+	return m.Audience, m.ClientID
+}
+
+// HandleRevoke answers POST /oauth2/revoke (RFC 7009). A client revokes an
+// opaque access token issued to it; a token that is unknown, malformed or
+// already dead is 200 too (IR-05); another client's token is refused and
+// stays active (IR-07); a JWT access token cannot be revoked one by one
+// (400 unsupported_token_type — disable the app, or let it expire).
+func (s *Service) HandleRevoke(w http.ResponseWriter, r *http.Request) error {
+	form, err := readForm(w, r)
+	if err != nil {
+		return err
+	}
+	c, _, err := s.authenticate(r, form)
+	if err != nil {
+		return err
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		return &Error{Code: "invalid_request", Description: "token is required"}
+	}
+	if err := s.revoke(r.Context(), c, tok); err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Service) revoke(ctx context.Context, caller *Client, tok string) error {
+	if strings.Count(tok, ".") == 2 {
+		if claims := s.ownJWT(tok); claims != nil && claims.ClientID == caller.AppID {
+			return &Error{Code: "unsupported_token_type", Description: "JWT access tokens cannot be revoked one by one; they expire within the hour (disable the app to end them all now)"}
+		}
+		return nil
+	}
+	res, err := s.tokens.Verify(ctx, token.VerifyRequest{Key: tok, DryRun: true, Probe: true})
+	if err != nil {
+		return err // IR-08: storage trouble is 503, never a 200 that revoked nothing
+	}
+	k := res.Key
+	if k == nil || k.Keyspace != AccessKeyspace {
+		return nil
+	}
+	if _, clientID := opaqueAudience(k); clientID != caller.AppID {
+		return &Error{Code: "unauthorized_client", Description: "the token was issued to another client"}
+	}
+	if !res.Valid {
+		return nil
+	}
+	_, err = s.tokens.RevokeKey(ctx, &token.Actor{KeyID: "oauth:" + caller.AppID, Name: caller.AppID, Scopes: token.SystemActor.Scopes}, k.ID, "revoked by its client (RFC 7009)")
+	if err != nil && token.KindOf(err) != token.Conflict {
+		return err
+	}
+	return nil
+}
+
+// ownJWT returns the claims of tok if it is a valid latchkey JWT (for
+// whatever audience it names), else nil.
+func (s *Service) ownJWT(tok string) *signer.AccessClaims {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || len(tok) > signer.DefaultMaxTokenLen {
+		return nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil
+	}
+	var body struct {
+		Aud json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(raw, &body) != nil {
+		return nil
+	}
+	var auds []string
+	if json.Unmarshal(body.Aud, &auds) != nil {
+		var one string
+		if json.Unmarshal(body.Aud, &one) != nil {
+			return nil
+		}
+		auds = []string{one}
+	}
+	if len(auds) == 0 {
+		return nil
+	}
+	v := signer.Verifier{Keys: s.signer.Ring(), Issuer: s.issuer, Audience: auds[0], Now: s.tokens.Now}
+	c, err := v.Verify(tok)
+	if err != nil {
+		return nil
+	}
+	return c
+}
