@@ -9,6 +9,7 @@
 #   healthz   GET /healthz on latchkey (reference: routing + middleware only)
 #   tokens    POST /v1/tokens: one of the keys exchanged for an EdDSA JWT
 #   oauth_cc  POST /oauth2/token: client_credentials, HTTP Basic, an EdDSA JWT
+#   introspect POST /oauth2/introspect of an active opaque token, HTTP Basic
 #   create    POST /v1/keys (durable SQLite commit per key)
 # and prints req/s, p50, p99 and the ratio to the baseline at the same
 # connections. The report also goes to bench/out/http-<date>.md.
@@ -70,6 +71,16 @@ cc_secret=$(api "$ROOT_KEY" POST /v1/apps '{"id":"bench-cc","permissions":["orde
 CC_BASIC=$(printf 'bench-cc:%s' "$cc_secret" | base64 -w0)
 curl -fsS -H "Authorization: Basic $CC_BASIC" -d grant_type=client_credentials "$LK_URL/oauth2/token" | grep -q '"access_token"' ||
 	die "client_credentials does not issue a token"
+# A resource server that introspects, and an opaque token for it.
+rs_secret=$(api "$ROOT_KEY" POST /v1/apps '{"id":"bench-rs","oauth":{"grant_types":["client_credentials"],"audiences":["https://bench.example"]}}' |
+	sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p')
+op_secret=$(api "$ROOT_KEY" POST /v1/apps '{"id":"bench-op","permissions":["orders:read"],"oauth":{"grant_types":["client_credentials"],"audiences":["https://bench.example"],"access_token_format":"opaque"}}' |
+	sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p')
+[[ -n "$rs_secret" && -n "$op_secret" ]] || die "cannot create the OAuth clients of the introspect scenario"
+RS_BASIC=$(printf 'bench-rs:%s' "$rs_secret" | base64 -w0)
+OPAQUE_TOKEN=$(curl -fsS -u "bench-op:$op_secret" -d grant_type=client_credentials "$LK_URL/oauth2/token" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+curl -fsS -H "Authorization: Basic $RS_BASIC" -d "token=$OPAQUE_TOKEN" "$LK_URL/oauth2/introspect" | grep -q '"active":true' ||
+	die "the opaque token does not introspect as active"
 BODY_BYTES=$(wc -c <"$TMP/body.json")
 BASE_PORT=$(free_port)
 BASE_URL=http://127.0.0.1:$BASE_PORT
@@ -93,6 +104,7 @@ for r in $(seq "$ROUNDS"); do
 		BENCH_MODE="get" run_wrk healthz "$LK_URL/healthz" "$c"
 		BENCH_MODE=tokens BENCH_TOKEN=$first_key run_wrk tokens "$LK_URL" "$c"
 		BENCH_MODE=cc BENCH_BASIC=$CC_BASIC run_wrk oauth_cc "$LK_URL" "$c"
+		BENCH_MODE=introspect BENCH_BASIC=$RS_BASIC BENCH_INTROSPECT_TOKEN=$OPAQUE_TOKEN run_wrk introspect "$LK_URL" "$c"
 	done
 	BENCH_MODE=create BENCH_TOKEN=$WRITE_TOKEN run_wrk create "$LK_URL" "$CREATE_CONNS"
 done
@@ -130,6 +142,7 @@ report() {
 		for c in $CONNS; do echo "healthz $c"; done
 		for c in $CONNS; do echo "tokens $c"; done
 		for c in $CONNS; do echo "oauth_cc $c"; done
+		for c in $CONNS; do echo "introspect $c"; done
 		echo "create $CREATE_CONNS"
 	} | while read -r name c; do
 		printf '| %s | %s | %.0f | %s | %s | %s | %s | %.0f |\n' "$name" "$c" "$(result "$name" "$c" rps median)" \
@@ -142,12 +155,14 @@ report() {
 	r64=$(paired_ratio verify baseline 64)
 	p99_16=$(result verify 16 p99 median)
 	crt=$(result create "$CREATE_CONNS" rps median)
-	local t64 cc64
+	local t64 cc64 in64
 	t64=$(paired_ratio tokens baseline 64)
 	cc64=$(paired_ratio oauth_cc baseline 64)
+	in64=$(paired_ratio introspect baseline 64)
 	target "verify ≥ 0.75 × baseline req/s at 64 connections (SPEC §6): $r64" "$(awk -v r="$r64" 'BEGIN { print (r + 0 >= 0.75) }')"
 	target "JWT issuance (POST /v1/tokens) ≥ 0.25 × baseline req/s at 64 connections (SPEC §6): $t64" "$(awk -v r="$t64" 'BEGIN { print (r + 0 >= 0.25) }')"
 	target "OAuth client_credentials (POST /oauth2/token, JWT) ≥ 0.30 × baseline req/s at 64 connections (issue 14): $cc64" "$(awk -v r="$cc64" 'BEGIN { print (r + 0 >= 0.30) }')"
+	target "introspection of an active opaque token ≥ 0.60 × baseline req/s at 64 connections (SPEC §6): $in64" "$(awk -v r="$in64" 'BEGIN { print (r + 0 >= 0.60) }')"
 	target "verify p99 < 5 ms at 16 connections: $(ms "${p99_16:-0}") (best round: $(ms "$(result verify 16 p99 best)"); baseline: $(ms "$(result baseline 16 p99 median)"))" "$(awk -v p="${p99_16:-1e9}" 'BEGIN { print (p < 5000) }')"
 	target "key creation ≥ 1000/s (durable SQLite, $CREATE_CONNS connections): $(printf '%.0f' "$crt")/s" "$(awk -v r="$crt" 'BEGIN { print (r >= 1000) }')"
 }

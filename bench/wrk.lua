@@ -8,6 +8,8 @@
 --                    in BENCH_TOKEN, body {};
 --                    cc: POST /oauth2/token, grant_type=client_credentials,
 --                    HTTP Basic with BENCH_BASIC (base64 of id:secret);
+--                    introspect: POST /oauth2/introspect of the token in
+--                    BENCH_INTROSPECT_TOKEN, HTTP Basic with BENCH_BASIC;
 --                    get: GET of the URL's path.
 --   BENCH_TOKEN      credential for the Authorization header: a management
 --                    key, or (tokens) the API key to exchange.
@@ -32,7 +34,7 @@ wrk.headers["Content-Type"] = "application/json"
 if token and token ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. token
 end
-if mode == "cc" then
+if mode == "cc" or mode == "introspect" then
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
   wrk.headers["Authorization"] = "Basic " .. assert(os.getenv("BENCH_BASIC"), "BENCH_BASIC not set")
 end
@@ -58,7 +60,7 @@ function init(args)
   elseif mode == "tokens" then
     n = 1
     requests[1] = wrk.format("POST", "/v1/tokens", nil, '{}')
-  elseif mode == "cc" then
+  elseif mode == "cc" or mode == "introspect" then
     n = 1
     requests[1] = wrk.format("POST", "/oauth2/token", nil, "grant_type=client_credentials")
   else
