@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -225,7 +226,7 @@ func resourceServer(t *testing.T, l *latchkey, issuer, audience string) *httptes
 		if !ok {
 			return nil, errors.New("no bearer token")
 		}
-		sig, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256, jose.RS256})
+		sig, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256, jose.RS256})
 		if err != nil {
 			return nil, err
 		}
@@ -283,6 +284,7 @@ func TestInteropGoOAuth2ClientCredentials(t *testing.T) {
 	cfg := clientcredentials.Config{
 		ClientID: app.ClientID, ClientSecret: app.ClientSecret, TokenURL: meta.TokenEndpoint,
 		Scopes: []string{"orders:read"}, AuthStyle: oauth2.AuthStyleInHeader,
+		EndpointParams: url.Values{"audience": {"https://api.example"}},
 	}
 	tok, err := cfg.Token(ctx)
 	if err != nil {

@@ -78,7 +78,7 @@ func verifyAccessToken(t *testing.T, base, jwt string) (string, map[string]any) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, err := jose.ParseSigned(jwt, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256, jose.RS256})
+	sig, err := jose.ParseSignedCompact(jwt, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256, jose.RS256})
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
