@@ -185,6 +185,34 @@ func TestInteropOAuth4WebAPIWrongSecret(t *testing.T) {
 	}
 }
 
+// TestInteropOAuth4WebAPIRefusals: answers that are not about client
+// authentication (400, no challenge) reach oauth4webapi as
+// ResponseBodyError with the RFC 6749 code.
+func TestInteropOAuth4WebAPIRefusals(t *testing.T) {
+	t.Parallel()
+	l := startLatchkey(t)
+	app := l.createClient(t, reportsApp)
+	for _, c := range []struct{ name, key, value, want string }{
+		{"scope beyond the app's permissions", "SCOPE", "orders:write", "invalid_scope"},
+		{"audience not registered", "AUDIENCE", "https://other.example", "invalid_target"},
+	} {
+		r := runNode(t, "cc.mjs", map[string]string{
+			"LATCHKEY_URL": l.URL, "CLIENT_ID": app.ClientID, "CLIENT_SECRET": app.ClientSecret, c.key: c.value,
+		})
+		f := mustFail(t, r, c.name)
+		if f.Failed.Name != "ResponseBodyError" || f.Failed.Error != c.want || f.Failed.Status != http.StatusBadRequest {
+			t.Errorf("%s: %+v, want ResponseBodyError %s (400)", c.name, *f.Failed, c.want)
+		}
+	}
+	// client_secret_post from a client registered for client_secret_basic.
+	r := runNode(t, "cc.mjs", map[string]string{
+		"LATCHKEY_URL": l.URL, "CLIENT_ID": app.ClientID, "CLIENT_SECRET": app.ClientSecret, "CLIENT_AUTH": "post",
+	})
+	if f := mustFail(t, r, "client_secret_post for a basic client"); f.Failed.Error != "invalid_client" || f.Failed.Status != http.StatusUnauthorized {
+		t.Errorf("client_secret_post for a basic client: %+v, want invalid_client (401)", *f.Failed)
+	}
+}
+
 // TestInteropOpenIDClientClientCredentials: openid-client's discovery and
 // clientCredentialsGrant; jose verifies the token.
 func TestInteropOpenIDClientClientCredentials(t *testing.T) {
@@ -204,6 +232,42 @@ func TestInteropOpenIDClientClientCredentials(t *testing.T) {
 	}
 	checkToken(t, "openid-client", out)
 	checkJose(t, l, out.Token.AccessToken, meta.Issuer)
+}
+
+// TestInteropOpenIDClientSecretPost: a client registered for
+// client_secret_post, with two audiences, asks openid-client for one of
+// them; without scope it gets all of the app's permissions.
+func TestInteropOpenIDClientSecretPost(t *testing.T) {
+	t.Parallel()
+	l := startLatchkey(t)
+	app := l.createClient(t, `{"id":"billing","permissions":["orders:read","billing:read"],
+		"oauth":{"grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_post",
+		"audiences":["https://api.example","https://billing.example"]}}`)
+	meta := l.metadata(t)
+	r := runNode(t, "openid-cc.mjs", map[string]string{
+		"LATCHKEY_URL": l.URL, "CLIENT_ID": app.ClientID, "CLIENT_SECRET": app.ClientSecret,
+		"CLIENT_AUTH": "post", "AUDIENCE": "https://billing.example",
+	})
+	if !r.OK {
+		t.Fatalf("openid-client with client_secret_post failed: %s; stderr: %s", r.Out, r.Stderr)
+	}
+	out := decode[ccOutput](t, r, "openid-cc.mjs")
+	if !strings.EqualFold(out.Token.TokenType, "Bearer") || out.Token.Scope != "billing:read orders:read" {
+		t.Fatalf("token answer: type %q scope %q", out.Token.TokenType, out.Token.Scope)
+	}
+	v := verifyWithJose(t, l, out.Token.AccessToken, "https://billing.example")
+	if !v.OK {
+		t.Fatalf("jose refused the token for the audience asked for: %s", v.Out)
+	}
+	if p := decode[verifyOutput](t, v, "verify.mjs").Payload; p["aud"] != "https://billing.example" || p["sub"] != "app:billing" || p["iss"] != meta.Issuer {
+		t.Errorf("claims %v", p)
+	}
+	mustFail(t, verifyWithJose(t, l, out.Token.AccessToken, "https://api.example"), "jose for the audience not asked for")
+	// Basic from a client_secret_post client is refused.
+	r = runNode(t, "openid-cc.mjs", map[string]string{"LATCHKEY_URL": l.URL, "CLIENT_ID": app.ClientID, "CLIENT_SECRET": app.ClientSecret})
+	if f := mustFail(t, r, "Basic for a post client"); f.Failed.Error != "invalid_client" {
+		t.Errorf("Basic for a client_secret_post client: %+v, want invalid_client", *f.Failed)
+	}
 }
 
 // resourceServer is an API protected by latchkey's access tokens, checked
