@@ -398,3 +398,34 @@ func TestInteropGoOAuth2ClientCredentials(t *testing.T) {
 		t.Fatal("the error names a client secret")
 	}
 }
+
+// TestInteropClientIDNeedsEncoding: an app ID may hold characters that
+// RFC 6749 §2.3.1's form-urlencoding of HTTP Basic changes (+ : @ |);
+// every library encodes them, and latchkey decodes them back.
+func TestInteropClientIDNeedsEncoding(t *testing.T) {
+	t.Parallel()
+	l := startLatchkey(t)
+	const id = "ci+deploy:eu@acme|1"
+	app := l.createClient(t, `{"id":"`+id+`","permissions":["orders:read"],
+		"oauth":{"grant_types":["client_credentials"],"audiences":["https://api.example"]}}`)
+	if app.ClientID != id {
+		t.Fatalf("client_id %q", app.ClientID)
+	}
+	for _, script := range []string{"cc.mjs", "openid-cc.mjs"} {
+		r := runNode(t, script, map[string]string{"LATCHKEY_URL": l.URL, "CLIENT_ID": id, "CLIENT_SECRET": app.ClientSecret})
+		if !r.OK {
+			t.Errorf("%s with client_id %q: %s", script, id, r.Out)
+			continue
+		}
+		v := verifyWithJose(t, l, decode[ccOutput](t, r, script).Token.AccessToken, "https://api.example")
+		if p := decode[verifyOutput](t, v, "verify.mjs").Payload; !v.OK || p["client_id"] != id || p["sub"] != "app:"+id {
+			t.Errorf("%s: jose %v, claims %v", script, v.OK, p)
+		}
+	}
+	ctx := context.WithValue(t.Context(), oauth2.HTTPClient, httpClient)
+	cfg := clientcredentials.Config{ClientID: id, ClientSecret: app.ClientSecret, TokenURL: l.URL + "/oauth2/token",
+		AuthStyle: oauth2.AuthStyleInHeader}
+	if _, err := cfg.Token(ctx); err != nil {
+		t.Errorf("golang.org/x/oauth2 with client_id %q: %v", id, err)
+	}
+}
