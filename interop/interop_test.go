@@ -137,6 +137,7 @@ func checkJose(t *testing.T, l *latchkey, token, issuer string) {
 // client_secret_basic, and jose verifies it against the JWKS.
 func TestInteropOAuth4WebAPIClientCredentials(t *testing.T) {
 	t.Parallel()
+	needNode(t)
 	l := startLatchkey(t)
 	app := l.createClient(t, reportsApp)
 	meta := l.metadata(t)
@@ -161,6 +162,7 @@ func TestInteropOAuth4WebAPIClientCredentials(t *testing.T) {
 // (a ResponseBodyError without one); the body still says invalid_client.
 func TestInteropOAuth4WebAPIWrongSecret(t *testing.T) {
 	t.Parallel()
+	needNode(t)
 	l := startLatchkey(t)
 	app := l.createClient(t, reportsApp)
 	wrong := "lkcs_" + strings.Repeat("x", len(app.ClientSecret)-len("lkcs_"))
@@ -190,6 +192,7 @@ func TestInteropOAuth4WebAPIWrongSecret(t *testing.T) {
 // ResponseBodyError with the RFC 6749 code.
 func TestInteropOAuth4WebAPIRefusals(t *testing.T) {
 	t.Parallel()
+	needNode(t)
 	l := startLatchkey(t)
 	app := l.createClient(t, reportsApp)
 	for _, c := range []struct{ name, key, value, want string }{
@@ -217,6 +220,7 @@ func TestInteropOAuth4WebAPIRefusals(t *testing.T) {
 // clientCredentialsGrant; jose verifies the token.
 func TestInteropOpenIDClientClientCredentials(t *testing.T) {
 	t.Parallel()
+	needNode(t)
 	l := startLatchkey(t)
 	app := l.createClient(t, reportsApp)
 	meta := l.metadata(t)
@@ -239,6 +243,7 @@ func TestInteropOpenIDClientClientCredentials(t *testing.T) {
 // them; without scope it gets all of the app's permissions.
 func TestInteropOpenIDClientSecretPost(t *testing.T) {
 	t.Parallel()
+	needNode(t)
 	l := startLatchkey(t)
 	app := l.createClient(t, `{"id":"billing","permissions":["orders:read","billing:read"],
 		"oauth":{"grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_post",
@@ -404,6 +409,7 @@ func TestInteropGoOAuth2ClientCredentials(t *testing.T) {
 // every library encodes them, and latchkey decodes them back.
 func TestInteropClientIDNeedsEncoding(t *testing.T) {
 	t.Parallel()
+	needNode(t)
 	l := startLatchkey(t)
 	const id = "ci+deploy:eu@acme|1"
 	app := l.createClient(t, `{"id":"`+id+`","permissions":["orders:read"],
