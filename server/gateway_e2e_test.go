@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -469,5 +470,31 @@ func TestGateway_RefusalsSpendNoCredits(t *testing.T) {
 	}
 	if l := left(key.ID); l != credits-1 {
 		t.Errorf("credits after one admitted request: %d, want %d", l, credits-1)
+	}
+}
+
+// TestGateway_IssuerTrailingSlash: an issuer configured with a trailing
+// slash is the same issuer everywhere. The token endpoints and the
+// metadata trim it; the in-process gateway compared iss with the untrimmed
+// value and refused every JWT latchkey itself had issued.
+func TestGateway_IssuerTrailingSlash(t *testing.T) {
+	up := newUpstream(t)
+	s, gw := startGatewayServer(t, up, server.Config{Issuer: "https://auth.example/"})
+	c := s.client(t, s.Root)
+	k, err := c.CreateKey(t.Context(), api.CreateKeyRequest{Scopes: []string{"orders:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := c.ExchangeToken(t.Context(), k.Secret, api.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := gatewayGet(t, gw+"/orders", tr.AccessToken); resp.StatusCode != 200 {
+		t.Fatalf("JWT of issuer https://auth.example/ through the in-process gateway: %d, want 200", resp.StatusCode)
+	}
+	var md api.AuthorizationServerMetadata
+	r := s.doJSON(t, http.MethodGet, "/.well-known/oauth-authorization-server", "", "")
+	if err := json.Unmarshal(r.Body, &md); err != nil || md.Issuer != "https://auth.example" {
+		t.Fatalf("metadata issuer %q (%v)", md.Issuer, err)
 	}
 }

@@ -199,7 +199,9 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	issuer := c.Issuer
+	// One spelling of the issuer everywhere: the token endpoints and the
+	// metadata drop a trailing slash, so the gateway and sign-in must too.
+	issuer := strings.TrimSuffix(c.Issuer, "/")
 	if issuer == "" {
 		issuer = defaultIssuer(c, ln.Addr())
 		if c.DatabaseURL != "" {
