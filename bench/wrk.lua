@@ -60,9 +60,13 @@ function init(args)
   elseif mode == "tokens" then
     n = 1
     requests[1] = wrk.format("POST", "/v1/tokens", nil, '{}')
-  elseif mode == "cc" or mode == "introspect" then
+  elseif mode == "cc" then
     n = 1
     requests[1] = wrk.format("POST", "/oauth2/token", nil, "grant_type=client_credentials")
+  elseif mode == "introspect" then
+    n = 1
+    requests[1] = wrk.format("POST", "/oauth2/introspect", nil,
+      "token=" .. assert(os.getenv("BENCH_INTROSPECT_TOKEN"), "BENCH_INTROSPECT_TOKEN not set"))
   else
     n = 1
     requests[1] = wrk.format("GET")
