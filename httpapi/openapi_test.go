@@ -167,11 +167,17 @@ type oaSchemaCase struct {
 // oaTokenForm is the form of POST /oauth2/token (RFC 6749 §4.4.2 and
 // §2.3.1), named as the schema's properties.
 type oaTokenForm struct {
-	GrantType    string `json:"grant_type"`
-	Scope        string `json:"scope,omitempty"`
-	Audience     string `json:"audience,omitempty"`
-	ClientID     string `json:"client_id,omitempty"`
-	ClientSecret string `json:"client_secret,omitempty"`
+	GrantType          string `json:"grant_type"`
+	Scope              string `json:"scope,omitempty"`
+	Audience           string `json:"audience,omitempty"`
+	Resource           string `json:"resource,omitempty"`
+	ClientID           string `json:"client_id,omitempty"`
+	ClientSecret       string `json:"client_secret,omitempty"`
+	SubjectToken       string `json:"subject_token,omitempty"`
+	SubjectTokenType   string `json:"subject_token_type,omitempty"`
+	RequestedTokenType string `json:"requested_token_type,omitempty"`
+	ActorToken         string `json:"actor_token,omitempty"`
+	ActorTokenType     string `json:"actor_token_type,omitempty"`
 }
 
 // oaIntrospectForm is the form of POST /oauth2/introspect (RFC 7662 §2.1).
@@ -238,7 +244,7 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"ClientSecret", reflect.TypeFor[api.ClientSecret](), true, nil},
 		{"RotateSecretRequest", reflect.TypeFor[api.RotateSecretRequest](), false, nil},
 		{"OAuthTokenRequest", reflect.TypeFor[oaTokenForm](), false, nil},
-		{"OAuthTokenResponse", reflect.TypeFor[api.TokenResponse](), true, nil},
+		{"OAuthTokenResponse", reflect.TypeFor[oauth.TokenResponse](), true, nil},
 		{"OAuthIntrospectionRequest", reflect.TypeFor[oaIntrospectForm](), false, nil},
 		{"OAuthIntrospection", reflect.TypeFor[oauth.Introspection](), true, nil},
 		{"OAuthError", reflect.TypeFor[api.OAuthError](), true, nil},

@@ -55,7 +55,7 @@ func (h *Handler) serverMetadata(w http.ResponseWriter, r *http.Request) error {
 	}
 	if h.oauth != nil {
 		m.TokenEndpoint = h.issuer + "/oauth2/token"
-		m.GrantTypesSupported = []string{oauth.GrantClientCredentials}
+		m.GrantTypesSupported = []string{oauth.GrantClientCredentials, oauth.GrantTokenExchange}
 		m.TokenEndpointAuthMethodsSupported = []string{oauth.AuthSecretBasic, oauth.AuthSecretPost}
 		m.IntrospectionEndpoint = h.issuer + "/oauth2/introspect"
 		m.IntrospectionEndpointAuthMethodsSupported = m.TokenEndpointAuthMethodsSupported

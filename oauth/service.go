@@ -135,9 +135,9 @@ func NormalizeSettings(in Settings) (Settings, error) {
 	seen := map[string]bool{}
 	for _, g := range out.GrantTypes {
 		switch g {
-		case GrantClientCredentials:
-		case GrantAuthorizationCode, GrantRefreshToken, GrantTokenExchange:
-			return out, invalidMetadata("grant_types: %q is not available yet; this version offers client_credentials", g)
+		case GrantClientCredentials, GrantTokenExchange:
+		case GrantAuthorizationCode, GrantRefreshToken:
+			return out, invalidMetadata("grant_types: %q is not available yet; this version offers client_credentials and token exchange", g)
 		case "password", "implicit":
 			return out, invalidMetadata("grant_types: %q is not supported (RFC 9700 forbids it)", g)
 		default:

@@ -164,12 +164,14 @@ func (s *Service) authenticate(r *http.Request, form url.Values) (*Client, *toke
 	return c, p, nil
 }
 
-// TokenResponse is the RFC 6749 §5.1 answer.
+// TokenResponse is the RFC 6749 §5.1 answer (and RFC 8693 §2.2.1's, with
+// IssuedTokenType).
 type TokenResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
-	Scope       string `json:"scope,omitempty"`
+	AccessToken     string `json:"access_token"`
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
+	TokenType       string `json:"token_type"`
+	ExpiresIn       int64  `json:"expires_in"`
+	Scope           string `json:"scope,omitempty"`
 }
 
 // maxForm bounds a token request body.
@@ -194,10 +196,10 @@ func (s *Service) HandleToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	switch grant {
-	case GrantClientCredentials:
+	case GrantClientCredentials, GrantTokenExchange:
 	case "password", "implicit":
 		return &Error{Code: "unsupported_grant_type", Description: "the " + grant + " grant is not supported (RFC 9700)"}
-	case GrantAuthorizationCode, GrantRefreshToken, GrantTokenExchange:
+	case GrantAuthorizationCode, GrantRefreshToken:
 		return &Error{Code: "unsupported_grant_type", Description: "this server does not offer the " + grant + " grant yet"}
 	default:
 		return &Error{Code: "unsupported_grant_type", Description: "unknown grant_type"}
@@ -205,7 +207,13 @@ func (s *Service) HandleToken(w http.ResponseWriter, r *http.Request) error {
 	if !slices.Contains(c.Settings.GrantTypes, grant) {
 		return &Error{Code: "unauthorized_client", Description: "the client is not registered for the " + grant + " grant"}
 	}
-	res, err := s.clientCredentials(r.Context(), c, p, strings.Fields(form.Get("scope")), append(form["audience"], form["resource"]...))
+	scopes, audiences := strings.Fields(form.Get("scope")), append(form["audience"], form["resource"]...)
+	var res *TokenResponse
+	if grant == GrantTokenExchange {
+		res, err = s.exchange(r.Context(), c, p, form, scopes, audiences)
+	} else {
+		res, err = s.clientCredentials(r.Context(), c, p, scopes, audiences)
+	}
 	if err != nil {
 		return err
 	}

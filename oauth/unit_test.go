@@ -13,7 +13,7 @@ func TestNormalizeSettingsDefaults(t *testing.T) {
 		t.Fatalf("defaults: %+v %v", s, err)
 	}
 	// The code flow is not offered yet: registering it says so.
-	for _, g := range []string{GrantAuthorizationCode, GrantRefreshToken, GrantTokenExchange} {
+	for _, g := range []string{GrantAuthorizationCode, GrantRefreshToken} {
 		if _, err := NormalizeSettings(Settings{GrantTypes: []string{g}, RedirectURIs: []string{"https://web.example/cb"}}); err == nil ||
 			!strings.Contains(err.Error(), "not available yet") {
 			t.Errorf("grant %s: %v", g, err)

@@ -1,0 +1,148 @@
+package oauth
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/scope"
+	"github.com/latchkey/latchkey/signer"
+	"github.com/latchkey/latchkey/token"
+)
+
+// Token types of RFC 8693 §3.
+const (
+	TokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
+	TokenTypeJWT         = "urn:ietf:params:oauth:token-type:jwt"
+)
+
+// subject is what a subject token proves: whom it acts for, the key it
+// derives from (if any), what it may do now and until when.
+type subject struct {
+	sub    string
+	keyID  string
+	scopes []string
+	expiry time.Time // zero: the subject does not expire
+}
+
+// exchange is the token-exchange grant (RFC 8693): a client trades a
+// subject token — an API key, an opaque OAuth token or a latchkey JWT — for
+// a downscoped access token for one of its registered audiences. The new
+// token acts for the subject (sub, and key_id when it derives from a key, so
+// revoking the key ends it too), carries the exchanging client as client_id,
+// and never more than the subject may do now ∩ the client's permissions.
+// A missing or bad subject token is an error, never a token for the
+// client itself (TX-01).
+func (s *Service) exchange(ctx context.Context, c *Client, p *token.Principal, form map[string][]string, requested, audiences []string) (*TokenResponse, error) {
+	get := func(k string) string {
+		if v := form[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	subjectToken, subjectType := get("subject_token"), get("subject_token_type")
+	if subjectToken == "" || subjectType == "" {
+		return nil, &Error{Code: "invalid_request", Description: "subject_token and subject_token_type are required"}
+	}
+	if get("actor_token") != "" || get("actor_token_type") != "" {
+		return nil, &Error{Code: "invalid_request", Description: "delegation (actor_token) is not available yet"}
+	}
+	if rt := get("requested_token_type"); rt != "" && rt != TokenTypeAccessToken && rt != TokenTypeJWT {
+		return nil, &Error{Code: "invalid_request", Description: "requested_token_type: only access tokens are issued"}
+	}
+	if subjectType != TokenTypeAccessToken && subjectType != TokenTypeJWT {
+		return nil, &Error{Code: "invalid_request", Description: "subject_token_type must be " + TokenTypeAccessToken + " or " + TokenTypeJWT}
+	}
+	subj, err := s.subject(ctx, subjectToken, subjectType)
+	if err != nil {
+		return nil, err
+	}
+	held := scope.Intersect(subj.scopes, p.Permissions)
+	scopes := held
+	if len(requested) > 0 {
+		if scopes, err = narrowScopes(held, requested); err != nil {
+			return nil, err
+		}
+	}
+	aud := slices.Clone(c.Settings.Audiences)
+	if len(audiences) > 0 {
+		aud = aud[:0]
+		for _, a := range audiences {
+			if !slices.Contains(c.Settings.Audiences, a) {
+				return nil, &Error{Code: "invalid_target", Description: "the client may not exchange tokens for this audience"}
+			}
+			if !slices.Contains(aud, a) {
+				aud = append(aud, a)
+			}
+		}
+	}
+	if len(aud) == 0 {
+		return nil, &Error{Code: "invalid_target", Description: "the client registered no audiences to exchange tokens for"}
+	}
+	now := s.tokens.Now()
+	exp := now.Add(s.ttl).Truncate(time.Second)
+	if !subj.expiry.IsZero() && subj.expiry.Before(exp) {
+		exp = subj.expiry.Truncate(time.Second) // never outlive the subject
+	}
+	if !exp.After(now) {
+		return nil, &Error{Code: "invalid_grant", Description: "the subject token expires within a second"}
+	}
+	jwt, err := signer.Issue(s.signer.Ring(), signer.AccessClaims{
+		Issuer: s.issuer, Subject: subj.sub, Audience: aud, Expiry: exp, Scope: scopes, ClientID: c.AppID, KeyID: subj.keyID,
+	}, now)
+	if err != nil {
+		return nil, &Error{Code: "temporarily_unavailable", Description: "no signing key is available"}
+	}
+	return &TokenResponse{AccessToken: jwt, IssuedTokenType: TokenTypeAccessToken, TokenType: "Bearer",
+		ExpiresIn: int64(exp.Sub(now) / time.Second), Scope: strings.Join(scopes, " ")}, nil
+}
+
+var errSubject = &Error{Code: "invalid_grant", Description: "the subject token is not valid"}
+
+// subject checks a subject token and returns what it stands for now.
+func (s *Service) subject(ctx context.Context, tok, typ string) (*subject, error) {
+	if strings.Count(tok, ".") == 2 {
+		claims := s.ownJWT(tok)
+		if claims == nil {
+			return nil, errSubject
+		}
+		var current []string
+		var live bool
+		var err error
+		if claims.KeyID != "" {
+			current, live, err = s.tokens.LiveScopes(ctx, claims.KeyID)
+		} else {
+			current, live, err = s.tokens.PrincipalScopes(ctx, claims.Subject)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !live {
+			return nil, errSubject
+		}
+		return &subject{sub: claims.Subject, keyID: claims.KeyID, scopes: scope.Intersect(claims.Scope, current), expiry: claims.Expiry}, nil
+	}
+	if typ == TokenTypeJWT {
+		return nil, errSubject
+	}
+	res, err := s.tokens.Verify(ctx, token.VerifyRequest{Key: tok, DryRun: true})
+	if err != nil {
+		return nil, err
+	}
+	k := res.Key
+	if !res.Valid || k == nil {
+		return nil, errSubject
+	}
+	if len(k.IPAllow) > 0 || k.SigningSecret != nil || k.Remaining != nil || len(k.RateLimits) > 0 || len(res.RateLimits) > 0 {
+		// A bearer JWT is presented by anyone, from anywhere, as often as
+		// they like: it would escape the key's address, signature, credit
+		// and rate bounds (KEY-06), as POST /v1/tokens refuses too.
+		return nil, &Error{Code: "invalid_grant", Description: "keys bound to addresses or signatures, or with credits or rate limits, cannot be exchanged"}
+	}
+	sub := k.ID
+	if k.Owner != nil {
+		sub = string(k.Owner.Type) + ":" + k.Owner.ID
+	}
+	return &subject{sub: sub, keyID: k.ID, scopes: res.Scopes, expiry: k.ExpiresAt}, nil
+}
