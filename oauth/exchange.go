@@ -23,7 +23,8 @@ type subject struct {
 	sub    string
 	keyID  string
 	scopes []string
-	expiry time.Time // zero: the subject does not expire
+	expiry time.Time     // zero: the subject does not expire
+	act    *signer.Actor // the subject token's own act chain
 }
 
 // exchange is the token-exchange grant (RFC 8693): a client trades a
@@ -33,7 +34,8 @@ type subject struct {
 // revoking the key ends it too), carries the exchanging client as client_id,
 // and never more than the subject may do now ∩ the client's permissions.
 // A missing or bad subject token is an error, never a token for the
-// client itself (TX-01).
+// client itself (TX-01). With an actor_token — the client's own token — the
+// new token records the delegation in act (TX-03).
 func (s *Service) exchange(ctx context.Context, c *Client, p *token.Principal, form map[string][]string, requested, audiences []string) (*TokenResponse, error) {
 	get := func(k string) string {
 		if v := form[k]; len(v) > 0 {
@@ -45,8 +47,9 @@ func (s *Service) exchange(ctx context.Context, c *Client, p *token.Principal, f
 	if subjectToken == "" || subjectType == "" {
 		return nil, &Error{Code: "invalid_request", Description: "subject_token and subject_token_type are required"}
 	}
-	if get("actor_token") != "" || get("actor_token_type") != "" {
-		return nil, &Error{Code: "invalid_request", Description: "delegation (actor_token) is not available yet"}
+	actorToken, actorType := get("actor_token"), get("actor_token_type")
+	if (actorToken == "") != (actorType == "") {
+		return nil, &Error{Code: "invalid_request", Description: "actor_token and actor_token_type go together"}
 	}
 	if rt := get("requested_token_type"); rt != "" && rt != TokenTypeAccessToken && rt != TokenTypeJWT {
 		return nil, &Error{Code: "invalid_request", Description: "requested_token_type: only access tokens are issued"}
@@ -57,6 +60,26 @@ func (s *Service) exchange(ctx context.Context, c *Client, p *token.Principal, f
 	subj, err := s.subject(ctx, subjectToken, subjectType)
 	if err != nil {
 		return nil, err
+	}
+	// Delegation (RFC 8693 §4.1, TX-03): the actor is the client itself,
+	// proven by a token of its own; it joins the front of the subject's
+	// act chain, which may not grow past signer.MaxActorDepth.
+	act := subj.act
+	if actorToken != "" {
+		if actorType != TokenTypeAccessToken && actorType != TokenTypeJWT {
+			return nil, &Error{Code: "invalid_request", Description: "actor_token_type must be " + TokenTypeAccessToken + " or " + TokenTypeJWT}
+		}
+		actor, err := s.subject(ctx, actorToken, actorType)
+		if err != nil {
+			return nil, &Error{Code: "invalid_grant", Description: "the actor token is not valid"}
+		}
+		if actor.sub != string(token.App)+":"+c.AppID {
+			return nil, &Error{Code: "invalid_grant", Description: "the actor token must be the client's own"}
+		}
+		act = &signer.Actor{Subject: actor.sub, Actor: subj.act}
+		if act.Depth() > signer.MaxActorDepth {
+			return nil, &Error{Code: "invalid_request", Description: "the delegation chain is too long"}
+		}
 	}
 	held := scope.Intersect(subj.scopes, p.Permissions)
 	scopes := held
@@ -90,6 +113,7 @@ func (s *Service) exchange(ctx context.Context, c *Client, p *token.Principal, f
 	}
 	jwt, err := signer.Issue(s.signer.Ring(), signer.AccessClaims{
 		Issuer: s.issuer, Subject: subj.sub, Audience: aud, Expiry: exp, Scope: scopes, ClientID: c.AppID, KeyID: subj.keyID,
+		Actor: act,
 	}, now)
 	if err != nil {
 		return nil, &Error{Code: "temporarily_unavailable", Description: "no signing key is available"}
@@ -121,7 +145,8 @@ func (s *Service) subject(ctx context.Context, tok, typ string) (*subject, error
 		if !live {
 			return nil, errSubject
 		}
-		return &subject{sub: claims.Subject, keyID: claims.KeyID, scopes: scope.Intersect(claims.Scope, current), expiry: claims.Expiry}, nil
+		return &subject{sub: claims.Subject, keyID: claims.KeyID, scopes: scope.Intersect(claims.Scope, current), expiry: claims.Expiry,
+			act: claims.Actor}, nil
 	}
 	if typ == TokenTypeJWT {
 		return nil, errSubject

@@ -69,7 +69,7 @@ func TestTX_TokenExchange(t *testing.T) {
 		"tampered JWT":     {"subject_token": {jwt[:len(jwt)-3] + "abc"}, "subject_token_type": {accessTokenT}},
 		"unknown key":      {"subject_token": {"acme_live_" + strings.Repeat("q", 49)}, "subject_token_type": {accessTokenT}},
 		"unknown type":     {"subject_token": {key.Secret}, "subject_token_type": {"urn:example:magic"}},
-		"actor (not yet)":  {"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}, "actor_token": {jwt}, "actor_token_type": {accessTokenT}},
+		"actor not client": {"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}, "actor_token": {jwt}, "actor_token_type": {accessTokenT}},
 		"id_token request": {"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}, "requested_token_type": {"urn:ietf:params:oauth:token-type:id_token"}},
 	} {
 		a := ex(form)
@@ -117,6 +117,68 @@ func TestTX_KeysWithBoundsAreNotExchanged(t *testing.T) {
 		a := postToken(t, s.URL, url.Values{"grant_type": {tokenExchange}, "subject_token": {k.Secret}, "subject_token_type": {accessTokenT}}, "edge", gw.ClientSecret)
 		if a.Status != http.StatusBadRequest || a.Problem.Error != "invalid_grant" {
 			t.Errorf("%s: %d %+v", name, a.Status, a.Problem)
+		}
+	}
+}
+
+// TestTX03_Delegation: with actor_token — the client's own token — the
+// exchanged token names the client in act, chains stack in order, a chain
+// longer than four is refused, and an actor token of another client is
+// refused.
+func TestTX03_Delegation(t *testing.T) {
+	s := startServer(t, server.Config{})
+	c := s.client(t, s.Root)
+	if _, err := c.CreateUser(t.Context(), api.CreatePrincipalRequest{ID: "alice", Permissions: []string{"orders:read"}}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := c.CreateKey(t.Context(), api.CreateKeyRequest{Owner: &api.Owner{Type: "user", ID: "alice"}, Scopes: []string{"orders:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const reg = `{"id":%q,"permissions":["orders:read"],"oauth":{"grant_types":["client_credentials","urn:ietf:params:oauth:grant-type:token-exchange"],"audiences":["https://orders.internal"]}}`
+	edge := createClient(t, s, strings.Replace(reg, "%q", `"edge"`, 1))
+	other := createClient(t, s, strings.Replace(reg, "%q", `"other"`, 1))
+	own := func(id, secret string) string {
+		return postToken(t, s.URL, url.Values{"grant_type": {"client_credentials"}}, id, secret).Token["access_token"].(string)
+	}
+	edgeToken, otherToken := own("edge", edge.ClientSecret), own("other", other.ClientSecret)
+	delegate := func(subject, actor string) tokenAnswer {
+		return postToken(t, s.URL, url.Values{"grant_type": {tokenExchange}, "subject_token": {subject}, "subject_token_type": {accessTokenT},
+			"actor_token": {actor}, "actor_token_type": {accessTokenT}}, "edge", edge.ClientSecret)
+	}
+	a := delegate(key.Secret, edgeToken)
+	if a.Status != http.StatusOK {
+		t.Fatalf("delegation: %d %+v", a.Status, a.Problem)
+	}
+	_, claims := verifyAccessToken(t, s.URL, a.Token["access_token"].(string))
+	act, _ := claims["act"].(map[string]any)
+	if claims["sub"] != "user:alice" || act["sub"] != "app:edge" || act["act"] != nil {
+		t.Fatalf("claims %v", claims)
+	}
+	if d := delegate(key.Secret, otherToken); d.Status != http.StatusBadRequest || d.Problem.Error != "invalid_grant" {
+		t.Errorf("another client's actor token: %d %+v", d.Status, d.Problem)
+	}
+	// Chains stack: the newest actor outermost; the fifth link is refused.
+	tok := a.Token["access_token"].(string)
+	for depth := 2; depth <= 5; depth++ {
+		d := delegate(tok, edgeToken)
+		if depth == 5 {
+			if d.Status != http.StatusBadRequest {
+				t.Errorf("a chain of %d actors: %d %+v", depth, d.Status, d.Problem)
+			}
+			break
+		}
+		if d.Status != http.StatusOK {
+			t.Fatalf("depth %d: %d %+v", depth, d.Status, d.Problem)
+		}
+		tok = d.Token["access_token"].(string)
+		_, claims := verifyAccessToken(t, s.URL, tok)
+		n := 0
+		for a, _ := claims["act"].(map[string]any); a != nil; a, _ = a["act"].(map[string]any) {
+			n++
+		}
+		if n != depth {
+			t.Errorf("depth %d: the chain has %d links", depth, n)
 		}
 	}
 }

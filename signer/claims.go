@@ -21,6 +21,28 @@ type AccessClaims struct {
 	KeyID     string    // key_id: the API key the token was exchanged for (optional)
 	// ConfirmationJKT is cnf.jkt, the thumbprint of a proof-of-possession key (optional).
 	ConfirmationJKT string
+	// Actor is act (RFC 8693 §4.1): who acts for Subject — the current
+	// actor, with the actors before it nested inside (optional).
+	Actor *Actor
+}
+
+// Actor is one link of an act chain.
+type Actor struct {
+	Subject string `json:"sub"`
+	Actor   *Actor `json:"act,omitempty"`
+}
+
+// MaxActorDepth bounds an act chain (TX-03): a delegation of delegations
+// deeper than this is refused.
+const MaxActorDepth = 4
+
+// Depth is the number of actors in the chain a starts.
+func (a *Actor) Depth() int {
+	n := 0
+	for ; a != nil; a = a.Actor {
+		n++
+	}
+	return n
 }
 
 type wireCnf struct {
@@ -40,6 +62,7 @@ type wireOut struct {
 	ClientID string   `json:"client_id,omitempty"`
 	KeyID    string   `json:"key_id,omitempty"`
 	Cnf      *wireCnf `json:"cnf,omitempty"`
+	Act      *Actor   `json:"act,omitempty"`
 }
 
 func (c *AccessClaims) wire() wireOut {
@@ -64,6 +87,7 @@ func (c *AccessClaims) wire() wireOut {
 	if c.ConfirmationJKT != "" {
 		w.Cnf = &wireCnf{JKT: c.ConfirmationJKT}
 	}
+	w.Act = c.Actor
 	return w
 }
 
@@ -82,6 +106,7 @@ type wireIn struct {
 	ClientID *string         `json:"client_id"`
 	KeyID    *string         `json:"key_id"`
 	Cnf      *wireCnf        `json:"cnf"`
+	Act      *Actor          `json:"act"`
 }
 
 // numericDate converts an RFC 7519 NumericDate.

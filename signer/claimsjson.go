@@ -66,5 +66,20 @@ func appendClaims(b []byte, c *AccessClaims) []byte {
 		b = jsonenc.AppendString(b, c.ConfirmationJKT)
 		b = append(b, '}')
 	}
+	if c.Actor != nil {
+		b = append(b, `,"act":`...)
+		b = appendActor(b, c.Actor)
+	}
+	return append(b, '}')
+}
+
+// appendActor appends an act chain as encoding/json writes an *Actor.
+func appendActor(b []byte, a *Actor) []byte {
+	b = append(b, `{"sub":`...)
+	b = jsonenc.AppendString(b, a.Subject)
+	if a.Actor != nil {
+		b = append(b, `,"act":`...)
+		b = appendActor(b, a.Actor)
+	}
 	return append(b, '}')
 }

@@ -30,6 +30,8 @@ func claimsCorpus() []AccessClaims {
 	add(func(c *AccessClaims) { c.Scope = []string{"", ""} })
 	add(func(c *AccessClaims) { c.NotBefore = t.Add(-time.Second); c.ConfirmationJKT = "jkt-thumb" })
 	add(func(c *AccessClaims) { c.NotBefore = time.Unix(0, 0) })
+	add(func(c *AccessClaims) { c.Actor = &Actor{Subject: "app:edge"} })
+	add(func(c *AccessClaims) { c.Actor = &Actor{Subject: "app:<edge>", Actor: &Actor{Subject: "user:\"bob\""}} })
 	add(func(c *AccessClaims) { c.NotBefore = time.Unix(-5, 0); c.Expiry = time.Unix(-1, 0) })
 	add(func(c *AccessClaims) {
 		c.Issuer = "<a href=\"x\">&amp;</a>\\"
@@ -76,6 +78,9 @@ func FuzzAppendClaims(f *testing.F) {
 		}
 		if scope != "" {
 			c.Scope = []string{scope, iss}
+		}
+		if auds%3 == 1 {
+			c.Actor = &Actor{Subject: jti, Actor: &Actor{Subject: scope}}
 		}
 		checkClaimsJSON(t, c)
 	})

@@ -249,5 +249,21 @@ func (v *Verifier) claims(payload []byte, now time.Time) (*AccessClaims, error) 
 	if w.Cnf != nil {
 		c.ConfirmationJKT = w.Cnf.JKT
 	}
+	if w.Act != nil {
+		if d := w.Act.Depth(); d > MaxActorDepth || !actorValid(w.Act) {
+			return nil, errMissingClaim
+		}
+		c.Actor = w.Act
+	}
 	return c, nil
+}
+
+// actorValid reports whether every link of an act chain names a subject.
+func actorValid(a *Actor) bool {
+	for ; a != nil; a = a.Actor {
+		if a.Subject == "" {
+			return false
+		}
+	}
+	return true
 }
