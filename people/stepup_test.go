@@ -1,0 +1,70 @@
+package people_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/people"
+)
+
+// TestStepUpNotBypassedByAddingAFactor: a session whose second factor is
+// older than the step-up window cannot add an authenticator of its own to
+// a user who already has a second factor — else whoever holds a stale
+// session (a laptop left open) registers a passkey or a TOTP seed, steps
+// up with it and removes the user's factors: no step-up guard would hold.
+// A user without a second factor still adds the first one freely.
+func TestStepUpNotBypassedByAddingAFactor(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+
+	// alice has TOTP; her session's TOTP is six minutes old.
+	f.user("alice")
+	secret, _ := f.totp("alice")
+	f.clock.Add(30 * time.Second)
+	res, _ := f.signIn("alice", alicePassword)
+	full, err := f.svc.SecondFactor(ctx, res.PendingCookie, f.code(secret, 0), people.SignInRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(6 * time.Minute)
+	stale, _, err := f.svc.Authenticate(ctx, full.Cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.BeginPasskeyRegistration(ctx, stale); code(err) != "step_up_required" {
+		t.Fatalf("a stale session registers a passkey for a TOTP user: %v, want step_up_required", err)
+	}
+	if err := f.svc.StepUp(ctx, stale, f.code(secret, 0), "192.0.2.1", ""); err != nil {
+		t.Fatal(err)
+	}
+	a := newSoftAuthn(t, testRPID, testOrigin)
+	f.register(a, stale, "after step-up")
+
+	// bob has only a passkey; his passkey sign-in is six minutes old.
+	f.user("bob")
+	b := newSoftAuthn(t, testRPID, testOrigin)
+	f.register(b, f.session("bob"), "first passkey, no step-up needed")
+	pres, err := f.passkeySignIn(b, tweak{}, "192.0.2.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(6 * time.Minute)
+	bobStale, _, err := f.svc.Authenticate(ctx, pres.Cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.EnrollTOTP(ctx, people.SessionActor(bobStale, "", ""), "bob"); code(err) != "step_up_required" {
+		t.Fatalf("a stale session enrols TOTP for a passkey user: %v, want step_up_required", err)
+	}
+	// An administrator's key is no session: no step-up applies.
+	if _, err := f.svc.EnrollTOTP(ctx, f.root, "bob"); err != nil {
+		t.Fatalf("admin enrols bob's TOTP: %v", err)
+	}
+
+	// carol has no second factor: her first TOTP needs no step-up.
+	f.user("carol")
+	if _, err := f.svc.EnrollTOTP(ctx, people.SessionActor(f.session("carol"), "", ""), "carol"); err != nil {
+		t.Fatalf("first TOTP: %v", err)
+	}
+}
