@@ -142,7 +142,20 @@ func (s *Service) ConfirmTOTP(ctx context.Context, a *token.Actor, userID, code 
 	if c.TOTPConfirmed {
 		return nil, token.Errorf(token.Conflict, "totp_active", "the user's TOTP authenticator is already active")
 	}
+	// Through a session, wrong codes count like failed sign-ins: else a
+	// session guesses the code of a seed an administrator provisioned and
+	// receives the new recovery codes.
+	self := isSelf(a, userID)
+	if self {
+		userKey, addrKey := throttleKeys(userID, a.IP)
+		if err := s.checkThrottle(ctx, userKey, addrKey); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.checkTOTP(ctx, c, code); err != nil {
+		if self && errors.Is(err, errCode) {
+			s.failed(ctx, userID, a.IP, a.RequestID, "totp_confirm")
+		}
 		return nil, err
 	}
 	now := s.Now()

@@ -2,6 +2,7 @@ package people_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -66,5 +67,43 @@ func TestStepUpNotBypassedByAddingAFactor(t *testing.T) {
 	f.user("carol")
 	if _, err := f.svc.EnrollTOTP(ctx, people.SessionActor(f.session("carol"), "", ""), "carol"); err != nil {
 		t.Fatalf("first TOTP: %v", err)
+	}
+}
+
+// TestADM03_TOTPConfirmThrottled: confirming a pending TOTP seed through a
+// session counts wrong codes like a sign-in and stops at the lock: else a
+// stale session guesses the code of a seed an administrator provisioned
+// (a million codes, three valid at a time), confirms it and receives the
+// user's new recovery codes.
+func TestADM03_TOTPConfirmThrottled(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.user("alice")
+	sess := f.session("alice")
+	e, err := f.svc.EnrollTOTP(ctx, f.root, "alice") // provisioned by an administrator
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := people.SessionActor(sess, "", "192.0.2.9")
+	right := f.code(e.Secret, 0)
+	wrong := "000000"
+	if wrong == right {
+		wrong = "111111"
+	}
+	var throttled error
+	for i := 0; i < 20 && throttled == nil; i++ {
+		_, err := f.svc.ConfirmTOTP(ctx, self, "alice", wrong)
+		var te *people.ThrottledError
+		if errors.As(err, &te) {
+			throttled = err
+		} else if code(err) != "invalid_code" {
+			t.Fatalf("wrong code %d: %v", i, err)
+		}
+	}
+	if throttled == nil {
+		t.Fatal("20 wrong TOTP confirmations through a session, none throttled")
+	}
+	if _, err := f.svc.ConfirmTOTP(ctx, self, "alice", right); !errors.As(err, new(*people.ThrottledError)) {
+		t.Fatalf("the right code while locked: %v, want throttled", err)
 	}
 }
