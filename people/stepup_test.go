@@ -3,6 +3,8 @@ package people_test
 import (
 	"context"
 	"errors"
+	"github.com/latchkey/latchkey/token"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +107,42 @@ func TestADM03_TOTPConfirmThrottled(t *testing.T) {
 	}
 	if _, err := f.svc.ConfirmTOTP(ctx, self, "alice", right); !errors.As(err, new(*people.ThrottledError)) {
 		t.Fatalf("the right code while locked: %v, want throttled", err)
+	}
+}
+
+// TestSignInInputsBounded: what an attacker types is stored bounded — a
+// 60 KiB username of a failed sign-in is not written whole into the
+// throttle table and the audit log, nor a huge User-Agent into a pending
+// sign-in.
+func TestSignInInputsBounded(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	long := strings.Repeat("a", 60<<10)
+	if _, err := f.svc.SignIn(ctx, people.SignInRequest{Username: long, Password: "x", IP: "192.0.2.1"}); err == nil {
+		t.Fatal("signed in")
+	}
+	evs, _, err := f.tokens.Audit(ctx, f.root, token.AuditFilter{Action: "signin.failed"})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("audit: %d %v", len(evs), err)
+	}
+	if n := len(evs[0].TargetID); n > 256 {
+		t.Errorf("the failed sign-in's audit record holds a %d-byte username", n)
+	}
+	if th, err := f.db.Throttle(ctx, "user:"+long); err == nil && th.Failures > 0 {
+		t.Errorf("a %d-byte throttle key was stored", len(long)+5)
+	}
+
+	f.user("alice")
+	f.totp("alice")
+	res, err := f.svc.SignIn(ctx, people.SignInRequest{Username: "alice", Password: alicePassword, IP: "192.0.2.1", UserAgent: long})
+	if err != nil || res.Pending == nil {
+		t.Fatalf("first factor: %+v %v", res, err)
+	}
+	p, _, _, err := f.svc.PendingSignIn(ctx, res.PendingCookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.UserAgent) > 256 {
+		t.Errorf("the pending sign-in stored a %d-byte User-Agent", len(p.UserAgent))
 	}
 }
