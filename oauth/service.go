@@ -94,18 +94,30 @@ func New(c Config) *Service {
 const ClientCacheAge = time.Second
 
 // client returns app appID's client for the token endpoint, from the cache
-// when it was read less than ClientCacheAge ago.
+// when it was read less than ClientCacheAge ago. A client that does not
+// exist is cached too (as noClient): were only known clients cached, the
+// time of a second quick try would tell which client IDs exist.
 func (s *Service) client(ctx context.Context, appID string) (*Client, error) {
 	if c, ok := s.clients.GetIfPresent(appID); ok {
+		if c == noClient {
+			return nil, token.ErrNotFound
+		}
 		return c, nil
 	}
 	c, err := s.store.Client(ctx, appID)
+	if errors.Is(err, token.ErrNotFound) {
+		s.clients.Set(appID, noClient)
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}
 	s.clients.Set(appID, c)
 	return c, nil
 }
+
+// noClient marks a client ID the store does not know in the cache.
+var noClient = &Client{}
 
 // Issuer is the iss of the tokens and the metadata's issuer, byte for byte.
 func (s *Service) Issuer() string { return s.issuer }
@@ -292,7 +304,9 @@ func (s *Service) CreateApp(ctx context.Context, a *token.Actor, p token.CreateP
 		}
 	}
 	ev.Detail = map[string]string{"oauth": "true", "grant_types": strings.Join(set.GrantTypes, " ")}
-	if err := s.store.CreateClient(ctx, pr, c, ev); err != nil {
+	err = s.store.CreateClient(ctx, pr, c, ev)
+	s.clients.Invalidate(pr.ID)
+	if err != nil {
 		return nil, nil, "", s.tokens.CreatePrincipalError(err, token.App, pr.ID)
 	}
 	return pr, c, secret, nil

@@ -91,6 +91,18 @@ func (s *Service) EnrollTOTP(ctx context.Context, a *token.Actor, userID string)
 	if _, err := s.manage(ctx, a, userID, action); err != nil {
 		return nil, err
 	}
+	if isSelf(a, userID) {
+		sess, err := s.store.Session(ctx, a.KeyID)
+		if errors.Is(err, token.ErrNotFound) {
+			return nil, errNoSession
+		}
+		if err != nil {
+			return nil, storeErr(err, "get session")
+		}
+		if err := s.guardNewFactor(ctx, sess); err != nil {
+			return nil, err
+		}
+	}
 	key, err := newTOTPKey(s.issuer, userID)
 	if err != nil {
 		return nil, &token.Error{Kind: token.Internal, Msg: "internal error", Err: err}
@@ -130,7 +142,20 @@ func (s *Service) ConfirmTOTP(ctx context.Context, a *token.Actor, userID, code 
 	if c.TOTPConfirmed {
 		return nil, token.Errorf(token.Conflict, "totp_active", "the user's TOTP authenticator is already active")
 	}
+	// Through a session, wrong codes count like failed sign-ins: else a
+	// session guesses the code of a seed an administrator provisioned and
+	// receives the new recovery codes.
+	self := isSelf(a, userID)
+	if self {
+		userKey, addrKey := throttleKeys(userID, a.IP)
+		if err := s.checkThrottle(ctx, userKey, addrKey); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.checkTOTP(ctx, c, code); err != nil {
+		if self && errors.Is(err, errCode) {
+			s.failed(ctx, userID, a.IP, a.RequestID, "totp_confirm")
+		}
 		return nil, err
 	}
 	now := s.Now()
@@ -204,6 +229,18 @@ func (s *Service) dropOrphanRecoveryCodes(ctx context.Context, a *token.Actor, u
 		return storeErr(err, "remove recovery codes")
 	}
 	return nil
+}
+
+// guardNewFactor is the step-up guard of a session adding a second factor:
+// if its user has one already, the session must have used one in the last
+// StepUpWindow. Else whoever holds a stale session adds an authenticator
+// of their own, steps up with it, and no step-up guard holds.
+func (s *Service) guardNewFactor(ctx context.Context, sess *Session) error {
+	has, err := s.hasSecondFactor(ctx, sess.UserID)
+	if err != nil || !has {
+		return err
+	}
+	return s.RequireStepUp(sess)
 }
 
 // hasSecondFactor reports whether the user has an active TOTP or a

@@ -142,6 +142,9 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, sess *Session) (
 	if s.wa == nil {
 		return nil, errPasskeysOff
 	}
+	if err := s.guardNewFactor(ctx, sess); err != nil {
+		return nil, err
+	}
 	u, err := s.loadUser(ctx, sess.UserID, true)
 	if err != nil {
 		return nil, err

@@ -60,8 +60,14 @@ func lockFor(now time.Time, failures, free int) time.Time {
 }
 
 // throttleKeys returns the throttle keys of a sign-in attempt.
+// The name is cut to 256 bytes (the longest a sign-in accepts): a
+// refused 60 KiB name is not stored whole as a key and in the audit log.
 func throttleKeys(username, ip string) (user, addr string) {
-	return "user:" + CanonicalUsername(username), "addr:" + ip
+	c := CanonicalUsername(username)
+	if len(c) > 256 {
+		c = c[:256]
+	}
+	return "user:" + c, "addr:" + ip
 }
 
 // checkThrottle returns a *ThrottledError if either key is locked.
@@ -303,7 +309,7 @@ func (s *Service) afterFirstFactor(ctx context.Context, userID, method string, r
 	}
 	cookie := randomString(32)
 	p := &Session{ID: token.NewID("ses", now), Digest: digest(cookie), UserID: userID, Pending: true,
-		Factors: []Factor{factor}, IP: r.IP, UserAgent: r.UserAgent, CreatedAt: now, LastSeenAt: now,
+		Factors: []Factor{factor}, IP: r.IP, UserAgent: truncateUA(r.UserAgent), CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(PendingTimeout), IdleExpiresAt: now.Add(PendingTimeout)}
 	if err := s.store.CreateSession(ctx, p, "", nil); err != nil {
 		return nil, storeErr(err, "create pending sign-in")

@@ -61,6 +61,20 @@ func (f *fixture) register(a *softAuthn, sess *people.Session, name string) *peo
 	return pk
 }
 
+// stepUp steps sess up with a's passkey: adding another passkey to a user
+// who has one needs a fresh second factor.
+func (f *fixture) stepUp(a *softAuthn, sess *people.Session) {
+	f.t.Helper()
+	ctx := context.Background()
+	c, err := f.svc.BeginPasskeyStepUp(ctx, sess)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.svc.FinishPasskeyStepUp(ctx, sess, c.ChallengeID, a.get(c.Options, tweak{}), "req"); err != nil {
+		f.t.Fatalf("step-up: %v", err)
+	}
+}
+
 // passkeySignIn runs a discoverable sign-in with a, answering with tw.
 func (f *fixture) passkeySignIn(a *softAuthn, tw tweak, ip string) (*people.SignInResult, error) {
 	f.t.Helper()
@@ -106,8 +120,10 @@ func TestADM05_Ceremonies(t *testing.T) {
 	if pk.Name != "laptop" || !bytes.Equal(pk.ID, a.credID) || people.PasskeyID(pk.ID) != b64(a.credID) || pk.UserID != "alice" {
 		t.Fatalf("passkey %+v", pk)
 	}
-	// The next registration excludes it, and the same credential again is
-	// a conflict.
+	// The next registration (after a step-up: the user has a second
+	// factor now) excludes it, and the same credential again is a
+	// conflict.
+	f.stepUp(a, sess)
 	c, err = f.svc.BeginPasskeyRegistration(ctx, sess)
 	if err != nil {
 		t.Fatal(err)
@@ -189,8 +205,8 @@ func TestADM05_Ceremonies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(stored.Credential, []byte(`"signCount":3`)) || !stored.LastUsedAt.Equal(f.clock.Now()) {
-		t.Fatalf("stored passkey after 3 assertions: last used %v, %s", stored.LastUsedAt, stored.Credential)
+	if !bytes.Contains(stored.Credential, []byte(`"signCount":4`)) || !stored.LastUsedAt.Equal(f.clock.Now()) {
+		t.Fatalf("stored passkey after 4 assertions: last used %v, %s", stored.LastUsedAt, stored.Credential)
 	}
 }
 
@@ -247,6 +263,7 @@ func TestADM05_ReusedChallenge(t *testing.T) {
 		return err
 	})
 	b := newSoftAuthn(t, testRPID, testOrigin)
+	f.stepUp(a, sess)
 	c, err = f.svc.BeginPasskeyRegistration(ctx, sess)
 	if err != nil {
 		t.Fatal(err)
@@ -482,6 +499,7 @@ func TestADM05_ChallengeBoundToKindAndUser(t *testing.T) {
 	f.register(alice, aliceSess, "")
 	f.register(bob, bobSess, "")
 	req := people.SignInRequest{IP: "192.0.2.1"}
+	f.stepUp(alice, aliceSess)
 
 	// A registration challenge does not sign in.
 	c, err := f.svc.BeginPasskeyRegistration(ctx, aliceSess)

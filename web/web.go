@@ -658,6 +658,10 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, sess *p
 
 func (h *Handler) enrollTOTP(w http.ResponseWriter, r *http.Request, sess *people.Session, user *token.Principal) error {
 	e, err := h.people.EnrollTOTP(r.Context(), actor(h, r, sess), sess.UserID)
+	if errors.Is(err, people.ErrStepUpRequired) {
+		return h.stepUpPage(w, r, sess, user, http.StatusForbidden,
+			"Adding an authenticator needs a second factor used in the last 5 minutes. Confirm it, then do it again.")
+	}
 	if err != nil {
 		return err
 	}
