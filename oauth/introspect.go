@@ -46,6 +46,9 @@ func (s *Service) HandleIntrospect(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	if c.Settings.TokenEndpointAuthMethod == AuthNone {
+		return errConfidentialOnly // IR-01: a client_id alone proves nothing
+	}
 	tok := form.Get("token")
 	if tok == "" {
 		return &Error{Code: "invalid_request", Description: "token is required"}
@@ -124,3 +127,7 @@ func (s *Service) introspectJWT(ctx context.Context, caller *Client, tok string)
 		Expiry: claims.Expiry.Unix(), IssuedAt: claims.IssuedAt.Unix(), ID: claims.ID, TokenType: "Bearer",
 		KeyID: claims.KeyID}, nil
 }
+
+// errConfidentialOnly refuses a public client at introspection and
+// revocation: without a secret, anyone can name its client_id.
+var errConfidentialOnly = &Error{Code: "invalid_client", Description: "only confidential clients may introspect or revoke tokens"}

@@ -92,6 +92,9 @@ func (s *Service) HandleRevoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if c.Settings.TokenEndpointAuthMethod == AuthNone {
+		return errConfidentialOnly
+	}
 	tok := form.Get("token")
 	if tok == "" {
 		return &Error{Code: "invalid_request", Description: "token is required"}

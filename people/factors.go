@@ -237,11 +237,28 @@ func (s *Service) dropOrphanRecoveryCodes(ctx context.Context, a *token.Actor, u
 // of their own, steps up with it, and no step-up guard holds.
 func (s *Service) guardNewFactor(ctx context.Context, sess *Session) error {
 	has, err := s.hasSecondFactor(ctx, sess.UserID)
-	if err != nil || !has {
+	if err != nil {
 		return err
 	}
-	return s.RequireStepUp(sess)
+	if has {
+		return s.RequireStepUp(sess)
+	}
+	// The first second factor: it outlives a password change (a passkey
+	// signs in alone), so a session left open is not enough either — the
+	// user must have signed in within the step-up window.
+	now := s.Now()
+	for _, f := range sess.Factors {
+		if !f.At.After(now.Add(time.Minute)) && now.Sub(f.At) <= StepUpWindow {
+			return nil
+		}
+	}
+	return ErrReauthRequired
 }
+
+// ErrReauthRequired asks a session that wants to add a first second factor
+// to sign in again: its sign-in is older than StepUpWindow.
+var ErrReauthRequired = token.Errorf(token.PermissionDenied, "reauthentication_required",
+	"adding a first second factor needs a sign-in in the last 5 minutes: sign out and in again, then add it")
 
 // hasSecondFactor reports whether the user has an active TOTP or a
 // passkey.

@@ -65,10 +65,32 @@ func TestStepUpNotBypassedByAddingAFactor(t *testing.T) {
 		t.Fatalf("admin enrols bob's TOTP: %v", err)
 	}
 
-	// carol has no second factor: her first TOTP needs no step-up.
+	// carol has no second factor: her first TOTP needs no step-up, only a
+	// recent sign-in.
 	f.user("carol")
 	if _, err := f.svc.EnrollTOTP(ctx, people.SessionActor(f.session("carol"), "", ""), "carol"); err != nil {
 		t.Fatalf("first TOTP: %v", err)
+	}
+}
+
+// TestFirstFactorNeedsRecentSignIn: a first second factor outlives a
+// password change (a passkey signs in on its own), so a session left open
+// for more than the step-up window cannot add one: the user signs in again.
+func TestFirstFactorNeedsRecentSignIn(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.user("dave")
+	stale := f.session("dave")
+	f.clock.Add(6 * time.Minute)
+	if _, err := f.svc.BeginPasskeyRegistration(ctx, stale); code(err) != "reauthentication_required" {
+		t.Fatalf("a stale password-only session registers a first passkey: %v", err)
+	}
+	if _, err := f.svc.EnrollTOTP(ctx, people.SessionActor(stale, "", ""), "dave"); code(err) != "reauthentication_required" {
+		t.Fatalf("a stale password-only session enrols a first TOTP: %v", err)
+	}
+	fresh := f.session("dave")
+	if _, err := f.svc.BeginPasskeyRegistration(ctx, fresh); err != nil {
+		t.Fatalf("a fresh session: %v", err)
 	}
 }
 
