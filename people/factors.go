@@ -313,7 +313,7 @@ func (s *Service) newRecoveryCodes(ctx context.Context, a *token.Actor, userID s
 			sb.WriteByte(recoveryAlphabet[int(x)%len(recoveryAlphabet)])
 		}
 		codes[i] = sb.String()
-		digests[i] = digest(normalizeRecovery(codes[i]))
+		digests[i] = s.recoveryDigest(codes[i])
 	}
 	if err := s.store.SetRecoveryCodes(ctx, userID, digests, s.audit(a.KeyID, a.RequestID, "user.recovery_codes.create", userID, nil)); err != nil {
 		return nil, storeErr(err, "store recovery codes")

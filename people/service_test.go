@@ -1,7 +1,9 @@
 package people_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"os"
 	"path/filepath"
@@ -74,7 +76,7 @@ func newFixtureRP(t *testing.T, rpID, origin string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := people.New(people.Config{Store: db, Tokens: tokens, Box: box, Argon2: cheap, Now: c.Now,
+	svc, err := people.New(people.Config{Store: db, Tokens: tokens, Box: box, Pepper: testPepper, Argon2: cheap, Now: c.Now,
 		RPID: rpID, RPOrigins: []string{origin}})
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +85,9 @@ func newFixtureRP(t *testing.T, rpID, origin string) *fixture {
 }
 
 const alicePassword = "correct horse battery staple"
+
+// testPepper keys the recovery-code digests of the fixture.
+var testPepper = []byte("a test pepper of thirty-two bytes")
 
 // user creates a user with a password.
 func (f *fixture) user(id string, perms ...string) {
@@ -554,5 +559,31 @@ func TestDefaultArgon2Cost(t *testing.T) {
 	h := people.HashPassword(alicePassword, people.DefaultArgon2)
 	if !strings.Contains(h, "m=19456,t=2,p=1") {
 		t.Fatalf("default parameters %q are not OWASP's m=19456,t=2,p=1", h)
+	}
+}
+
+// TestRecoveryCodesKeyedDigests: recovery codes are stored as HMACs under
+// the pepper, not as plain SHA-256 digests that a copy of the database
+// could be searched with offline (a code has about 49 bits).
+func TestRecoveryCodesKeyedDigests(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.user("alice")
+	_, codes := f.totp("alice")
+	stored, err := f.db.UnusedRecoveryCodes(ctx, "alice")
+	if err != nil || len(stored) != 10 {
+		t.Fatalf("stored digests: %d, %v", len(stored), err)
+	}
+	for _, c := range codes {
+		plain := sha256.Sum256([]byte(strings.ReplaceAll(c, "-", "")))
+		for _, d := range stored {
+			if bytes.Equal(d, plain[:]) {
+				t.Fatal("a recovery code is stored as its plain SHA-256")
+			}
+		}
+	}
+	res, _ := f.signIn("alice", alicePassword)
+	if _, err := f.svc.SecondFactor(ctx, res.PendingCookie, codes[0], people.SignInRequest{}); err != nil {
+		t.Fatalf("a recovery code under the pepper: %v", err)
 	}
 }

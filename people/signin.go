@@ -422,7 +422,7 @@ func (s *Service) SecondFactor(ctx context.Context, pendingCookie, code string, 
 func (s *Service) checkSecondFactor(ctx context.Context, userID, code, requestID, actor string) (string, error) {
 	if looksLikeRecoveryCode(code) {
 		ev := s.audit(actor, requestID, "user.recovery_code.use", userID, nil)
-		ok, err := s.store.UseRecoveryCode(ctx, userID, digest(normalizeRecovery(strings.TrimSpace(code))), ev)
+		ok, err := s.store.UseRecoveryCode(ctx, userID, s.recoveryDigest(strings.TrimSpace(code)), ev)
 		if err != nil {
 			return "", storeErr(err, "use recovery code")
 		}

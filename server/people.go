@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"net"
@@ -66,13 +68,15 @@ func relyingParty(c PeopleConfig, issuer string) (string, []string) {
 }
 
 // newPeople builds the sign-in service over the store.
-func newPeople(c Config, db token.Store, svc *token.Service, box *seal.Box, issuer string) (*people.Service, error) {
+func newPeople(c Config, db token.Store, svc *token.Service, box *seal.Box, mk [32]byte, issuer string) (*people.Service, error) {
 	ps, ok := db.(people.Store)
 	if !ok {
 		return nil, errors.New("the store does not keep sign-in credentials")
 	}
 	rpID, origins := relyingParty(c.People, issuer)
-	return people.New(people.Config{Store: ps, Tokens: svc, Box: box, Issuer: "latchkey",
+	pepper := hmac.New(sha256.New, mk[:])
+	pepper.Write([]byte("latchkey recovery codes v1"))
+	return people.New(people.Config{Store: ps, Tokens: svc, Box: box, Pepper: pepper.Sum(nil), Issuer: "latchkey",
 		Directory: c.People.Directory, IdleTimeout: c.People.IdleTimeout, AbsoluteTimeout: c.People.AbsoluteTimeout,
 		RPID: rpID, RPName: "latchkey", RPOrigins: origins, Log: c.Log})
 }

@@ -208,7 +208,7 @@ func Run(ctx context.Context, c Config) error {
 			c.Log.Warn("no LATCHKEY_ISSUER: JWTs name this node's own address as their issuer; nodes sharing a database should all set the public URL", "issuer", issuer)
 		}
 	}
-	ppl, err := newPeople(c, db, svc, box, issuer)
+	ppl, err := newPeople(c, db, svc, box, mk, issuer)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("sign-in: %w", err)
