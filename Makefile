@@ -51,6 +51,7 @@ fuzz: ## run each fuzz target for 30s
 	$(GO) test -run '^$$' -fuzz FuzzCanonicalUsername -fuzztime 30s ./people
 	$(GO) test -run '^$$' -fuzz FuzzCheckPassword -fuzztime 30s ./people
 	$(GO) test -run '^$$' -fuzz FuzzSafeReturn -fuzztime 30s ./web
+	$(GO) test -run '^$$' -fuzz FuzzVerify -fuzztime 30s ./dpop
 
 clean: ## remove build output
 	rm -rf bin
