@@ -106,12 +106,12 @@ func (h *Handler) factors(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, APIFactors(f))
+	writeJSON(w, http.StatusOK, apiFactors(f))
 	return nil
 }
 
-// APIFactors renders a factor summary.
-func APIFactors(f *people.FactorSummary) api.Factors {
+// apiFactors renders a factor summary.
+func apiFactors(f *people.FactorSummary) api.Factors {
 	out := api.Factors{Source: f.Source, Password: f.Password, PasswordChangedAt: timePtr(f.PasswordChangedAt),
 		TOTP: f.TOTP, RecoveryCodesLeft: f.RecoveryCodesLeft, Passkeys: []api.PasskeySummary{}}
 	for _, p := range f.Passkeys {
@@ -128,14 +128,14 @@ func (h *Handler) sessions(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := api.SessionList{Items: make([]api.Session, 0, len(ss))}
 	for _, s := range ss {
-		out.Items = append(out.Items, APISession(s))
+		out.Items = append(out.Items, apiSession(s))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
-// APISession renders a session (never its cookie).
-func APISession(s *people.Session) api.Session {
+// apiSession renders a session (never its cookie).
+func apiSession(s *people.Session) api.Session {
 	out := api.Session{ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(),
 		ExpiresAt: s.ExpiresAt.UTC(), IdleExpiresAt: s.IdleExpiresAt.UTC(), IP: s.IP, UserAgent: s.UserAgent,
 		Factors: make([]api.SessionFactor, 0, len(s.Factors))}

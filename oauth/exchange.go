@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -88,17 +87,9 @@ func (s *Service) exchange(ctx context.Context, c *Client, p *token.Principal, f
 			return nil, err
 		}
 	}
-	aud := slices.Clone(c.Settings.Audiences)
-	if len(audiences) > 0 {
-		aud = aud[:0]
-		for _, a := range audiences {
-			if !slices.Contains(c.Settings.Audiences, a) {
-				return nil, &Error{Code: "invalid_target", Description: "the client may not exchange tokens for this audience"}
-			}
-			if !slices.Contains(aud, a) {
-				aud = append(aud, a)
-			}
-		}
+	aud, err := pickAudiences(c, audiences)
+	if err != nil {
+		return nil, err
 	}
 	if len(aud) == 0 {
 		return nil, &Error{Code: "invalid_target", Description: "the client registered no audiences to exchange tokens for"}
@@ -131,22 +122,14 @@ func (s *Service) subject(ctx context.Context, tok, typ string) (*subject, error
 		if claims == nil {
 			return nil, errSubject
 		}
-		var current []string
-		var live bool
-		var err error
-		if claims.KeyID != "" {
-			current, live, err = s.tokens.LiveScopes(ctx, claims.KeyID)
-		} else {
-			current, live, err = s.tokens.PrincipalScopes(ctx, claims.Subject)
-		}
+		current, live, err := s.tokens.JWTScopes(ctx, claims.KeyID, claims.Subject, claims.Scope)
 		if err != nil {
 			return nil, err
 		}
 		if !live {
 			return nil, errSubject
 		}
-		return &subject{sub: claims.Subject, keyID: claims.KeyID, scopes: scope.Intersect(claims.Scope, current), expiry: claims.Expiry,
-			act: claims.Actor}, nil
+		return &subject{sub: claims.Subject, keyID: claims.KeyID, scopes: current, expiry: claims.Expiry, act: claims.Actor}, nil
 	}
 	if typ == TokenTypeJWT {
 		return nil, errSubject

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/latchkey/latchkey/scope"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/token"
 )
@@ -108,21 +107,14 @@ func (s *Service) introspectJWT(ctx context.Context, caller *Client, tok string)
 	if claims == nil {
 		return inactive, nil
 	}
-	var current []string
-	var live bool
-	var err error
-	if claims.KeyID != "" {
-		current, live, err = s.tokens.LiveScopes(ctx, claims.KeyID)
-	} else {
-		current, live, err = s.tokens.PrincipalScopes(ctx, claims.Subject)
-	}
+	current, live, err := s.tokens.JWTScopes(ctx, claims.KeyID, claims.Subject, claims.Scope)
 	if err != nil {
 		return nil, err
 	}
 	if !live {
 		return inactive, nil
 	}
-	return &Introspection{Active: true, Scope: strings.Join(scope.Intersect(claims.Scope, current), " "),
+	return &Introspection{Active: true, Scope: strings.Join(current, " "),
 		ClientID: claims.ClientID, Subject: claims.Subject, Audience: claims.Audience, Issuer: claims.Issuer,
 		Expiry: claims.Expiry.Unix(), IssuedAt: claims.IssuedAt.Unix(), ID: claims.ID, TokenType: "Bearer",
 		KeyID: claims.KeyID}, nil

@@ -31,7 +31,7 @@ type opaqueMeta struct {
 	Audience []string `json:"aud"`
 }
 
-// issuer acts for the token endpoint when it creates opaque tokens.
+// issuerActor acts for the token endpoint when it creates opaque tokens.
 var issuerActor = &token.Actor{KeyID: "oauth", Name: "token endpoint", Scopes: token.SystemActor.Scopes}
 
 // ensureKeyspace creates the keyspace of opaque tokens the first time.

@@ -232,17 +232,9 @@ func (s *Service) clientCredentials(ctx context.Context, c *Client, p *token.Pri
 	if err != nil {
 		return nil, err
 	}
-	aud := slices.Clone(c.Settings.Audiences)
-	if len(audiences) > 0 {
-		aud = aud[:0]
-		for _, a := range audiences {
-			if !slices.Contains(c.Settings.Audiences, a) {
-				return nil, &Error{Code: "invalid_target", Description: "the client may not receive tokens for this audience"}
-			}
-			if !slices.Contains(aud, a) {
-				aud = append(aud, a)
-			}
-		}
+	aud, err := pickAudiences(c, audiences)
+	if err != nil {
+		return nil, err
 	}
 	if len(aud) == 0 {
 		aud = []string{s.issuer}
@@ -292,4 +284,23 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 		}
 	}
 	return r.PostForm, nil
+}
+
+// pickAudiences returns the audiences a token for client c gets: those
+// requested, each of which it must have registered (invalid_target
+// otherwise), or all it registered when none is requested.
+func pickAudiences(c *Client, requested []string) ([]string, error) {
+	if len(requested) == 0 {
+		return slices.Clone(c.Settings.Audiences), nil
+	}
+	var aud []string
+	for _, a := range requested {
+		if !slices.Contains(c.Settings.Audiences, a) {
+			return nil, &Error{Code: "invalid_target", Description: "the client may not receive tokens for this audience"}
+		}
+		if !slices.Contains(aud, a) {
+			aud = append(aud, a)
+		}
+	}
+	return aud, nil
 }

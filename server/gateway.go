@@ -85,24 +85,17 @@ func (v *localVerifier) checkJWT(ctx context.Context, r verify.Request) (*verify
 	// In process the key's current state is at hand: a JWT stops working
 	// the moment its key is revoked, disabled or expires, or its owner is
 	// disabled — no revocation feed delay.
-	var current []string
-	var live bool
-	if c.KeyID != "" {
-		current, live, err = v.svc.LiveScopes(ctx, c.KeyID)
-	} else {
-		// An OAuth client_credentials token: the app itself, with its
-		// current permissions.
-		current, live, err = v.svc.PrincipalScopes(ctx, c.Subject)
-	}
+	// Likewise narrowing: scopes taken from the key or its owner (or, for
+	// an OAuth client_credentials token, the app) since the token was
+	// issued are not granted by it any more.
+	current, live, err := v.svc.JWTScopes(ctx, c.KeyID, c.Subject, c.Scope)
 	if err != nil {
 		return nil, &verify.Error{Kind: verify.ErrUnavailable, Err: err}
 	}
 	if !live {
 		return nil, &verify.Error{Kind: verify.ErrInvalidToken, Code: "REVOKED"}
 	}
-	// Likewise narrowing: scopes taken from the key or its owner since
-	// the exchange are not granted by the JWT any more.
-	c.Scope = scope.Intersect(c.Scope, current)
+	c.Scope = current
 	if !scope.Set(c.Scope).HasAll(r.Scopes) {
 		return nil, &verify.Error{Kind: verify.ErrInsufficientScope, Code: "INSUFFICIENT_SCOPE", Err: errors.New("missing scope")}
 	}

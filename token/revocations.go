@@ -156,11 +156,29 @@ func (s *Service) keyByIDCached(ctx context.Context, id string) (*Key, error) {
 	return k, nil
 }
 
-// PrincipalScopes is LiveScopes for a token issued to a principal itself
-// rather than for a key — an OAuth client_credentials token, whose subject
-// is "app:<id>": the principal's current permissions, and whether it exists
-// and is enabled. A subject that names no principal is not live.
-func (s *Service) PrincipalScopes(ctx context.Context, subject string) ([]string, bool, error) {
+// JWTScopes returns what a latchkey JWT may do now and whether what it was
+// issued for is still live: its key (LiveScopes) when it names one
+// (key_id), else its subject principal "<type>:<id>" itself — an OAuth
+// client_credentials token — with the principal's current permissions. The
+// JWT's own scopes are intersected with them.
+func (s *Service) JWTScopes(ctx context.Context, keyID, subject string, scopes []string) ([]string, bool, error) {
+	var current []string
+	var live bool
+	var err error
+	if keyID != "" {
+		current, live, err = s.LiveScopes(ctx, keyID)
+	} else {
+		current, live, err = s.principalScopes(ctx, subject)
+	}
+	if err != nil || !live {
+		return nil, false, err
+	}
+	return scope.Intersect(scopes, current), true, nil
+}
+
+// principalScopes returns the current permissions of the principal
+// subject names ("<type>:<id>"), and whether it exists and is enabled.
+func (s *Service) principalScopes(ctx context.Context, subject string) ([]string, bool, error) {
 	typ, id, ok := strings.Cut(subject, ":")
 	if !ok || !ValidPrincipalType(PrincipalType(typ)) || id == "" {
 		return nil, false, nil
