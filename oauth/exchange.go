@@ -122,7 +122,7 @@ func (s *Service) subject(ctx context.Context, tok, typ string) (*subject, error
 		if claims == nil {
 			return nil, errSubject
 		}
-		current, live, err := s.tokens.JWTScopes(ctx, claims.KeyID, claims.Subject, claims.Scope)
+		current, live, err := s.tokens.JWTScopes(ctx, claims.KeyID, claims.Subject, claims.ClientID, claims.Scope)
 		if err != nil {
 			return nil, err
 		}

@@ -107,7 +107,7 @@ func (s *Service) introspectJWT(ctx context.Context, caller *Client, tok string)
 	if claims == nil {
 		return inactive, nil
 	}
-	current, live, err := s.tokens.JWTScopes(ctx, claims.KeyID, claims.Subject, claims.Scope)
+	current, live, err := s.tokens.JWTScopes(ctx, claims.KeyID, claims.Subject, claims.ClientID, claims.Scope)
 	if err != nil {
 		return nil, err
 	}

@@ -129,6 +129,12 @@ func (s *Service) authenticate(r *http.Request, form url.Values) (*Client, *toke
 		if fid := form.Get("client_id"); fid != "" && fid != id {
 			return nil, nil, &Error{Code: "invalid_request", Description: "client_id differs from the authenticated client"}
 		}
+	} else if form.Has("client_assertion") || form.Has("client_assertion_type") {
+		c, err := s.authenticateAssertion(r, form)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s.livePrincipal(r, c, &Error{Code: "invalid_client", Description: errClient.Description})
 	} else {
 		id, secret = form.Get("client_id"), form.Get("client_secret")
 		method = AuthSecretPost
@@ -154,7 +160,13 @@ func (s *Service) authenticate(r *http.Request, form url.Values) (*Client, *toke
 	if method != AuthNone && !checkSecret(c, secret, now) {
 		return nil, nil, fail
 	}
-	p, err := s.tokens.LivePrincipal(r.Context(), token.App, id)
+	return s.livePrincipal(r, c, fail)
+}
+
+// livePrincipal returns the app of authenticated client c, or fail when it
+// is gone or disabled.
+func (s *Service) livePrincipal(r *http.Request, c *Client, fail error) (*Client, *token.Principal, error) {
+	p, err := s.tokens.LivePrincipal(r.Context(), token.App, c.AppID)
 	if errors.Is(err, token.ErrNotFound) || (err == nil && p.Disabled) {
 		return nil, nil, fail
 	}

@@ -88,7 +88,7 @@ func (v *localVerifier) checkJWT(ctx context.Context, r verify.Request) (*verify
 	// Likewise narrowing: scopes taken from the key or its owner (or, for
 	// an OAuth client_credentials token, the app) since the token was
 	// issued are not granted by it any more.
-	current, live, err := v.svc.JWTScopes(ctx, c.KeyID, c.Subject, c.Scope)
+	current, live, err := v.svc.JWTScopes(ctx, c.KeyID, c.Subject, c.ClientID, c.Scope)
 	if err != nil {
 		return nil, &verify.Error{Kind: verify.ErrUnavailable, Err: err}
 	}

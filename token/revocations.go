@@ -161,10 +161,19 @@ func (s *Service) keyByIDCached(ctx context.Context, id string) (*Key, error) {
 // (key_id), else its subject principal "<type>:<id>" itself — an OAuth
 // client_credentials token — with the principal's current permissions. The
 // JWT's own scopes are intersected with them.
-func (s *Service) JWTScopes(ctx context.Context, keyID, subject string, scopes []string) ([]string, bool, error) {
+//
+// clientID, the JWT's client_id when it has one, must name an app that
+// exists and is enabled too (a user's OAuth grant token, an exchanged
+// token): disabling the client ends its tokens at once.
+func (s *Service) JWTScopes(ctx context.Context, keyID, subject, clientID string, scopes []string) ([]string, bool, error) {
 	var current []string
 	var live bool
 	var err error
+	if clientID != "" && subject != string(App)+":"+clientID {
+		if _, live, err = s.principalScopes(ctx, string(App)+":"+clientID); err != nil || !live {
+			return nil, false, err
+		}
+	}
 	if keyID != "" {
 		current, live, err = s.LiveScopes(ctx, keyID)
 	} else {

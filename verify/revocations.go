@@ -186,10 +186,14 @@ func (r *Revocations) check(c *Claims) error {
 	if r.opts.MaxStale > 0 && (r.lastOK.IsZero() || now.Sub(r.lastOK) > r.opts.MaxStale) {
 		return &Error{Kind: ErrUnavailable, Code: "revocations unknown", Err: errStale}
 	}
+	client := ""
+	if c.ClientID != "" {
+		client = "app:" + c.ClientID // the client's app disabled ends its tokens
+	}
 	for _, e := range [...]struct {
 		m  map[string]time.Time
 		id string
-	}{{r.keys, c.KeyID}, {r.principals, c.Subject}} {
+	}{{r.keys, c.KeyID}, {r.principals, c.Subject}, {r.principals, client}} {
 		if e.id == "" {
 			continue
 		}
