@@ -35,7 +35,7 @@ type subject struct {
 // A missing or bad subject token is an error, never a token for the
 // client itself (TX-01). With an actor_token — the client's own token — the
 // new token records the delegation in act (TX-03).
-func (s *Service) exchange(ctx context.Context, c *Client, p *token.Principal, form map[string][]string, requested, audiences []string) (*TokenResponse, error) {
+func (s *Service) exchange(ctx context.Context, c *Client, p *token.Principal, form map[string][]string, requested, audiences []string, jkt string) (*TokenResponse, error) {
 	get := func(k string) string {
 		if v := form[k]; len(v) > 0 {
 			return v[0]
@@ -104,12 +104,12 @@ func (s *Service) exchange(ctx context.Context, c *Client, p *token.Principal, f
 	}
 	jwt, err := signer.Issue(s.signer.Ring(), signer.AccessClaims{
 		Issuer: s.issuer, Subject: subj.sub, Audience: aud, Expiry: exp, Scope: scopes, ClientID: c.AppID, KeyID: subj.keyID,
-		Actor: act,
+		Actor: act, ConfirmationJKT: jkt,
 	}, now)
 	if err != nil {
 		return nil, &Error{Code: "temporarily_unavailable", Description: "no signing key is available"}
 	}
-	return &TokenResponse{AccessToken: jwt, IssuedTokenType: TokenTypeAccessToken, TokenType: "Bearer",
+	return &TokenResponse{AccessToken: jwt, IssuedTokenType: TokenTypeAccessToken, TokenType: tokenType(jkt),
 		ExpiresIn: int64(exp.Sub(now) / time.Second), Scope: strings.Join(scopes, " ")}, nil
 }
 

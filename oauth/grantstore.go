@@ -120,11 +120,17 @@ type GrantStore interface {
 	CreateCode(ctx context.Context, c *Code) error
 	// RedeemCode marks the code with digest d used at now, atomically:
 	// exactly one of any number of concurrent calls, on any node, gets the
-	// code; the others get it together with ErrCodeUsed. ErrNotFound if
-	// there is no such code (expired codes may have been pruned).
+	// code; the others mark it reused and get it (with the GrantID its
+	// first redemption recorded so far) together with ErrCodeUsed.
+	// ErrNotFound if there is no such code (expired codes may have been
+	// pruned).
 	RedeemCode(ctx context.Context, d []byte, now time.Time) (*Code, error)
-	// SetCodeGrant records the grant a redeemed code created.
-	SetCodeGrant(ctx context.Context, d []byte, grantID string) error
+	// SetCodeGrant records the grant a redeemed code created, and reports
+	// whether the code was marked reused before — atomically with respect
+	// to RedeemCode's mark, so that of a redemption and a replay racing
+	// each other one always learns of the other: the replay finds the
+	// grant to revoke, or the redemption finds the mark and revokes it.
+	SetCodeGrant(ctx context.Context, d []byte, grantID string) (reused bool, err error)
 
 	// CreateGrant stores a grant record and, unless rt is nil, its first
 	// refresh token, in one transaction.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/token"
 )
@@ -25,43 +27,56 @@ const (
 )
 
 // opaqueMeta is what an opaque token's key records beside its scopes: the
-// client it was issued to and its audiences.
+// client it was issued to, its audiences and, for a user's token, its
+// grant.
 type opaqueMeta struct {
 	ClientID string   `json:"client_id"`
 	Audience []string `json:"aud"`
+	GrantID  string   `json:"grant_id,omitempty"`
 }
 
 // issuerActor acts for the token endpoint when it creates opaque tokens.
 var issuerActor = &token.Actor{KeyID: "oauth", Name: "token endpoint", Scopes: token.SystemActor.Scopes}
 
-// ensureKeyspace creates the keyspace of opaque tokens the first time.
+// ensureKeyspace creates the keyspaces of opaque tokens and grants the
+// first time.
 func (s *Service) ensureKeyspace(ctx context.Context) error {
 	s.ksOnce.Lock()
 	defer s.ksOnce.Unlock()
 	if s.ksReady {
 		return nil
 	}
-	prefix, permanent, maxTTL := AccessPrefix, false, signer.MaxTokenTTL
-	_, err := s.tokens.CreateKeyspace(ctx, issuerActor, token.KeyspaceParams{Name: AccessKeyspace, Prefix: &prefix,
-		AllowPermanent: &permanent, DefaultTTL: &maxTTL, MaxTTL: &maxTTL})
-	if err != nil && token.KindOf(err) != token.Conflict {
-		return err
+	permanent := false
+	for _, ks := range []struct {
+		name, prefix string
+		ttl          time.Duration
+	}{{AccessKeyspace, AccessPrefix, signer.MaxTokenTTL}, {GrantKeyspace, GrantPrefix, 0}} {
+		prefix, maxTTL := ks.prefix, ks.ttl
+		p := token.KeyspaceParams{Name: ks.name, Prefix: &prefix, AllowPermanent: &permanent}
+		if maxTTL > 0 {
+			p.DefaultTTL, p.MaxTTL = &maxTTL, &maxTTL
+		}
+		_, err := s.tokens.CreateKeyspace(ctx, issuerActor, p)
+		if err != nil && token.KindOf(err) != token.Conflict {
+			return err
+		}
 	}
 	s.ksReady = true
 	return nil
 }
 
-// issueOpaque creates an opaque access token for the app.
-func (s *Service) issueOpaque(ctx context.Context, p *token.Principal, scopes, aud []string, exp time.Time) (string, error) {
+// issueOpaque creates an opaque access token acting for owner.
+func (s *Service) issueOpaque(ctx context.Context, owner token.Owner, meta opaqueMeta, scopes []string, exp time.Time, jkt string) (string, error) {
 	if err := s.ensureKeyspace(ctx); err != nil {
 		return "", err
 	}
-	md, _ := json.Marshal(opaqueMeta{ClientID: p.ID, Audience: aud})
+	md, _ := json.Marshal(meta)
 	ck, err := s.tokens.CreateKey(ctx, issuerActor, token.CreateKeyParams{Keyspace: AccessKeyspace, Name: "OAuth access token",
-		Owner: &token.Owner{Type: token.App, ID: p.ID}, Scopes: scopes, ExpiresAt: exp, Metadata: md})
+		Owner: &owner, Scopes: scopes, ExpiresAt: exp, Metadata: md})
 	if err != nil {
 		return "", err
 	}
+	_ = jkt // bound by DPoP once keys carry a thumbprint
 	return ck.Secret.Reveal(), nil
 }
 
@@ -92,12 +107,14 @@ func (s *Service) HandleRevoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if c.Settings.TokenEndpointAuthMethod == AuthNone {
-		return errConfidentialOnly
-	}
 	tok := form.Get("token")
 	if tok == "" {
 		return &Error{Code: "invalid_request", Description: "token is required"}
+	}
+	if c.Settings.TokenEndpointAuthMethod == AuthNone && !strings.HasPrefix(tok, RefreshPrefix+"_") {
+		// A public client proves nothing but holding the token: it may end
+		// its own refresh token (a sign-out), nothing else.
+		return errConfidentialOnly
 	}
 	if err := s.revoke(r.Context(), c, tok); err != nil {
 		return err
@@ -108,6 +125,9 @@ func (s *Service) HandleRevoke(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) revoke(ctx context.Context, caller *Client, tok string) error {
+	if strings.HasPrefix(tok, RefreshPrefix+"_") && s.grants != nil {
+		return s.revokeRefresh(ctx, caller, tok)
+	}
 	if strings.Count(tok, ".") == 2 {
 		if claims := s.ownJWT(tok); claims != nil && claims.ClientID == caller.AppID {
 			return &Error{Code: "unsupported_token_type", Description: "JWT access tokens cannot be revoked one by one; they expire within the hour (disable the app to end them all now)"}
@@ -169,4 +189,25 @@ func (s *Service) ownJWT(tok string) *signer.AccessClaims {
 		return nil
 	}
 	return c
+}
+
+// revokeRefresh revokes the grant of refresh token tok (IR-09: every
+// access token of the grant dies with it), if caller is its client.
+func (s *Service) revokeRefresh(ctx context.Context, caller *Client, tok string) error {
+	if apitoken.Check(tok) != apitoken.Valid {
+		return nil
+	}
+	d := apitoken.Hash(tok)
+	rt, err := s.grants.RefreshToken(ctx, d[:])
+	if errors.Is(err, token.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return unavailable(err, "get refresh token") // IR-08
+	}
+	if rt.ClientID != caller.AppID {
+		return &Error{Code: "unauthorized_client", Description: "the token was issued to another client"}
+	}
+	return s.endGrant(ctx, &token.Actor{KeyID: "oauth:" + caller.AppID, Name: caller.AppID, Scopes: token.SystemActor.Scopes},
+		rt.GrantID, "refresh token revoked by its client (RFC 7009)")
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/scope"
+	"github.com/latchkey/latchkey/seal"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/token"
 )
@@ -56,8 +57,28 @@ type Config struct {
 	// TokenTTL is the lifetime of issued access tokens (default 1h, at
 	// most signer.MaxTokenTTL).
 	TokenTTL time.Duration
-	Log      *slog.Logger
+	// Grants keeps codes, grants, refresh tokens and consents; nil: no
+	// authorization code grant.
+	Grants GrantStore
+	// Box seals the answers kept for the refresh grace; nil: no grace.
+	Box *seal.Box
+	// RefreshGrace is how long a rotated-out refresh token presented again
+	// by its client gets the same new pair instead of revoking the grant
+	// (default DefaultRefreshGrace; negative: none).
+	RefreshGrace time.Duration
+	// RefreshIdleTTL ends a refresh token unused for that long (default
+	// 30 days); RefreshTTL ends a grant's refresh tokens that long after
+	// the sign-in, however often they were used (default 90 days).
+	RefreshIdleTTL, RefreshTTL time.Duration
+	// RequirePAR refuses authorization requests that were not pushed to
+	// /oauth2/par first.
+	RequirePAR bool
+	Log        *slog.Logger
 }
+
+// DefaultRefreshGrace is the refresh grace of SPEC §3.6: a client retrying
+// after a timeout must not be logged out.
+const DefaultRefreshGrace = 10 * time.Second
 
 // Service registers OAuth clients and issues their tokens.
 type Service struct {
@@ -65,16 +86,36 @@ type Service struct {
 	ksOnce  sync.Mutex                    // guards ksReady
 	ksReady bool                          // the keyspace of opaque tokens exists
 	store   Store
-	tokens  *token.Service
-	signer  *signer.Manager
-	issuer  string
-	ttl     time.Duration
-	log     *slog.Logger
+	grants  GrantStore
+	box     *seal.Box
+	grace   time.Duration
+	idle    time.Duration
+	absTTL  time.Duration
+	// requirePAR refuses authorization requests not pushed first.
+	requirePAR bool
+	tokens     *token.Service
+	signer     *signer.Manager
+	issuer     string
+	ttl        time.Duration
+	log        *slog.Logger
 }
 
 // New returns a Service.
 func New(c Config) *Service {
-	s := &Service{store: c.Store, tokens: c.Tokens, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), ttl: c.TokenTTL, log: c.Log}
+	s := &Service{store: c.Store, grants: c.Grants, box: c.Box, grace: c.RefreshGrace, idle: c.RefreshIdleTTL, absTTL: c.RefreshTTL,
+		requirePAR: c.RequirePAR, tokens: c.Tokens, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), ttl: c.TokenTTL, log: c.Log}
+	if s.grace == 0 {
+		s.grace = DefaultRefreshGrace
+	}
+	if s.box == nil || s.grace < 0 {
+		s.grace = 0
+	}
+	if s.idle <= 0 {
+		s.idle = 30 * 24 * time.Hour
+	}
+	if s.absTTL <= 0 {
+		s.absTTL = 90 * 24 * time.Hour
+	}
 	if s.ttl <= 0 || s.ttl > signer.MaxTokenTTL {
 		s.ttl = signer.MaxTokenTTL
 	}
@@ -147,9 +188,7 @@ func NormalizeSettings(in Settings) (Settings, error) {
 	seen := map[string]bool{}
 	for _, g := range out.GrantTypes {
 		switch g {
-		case GrantClientCredentials, GrantTokenExchange:
-		case GrantAuthorizationCode, GrantRefreshToken:
-			return out, invalidMetadata("grant_types: %q is not available yet; this version offers client_credentials and token exchange", g)
+		case GrantClientCredentials, GrantTokenExchange, GrantAuthorizationCode, GrantRefreshToken:
 		case "password", "implicit":
 			return out, invalidMetadata("grant_types: %q is not supported (RFC 9700 forbids it)", g)
 		default:
@@ -159,6 +198,9 @@ func NormalizeSettings(in Settings) (Settings, error) {
 			return out, invalidMetadata("grant_types: %q is listed twice", g)
 		}
 		seen[g] = true
+	}
+	if seen[GrantRefreshToken] && !seen[GrantAuthorizationCode] {
+		return out, invalidMetadata("grant_types: refresh_token goes with authorization_code (refresh tokens are issued by that grant only)")
 	}
 	if out.TokenEndpointAuthMethod == "" {
 		out.TokenEndpointAuthMethod = AuthSecretBasic

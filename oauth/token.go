@@ -184,6 +184,16 @@ type TokenResponse struct {
 	TokenType       string `json:"token_type"`
 	ExpiresIn       int64  `json:"expires_in"`
 	Scope           string `json:"scope,omitempty"`
+	RefreshToken    string `json:"refresh_token,omitempty"`
+}
+
+// tokenType is the token_type of an access token bound to DPoP key jkt
+// ("" for none).
+func tokenType(jkt string) string {
+	if jkt != "" {
+		return "DPoP"
+	}
+	return "Bearer"
 }
 
 // maxForm bounds a token request body.
@@ -208,23 +218,30 @@ func (s *Service) HandleToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	switch grant {
-	case GrantClientCredentials, GrantTokenExchange:
+	case GrantClientCredentials, GrantTokenExchange, GrantAuthorizationCode, GrantRefreshToken:
 	case "password", "implicit":
 		return &Error{Code: "unsupported_grant_type", Description: "the " + grant + " grant is not supported (RFC 9700)"}
-	case GrantAuthorizationCode, GrantRefreshToken:
-		return &Error{Code: "unsupported_grant_type", Description: "this server does not offer the " + grant + " grant yet"}
 	default:
 		return &Error{Code: "unsupported_grant_type", Description: "unknown grant_type"}
 	}
 	if !slices.Contains(c.Settings.GrantTypes, grant) {
 		return &Error{Code: "unauthorized_client", Description: "the client is not registered for the " + grant + " grant"}
 	}
+	jkt, err := s.tokenDPoP(w, r, c)
+	if err != nil {
+		return err
+	}
 	scopes, audiences := strings.Fields(form.Get("scope")), append(form["audience"], form["resource"]...)
 	var res *TokenResponse
-	if grant == GrantTokenExchange {
-		res, err = s.exchange(r.Context(), c, p, form, scopes, audiences)
-	} else {
-		res, err = s.clientCredentials(r.Context(), c, p, scopes, audiences)
+	switch grant {
+	case GrantTokenExchange:
+		res, err = s.exchange(r.Context(), c, p, form, scopes, audiences, jkt)
+	case GrantAuthorizationCode:
+		res, err = s.redeemCode(r.Context(), c, p, form, jkt)
+	case GrantRefreshToken:
+		res, err = s.refresh(r.Context(), c, p, form, scopes, jkt)
+	default:
+		res, err = s.clientCredentials(r.Context(), c, p, scopes, audiences, jkt)
 	}
 	if err != nil {
 		return err
@@ -239,7 +256,7 @@ func (s *Service) HandleToken(w http.ResponseWriter, r *http.Request) error {
 // clientCredentials issues an access token to the app itself: at most its
 // permissions, for an audience it registered (all of them when none is
 // asked for; the issuer when it registered none).
-func (s *Service) clientCredentials(ctx context.Context, c *Client, p *token.Principal, requested, audiences []string) (*TokenResponse, error) {
+func (s *Service) clientCredentials(ctx context.Context, c *Client, p *token.Principal, requested, audiences []string, jkt string) (*TokenResponse, error) {
 	scopes, err := narrowScopes(p.Permissions, requested)
 	if err != nil {
 		return nil, err
@@ -254,21 +271,21 @@ func (s *Service) clientCredentials(ctx context.Context, c *Client, p *token.Pri
 	now := s.tokens.Now()
 	exp := now.Add(s.ttl).Truncate(time.Second)
 	if c.Settings.AccessTokenFormat == "opaque" {
-		tok, err := s.issueOpaque(ctx, p, scopes, aud, exp)
+		tok, err := s.issueOpaque(ctx, token.Owner{Type: token.App, ID: p.ID}, opaqueMeta{ClientID: p.ID, Audience: aud}, scopes, exp, jkt)
 		if err != nil {
 			return nil, err
 		}
-		return &TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(now) / time.Second),
+		return &TokenResponse{AccessToken: tok, TokenType: tokenType(jkt), ExpiresIn: int64(exp.Sub(now) / time.Second),
 			Scope: strings.Join(scopes, " ")}, nil
 	}
 	jwt, err := signer.Issue(s.signer.Ring(), signer.AccessClaims{
 		Issuer: s.issuer, Subject: string(token.App) + ":" + p.ID, Audience: aud, Expiry: exp,
-		Scope: scopes, ClientID: p.ID,
+		Scope: scopes, ClientID: p.ID, ConfirmationJKT: jkt,
 	}, now)
 	if err != nil {
 		return nil, &Error{Code: "temporarily_unavailable", Description: "no signing key is available"}
 	}
-	return &TokenResponse{AccessToken: jwt, TokenType: "Bearer", ExpiresIn: int64(exp.Sub(now) / time.Second),
+	return &TokenResponse{AccessToken: jwt, TokenType: tokenType(jkt), ExpiresIn: int64(exp.Sub(now) / time.Second),
 		Scope: strings.Join(scopes, " ")}, nil
 }
 
