@@ -30,9 +30,18 @@ type TokenResponse struct {
 type AuthorizationServerMetadata struct {
 	Issuer  string `json:"issuer"`
 	JWKSURI string `json:"jwks_uri"`
-	// ResponseTypesSupported is required by RFC 8414; latchkey has no
-	// authorization endpoint yet, so it is empty.
+	// ResponseTypesSupported is required by RFC 8414: ["code"] when the
+	// authorization code grant is offered, else empty.
 	ResponseTypesSupported []string `json:"response_types_supported"`
+	// AuthorizationEndpoint is GET /oauth2/authorize, with PKCE S256 only,
+	// iss in its answers (RFC 9207) and query responses.
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint,omitempty"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported,omitempty"`
+	ResponseModesSupported                     []string `json:"response_modes_supported,omitempty"`
+	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
+	// PushedAuthorizationRequestEndpoint is POST /oauth2/par (RFC 9126).
+	PushedAuthorizationRequestEndpoint string `json:"pushed_authorization_request_endpoint,omitempty"`
+	RequirePushedAuthorizationRequests bool   `json:"require_pushed_authorization_requests,omitempty"`
 	// TokenExchangeEndpoint is POST /v1/tokens (API key → JWT).
 	TokenExchangeEndpoint string `json:"latchkey_token_exchange_endpoint"`
 	// RevocationFeedEndpoint is GET /v1/revocations.

@@ -156,6 +156,7 @@ func (h *Handler) routes() []route {
 		{"GET /v1/openapi.json", h.openapi},
 		{"GET /.well-known/jwks.json", h.jwks},
 		{"GET /.well-known/oauth-authorization-server", h.serverMetadata},
+		{"GET /.well-known/openid-configuration", h.serverMetadata},
 
 		{"POST /v1/tokens", h.createToken},
 		{"GET /v1/revocations", h.authed(h.listRevocations)},
@@ -193,6 +194,7 @@ func (h *Handler) routes() []route {
 		{"POST /oauth2/token", h.oauthToken},
 		{"POST /oauth2/introspect", h.oauthIntrospect},
 		{"POST /oauth2/revoke", h.oauthRevoke},
+		{"POST /oauth2/par", h.oauthPAR},
 	}, h.peopleRoutes()...)
 }
 

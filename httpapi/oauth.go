@@ -94,6 +94,11 @@ func (h *Handler) oauthRevoke(w http.ResponseWriter, r *http.Request) error {
 	return h.oauthEndpoint(w, r, func() error { return h.oauth.HandleRevoke(w, r) })
 }
 
+// oauthPAR answers POST /oauth2/par (RFC 9126).
+func (h *Handler) oauthPAR(w http.ResponseWriter, r *http.Request) error {
+	return h.oauthEndpoint(w, r, func() error { return h.oauth.HandlePAR(w, r) })
+}
+
 // oauthEndpoint serves an /oauth2 endpoint: its errors rendered as RFC
 // 6749 errors, and failed client authentications counted against the
 // address's budget of bad credentials (429 once it is spent; a valid

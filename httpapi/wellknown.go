@@ -61,6 +61,17 @@ func (h *Handler) serverMetadata(w http.ResponseWriter, r *http.Request) error {
 		m.IntrospectionEndpointAuthMethodsSupported = m.TokenEndpointAuthMethodsSupported
 		m.RevocationEndpoint = h.issuer + "/oauth2/revoke"
 		m.RevocationEndpointAuthMethodsSupported = m.TokenEndpointAuthMethodsSupported
+		if h.oauth.OffersCodeGrant() {
+			m.GrantTypesSupported = append(m.GrantTypesSupported, oauth.GrantAuthorizationCode, oauth.GrantRefreshToken)
+			m.TokenEndpointAuthMethodsSupported = append(m.TokenEndpointAuthMethodsSupported, oauth.AuthNone)
+			m.AuthorizationEndpoint = h.issuer + "/oauth2/authorize"
+			m.ResponseTypesSupported = []string{"code"}
+			m.ResponseModesSupported = []string{"query"}
+			m.CodeChallengeMethodsSupported = []string{"S256"}
+			m.AuthorizationResponseIssParameterSupported = true
+			m.PushedAuthorizationRequestEndpoint = h.issuer + "/oauth2/par"
+			m.RequirePushedAuthorizationRequests = h.oauth.RequiresPAR()
+		}
 	}
 	b, err := json.Marshal(m)
 	if err != nil {

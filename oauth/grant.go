@@ -562,3 +562,16 @@ func revoker(a *token.Actor, userID string) string {
 	}
 	return "an admin"
 }
+
+// Prune deletes expired codes and pushed requests and idle refresh
+// tokens, and wipes the sealed answers whose grace has passed.
+func (s *Service) Prune(ctx context.Context) error {
+	if s.grants == nil {
+		return nil
+	}
+	now := s.tokens.Now()
+	if _, err := s.grants.PruneGrants(ctx, now, now.Add(-s.grace)); err != nil {
+		return unavailable(err, "prune grants")
+	}
+	return nil
+}

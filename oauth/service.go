@@ -163,6 +163,13 @@ var noClient = &Client{}
 // Issuer is the iss of the tokens and the metadata's issuer, byte for byte.
 func (s *Service) Issuer() string { return s.issuer }
 
+// OffersCodeGrant reports whether the authorization code grant (and
+// refresh tokens, PAR) is offered: it needs a store of grants.
+func (s *Service) OffersCodeGrant() bool { return s.signer != nil && s.grants != nil }
+
+// RequiresPAR reports whether authorization requests must be pushed first.
+func (s *Service) RequiresPAR() bool { return s.requirePAR }
+
 // Enabled reports whether the service can issue tokens.
 func (s *Service) Enabled() bool { return s.signer != nil }
 

@@ -12,12 +12,18 @@ func TestNormalizeSettingsDefaults(t *testing.T) {
 		s.TokenEndpointAuthMethod != AuthSecretBasic || s.AccessTokenFormat != "jwt" {
 		t.Fatalf("defaults: %+v %v", s, err)
 	}
-	// The code flow is not offered yet: registering it says so.
-	for _, g := range []string{GrantAuthorizationCode, GrantRefreshToken} {
-		if _, err := NormalizeSettings(Settings{GrantTypes: []string{g}, RedirectURIs: []string{"https://web.example/cb"}}); err == nil ||
-			!strings.Contains(err.Error(), "not available yet") {
-			t.Errorf("grant %s: %v", g, err)
-		}
+	// A client with redirect URIs gets the code flow with refresh tokens.
+	s, err = NormalizeSettings(Settings{RedirectURIs: []string{"https://web.example/cb"}})
+	if err != nil || strings.Join(s.GrantTypes, " ") != GrantAuthorizationCode+" "+GrantRefreshToken {
+		t.Fatalf("code defaults: %+v %v", s, err)
+	}
+	// Refresh tokens come from the code grant only.
+	if _, err := NormalizeSettings(Settings{GrantTypes: []string{GrantClientCredentials, GrantRefreshToken}}); err == nil {
+		t.Error("refresh_token without authorization_code accepted")
+	}
+	// A public client may use the code flow.
+	if _, err := NormalizeSettings(Settings{RedirectURIs: []string{"http://127.0.0.1/cb"}, TokenEndpointAuthMethod: AuthNone}); err != nil {
+		t.Errorf("public code client: %v", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/people/ldapdir"
 	"github.com/latchkey/latchkey/seal"
@@ -93,6 +94,24 @@ func prunePeople(ctx context.Context, p *people.Service, log *slog.Logger) {
 		}
 		if err := p.Prune(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("prune sessions failed", "err", err)
+		}
+	}
+}
+
+// pruneOAuth deletes expired authorization codes, pushed requests and idle
+// refresh tokens, and the sealed answers of the refresh grace once it
+// passed.
+func pruneOAuth(ctx context.Context, o *oauth.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := o.Prune(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("prune oauth grants failed", "err", err)
 		}
 	}
 }

@@ -83,6 +83,8 @@ type Config struct {
 	TokenTTL time.Duration
 	// People configures sign-in (sessions, passkeys, the directory).
 	People PeopleConfig
+	// OAuth configures the authorization server's grants.
+	OAuth OAuthConfig
 	// Proxy, if set, also runs the verifying gateway in front of an
 	// upstream API, on its own listener.
 	Proxy *ProxyConfig
@@ -97,6 +99,23 @@ type Config struct {
 	// Started, if set, is called with the bound address once the server
 	// accepts connections.
 	Started func(addr string)
+}
+
+// OAuthConfig configures the authorization code grant and its refresh
+// tokens (zero values: the defaults of package oauth).
+type OAuthConfig struct {
+	// AccessTokenTTL is the lifetime of OAuth access tokens (default and
+	// maximum 1h).
+	AccessTokenTTL time.Duration
+	// RefreshGrace: a rotated-out refresh token presented again by its
+	// client within it gets the same new pair (default 10s; negative: none).
+	RefreshGrace time.Duration
+	// RefreshIdleTTL ends refresh tokens unused that long (default 30
+	// days); RefreshTTL ends a grant's refresh tokens that long after the
+	// sign-in (default 90 days).
+	RefreshIdleTTL, RefreshTTL time.Duration
+	// RequirePAR refuses authorization requests not pushed to /oauth2/par.
+	RequirePAR bool
 }
 
 // RootKeyFile is the name of the file in the data directory that receives
@@ -215,7 +234,10 @@ func Run(ctx context.Context, c Config) error {
 	}
 	var oa *oauth.Service
 	if ost, ok := db.(oauth.Store); ok && sig != nil {
-		oa = oauth.New(oauth.Config{Store: ost, Tokens: svc, Signer: sig, Issuer: issuer, Log: c.Log})
+		gst, _ := db.(oauth.GrantStore)
+		oa = oauth.New(oauth.Config{Store: ost, Grants: gst, Box: box, Tokens: svc, Signer: sig, Issuer: issuer, Log: c.Log,
+			TokenTTL: c.OAuth.AccessTokenTTL, RefreshGrace: c.OAuth.RefreshGrace, RefreshIdleTTL: c.OAuth.RefreshIdleTTL,
+			RefreshTTL: c.OAuth.RefreshTTL, RequirePAR: c.OAuth.RequirePAR})
 	}
 	api := httpapi.New(httpapi.Config{
 		Service: svc, People: ppl, OAuth: oa, Log: c.Log, Registerer: reg,
@@ -261,6 +283,9 @@ func Run(ctx context.Context, c Config) error {
 	}()
 	go pruneNonces(signerCtx, svc, c.Log)
 	go prunePeople(signerCtx, ppl, c.Log)
+	if oa != nil {
+		go pruneOAuth(signerCtx, oa, c.Log)
+	}
 
 	stopGateway := func(context.Context) error { return nil }
 	if c.Proxy != nil {

@@ -13,6 +13,9 @@ import (
 type jwtFlags struct {
 	issuer, alg            *string
 	period, lead, tokenTTL *time.Duration
+	// OAuth
+	accessTTL, refreshGrace, refreshIdle, refreshTTL *time.Duration
+	requirePAR                                       *bool
 }
 
 func addJWTFlags(fs *flag.FlagSet, env func(string) string) (*jwtFlags, error) {
@@ -35,6 +38,11 @@ func addJWTFlags(fs *flag.FlagSet, env func(string) string) (*jwtFlags, error) {
 	f.period = durFlag("signing-key-period", "LATCHKEY_SIGNING_KEY_PERIOD", signer.SignPeriod, "how long a JWT signing key signs before the next one takes over")
 	f.lead = durFlag("signing-key-lead", "LATCHKEY_SIGNING_KEY_LEAD", signer.JWKSCacheTTL, "how long a new signing key is published in the JWKS before it signs (the JWKS may be cached for half of it)")
 	f.tokenTTL = durFlag("token-ttl", "LATCHKEY_TOKEN_TTL", 5*time.Minute, "default lifetime of JWTs from POST /v1/tokens (at most 1h)")
+	f.accessTTL = durFlag("oauth-access-token-ttl", "LATCHKEY_OAUTH_ACCESS_TOKEN_TTL", time.Hour, "lifetime of OAuth access tokens (at most 1h)")
+	f.refreshGrace = durFlag("oauth-refresh-grace", "LATCHKEY_OAUTH_REFRESH_GRACE", 10*time.Second, "a rotated-out refresh token presented again by its client within this gets the same new pair instead of revoking the grant (0: none)")
+	f.refreshIdle = durFlag("oauth-refresh-idle-ttl", "LATCHKEY_OAUTH_REFRESH_IDLE_TTL", 30*24*time.Hour, "refresh tokens unused this long stop working")
+	f.refreshTTL = durFlag("oauth-refresh-ttl", "LATCHKEY_OAUTH_REFRESH_TTL", 90*24*time.Hour, "a grant's refresh tokens stop working this long after the sign-in")
+	f.requirePAR = fs.Bool("oauth-require-par", envOr(env, "LATCHKEY_OAUTH_REQUIRE_PAR", "") == "true", "refuse authorization requests not pushed to /oauth2/par first (env LATCHKEY_OAUTH_REQUIRE_PAR=true)")
 	return f, err
 }
 
@@ -52,6 +60,19 @@ func (f *jwtFlags) apply(cfg *server.Config, env func(string) string) error {
 		return fmt.Errorf("--signing-key-period must be at least twice --signing-key-lead")
 	case *f.tokenTTL < time.Second || *f.tokenTTL > signer.MaxTokenTTL:
 		return fmt.Errorf("--token-ttl must be between 1s and 1h")
+	}
+	switch {
+	case *f.accessTTL < time.Second || *f.accessTTL > signer.MaxTokenTTL:
+		return fmt.Errorf("--oauth-access-token-ttl must be between 1s and 1h")
+	case *f.refreshGrace < 0 || *f.refreshGrace > time.Minute:
+		return fmt.Errorf("--oauth-refresh-grace must be between 0s and 1m")
+	case *f.refreshIdle < time.Minute || *f.refreshTTL < time.Minute:
+		return fmt.Errorf("--oauth-refresh-idle-ttl and --oauth-refresh-ttl must be at least 1m")
+	}
+	cfg.OAuth = server.OAuthConfig{AccessTokenTTL: *f.accessTTL, RefreshGrace: *f.refreshGrace, RefreshIdleTTL: *f.refreshIdle,
+		RefreshTTL: *f.refreshTTL, RequirePAR: *f.requirePAR}
+	if *f.refreshGrace == 0 {
+		cfg.OAuth.RefreshGrace = -1 // none (zero means the default)
 	}
 	cfg.Issuer, cfg.SigningAlg = *f.issuer, *f.alg
 	cfg.SigningKeyPeriod, cfg.SigningKeyLead, cfg.TokenTTL = *f.period, *f.lead, *f.tokenTTL
