@@ -122,6 +122,13 @@ func (h *Handler) updatePrincipal(typ token.PrincipalType) handlerFunc {
 		if typ == token.User && pr.Disabled && req.Disabled != nil {
 			h.onUserDisabled(r, actorFrom(r.Context()), pr.ID)
 		}
+		if typ == token.App && pr.Disabled && req.Disabled != nil && h.oauth != nil {
+			// Its tokens end now, opaque ones too, and for good: users
+			// authorize the app again once it is enabled.
+			if _, err := h.oauth.RevokeClientGrants(r.Context(), actorFrom(r.Context()), pr.ID, ""); err != nil {
+				return err
+			}
+		}
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
