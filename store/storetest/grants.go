@@ -220,7 +220,7 @@ var codeTests = []grantTest{
 		_, err = s.RedeemCode(bg, noExp.Digest, t0)
 		wantErr(t, "RedeemCode of the refused code", err, token.ErrNotFound)
 	}},
-	{"AS06_RedeemTwice: the second redemption gets the code with ErrCodeUsed and its grant", func(t *testing.T, s GrantsStore) {
+	{"AS06_RedeemTwiceGivesErrCodeUsedWithGrant", func(t *testing.T, s GrantsStore) {
 		c := fullCode("twice")
 		createCode(t, s, c)
 		first := t0.Add(time.Second)
@@ -449,7 +449,7 @@ var grantRecordTests = []grantTest{
 }
 
 var refreshTests = []grantTest{
-	{"RT01_RotateOnce: rotation marks the old token and stores the next; the old one cannot rotate again", func(t *testing.T, s GrantsStore) {
+	{"RT01_RotateOnceThenErrRotated", func(t *testing.T, s GrantsStore) {
 		g := fullGrant("grt_r", "usr_u", "app_c")
 		old := refreshToken("r1", g)
 		createGrant(t, s, g, old)
@@ -523,7 +523,7 @@ var refreshTests = []grantTest{
 			wantNoRefresh(t, s, fmt.Sprintf("the next token of losing rotation %d", i), d)
 		}
 	}},
-	{"RT06_RotateRollsBack: a next token that cannot be stored leaves the old one current", func(t *testing.T, s GrantsStore) {
+	{"RT06_RotateRollsBack", func(t *testing.T, s GrantsStore) {
 		g := fullGrant("grt_rb", "usr_u", "app_c")
 		old := refreshToken("rb", g)
 		createGrant(t, s, g, old)
