@@ -109,10 +109,11 @@ func (db *DB) RedeemCode(ctx context.Context, d []byte, now time.Time) (*oauth.C
 	if !errors.Is(err, token.ErrNotFound) {
 		return nil, db.errorf("redeem authorization code: %w", err)
 	}
-	// Nothing changed: the code was used before, or there is none. The
-	// first redemption committed before this one's UPDATE ran, so any
-	// read from here on sees it.
-	c, err = db.scanCode(db.e.reader().queryRow(ctx, selectCode+" WHERE digest = $1", nonNilBytes(d)))
+	// Nothing changed: the code was used before, or there is none. Mark
+	// it reused: the first redemption, when it records its grant, learns
+	// of this one (SetCodeGrant) if this one finds no grant to revoke yet.
+	c, err = db.scanCode(db.e.writer().queryRow(ctx,
+		"UPDATE oauth_codes SET reused = 1 WHERE digest = $1 RETURNING "+codeColumns, nonNilBytes(d)))
 	if err != nil {
 		return nil, db.errorf("redeem authorization code: %w", err)
 	}
@@ -120,16 +121,18 @@ func (db *DB) RedeemCode(ctx context.Context, d []byte, now time.Time) (*oauth.C
 }
 
 // SetCodeGrant records grantID as the grant the code with digest d
-// created; an error wrapping token.ErrNotFound if there is no such code.
-func (db *DB) SetCodeGrant(ctx context.Context, d []byte, grantID string) error {
-	n, err := db.e.writer().exec(ctx, "UPDATE oauth_codes SET grant_id = $2 WHERE digest = $1", nonNilBytes(d), grantID)
-	if err == nil && n == 0 {
-		err = token.ErrNotFound
-	}
+// created and reports whether a later redemption marked the code reused
+// before; an error wrapping token.ErrNotFound if there is no such code.
+// Both are one UPDATE of the row, so of this and a replay's mark, the one
+// that comes second sees the other.
+func (db *DB) SetCodeGrant(ctx context.Context, d []byte, grantID string) (bool, error) {
+	var reused int64
+	err := db.e.writer().queryRow(ctx, "UPDATE oauth_codes SET grant_id = $2 WHERE digest = $1 RETURNING reused",
+		nonNilBytes(d), grantID).Scan(&reused)
 	if err != nil {
-		return db.errorf("set the grant of an authorization code: %w", err)
+		return false, db.errorf("set the grant of an authorization code: %w", err)
 	}
-	return nil
+	return reused != 0, nil
 }
 
 // Grants.

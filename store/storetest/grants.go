@@ -227,8 +227,8 @@ var codeTests = []grantTest{
 		if _, err := s.RedeemCode(bg, c.Digest, first); err != nil {
 			t.Fatalf("RedeemCode: %v", err)
 		}
-		if err := s.SetCodeGrant(bg, c.Digest, "grt_1"); err != nil {
-			t.Fatalf("SetCodeGrant: %v", err)
+		if reused, err := s.SetCodeGrant(bg, c.Digest, "grt_1"); err != nil || reused {
+			t.Fatalf("SetCodeGrant: reused %v, %v", reused, err)
 		}
 		got, err := s.RedeemCode(bg, c.Digest, first.Add(time.Second))
 		wantErr(t, "RedeemCode again", err, oauth.ErrCodeUsed)
@@ -243,6 +243,11 @@ var codeTests = []grantTest{
 		}
 		_, err = s.RedeemCode(bg, same.Digest, first)
 		wantErr(t, "RedeemCode again at the same instant", err, oauth.ErrCodeUsed)
+		// The replay came before the first redemption recorded its grant:
+		// it found none to revoke, so SetCodeGrant tells the first.
+		if reused, err := s.SetCodeGrant(bg, same.Digest, "grt_2"); err != nil || !reused {
+			t.Fatalf("SetCodeGrant after a replay: reused %v, %v", reused, err)
+		}
 	}},
 	{"an unknown code is not found, to redeem or to set the grant of", func(t *testing.T, s GrantsStore) {
 		_, err := s.RedeemCode(bg, digestOf("unknown"), t0)
@@ -252,7 +257,8 @@ var codeTests = []grantTest{
 		}
 		_, err = s.RedeemCode(bg, nil, t0)
 		wantErr(t, "RedeemCode(nil)", err, token.ErrNotFound)
-		wantErr(t, "SetCodeGrant(unknown)", s.SetCodeGrant(bg, digestOf("unknown"), "grt_x"), token.ErrNotFound)
+		_, err = s.SetCodeGrant(bg, digestOf("unknown"), "grt_x")
+		wantErr(t, "SetCodeGrant(unknown)", err, token.ErrNotFound)
 	}},
 	{"redeeming at the zero time is refused and leaves the code unused", func(t *testing.T, s GrantsStore) {
 		c := fullCode("zero")

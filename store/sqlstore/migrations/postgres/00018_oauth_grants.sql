@@ -24,7 +24,9 @@ CREATE TABLE oauth_codes (
     expires_at   bigint NOT NULL,
     -- NULL until redeemed: RedeemCode's conditional UPDATE sets it once.
     used_at      bigint,
-    grant_id     text COLLATE "C" NOT NULL DEFAULT ''
+    grant_id     text COLLATE "C" NOT NULL DEFAULT '',
+    -- 1 once a redemption after the first marked it (SetCodeGrant reads it).
+    reused       integer NOT NULL DEFAULT 0
 );
 
 CREATE INDEX oauth_codes_expires_at ON oauth_codes (expires_at);

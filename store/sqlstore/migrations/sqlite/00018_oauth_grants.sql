@@ -23,7 +23,9 @@ CREATE TABLE oauth_codes (
     expires_at   INTEGER NOT NULL,
     -- NULL until redeemed: RedeemCode's conditional UPDATE sets it once.
     used_at      INTEGER,
-    grant_id     TEXT    NOT NULL DEFAULT ''
+    grant_id     TEXT    NOT NULL DEFAULT '',
+    -- 1 once a redemption after the first marked it (SetCodeGrant reads it).
+    reused       INTEGER NOT NULL DEFAULT 0
 ) STRICT, WITHOUT ROWID;
 
 CREATE INDEX oauth_codes_expires_at ON oauth_codes (expires_at);
