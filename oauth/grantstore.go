@@ -168,7 +168,9 @@ type GrantStore interface {
 	// PushedRequest returns the pushed request with digest d, or
 	// ErrNotFound (also once it expired at now).
 	PushedRequest(ctx context.Context, d []byte, now time.Time) (*PushedRequest, error)
-	// DeletePushedRequest deletes it: a request_uri is used once.
+	// DeletePushedRequest deletes it: a request_uri is used once. Of
+	// concurrent calls, on any node, one deletes it; the others, and a
+	// call for a request that is gone, get ErrNotFound.
 	DeletePushedRequest(ctx context.Context, d []byte) error
 
 	// PruneGrants deletes codes and pushed requests that expired before

@@ -52,19 +52,19 @@ const selectCode = "SELECT " + codeColumns + " FROM oauth_codes"
 
 func (db *DB) scanCode(s scanner) (*oauth.Code, error) {
 	var (
-		c                             oauth.Code
-		d                             = db.dec()
-		scopes, audiences, amr        []string
-		authTime, created, exp, used_ sql.NullInt64
+		c                              oauth.Code
+		d                              = db.dec()
+		scopes, audiences, amr         []string
+		authTime, created, exp, usedAt sql.NullInt64
 	)
 	err := s.Scan(&c.Digest, &c.ClientID, &c.UserID, &c.SessionID, &c.RedirectURI, &c.Challenge,
 		db.d.stringsDst(&scopes), db.d.stringsDst(&audiences), &c.Nonce, &c.DPoPJKT, &authTime,
-		db.d.stringsDst(&amr), &created, &exp, &used_, &c.GrantID)
+		db.d.stringsDst(&amr), &created, &exp, &usedAt, &c.GrantID)
 	if err != nil {
 		return nil, err
 	}
 	c.Scopes, c.Audiences, c.AMR = nilIfEmpty(scopes), nilIfEmpty(audiences), nilIfEmpty(amr)
-	c.AuthTime, c.CreatedAt, c.ExpiresAt, c.UsedAt = d.time(authTime), d.time(created), d.time(exp), d.time(used_)
+	c.AuthTime, c.CreatedAt, c.ExpiresAt, c.UsedAt = d.time(authTime), d.time(created), d.time(exp), d.time(usedAt)
 	return &c, nil
 }
 
@@ -144,18 +144,18 @@ const selectGrant = "SELECT " + grantColumns + " FROM oauth_grants"
 
 func (db *DB) scanGrant(s scanner) (*oauth.Grant, error) {
 	var (
-		g                       oauth.Grant
-		d                       = db.dec()
-		scopes, audiences, amr  []string
-		authTime, created, exp_ sql.NullInt64
+		g                          oauth.Grant
+		d                          = db.dec()
+		scopes, audiences, amr     []string
+		authTime, created, expires sql.NullInt64
 	)
 	err := s.Scan(&g.ID, &g.ClientID, &g.UserID, db.d.stringsDst(&scopes), db.d.stringsDst(&audiences),
-		&g.DPoPJKT, &g.SessionID, &authTime, db.d.stringsDst(&amr), &created, &exp_)
+		&g.DPoPJKT, &g.SessionID, &authTime, db.d.stringsDst(&amr), &created, &expires)
 	if err != nil {
 		return nil, err
 	}
 	g.Scopes, g.Audiences, g.AMR = nilIfEmpty(scopes), nilIfEmpty(audiences), nilIfEmpty(amr)
-	g.AuthTime, g.CreatedAt, g.ExpiresAt = d.time(authTime), d.time(created), d.time(exp_)
+	g.AuthTime, g.CreatedAt, g.ExpiresAt = d.time(authTime), d.time(created), d.time(expires)
 	return &g, nil
 }
 
@@ -167,16 +167,16 @@ const insertRefreshSQL = "INSERT INTO oauth_refresh_tokens (" + refreshColumns +
 
 func (db *DB) scanRefresh(s scanner) (*oauth.RefreshToken, error) {
 	var (
-		rt                     oauth.RefreshToken
-		d                      = db.dec()
-		created, exp, rotated_ sql.NullInt64
+		rt                    oauth.RefreshToken
+		d                     = db.dec()
+		created, exp, rotated sql.NullInt64
 	)
-	err := s.Scan(&rt.Digest, &rt.GrantID, &rt.ClientID, &rt.UserID, &created, &exp, &rotated_, &rt.Successor)
+	err := s.Scan(&rt.Digest, &rt.GrantID, &rt.ClientID, &rt.UserID, &created, &exp, &rotated, &rt.Successor)
 	if err != nil {
 		return nil, err
 	}
 	rt.Successor = nilIfEmpty(rt.Successor)
-	rt.CreatedAt, rt.ExpiresAt, rt.RotatedAt = d.time(created), d.time(exp), d.time(rotated_)
+	rt.CreatedAt, rt.ExpiresAt, rt.RotatedAt = d.time(created), d.time(exp), d.time(rotated)
 	return &rt, nil
 }
 
