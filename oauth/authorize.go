@@ -394,13 +394,19 @@ func (s *Service) Approve(ctx context.Context, req *AuthRequest, si SignIn, cons
 	if !req.RedirectGiven {
 		rec.RedirectURI = "" // the token request needs none then
 	}
+	if req.pushed != nil {
+		// A request_uri is used once (RFC 9126 §4): of two approvals of it,
+		// one gets a code.
+		err := s.grants.DeletePushedRequest(ctx, req.pushed)
+		if errors.Is(err, token.ErrNotFound) {
+			return "", pageError("invalid_request_uri", "the request_uri was used already")
+		}
+		if err != nil {
+			return "", unavailable(err, "delete pushed request")
+		}
+	}
 	if err := s.grants.CreateCode(ctx, rec); err != nil {
 		return "", unavailable(err, "create code")
-	}
-	if req.pushed != nil {
-		if err := s.grants.DeletePushedRequest(ctx, req.pushed); err != nil {
-			s.log.Warn("oauth: delete pushed request", "err", err)
-		}
 	}
 	return withParams(req.RedirectURI, url.Values{"code": {code.Reveal()}, "state": {req.State}, "iss": {s.issuer}}), nil
 }
