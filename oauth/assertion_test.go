@@ -149,7 +149,18 @@ type answer struct {
 	body   map[string]any
 }
 
-func (a answer) String() string { return fmt.Sprintf("%d %v", a.status, a.body) }
+// String shows the answer without its access token (no secrets in test
+// output).
+func (a answer) String() string {
+	b := map[string]any{}
+	for k, v := range a.body {
+		if k == "access_token" {
+			v = "[redacted]"
+		}
+		b[k] = v
+	}
+	return fmt.Sprintf("%d %v", a.status, b)
+}
 
 // token posts a client_credentials request with assertion to the token
 // endpoint (extra form fields from extra).
