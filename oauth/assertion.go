@@ -6,9 +6,11 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/url"
 	"slices"
@@ -109,7 +111,7 @@ func (s *Service) authenticateAssertion(r *http.Request, form url.Values) (*Clie
 	}
 	var claims jwt.Claims
 	if !verifyAssertion(tok, &set, &claims) {
-		return nil, assertionFail("the signature does not verify with a key of the client's jwks")
+		return nil, errClient // as for an unknown client: no oracle of which clients exist
 	}
 	// Only the verified claims count from here on.
 	if claims.Issuer != id || claims.Subject != id {
@@ -153,13 +155,15 @@ func (s *Service) authenticateAssertion(r *http.Request, form url.Values) (*Clie
 	return c, nil
 }
 
-// dummyKeys are throwaway public keys, one per assertion algorithm, to
-// check the assertion of an unknown client against.
+// dummyKeys are public keys nobody holds the private part of (the RSA
+// modulus is fixed, the others fresh), one per assertion algorithm: the
+// assertion of an unknown client is checked against one, so that it costs
+// what a known client's does.
 var dummyKeys = sync.OnceValue(func() map[string]any {
 	m := map[string]any{}
-	if k, err := rsa.GenerateKey(rand.Reader, 2048); err == nil {
-		m[string(jose.RS256)], m[string(jose.PS256)] = &k.PublicKey, &k.PublicKey
-	}
+	n, _ := base64.RawURLEncoding.DecodeString(dummyRSAModulus)
+	rk := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: 65537}
+	m[string(jose.RS256)], m[string(jose.PS256)] = rk, rk
 	if k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err == nil {
 		m[string(jose.ES256)] = &k.PublicKey
 	}
@@ -171,6 +175,10 @@ var dummyKeys = sync.OnceValue(func() map[string]any {
 	}
 	return m
 })
+
+// dummyRSAModulus is the modulus of a 2048-bit RSA key whose private part
+// was thrown away.
+const dummyRSAModulus = "pLKljuCzLQ4DrgCLl13WXES_HmMQKoqJZ9nFtYTCzBHVsvifHKUaWQoyUeusOpHvyNU381oT3AFhxMbDaVLeGyzMpaI2RBvHDNJA9yZ8TJmvibNtkMoQ7LjvnFUkTVqNGQHlooWcSfMxD6_koGOJzuZOseY4CirXqyazACFHdedbv0N9653FggxSjZPPw0OMchPRPFGAsSppHWEazInmnLfDZ75KzcE5tS9JiLlCMelDuCbuQaWloRxqY-_Db0HukWw4_jNoLWkM0ulVXzjvcZW-fB0NnMV6gYIFBLTheENF6tGu2Mj-TI5BVljxn94ZF-SaYr58kkWlBe4cSxBCbw"
 
 // verifyAssertion checks tok's signature with the key of set its header
 // names (kid), or else with each key of a matching algorithm, and decodes

@@ -442,8 +442,16 @@ func TestAS10_AssertionRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := f.token(sign(t, f.key, jose.ES256, f.kid, goodClaims("secretive")), nil); !a.invalidClient() {
-		t.Errorf("assertion for a client_secret_basic client: %v", a)
+	secretive := f.token(sign(t, f.key, jose.ES256, f.kid, goodClaims("secretive")), nil)
+	if !secretive.invalidClient() {
+		t.Errorf("assertion for a client_secret_basic client: %v", secretive)
+	}
+	// Wrong key, unknown client, another method: one answer, so the
+	// answer does not tell which client IDs exist or how they authenticate.
+	unknown := f.token(sign(t, other, jose.ES256, f.kid, goodClaims("ghost")), nil)
+	wrongKey := f.token(sign(t, other, jose.ES256, f.kid, goodClaims("svc")), nil)
+	if unknown.String() != wrongKey.String() || secretive.String() != wrongKey.String() {
+		t.Errorf("answers differ: unknown client %v, wrong key %v, secret client %v", unknown, wrongKey, secretive)
 	}
 }
 
