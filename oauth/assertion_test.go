@@ -206,6 +206,15 @@ func TestPrivateKeyJWTClientCredentials(t *testing.T) {
 	if a := f.token(sign(t, f.key, f.alg, "", goodClaims("svc")), nil); !a.ok() {
 		t.Fatalf("assertion without kid: %v", a)
 	}
+	// Basic and an assertion together: one method only.
+	r := httptest.NewRequest(http.MethodPost, "/oauth2/token", strings.NewReader(url.Values{"grant_type": {oauth.GrantClientCredentials},
+		"client_assertion_type": {oauth.ClientAssertionType}, "client_assertion": {f.assertion(t, goodClaims("svc"))}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.SetBasicAuth("svc", "lkcs_x")
+	w := httptest.NewRecorder()
+	if err := f.svc.HandleToken(w, r); err == nil || !strings.Contains(err.Error(), "invalid_request") {
+		t.Fatalf("Basic and client_assertion together: %v (%d)", err, w.Code)
+	}
 	// The client's secret methods do not work for it.
 	form := url.Values{"grant_type": {oauth.GrantClientCredentials}, "client_id": {"svc"}, "client_secret": {"lkcs_x"}}
 	if a := f.post("/oauth2/token", form, f.svc.HandleToken); !a.invalidClient() {
