@@ -51,12 +51,21 @@ type AuthorizationServerMetadata struct {
 	TokenEndpoint                     string   `json:"token_endpoint,omitempty"`
 	GrantTypesSupported               []string `json:"grant_types_supported,omitempty"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+	// TokenEndpointAuthSigningAlgValuesSupported are the JWS algorithms a
+	// private_key_jwt client assertion may use.
+	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported,omitempty"`
 	// IntrospectionEndpoint is POST /oauth2/introspect (RFC 7662).
 	IntrospectionEndpoint                     string   `json:"introspection_endpoint,omitempty"`
 	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	// IntrospectionEndpointAuthSigningAlgValuesSupported: as for the token
+	// endpoint.
+	IntrospectionEndpointAuthSigningAlgValuesSupported []string `json:"introspection_endpoint_auth_signing_alg_values_supported,omitempty"`
 	// RevocationEndpoint is POST /oauth2/revoke (RFC 7009).
 	RevocationEndpoint                     string   `json:"revocation_endpoint,omitempty"`
 	RevocationEndpointAuthMethodsSupported []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
+	// RevocationEndpointAuthSigningAlgValuesSupported: as for the token
+	// endpoint.
+	RevocationEndpointAuthSigningAlgValuesSupported []string `json:"revocation_endpoint_auth_signing_alg_values_supported,omitempty"`
 }
 
 // SigningKey describes one JWT signing key; its private part never leaves

@@ -56,7 +56,12 @@ func (h *Handler) serverMetadata(w http.ResponseWriter, r *http.Request) error {
 	if h.oauth != nil {
 		m.TokenEndpoint = h.issuer + "/oauth2/token"
 		m.GrantTypesSupported = []string{oauth.GrantClientCredentials, oauth.GrantTokenExchange}
-		m.TokenEndpointAuthMethodsSupported = []string{oauth.AuthSecretBasic, oauth.AuthSecretPost}
+		m.TokenEndpointAuthMethodsSupported = []string{oauth.AuthSecretBasic, oauth.AuthSecretPost, oauth.AuthPrivateKeyJWT}
+		for _, a := range oauth.AssertionAlgs {
+			m.TokenEndpointAuthSigningAlgValuesSupported = append(m.TokenEndpointAuthSigningAlgValuesSupported, string(a))
+		}
+		m.IntrospectionEndpointAuthSigningAlgValuesSupported = m.TokenEndpointAuthSigningAlgValuesSupported
+		m.RevocationEndpointAuthSigningAlgValuesSupported = m.TokenEndpointAuthSigningAlgValuesSupported
 		m.IntrospectionEndpoint = h.issuer + "/oauth2/introspect"
 		m.IntrospectionEndpointAuthMethodsSupported = m.TokenEndpointAuthMethodsSupported
 		m.RevocationEndpoint = h.issuer + "/oauth2/revoke"

@@ -233,6 +233,17 @@ var httpClient = &http.Client{Timeout: 30 * time.Second}
 // and returns it with its client secret.
 func (l *latchkey) createClient(t *testing.T, body string) api.Principal {
 	t.Helper()
+	p := l.createApp(t, body)
+	if p.ClientSecret == "" {
+		t.Fatal("POST /v1/apps answered no client_secret")
+	}
+	return p
+}
+
+// createApp registers an OAuth app over the HTTP API (POST /v1/apps) and
+// returns it (with a client secret only if its method has one).
+func (l *latchkey) createApp(t *testing.T, body string) api.Principal {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, l.URL+"/v1/apps", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+l.Root)
 	req.Header.Set("Content-Type", "application/json")
@@ -248,9 +259,6 @@ func (l *latchkey) createClient(t *testing.T, body string) api.Principal {
 	var p api.Principal
 	if err := json.Unmarshal(b, &p); err != nil {
 		t.Fatal(err)
-	}
-	if p.ClientSecret == "" {
-		t.Fatal("POST /v1/apps answered no client_secret")
 	}
 	return p
 }

@@ -180,11 +180,13 @@ func invalidMetadata(format string, args ...any) error {
 // NormalizeSettings checks an app's OAuth settings and fills the defaults:
 // grant types (client_credentials for a client without redirect URIs,
 // authorization_code + refresh_token for one with them),
-// client_secret_basic, jwt access tokens.
+// client_secret_basic, jwt access tokens. A private_key_jwt client needs
+// jwks: its public signing keys.
 func NormalizeSettings(in Settings) (Settings, error) {
 	out := in
 	out.RedirectURIs = slices.Clone(in.RedirectURIs)
 	out.Audiences = slices.Clone(in.Audiences)
+	out.JWKS = slices.Clone(in.JWKS)
 	if len(out.GrantTypes) == 0 {
 		if len(out.RedirectURIs) > 0 {
 			out.GrantTypes = []string{GrantAuthorizationCode, GrantRefreshToken}
@@ -219,9 +221,14 @@ func NormalizeSettings(in Settings) (Settings, error) {
 			return out, invalidMetadata("a public client (token_endpoint_auth_method none) cannot use client_credentials or token exchange: it has no secret to authenticate with")
 		}
 	case AuthPrivateKeyJWT:
-		return out, invalidMetadata("token_endpoint_auth_method private_key_jwt is not available yet; use client_secret_basic or client_secret_post")
+		if len(out.JWKS) == 0 {
+			return out, invalidMetadata("token_endpoint_auth_method private_key_jwt needs jwks: the client's public keys")
+		}
+		if err := validJWKS(out.JWKS); err != nil {
+			return out, invalidMetadata("jwks: %v", err)
+		}
 	default:
-		return out, invalidMetadata("token_endpoint_auth_method: unknown method %q (client_secret_basic, client_secret_post or none)", out.TokenEndpointAuthMethod)
+		return out, invalidMetadata("token_endpoint_auth_method: unknown method %q (client_secret_basic, client_secret_post, private_key_jwt or none)", out.TokenEndpointAuthMethod)
 	}
 	if out.AccessTokenFormat == "" {
 		out.AccessTokenFormat = "jwt"
@@ -235,8 +242,8 @@ func NormalizeSettings(in Settings) (Settings, error) {
 	if out.DPoPBoundAccessTokens {
 		return out, invalidMetadata("dpop_bound_access_tokens is not available yet")
 	}
-	if len(out.JWKS) > 0 {
-		return out, invalidMetadata("jwks is only for private_key_jwt, which is not available yet")
+	if len(out.JWKS) > 0 && out.TokenEndpointAuthMethod != AuthPrivateKeyJWT {
+		return out, invalidMetadata("jwks is only for token_endpoint_auth_method private_key_jwt")
 	}
 	if (seen[GrantAuthorizationCode] || len(out.RedirectURIs) > 0) && !seen[GrantAuthorizationCode] {
 		return out, invalidMetadata("redirect_uris are only for the authorization_code grant")
@@ -334,7 +341,7 @@ func updateErr(err error, what string) error {
 
 // CreateApp creates app p as an OAuth client with settings set, in one
 // transaction, and returns it with its client secret (empty for a public
-// client), shown only now.
+// client or a private_key_jwt one), shown only now.
 func (s *Service) CreateApp(ctx context.Context, a *token.Actor, p token.CreatePrincipalParams, set Settings) (*token.Principal, *Client, string, error) {
 	p.Type = token.App
 	set, err := NormalizeSettings(set)
@@ -347,7 +354,7 @@ func (s *Service) CreateApp(ctx context.Context, a *token.Actor, p token.CreateP
 	}
 	c := &Client{AppID: pr.ID, Settings: set, CreatedAt: pr.CreatedAt, UpdatedAt: pr.CreatedAt, Version: 1}
 	var secret string
-	if set.TokenEndpointAuthMethod != AuthNone {
+	if hasSecret(set) {
 		if secret, c.SecretDigest, err = newSecret(); err != nil {
 			return nil, nil, "", &token.Error{Kind: token.Internal, Msg: "internal error", Err: err}
 		}
@@ -362,8 +369,9 @@ func (s *Service) CreateApp(ctx context.Context, a *token.Actor, p token.CreateP
 }
 
 // SetSettings replaces app appID's OAuth settings; an app that was no
-// client (or was a public one) and becomes a confidential client gets a
-// secret, returned only now.
+// client (or was a public or private_key_jwt one) and becomes a client
+// authenticating with a secret gets one, returned only now; one that
+// becomes public or private_key_jwt loses its secrets.
 func (s *Service) SetSettings(ctx context.Context, a *token.Actor, appID string, set Settings) (*Client, string, error) {
 	const action = "app.oauth.update"
 	if !a.May(token.ScopePrincipalsWrite) {
@@ -385,7 +393,7 @@ func (s *Service) SetSettings(ctx context.Context, a *token.Actor, appID string,
 		}
 		c.Settings, c.UpdatedAt = set, now
 		switch {
-		case set.TokenEndpointAuthMethod == AuthNone:
+		case !hasSecret(set):
 			c.SecretDigest, c.PrevSecretDigest, c.PrevSecretUntil = nil, nil, time.Time{}
 		case c.SecretDigest == nil:
 			c.SecretDigest, issued = digest, true
@@ -438,8 +446,11 @@ func (s *Service) RotateSecret(ctx context.Context, a *token.Actor, appID string
 		if c.Version == 0 {
 			return token.Errorf(token.NotFound, "client_not_found", "this app is not an OAuth client: give it OAuth settings first")
 		}
-		if c.Settings.TokenEndpointAuthMethod == AuthNone {
+		switch c.Settings.TokenEndpointAuthMethod {
+		case AuthNone:
 			return token.Errorf(token.Invalid, "public_client", "a public client (token_endpoint_auth_method none) has no secret")
+		case AuthPrivateKeyJWT:
+			return token.Errorf(token.Invalid, "private_key_jwt_client", "a private_key_jwt client has no secret: it authenticates with its keys; change its jwks to rotate them")
 		}
 		c.PrevSecretDigest, c.PrevSecretUntil = nil, time.Time{}
 		if grace > 0 {
@@ -454,6 +465,12 @@ func (s *Service) RotateSecret(ctx context.Context, a *token.Actor, appID string
 		return "", time.Time{}, updateErr(err, "rotate client secret")
 	}
 	return secret, until, nil
+}
+
+// hasSecret reports whether a client with settings set authenticates with
+// a client secret (client_secret_basic or client_secret_post).
+func hasSecret(set Settings) bool {
+	return set.TokenEndpointAuthMethod == AuthSecretBasic || set.TokenEndpointAuthMethod == AuthSecretPost
 }
 
 // checkSecret compares secret with the client's digests in constant time

@@ -100,7 +100,8 @@ var errClient = &Error{Code: "invalid_client", Description: "client authenticati
 // authenticate finds and authenticates the client of a token-endpoint
 // request: HTTP Basic (client_secret_basic, RFC 6749 §2.3.1 — both parts
 // form-urlencoded), or client_id + client_secret in the body
-// (client_secret_post), or client_id alone for a public client. The method
+// (client_secret_post), or a client_assertion (private_key_jwt, RFC 7523),
+// or client_id alone for a public client. The method
 // must be the one the client registered. Every failure is the same
 // invalid_client.
 func (s *Service) authenticate(r *http.Request, form url.Values) (*Client, *token.Principal, error) {
@@ -125,6 +126,9 @@ func (s *Service) authenticate(r *http.Request, form url.Values) (*Client, *toke
 		method, basic = AuthSecretBasic, true
 		if form.Has("client_secret") {
 			return nil, nil, &Error{Code: "invalid_request", Description: "send the client secret one way only"}
+		}
+		if form.Has("client_assertion") || form.Has("client_assertion_type") {
+			return nil, nil, &Error{Code: "invalid_request", Description: "authenticate one way only: HTTP Basic or client_assertion"}
 		}
 		if fid := form.Get("client_id"); fid != "" && fid != id {
 			return nil, nil, &Error{Code: "invalid_request", Description: "client_id differs from the authenticated client"}

@@ -39,21 +39,21 @@ func TestAS13_PasswordAndImplicitRefusedAtRegistration(t *testing.T) {
 
 func TestNormalizeSettingsRefusals(t *testing.T) {
 	bad := map[string]Settings{
-		"unknown grant":             {GrantTypes: []string{"magic"}},
-		"duplicate grant":           {GrantTypes: []string{GrantClientCredentials, GrantClientCredentials}},
-		"code without redirect":     {GrantTypes: []string{GrantAuthorizationCode}},
-		"redirect without code":     {GrantTypes: []string{GrantClientCredentials}, RedirectURIs: []string{"https://a.example/cb"}},
-		"fragment":                  {RedirectURIs: []string{"https://a.example/cb#x"}},
-		"relative":                  {RedirectURIs: []string{"/cb"}},
-		"http non-loopback":         {RedirectURIs: []string{"http://a.example/cb"}},
-		"bare private scheme":       {RedirectURIs: []string{"myapp:/cb"}},
-		"public client_credential":  {GrantTypes: []string{GrantClientCredentials}, TokenEndpointAuthMethod: AuthNone},
-		"unknown auth method":       {TokenEndpointAuthMethod: "client_secret_jwt"},
-		"bad format":                {AccessTokenFormat: "xml"},
-		"dpop (not yet)":            {DPoPBoundAccessTokens: true},
-		"private_key_jwt (not yet)": {TokenEndpointAuthMethod: AuthPrivateKeyJWT},
-		"audience with space":       {Audiences: []string{"a b"}},
-		"backchannel relative":      {BackchannelLogoutURI: "/logout"},
+		"unknown grant":                {GrantTypes: []string{"magic"}},
+		"duplicate grant":              {GrantTypes: []string{GrantClientCredentials, GrantClientCredentials}},
+		"code without redirect":        {GrantTypes: []string{GrantAuthorizationCode}},
+		"redirect without code":        {GrantTypes: []string{GrantClientCredentials}, RedirectURIs: []string{"https://a.example/cb"}},
+		"fragment":                     {RedirectURIs: []string{"https://a.example/cb#x"}},
+		"relative":                     {RedirectURIs: []string{"/cb"}},
+		"http non-loopback":            {RedirectURIs: []string{"http://a.example/cb"}},
+		"bare private scheme":          {RedirectURIs: []string{"myapp:/cb"}},
+		"public client_credential":     {GrantTypes: []string{GrantClientCredentials}, TokenEndpointAuthMethod: AuthNone},
+		"unknown auth method":          {TokenEndpointAuthMethod: "client_secret_jwt"},
+		"bad format":                   {AccessTokenFormat: "xml"},
+		"dpop (not yet)":               {DPoPBoundAccessTokens: true},
+		"private_key_jwt without jwks": {TokenEndpointAuthMethod: AuthPrivateKeyJWT},
+		"audience with space":          {Audiences: []string{"a b"}},
+		"backchannel relative":         {BackchannelLogoutURI: "/logout"},
 	}
 	for name, s := range bad {
 		if _, err := NormalizeSettings(s); err == nil {

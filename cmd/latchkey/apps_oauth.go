@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -13,12 +15,12 @@ import (
 // (the server checks the settings as a whole).
 var (
 	oauthGrants      = []string{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"}
-	oauthTokenAuths  = []string{"client_secret_basic", "client_secret_post", "none"}
+	oauthTokenAuths  = []string{"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
 	oauthTokenFormat = []string{"jwt", "opaque"}
 )
 
 // oauthFlagNames are the flags that make an app an OAuth client.
-var oauthFlagNames = []string{"redirect-uri", "post-logout-redirect-uri", "grant", "token-auth", "audience", "skip-consent", "dpop-bound", "access-token-format"}
+var oauthFlagNames = []string{"redirect-uri", "post-logout-redirect-uri", "grant", "token-auth", "audience", "skip-consent", "dpop-bound", "access-token-format", "jwks"}
 
 // appCommands are the subcommands of "latchkey apps" that only apps have.
 func appCommands() []subcommand {
@@ -44,9 +46,21 @@ func oauthFlags(f *cmdFlags) func() (*api.OAuthSettings, error) {
 	skipConsent := f.Bool("skip-consent", false, "do not ask users to consent (a first-party client)")
 	dpop := f.Bool("dpop-bound", false, "bind the client's access tokens to a DPoP key (RFC 9449)")
 	format := f.String("access-token-format", "", "access token `format`: "+strings.Join(oauthTokenFormat, "|")+" (default jwt)")
+	jwksFile := f.String("jwks", "", "`file` holding the client's public keys as a JWK Set, for --token-auth private_key_jwt (the default with --jwks)")
 	return func() (*api.OAuthSettings, error) {
 		if !slices.ContainsFunc(oauthFlagNames, f.isSet) {
 			return nil, nil
+		}
+		var jwks json.RawMessage
+		if f.isSet("jwks") {
+			b, err := readJWKSFile(*jwksFile)
+			if err != nil {
+				return nil, err
+			}
+			jwks = b
+			if *tokenAuth == "" {
+				*tokenAuth = "private_key_jwt"
+			}
 		}
 		for _, g := range grants.vals {
 			if !slices.Contains(oauthGrants, g) {
@@ -68,8 +82,26 @@ func oauthFlags(f *cmdFlags) func() (*api.OAuthSettings, error) {
 			DPoPBoundAccessTokens:   *dpop,
 			SkipConsent:             *skipConsent,
 			Audiences:               audiences.vals,
+			JWKS:                    jwks,
 		}, nil
 	}
+}
+
+// readJWKSFile reads the --jwks file and checks that it is a JWK Set in
+// shape; the server checks the keys.
+func readJWKSFile(path string) (json.RawMessage, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("--jwks: %v", err)
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, usagef("--jwks: %s is not a JSON object (a JWK Set: {\"keys\":[...]})", path)
+	}
+	if _, ok := obj["keys"]; !ok {
+		return nil, usagef("--jwks: %s has no \"keys\" member: it must be a JWK Set", path)
+	}
+	return json.RawMessage(b), nil
 }
 
 func rotateClientSecret(c *cli, f *cmdFlags, args []string) error {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -44,7 +46,7 @@ func newOAuthAppServer(t *testing.T) *fakeServer {
 		}
 		normalise(o)
 		p.OAuth, p.ClientID = o, p.ID
-		if secret && o.TokenEndpointAuthMethod != "none" {
+		if secret && o.TokenEndpointAuthMethod != "none" && o.TokenEndpointAuthMethod != "private_key_jwt" {
 			p.ClientSecret = clientSecret
 		}
 	}
@@ -108,6 +110,15 @@ func newOAuthAppServer(t *testing.T) *fakeServer {
 
 func TestOAuthAppCommands(t *testing.T) {
 	srv := newOAuthAppServer(t)
+	dir := t.TempDir()
+	jwksFile, notJWKS := filepath.Join(dir, "jwks.json"), filepath.Join(dir, "list.json")
+	jwks := `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1"}]}`
+	if err := os.WriteFile(jwksFile, []byte(jwks), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(notJWKS, []byte(`[1]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	wantBody := func(want map[string]any) func(t *testing.T, r recorded) {
 		return func(t *testing.T, r recorded) {
 			t.Helper()
@@ -146,6 +157,12 @@ func TestOAuthAppCommands(t *testing.T) {
 			check: wantBody(map[string]any{"id": "worker", "oauth": map[string]any{}})},
 		{name: "create/public client has no secret", args: []string{"apps", "create", "spa", "--redirect-uri", "https://spa.example/cb", "--token-auth", "none"},
 			wantOut: []string{"Client ID:", "authorization_code,refresh_token", "none"}, noSecret: true},
+		{name: "create/--jwks makes a private_key_jwt client without a secret", args: []string{"apps", "create", "signer", "--jwks", jwksFile},
+			wantOut: []string{"Client ID:", "private_key_jwt", "JWKS:"}, noSecret: true,
+			check: wantBody(map[string]any{"id": "signer", "oauth": map[string]any{"token_endpoint_auth_method": "private_key_jwt",
+				"jwks": map[string]any{"keys": []any{map[string]any{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "k1"}}}}})},
+		{name: "usage/--jwks not a JWK Set", args: []string{"apps", "create", "signer", "--jwks", notJWKS}, wantCode: 2, wantErr: []string{"--jwks", "JWK Set"}},
+		{name: "usage/--jwks missing file", args: []string{"apps", "create", "signer", "--jwks", filepath.Join(dir, "nope.json")}, wantCode: 2, wantErr: []string{"--jwks"}},
 		{name: "create/without oauth flags is a plain app", args: []string{"apps", "create", "ci", "--permissions", "orders:read"}, noSecret: true,
 			check: wantBody(map[string]any{"id": "ci", "permissions": []any{"orders:read"}})},
 		{name: "create/invalid metadata", args: []string{"apps", "create", "bad", "--redirect-uri", "cb"}, wantCode: 3,
