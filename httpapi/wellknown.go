@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -68,7 +69,10 @@ func (h *Handler) serverMetadata(w http.ResponseWriter, r *http.Request) error {
 		m.RevocationEndpointAuthMethodsSupported = m.TokenEndpointAuthMethodsSupported
 		if h.oauth.OffersCodeGrant() {
 			m.GrantTypesSupported = append(m.GrantTypesSupported, oauth.GrantAuthorizationCode, oauth.GrantRefreshToken)
-			m.TokenEndpointAuthMethodsSupported = append(m.TokenEndpointAuthMethodsSupported, oauth.AuthNone)
+			// Public clients redeem codes and refresh, and revoke their
+			// refresh tokens; they never introspect.
+			m.TokenEndpointAuthMethodsSupported = append(slices.Clone(m.TokenEndpointAuthMethodsSupported), oauth.AuthNone)
+			m.RevocationEndpointAuthMethodsSupported = m.TokenEndpointAuthMethodsSupported
 			m.AuthorizationEndpoint = h.issuer + "/oauth2/authorize"
 			m.ResponseTypesSupported = []string{"code"}
 			m.ResponseModesSupported = []string{"query"}
