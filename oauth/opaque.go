@@ -50,12 +50,9 @@ func (s *Service) ensureKeyspace(ctx context.Context) error {
 	for _, ks := range []struct {
 		name, prefix string
 		ttl          time.Duration
-	}{{AccessKeyspace, AccessPrefix, signer.MaxTokenTTL}, {GrantKeyspace, GrantPrefix, 0}} {
+	}{{AccessKeyspace, AccessPrefix, signer.MaxTokenTTL}, {GrantKeyspace, GrantPrefix, MaxRefreshTTL}} {
 		prefix, maxTTL := ks.prefix, ks.ttl
-		p := token.KeyspaceParams{Name: ks.name, Prefix: &prefix, AllowPermanent: &permanent}
-		if maxTTL > 0 {
-			p.DefaultTTL, p.MaxTTL = &maxTTL, &maxTTL
-		}
+		p := token.KeyspaceParams{Name: ks.name, Prefix: &prefix, AllowPermanent: &permanent, DefaultTTL: &maxTTL, MaxTTL: &maxTTL}
 		_, err := s.tokens.CreateKeyspace(ctx, issuerActor, p)
 		if err != nil && token.KindOf(err) != token.Conflict {
 			return err

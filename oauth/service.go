@@ -76,6 +76,9 @@ type Config struct {
 	Log        *slog.Logger
 }
 
+// MaxRefreshTTL bounds the absolute lifetime of a grant's refresh tokens.
+const MaxRefreshTTL = 5 * 365 * 24 * time.Hour
+
 // DefaultRefreshGrace is the refresh grace of SPEC §3.6: a client retrying
 // after a timeout must not be logged out.
 const DefaultRefreshGrace = 10 * time.Second
@@ -116,6 +119,7 @@ func New(c Config) *Service {
 	if s.absTTL <= 0 {
 		s.absTTL = 90 * 24 * time.Hour
 	}
+	s.absTTL = min(s.absTTL, MaxRefreshTTL)
 	if s.ttl <= 0 || s.ttl > signer.MaxTokenTTL {
 		s.ttl = signer.MaxTokenTTL
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/signer"
 )
@@ -66,8 +67,8 @@ func (f *jwtFlags) apply(cfg *server.Config, env func(string) string) error {
 		return fmt.Errorf("--oauth-access-token-ttl must be between 1s and 1h")
 	case *f.refreshGrace < 0 || *f.refreshGrace > time.Minute:
 		return fmt.Errorf("--oauth-refresh-grace must be between 0s and 1m")
-	case *f.refreshIdle < time.Minute || *f.refreshTTL < time.Minute:
-		return fmt.Errorf("--oauth-refresh-idle-ttl and --oauth-refresh-ttl must be at least 1m")
+	case *f.refreshIdle < time.Minute || *f.refreshTTL < time.Minute || *f.refreshTTL > oauth.MaxRefreshTTL:
+		return fmt.Errorf("--oauth-refresh-idle-ttl and --oauth-refresh-ttl must be at least 1m, and --oauth-refresh-ttl at most 5 years")
 	}
 	cfg.OAuth = server.OAuthConfig{AccessTokenTTL: *f.accessTTL, RefreshGrace: *f.refreshGrace, RefreshIdleTTL: *f.refreshIdle,
 		RefreshTTL: *f.refreshTTL, RequirePAR: *f.requirePAR}
