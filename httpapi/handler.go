@@ -193,7 +193,7 @@ func (h *Handler) routes() []route {
 		{"POST /oauth2/token", h.oauthToken},
 		{"POST /oauth2/introspect", h.oauthIntrospect},
 		{"POST /oauth2/revoke", h.oauthRevoke},
-	}, h.peopleRoutes()...)
+	}, append(h.peopleRoutes(), h.grantRoutes()...)...)
 }
 
 // Routes lists the patterns the handler serves, for documentation tests.
