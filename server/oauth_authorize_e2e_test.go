@@ -250,14 +250,19 @@ func TestAuthorizeCodeFlow(t *testing.T) {
 	if _, m := introspect(t, s.URL, at, "orders-api", rs.ClientSecret); m["active"] != true || m["sub"] != "user:alice" {
 		t.Fatalf("introspect: %v", m)
 	}
-	if again := redeem(t, s, "shop", q.Get("code"), verifier); again.Status != http.StatusBadRequest {
-		t.Errorf("code redeemed twice: %d", again.Status)
-	}
 	// Remembered: the next request goes straight back with a code.
 	v2, ch2 := pkcePair(t)
 	q2 := back(t, s, b.get(authorizeURL("shop", ch2, nil)))
-	if a2 := redeem(t, s, "shop", q2.Get("code"), v2); a2.Status != http.StatusOK {
+	a2 := redeem(t, s, "shop", q2.Get("code"), v2)
+	if a2.Status != http.StatusOK {
 		t.Fatalf("second code: %d %+v", a2.Status, a2.Problem)
+	}
+	// AS-06: a code redeemed twice fails, and what it gave dies.
+	if again := redeem(t, s, "shop", q2.Get("code"), v2); again.Status != http.StatusBadRequest || again.Problem.Error != "invalid_grant" {
+		t.Errorf("code redeemed twice: %d %+v", again.Status, again.Problem)
+	}
+	if _, m := introspect(t, s.URL, a2.Token["access_token"].(string), "orders-api", rs.ClientSecret); m["active"] != false {
+		t.Errorf("AS-06: the token of a replayed code: %v", m)
 	}
 	// prompt=consent asks again; prompt=none with consent given answers at once.
 	consentPage(t, b.get(authorizeURL("shop", ch2, url.Values{"prompt": {"consent"}})))
@@ -270,8 +275,8 @@ func TestAuthorizeCodeFlow(t *testing.T) {
 		t.Fatalf("portal: %.500s", me.Body)
 	}
 	ids := regexp.MustCompile(`action="/ui/me/grants/([^/"]+)/revoke"`).FindAllSubmatch(me.Body, -1)
-	if len(ids) != 2 {
-		t.Fatalf("portal lists %d grants, want 2", len(ids))
+	if len(ids) != 1 {
+		t.Fatalf("portal lists %d grants, want 1 (the replayed code's grant is gone)", len(ids))
 	}
 	for _, id := range ids {
 		if r := b.post("/ui/me/grants/"+string(id[1])+"/revoke", nil); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "revoked") {

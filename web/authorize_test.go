@@ -146,6 +146,9 @@ func (s *stack) active(tok, secret string) bool {
 	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != 200 {
 		s.t.Fatalf("introspect: %d %v", resp.StatusCode, err)
 	}
+	if m["active"] == true && m["sub"] != "user:alice" {
+		s.t.Errorf("introspection: sub %v, want user:alice", m["sub"])
+	}
 	return m["active"] == true
 }
 
@@ -374,8 +377,16 @@ func TestAuthorizeFlowInProcess(t *testing.T) {
 	// Remembered: straight back, even with prompt=none.
 	v2, ch2 := pkce()
 	q2 := s.toClient(b.get(authzPath("shop", ch2, url.Values{"prompt": {"none"}})))
-	if st, m := s.redeem("shop", q2.Get("code"), v2); st != 200 {
-		t.Fatalf("second code: %d %v", st, m)
+	st, tok2 := s.redeem("shop", q2.Get("code"), v2)
+	if st != 200 {
+		t.Fatalf("second code: %d %v", st, tok2)
+	}
+	// AS-06: a code redeemed twice fails, and what it gave dies.
+	if st, m := s.redeem("shop", q2.Get("code"), v2); st != 400 || m["error"] != "invalid_grant" {
+		t.Errorf("code redeemed twice: %d %v", st, m)
+	}
+	if s.active(tok2["access_token"].(string), rs.Secret) {
+		t.Error("AS-06: the token of a replayed code is still active")
 	}
 	// prompt=login: one more sign-in, then back to the client (no loop).
 	v3, ch3 := pkce()
@@ -397,15 +408,15 @@ func TestAuthorizeFlowInProcess(t *testing.T) {
 		} `json:"grants"`
 	}
 	json.Unmarshal(s.must(200, "GET", "/v1/users/alice/grants", ""), &list)
-	if len(list.Grants) != 4 {
-		t.Fatalf("GET /v1/users/alice/grants: %d grants, want 4", len(list.Grants))
+	if len(list.Grants) != 3 {
+		t.Fatalf("GET /v1/users/alice/grants: %d grants, want 3", len(list.Grants))
 	}
 	me := b.get("/ui/me")
 	if !strings.Contains(me.body, "Apps you have authorized") || !strings.Contains(me.body, "Shop first") {
 		t.Fatalf("portal: %.400s", me.body)
 	}
 	ids := regexp.MustCompile(`action="/ui/me/grants/([^/"]+)/revoke"`).FindAllStringSubmatch(me.body, -1)
-	if len(ids) != 4 {
+	if len(ids) != 3 || ids[0][1] != list.Grants[0].ID || list.Grants[0].ClientID != "first" {
 		t.Fatalf("portal lists %d grants", len(ids))
 	}
 	if p := b.post("/ui/me/grants/"+ids[0][1]+"/revoke", url.Values{}); p.status != 200 || !strings.Contains(p.body, "revoked") {
@@ -420,8 +431,8 @@ func TestAuthorizeFlowInProcess(t *testing.T) {
 		t.Errorf("revoke alice's grants to first, revoked in the portal: %d, want 0", n.Revoked)
 	}
 	json.Unmarshal(s.must(200, "DELETE", "/v1/apps/shop/grants", ""), &n)
-	if n.Revoked != 3 {
-		t.Errorf("revoke shop's grants: %d, want 3", n.Revoked)
+	if n.Revoked != 2 {
+		t.Errorf("revoke shop's grants: %d, want 2", n.Revoked)
 	}
 	if s.active(at, rs.Secret) {
 		t.Error("the access token of a revoked grant is still active")
