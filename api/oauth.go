@@ -1,6 +1,9 @@
 package api
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // OAuthSettings are an app's OAuth 2.0 client settings, the "oauth" object
 // of POST /v1/apps, PATCH /v1/apps/{id} and an app's answer.
@@ -43,4 +46,28 @@ type RotateSecretRequest struct {
 type OAuthError struct {
 	Error            string `json:"error"`
 	ErrorDescription string `json:"error_description,omitempty"`
+}
+
+// Grant is an app's standing authorization to act for a user (one
+// authorization code grant and its refresh tokens), as GET
+// /v1/users/{id}/grants lists it.
+type Grant struct {
+	ID         string     `json:"id"`
+	ClientID   string     `json:"client_id"`
+	ClientName string     `json:"client_name,omitempty"`
+	Scopes     []string   `json:"scopes"` // what its tokens may do now
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"` // the end of its refresh tokens
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// GrantList is the answer of GET /v1/users/{id}/grants.
+type GrantList struct {
+	Grants []Grant `json:"grants"`
+}
+
+// GrantsRevoked is the answer of DELETE /v1/users/{id}/grants?client_id=
+// and DELETE /v1/apps/{id}/grants.
+type GrantsRevoked struct {
+	Revoked int `json:"revoked"`
 }

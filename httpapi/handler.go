@@ -195,7 +195,7 @@ func (h *Handler) routes() []route {
 		{"POST /oauth2/introspect", h.oauthIntrospect},
 		{"POST /oauth2/revoke", h.oauthRevoke},
 		{"POST /oauth2/par", h.oauthPAR},
-	}, h.peopleRoutes()...)
+	}, append(h.peopleRoutes(), h.grantRoutes()...)...)
 }
 
 // Routes lists the patterns the handler serves, for documentation tests.

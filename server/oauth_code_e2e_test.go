@@ -74,8 +74,8 @@ func authorize(t *testing.T, b *browser, params url.Values) url.Values {
 	return loc.Query()
 }
 
-// codeClient is a registered code-flow client and a signed-in user.
-type codeClient struct {
+// codeApp is a registered code-flow client and a signed-in user.
+type codeApp struct {
 	s        *testServer
 	b        *browser
 	id       string
@@ -85,7 +85,7 @@ type codeClient struct {
 
 // newCodeClient registers a confidential code-flow app "web" (with
 // resource server "orders-api" for introspection) and signs in alice.
-func newCodeClient(t *testing.T, cfg server.Config, oauth string) *codeClient {
+func newCodeClient(t *testing.T, cfg server.Config, oauth string) *codeApp {
 	t.Helper()
 	s := startServer(t, cfg)
 	newUser(t, s, "alice", alicePassword, "orders:read", "orders:write")
@@ -96,11 +96,11 @@ func newCodeClient(t *testing.T, cfg server.Config, oauth string) *codeClient {
 	createClient(t, s, `{"id":"orders-api","oauth":{"grant_types":["client_credentials"],"audiences":["https://orders.example"]}}`)
 	b := newBrowser(t, s.URL, nil)
 	b.mustLogin("alice", alicePassword)
-	return &codeClient{s: s, b: b, id: p.ID, secret: p.ClientSecret, redirect: "https://web.example/cb"}
+	return &codeApp{s: s, b: b, id: p.ID, secret: p.ClientSecret, redirect: "https://web.example/cb"}
 }
 
 // code gets an authorization code and its verifier.
-func (c *codeClient) code(t *testing.T, extra url.Values) (string, string) {
+func (c *codeApp) code(t *testing.T, extra url.Values) (string, string) {
 	t.Helper()
 	verifier, challenge := pkce(t)
 	q := url.Values{"response_type": {"code"}, "client_id": {c.id}, "redirect_uri": {c.redirect}, "state": {"st-1"},
@@ -116,19 +116,19 @@ func (c *codeClient) code(t *testing.T, extra url.Values) (string, string) {
 }
 
 // redeem posts the code to the token endpoint.
-func (c *codeClient) redeem(t *testing.T, code, verifier string) tokenAnswer {
+func (c *codeApp) redeem(t *testing.T, code, verifier string) tokenAnswer {
 	t.Helper()
 	return postToken(t, c.s.URL, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {c.redirect},
 		"code_verifier": {verifier}}, c.id, c.secret)
 }
 
-func (c *codeClient) refresh(t *testing.T, rt string) tokenAnswer {
+func (c *codeApp) refresh(t *testing.T, rt string) tokenAnswer {
 	t.Helper()
 	return postToken(t, c.s.URL, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}, c.id, c.secret)
 }
 
 // active introspects tok as the resource server.
-func (c *codeClient) active(t *testing.T, tok string) bool {
+func (c *codeApp) active(t *testing.T, tok string) bool {
 	t.Helper()
 	secret := c.rsSecret(t)
 	status, m := introspect(t, c.s.URL, tok, "orders-api", secret)
@@ -140,7 +140,7 @@ func (c *codeClient) active(t *testing.T, tok string) bool {
 
 var rsSecrets sync.Map // server URL → orders-api secret
 
-func (c *codeClient) rsSecret(t *testing.T) string {
+func (c *codeApp) rsSecret(t *testing.T) string {
 	if v, ok := rsSecrets.Load(c.s.URL); ok {
 		return v.(string)
 	}

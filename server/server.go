@@ -248,7 +248,7 @@ func Run(ctx context.Context, c Config) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", api)
-	pages, err := web.New(web.Config{People: ppl, Tokens: svc, ClientIP: api.ClientIP, Secure: secureCookies(c, issuer), Log: c.Log})
+	pages, err := web.New(web.Config{People: ppl, Tokens: svc, OAuth: oa, ClientIP: api.ClientIP, Secure: secureCookies(c, issuer), Log: c.Log})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("pages: %w", err)

@@ -26,6 +26,7 @@ import (
 
 	"rsc.io/qr"
 
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/token"
 )
@@ -40,6 +41,9 @@ var assetFS embed.FS
 type Config struct {
 	People *people.Service
 	Tokens *token.Service
+	// OAuth serves the authorization endpoint (/oauth2/authorize) and the
+	// portal's list of authorized apps; nil: no OAuth sign-in.
+	OAuth *oauth.Service
 	// ClientIP returns a request's client address (trusted proxies
 	// applied); nil: the peer address.
 	ClientIP func(*http.Request) string
@@ -54,6 +58,7 @@ type Config struct {
 type Handler struct {
 	people   *people.Service
 	tokens   *token.Service
+	oauth    *oauth.Service
 	clientIP func(*http.Request) string
 	secure   bool
 	log      *slog.Logger
@@ -61,7 +66,7 @@ type Handler struct {
 	mux      *http.ServeMux
 	cop      *http.CrossOriginProtection
 
-	sessionCookie, csrfCookie, signinCookie string
+	sessionCookie, csrfCookie, signinCookie, authzCookie string
 }
 
 // Content-Security-Policy of every page: no inline script or style, no
@@ -71,15 +76,22 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 
 // New returns the pages' handler.
 func New(c Config) (*Handler, error) {
-	h := &Handler{people: c.People, tokens: c.Tokens, clientIP: c.ClientIP, secure: c.Secure, log: c.Log,
+	h := &Handler{people: c.People, tokens: c.Tokens, oauth: c.OAuth, clientIP: c.ClientIP, secure: c.Secure, log: c.Log,
 		mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(),
-		sessionCookie: "latchkey_session", csrfCookie: "latchkey_csrf", signinCookie: "latchkey_signin"}
+		sessionCookie: "latchkey_session", csrfCookie: "latchkey_csrf", signinCookie: "latchkey_signin", authzCookie: "latchkey_authz"}
 	if h.secure {
+		// __Secure-, not __Host-: the marker of a forced sign-in is
+		// scoped to /oauth2/authorize, and __Host- needs Path=/.
 		h.sessionCookie, h.csrfCookie, h.signinCookie = "__Host-latchkey_session", "__Host-latchkey_csrf", "__Host-latchkey_signin"
+		h.authzCookie = "__Secure-latchkey_authz"
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	// The client's own site may POST an authorization request (OpenID
+	// Connect Core §3.1.2.1): it is a GET by other means, changing nothing
+	// the user has not agreed to. The consent form stays same-origin only.
+	h.cop.AddInsecureBypassPattern("POST /oauth2/authorize")
 	if h.clientIP == nil {
 		h.clientIP = func(r *http.Request) string {
 			host := r.RemoteAddr
@@ -94,7 +106,7 @@ func New(c Config) (*Handler, error) {
 		"passkeyID": people.PasskeyID,
 	}
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "verify", "me", "stepup", "totp", "codes", "message"} {
+	for _, name := range []string{"login", "verify", "me", "stepup", "totp", "codes", "message", "consent"} {
 		t, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -120,6 +132,10 @@ func New(c Config) (*Handler, error) {
 		"POST /login/verify/passkey/options": h.passkeySecondOptions,
 		"POST /login/verify/passkey":         h.passkeySecond,
 		"POST /logout":                       h.logout,
+		"GET /oauth2/authorize":              h.authorizePage,
+		"POST /oauth2/authorize":             h.authorizeForm,
+		"POST /oauth2/authorize/consent":     h.consent,
+		"POST /ui/me/grants/{id}/revoke":     h.signedIn(h.revokeGrant),
 		// Browsers ask for it on every page; a 404 is a console error on
 		// each, so the answer is an empty one.
 		"GET /favicon.ico": func(w http.ResponseWriter, r *http.Request) error {
@@ -153,7 +169,7 @@ func New(c Config) (*Handler, error) {
 
 // Patterns lists the path prefixes the pages own, for the server's mux.
 func Patterns() []string {
-	return []string{"/login", "/login/", "/logout", "/ui", "/ui/", "/favicon.ico"}
+	return []string{"/login", "/login/", "/logout", "/ui", "/ui/", "/favicon.ico", "/oauth2/authorize", "/oauth2/authorize/consent"}
 }
 
 // ServeHTTP implements http.Handler: security headers on every answer,
@@ -318,9 +334,14 @@ func (h *Handler) checkCSRF(r *http.Request) error {
 
 // safeReturn returns return_to if it is a path on this site, else "".
 // "//evil", "/\evil", "https:…", control characters and encoded tricks
-// are all refused.
+// are all refused. It is at most 1024 bytes, or maxAuthorizeReturn for
+// the authorization endpoint (a request carries state, PKCE and scopes).
 func safeReturn(s string) string {
-	if s == "" || len(s) > 1024 || s[0] != '/' {
+	limit := 1024
+	if strings.HasPrefix(s, "/oauth2/authorize?") {
+		limit = maxAuthorizeReturn
+	}
+	if s == "" || len(s) > limit || s[0] != '/' {
 		return ""
 	}
 	if len(s) > 1 && (s[1] == '/' || s[1] == '\\') {
@@ -385,7 +406,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) error {
-	if _, _, err := h.people.Authenticate(r.Context(), h.cookie(r, h.sessionCookie)); err == nil {
+	// prompt=login: the authorization endpoint asks for a new sign-in
+	// even though this browser has a session.
+	if _, _, err := h.people.Authenticate(r.Context(), h.cookie(r, h.sessionCookie)); err == nil && r.URL.Query().Get("prompt") != "login" {
 		if dest := safeReturn(r.URL.Query().Get("return_to")); dest != "" {
 			http.Redirect(w, r, dest, http.StatusSeeOther)
 			return nil
@@ -620,8 +643,14 @@ func (h *Handler) mePage(w http.ResponseWriter, r *http.Request, sess *people.Se
 	if err != nil {
 		return err
 	}
+	var grants []oauth.GrantInfo
+	if h.oauth != nil {
+		if grants, err = h.oauth.UserGrants(r.Context(), a, sess.UserID); err != nil {
+			return err
+		}
+	}
 	h.render(w, r, status, "me", h.data(w, r, map[string]any{"Title": "Your account", "User": user, "Session": sess,
-		"Factors": f, "Sessions": sessions, "PasskeysEnabled": h.people.PasskeysEnabled(),
+		"Factors": f, "Sessions": sessions, "PasskeysEnabled": h.people.PasskeysEnabled(), "OAuth": h.oauth != nil, "Grants": grants,
 		"SteppedUp": people.SteppedUp(sess, h.people.Now()), "Notice": notice, "Error": errMsg}))
 	return nil
 }
@@ -747,6 +776,16 @@ func (h *Handler) endSession(w http.ResponseWriter, r *http.Request, sess *peopl
 		return nil
 	}
 	return h.mePage(w, r, sess, user, http.StatusOK, "That session was signed out.", "")
+}
+
+func (h *Handler) revokeGrant(w http.ResponseWriter, r *http.Request, sess *people.Session, user *token.Principal) error {
+	if h.oauth == nil {
+		return errNoOAuth
+	}
+	if err := h.oauth.RevokeUserGrant(r.Context(), actor(h, r, sess), sess.UserID, r.PathValue("id")); err != nil {
+		return err
+	}
+	return h.mePage(w, r, sess, user, http.StatusOK, "The app's access was revoked: it is signed out of your account.", "")
 }
 
 func (h *Handler) stepUpCode(w http.ResponseWriter, r *http.Request, sess *people.Session, user *token.Principal) error {

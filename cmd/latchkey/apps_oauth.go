@@ -28,6 +28,7 @@ func appCommands() []subcommand {
 		{"rotate-secret", "ID", "Give an OAuth app a new client secret, shown once. The old one stops working at once,\nor after --grace-period, so that the app's deployments can be updated in between.", `  latchkey apps rotate-secret web
   latchkey apps rotate-secret web --grace-period 1h
   latchkey apps rotate-secret web --json | jq -r .client_secret`, rotateClientSecret},
+		{"revoke-grants", "ID", "Revoke every user's OAuth grants to an app (a compromised or retired client):\ntheir tokens stop working at once and every user is asked to consent again.", `  latchkey apps revoke-grants web`, appGrantsRevoke},
 	}
 }
 

@@ -26,6 +26,9 @@ func peopleCommands() []subcommand {
 		{"factors", "ID", "Show which sign-in factors a user has (never the factors themselves).", `  latchkey users factors alice
   latchkey users factors alice --json`, showFactors},
 		{"sessions", "", "List or end a user's signed-in browser sessions.", "", nested(group{"users sessions", "list or end a user's signed-in browser sessions", sessionCommands()})},
+		{"grants", "ID", "List the apps a user authorized (OAuth grants): app, scopes, since when.", `  latchkey users grants alice
+  latchkey users grants alice --json`, grantsList},
+		{"revoke-grant", "ID GRANT_ID", "Revoke one of a user's OAuth grants: its refresh and access tokens stop working at once.", `  latchkey users revoke-grant alice key_4f2a`, grantRevoke},
 	}
 }
 

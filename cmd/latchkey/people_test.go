@@ -79,6 +79,14 @@ func newPeopleServer(t *testing.T) *fakeServer {
 	mux.HandleFunc("DELETE /v1/users/{id}/sessions", user(func(w http.ResponseWriter, r *http.Request) {
 		reply(w, 200, api.SessionsEnded{Ended: 3})
 	}))
+	mux.HandleFunc("GET /v1/users/{id}/grants", user(func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, api.GrantList{Grants: []api.Grant{{ID: "key_g1", ClientID: "web", ClientName: "Web\x1b[31m", Scopes: []string{"orders:read", "orders:write"},
+			CreatedAt: t0, ExpiresAt: &t0}}})
+	}))
+	mux.HandleFunc("DELETE /v1/users/{id}/grants/{gid}", noContent)
+	mux.HandleFunc("DELETE /v1/apps/{id}/grants", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, api.GrantsRevoked{Revoked: 2})
+	})
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		var body map[string]any
@@ -209,7 +217,24 @@ func TestPeopleCommands(t *testing.T) {
 					t.Errorf("request = %s %s", r.method, r.path)
 				}
 			}},
-		{name: "users help lists the people commands", args: []string{"users", "-h"}, wantOut: []string{"set-password", "remove-password", "totp", "recovery-codes", "factors", "sessions"}},
+		{name: "grants/table", args: []string{"users", "grants", "alice"},
+			wantOut: []string{"ID      APP  NAME      SCOPES                    SINCE                 EXPIRES               LAST USED\n" +
+				"key_g1  web  Web [31m  orders:read,orders:write  2026-01-02T03:04:05Z  2026-01-02T03:04:05Z  -\n"}},
+		{name: "grants/unknown user", args: []string{"users", "grants", "bob"}, wantCode: 3, wantErr: []string{"404 user_not_found"}},
+		{name: "revoke-grant", args: []string{"users", "revoke-grant", "alice", "key/g1"}, wantOut: []string{"Revoked grant key/g1 of user alice"},
+			check: func(t *testing.T, r recorded) {
+				if r.method != "DELETE" || r.path != "/v1/users/alice/grants/key%2Fg1" {
+					t.Errorf("request = %s %s", r.method, r.path)
+				}
+			}},
+		{name: "revoke-grant/missing grant", args: []string{"users", "revoke-grant", "alice"}, wantCode: 2, wantErr: []string{"missing GRANT_ID"}},
+		{name: "apps revoke-grants", args: []string{"apps", "revoke-grants", "web"}, wantOut: []string{"Revoked 2 grants to app web"},
+			check: func(t *testing.T, r recorded) {
+				if r.method != "DELETE" || r.path != "/v1/apps/web/grants" {
+					t.Errorf("request = %s %s", r.method, r.path)
+				}
+			}},
+		{name: "users help lists the people commands", args: []string{"users", "-h"}, wantOut: []string{"set-password", "remove-password", "totp", "recovery-codes", "factors", "sessions", "grants", "revoke-grant"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -332,6 +357,7 @@ func TestPeopleJSON(t *testing.T) {
 		{[]string{"users", "totp", "confirm", "alice", "123456", "--json"}, &api.RecoveryCodes{}, &api.RecoveryCodes{RecoveryCodes: recoveryCodes}},
 		{[]string{"users", "recovery-codes", "alice", "--json"}, &api.RecoveryCodes{}, &api.RecoveryCodes{RecoveryCodes: recoveryCodes}},
 		{[]string{"users", "sessions", "end-all", "alice", "--json"}, &api.SessionsEnded{}, &api.SessionsEnded{Ended: 3}},
+		{[]string{"apps", "revoke-grants", "web", "--json"}, &api.GrantsRevoked{}, &api.GrantsRevoked{Revoked: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
