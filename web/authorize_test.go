@@ -394,6 +394,13 @@ func TestAuthorizeFlowInProcess(t *testing.T) {
 	if st, m := s.redeem("shop", q3.Get("code"), v3); st != 200 {
 		t.Fatalf("prompt=login code: %d %v", st, m)
 	}
+	// max_age=0: the same, for a session of any age; max_age=3600 does not ask.
+	v5, ch5 := pkce()
+	q5 := s.toClient(b.signIn(authzPath("shop", ch5, url.Values{"max_age": {"0"}})))
+	if st, m := s.redeem("shop", q5.Get("code"), v5); st != 200 {
+		t.Fatalf("max_age=0 code: %d %v", st, m)
+	}
+	s.toClient(b.get(authzPath("shop", ch5, url.Values{"max_age": {"3600"}})))
 	// skip_consent: no consent page.
 	v4, ch4 := pkce()
 	q4 := s.toClient(b.get(authzPath("first", ch4, nil)))
@@ -408,15 +415,15 @@ func TestAuthorizeFlowInProcess(t *testing.T) {
 		} `json:"grants"`
 	}
 	json.Unmarshal(s.must(200, "GET", "/v1/users/alice/grants", ""), &list)
-	if len(list.Grants) != 3 {
-		t.Fatalf("GET /v1/users/alice/grants: %d grants, want 3", len(list.Grants))
+	if len(list.Grants) != 4 {
+		t.Fatalf("GET /v1/users/alice/grants: %d grants, want 4", len(list.Grants))
 	}
 	me := b.get("/ui/me")
 	if !strings.Contains(me.body, "Apps you have authorized") || !strings.Contains(me.body, "Shop first") {
 		t.Fatalf("portal: %.400s", me.body)
 	}
 	ids := regexp.MustCompile(`action="/ui/me/grants/([^/"]+)/revoke"`).FindAllStringSubmatch(me.body, -1)
-	if len(ids) != 3 || ids[0][1] != list.Grants[0].ID || list.Grants[0].ClientID != "first" {
+	if len(ids) != 4 || ids[0][1] != list.Grants[0].ID || list.Grants[0].ClientID != "first" {
 		t.Fatalf("portal lists %d grants", len(ids))
 	}
 	if p := b.post("/ui/me/grants/"+ids[0][1]+"/revoke", url.Values{}); p.status != 200 || !strings.Contains(p.body, "revoked") {
@@ -431,8 +438,8 @@ func TestAuthorizeFlowInProcess(t *testing.T) {
 		t.Errorf("revoke alice's grants to first, revoked in the portal: %d, want 0", n.Revoked)
 	}
 	json.Unmarshal(s.must(200, "DELETE", "/v1/apps/shop/grants", ""), &n)
-	if n.Revoked != 2 {
-		t.Errorf("revoke shop's grants: %d, want 2", n.Revoked)
+	if n.Revoked != 3 {
+		t.Errorf("revoke shop's grants: %d, want 3", n.Revoked)
 	}
 	if s.active(at, rs.Secret) {
 		t.Error("the access token of a revoked grant is still active")

@@ -80,10 +80,8 @@ func New(c Config) (*Handler, error) {
 		mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(),
 		sessionCookie: "latchkey_session", csrfCookie: "latchkey_csrf", signinCookie: "latchkey_signin", authzCookie: "latchkey_authz"}
 	if h.secure {
-		// __Secure-, not __Host-: the marker of a forced sign-in is
-		// scoped to /oauth2/authorize, and __Host- needs Path=/.
 		h.sessionCookie, h.csrfCookie, h.signinCookie = "__Host-latchkey_session", "__Host-latchkey_csrf", "__Host-latchkey_signin"
-		h.authzCookie = "__Secure-latchkey_authz"
+		h.authzCookie = "__Host-latchkey_authz"
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
