@@ -430,6 +430,9 @@ func TestAuthorizeFlowInProcess(t *testing.T) {
 		t.Fatalf("portal revoke: %d", p.status)
 	}
 	var n struct{ Revoked int }
+	if st, body := s.api("DELETE", "/v1/users/alice/grants", ""); st != 400 || !strings.Contains(string(body), "missing_client_id") {
+		t.Errorf("DELETE /v1/users/alice/grants without client_id: %d %s", st, body)
+	}
 	if !s.active(at, rs.Secret) {
 		t.Fatal("revoking another grant ended this one's token")
 	}
