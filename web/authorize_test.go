@@ -355,6 +355,10 @@ func TestAuthorizeFlowInProcess(t *testing.T) {
 	if p := b.post("/oauth2/authorize/consent", url.Values{"decision": {"allow"}, "request": {req}, "csrf": {"forged"}}); p.status != 403 {
 		t.Errorf("consent with a wrong CSRF token: %d", p.status)
 	}
+	if p := b.do("POST", "/oauth2/authorize/consent", url.Values{"decision": {"allow"}, "request": {req}, "csrf": {b.csrf}},
+		map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}); p.status != 403 {
+		t.Errorf("cross-site consent: %d", p.status)
+	}
 	tampered, _ := url.ParseQuery(req)
 	tampered.Set("redirect_uri", "https://evil.example/cb")
 	if p := b.post("/oauth2/authorize/consent", url.Values{"decision": {"allow"}, "request": {tampered.Encode()}}); p.status != 400 || p.loc != "" {
