@@ -78,7 +78,7 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	issuer := "http://" + ln.Addr().String()
-	oa := oauth.New(oauth.Config{Store: db, Grants: newMemGrants(), Tokens: svc, Signer: sig, Issuer: issuer})
+	oa := oauth.New(oauth.Config{Store: db, Grants: db, Tokens: svc, Signer: sig, Issuer: issuer})
 	api := httpapi.New(httpapi.Config{Service: svc, People: ppl, OAuth: oa, Signer: sig, Issuer: issuer})
 	pages, err := New(Config{People: ppl, Tokens: svc, OAuth: oa})
 	if err != nil {
