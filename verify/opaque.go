@@ -187,6 +187,7 @@ func (o *Opaque) CheckRequest(ctx context.Context, req Request) (*Identity, erro
 	if req.HTTP != nil {
 		vr.Request = SignedRequestOf(req.HTTP, Origin(req.HTTP))
 	}
+	vr.DPoP = req.DPoP
 	r, err := o.verify(ctx, vr)
 	if err != nil {
 		// Network failures, server errors and refusals of this
@@ -219,6 +220,6 @@ func IdentityOf(r *api.VerifyResponse, scopes []string, now time.Time) (*Identit
 	case r.Code == "INSUFFICIENT_SCOPE":
 		return nil, &Error{Kind: ErrInsufficientScope, Code: r.Code, Keyspace: r.Keyspace, RateLimits: rl}
 	default:
-		return nil, &Error{Kind: ErrInvalidToken, Code: r.Code, Keyspace: r.Keyspace, RateLimits: rl}
+		return nil, &Error{Kind: ErrInvalidToken, Code: r.Code, Keyspace: r.Keyspace, RateLimits: rl, DPoPNonce: r.DPoPNonce}
 	}
 }
