@@ -100,6 +100,9 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 	if err := ValidDPoPJKT(p.DPoPJKT); err != nil {
 		return nil, err
 	}
+	if p.DPoPJKT != "" && p.Keyspace == ManagementKeyspace {
+		return nil, invalidf("management keys cannot be bound to a DPoP key: the management API takes no DPoP proofs")
+	}
 	ks, err := s.keyspaceFor(ctx, p.Keyspace)
 	if err != nil {
 		return nil, err

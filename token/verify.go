@@ -467,7 +467,9 @@ func (s *Service) AuthenticateInto(ctx context.Context, a *Actor, secret, ip, re
 	}
 	k := e.key
 	s.usage.touch(k.ID, ip, now)
-	if k.SigningSecret != nil || k.Remaining != nil || len(k.RateLimits) > 0 {
+	if k.SigningSecret != nil || k.DPoPJKT != "" || k.Remaining != nil || len(k.RateLimits) > 0 {
+		// (A key bound to a DPoP key fails there: the management API
+		// takes no DPoP proofs.)
 		return s.authenticateFull(ctx, a, secret, ip, requestID, now)
 	}
 	if k.State(now) != Active {
