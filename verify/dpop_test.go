@@ -92,3 +92,28 @@ func TestDP06_BoundJWTNeedsProof(t *testing.T) {
 		}
 	}
 }
+
+// TestDPoPBoundKey_OpaqueNeverCached: a DPoP proof goes to the server
+// with the key, every time: an answer to a request with a proof is
+// neither taken from nor put into the cache (a cached VALID would admit
+// the key later without its proof).
+func TestDPoPBoundKey_OpaqueNeverCached(t *testing.T) {
+	f := newFakeLatchkey(t)
+	f.set("sk_bound", valid("key_1"))
+	o := newOpaque(t, f, &clock{t: t0}, OpaqueOptions{})
+	p := &api.DPoPProof{Proof: "a.b.c", Method: "GET", URL: "https://api.example.com/x"}
+	for range 2 {
+		if _, err := o.CheckRequest(context.Background(), Request{Token: "sk_bound", DPoP: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.calls.Load(); n != 2 || f.last.DPoP == nil || f.last.DPoP.Proof != "a.b.c" {
+		t.Fatalf("%d calls, last %+v: want 2 calls, each with the proof", n, f.last.DPoP)
+	}
+	if _, err := o.CheckRequest(context.Background(), Request{Token: "sk_bound"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.calls.Load(); n != 3 {
+		t.Errorf("a request without proof was answered from the cache (%d calls)", n)
+	}
+}
