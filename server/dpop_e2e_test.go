@@ -73,7 +73,9 @@ func TestDPoPBoundKey_VerifyAPI(t *testing.T) {
 		}
 		return res
 	}
-	at := func(p string) *api.DPoPProof { return &api.DPoPProof{Proof: p, Method: "GET", URL: verifyURL + "?id=7"} }
+	at := func(p string) *api.DPoPProof {
+		return &api.DPoPProof{Proof: p, Method: "GET", URL: verifyURL + "?id=7"}
+	}
 	check("no proof", nil, "INVALID_DPOP_PROOF")
 	good := proofFor(t, d, "GET", verifyURL, k.Secret, "")
 	check("proof", at(good), "VALID")

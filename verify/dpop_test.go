@@ -83,13 +83,12 @@ func TestDP06_BoundJWTNeedsProof(t *testing.T) {
 		t.Errorf("middleware, good proof: %d %q", w.Code, w.Header().Get("WWW-Authenticate"))
 	}
 	// A token without cnf is still accepted as a bearer token.
-	if w := httptest.NewRecorder(); true {
-		r := httptest.NewRequest("GET", u, nil)
-		r.Header.Set("Authorization", "Bearer "+mint(t, k, claims(t0), nil))
-		h.ServeHTTP(w, r)
-		if w.Code != 200 {
-			t.Errorf("unbound JWT as bearer: %d", w.Code)
-		}
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest("GET", u, nil)
+	r.Header.Set("Authorization", "Bearer "+mint(t, k, claims(t0), nil))
+	h.ServeHTTP(w, r)
+	if w.Code != 200 {
+		t.Errorf("unbound JWT as bearer: %d", w.Code)
 	}
 }
 
