@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/latchkey/latchkey/dpop"
 	"github.com/latchkey/latchkey/httpapi"
 	"github.com/latchkey/latchkey/scope"
 	"github.com/latchkey/latchkey/signer"
@@ -64,6 +65,9 @@ func (v *localVerifier) CheckRequest(ctx context.Context, r verify.Request) (*ve
 		}
 		vr.Signature = httpapi.SignatureCheck(v.svc, r.HTTP, scheme, r.HTTP.Host)
 	}
+	if d := r.DPoP; d != nil {
+		vr.DPoP = &token.DPoPCheck{Proof: d.Proof, Method: d.Method, URL: d.URL}
+	}
 	res, err := v.svc.Verify(ctx, vr)
 	if err != nil {
 		return nil, &verify.Error{Kind: verify.ErrUnavailable, Err: err}
@@ -95,6 +99,13 @@ func (v *localVerifier) checkJWT(ctx context.Context, r verify.Request) (*verify
 	if !live {
 		return nil, &verify.Error{Kind: verify.ErrInvalidToken, Code: "REVOKED"}
 	}
+	if c.ConfirmationJKT != "" {
+		// A DPoP-bound token (cnf.jkt): only with a proof of its key,
+		// never as a bearer token (RFC 9449 §7.1, §7.2).
+		if err := v.checkDPoP(ctx, r, c.ConfirmationJKT); err != nil {
+			return nil, err
+		}
+	}
 	c.Scope = current
 	if !scope.Set(c.Scope).HasAll(r.Scopes) {
 		return nil, &verify.Error{Kind: verify.ErrInsufficientScope, Code: "INSUFFICIENT_SCOPE", Err: errors.New("missing scope")}
@@ -103,4 +114,24 @@ func (v *localVerifier) checkJWT(ctx context.Context, r verify.Request) (*verify
 		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience, Scopes: c.Scope, ClientID: c.ClientID,
 		KeyID: c.KeyID, JTI: c.ID, IssuedAt: c.IssuedAt, NotBefore: c.NotBefore, ExpiresAt: c.Expiry,
 	}}, nil
+}
+
+// checkDPoP judges the DPoP proof of a token bound to the key with
+// thumbprint jkt: it must hash the token in its ath and be fresh (its jti
+// is recorded in the store).
+func (v *localVerifier) checkDPoP(ctx context.Context, r verify.Request, jkt string) error {
+	if r.DPoP == nil {
+		return &verify.Error{Kind: verify.ErrInvalidToken, Code: verify.CodeInvalidDPoPProof}
+	}
+	_, err := v.svc.CheckDPoP(ctx, dpop.Request{Proof: r.DPoP.Proof, Method: r.DPoP.Method, URL: r.DPoP.URL,
+		AccessToken: r.Token, JKT: jkt})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, dpop.ErrUseNonce):
+		return &verify.Error{Kind: verify.ErrInvalidToken, Code: verify.CodeUseDPoPNonce, DPoPNonce: v.svc.DPoPNonce()}
+	case errors.Is(err, dpop.ErrInvalidProof):
+		return &verify.Error{Kind: verify.ErrInvalidToken, Code: verify.CodeInvalidDPoPProof, Err: err}
+	}
+	return &verify.Error{Kind: verify.ErrUnavailable, Err: err}
 }
