@@ -69,11 +69,10 @@ func (s *Service) issueOpaque(ctx context.Context, owner token.Owner, meta opaqu
 	}
 	md, _ := json.Marshal(meta)
 	ck, err := s.tokens.CreateKey(ctx, issuerActor, token.CreateKeyParams{Keyspace: AccessKeyspace, Name: "OAuth access token",
-		Owner: &owner, Scopes: scopes, ExpiresAt: exp, Metadata: md})
+		Owner: &owner, Scopes: scopes, ExpiresAt: exp, Metadata: md, DPoPJKT: jkt})
 	if err != nil {
 		return "", err
 	}
-	_ = jkt // bound by DPoP once keys carry a thumbprint
 	return ck.Secret.Reveal(), nil
 }
 
@@ -142,7 +141,7 @@ func (s *Service) revoke(ctx context.Context, caller *Client, tok string) error 
 	if _, clientID := opaqueAudience(k); clientID != caller.AppID {
 		return &Error{Code: "unauthorized_client", Description: "the token was issued to another client"}
 	}
-	if !res.Valid {
+	if !liveKey(res) {
 		return nil
 	}
 	_, err = s.tokens.RevokeKey(ctx, &token.Actor{KeyID: "oauth:" + caller.AppID, Name: caller.AppID, Scopes: token.SystemActor.Scopes}, k.ID, "revoked by its client (RFC 7009)")

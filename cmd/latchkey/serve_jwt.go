@@ -17,7 +17,7 @@ type jwtFlags struct {
 	// OAuth
 	accessTTL, refreshGrace, refreshIdle, refreshTTL *time.Duration
 	requirePAR                                       *bool
-	dpopNonce              *bool
+	dpopNonce                                        *bool
 }
 
 func addJWTFlags(fs *flag.FlagSet, env func(string) string) (*jwtFlags, error) {
