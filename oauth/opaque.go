@@ -76,6 +76,27 @@ func (s *Service) issueOpaque(ctx context.Context, owner token.Owner, meta opaqu
 	return ck.Secret.Reveal(), nil
 }
 
+// OpaqueAudience returns the audiences of opaque OAuth access token k (nil
+// for any other key): a resource server accepts it only when it is among
+// them, as it would an at+jwt.
+func OpaqueAudience(k *token.Key) []string {
+	if k.Keyspace != AccessKeyspace {
+		return nil
+	}
+	aud, _ := opaqueAudience(k)
+	return aud
+}
+
+// OpaqueClientID returns the client opaque OAuth access token k was
+// issued to ("" for any other key).
+func OpaqueClientID(k *token.Key) string {
+	if k.Keyspace != AccessKeyspace {
+		return ""
+	}
+	_, c := opaqueAudience(k)
+	return c
+}
+
 // opaqueAudience returns the audiences of a key as introspection sees
 // them: an opaque OAuth token's own, an API key's keyspace.
 func opaqueAudience(k *token.Key) ([]string, string) {

@@ -3,10 +3,13 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/latchkey/latchkey/dpop"
 	"github.com/latchkey/latchkey/httpapi"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/scope"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/token"
@@ -68,12 +71,31 @@ func (v *localVerifier) CheckRequest(ctx context.Context, r verify.Request) (*ve
 	if d := r.DPoP; d != nil {
 		vr.DPoP = &token.DPoPCheck{Proof: d.Proof, Method: d.Method, URL: d.URL}
 	}
+	oauthToken := v.audience != "" && strings.HasPrefix(r.Token, oauth.AccessPrefix+"_")
+	if oauthToken {
+		// An opaque OAuth access token: a key of the oauth keyspace, for
+		// this gateway when its audience is the gateway's JWT audience —
+		// the same rule as for an at+jwt.
+		vr.Keyspace = oauth.AccessKeyspace
+	}
 	res, err := v.svc.Verify(ctx, vr)
 	if err != nil {
 		return nil, &verify.Error{Kind: verify.ErrUnavailable, Err: err}
 	}
+	var aud []string
+	if oauthToken && res.Key != nil {
+		if aud = oauth.OpaqueAudience(res.Key); !slices.Contains(aud, v.audience) {
+			return nil, &verify.Error{Kind: verify.ErrInvalidToken, Code: string(token.CodeNotFound)}
+		}
+	}
 	out := httpapi.VerifyResponse(res)
-	return verify.IdentityOf(&out, r.Scopes, v.svc.Now())
+	id, err := verify.IdentityOf(&out, r.Scopes, v.svc.Now())
+	if err == nil && aud != nil {
+		// Routes judge it by its audience, as an at+jwt.
+		id.Claims = &verify.Claims{Issuer: v.issuer, Subject: id.Subject, Audience: aud, Scopes: id.Scopes,
+			ClientID: oauth.OpaqueClientID(res.Key), KeyID: res.Key.ID, IssuedAt: res.Key.CreatedAt, ExpiresAt: res.Key.ExpiresAt}
+	}
+	return id, err
 }
 
 // checkJWT verifies a latchkey access token for the gateway's audience.
