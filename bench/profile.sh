@@ -6,6 +6,8 @@
 # with wrk (as bench/http.sh does) and takes a CPU profile of
 #   verify  POST /v1/keys/verify, 64 connections, 1000 cached keys
 #   create  POST /v1/keys, 16 connections (durable SQLite)
+#   oauth_cc   POST /oauth2/token, client_credentials, 64 connections
+#   introspect POST /oauth2/introspect of an opaque token, 64 connections
 # then prints `go tool pprof -top` of each. The profiles stay in
 # bench/out/profile-<scenario>.pprof (binary bin/bench-pprofserve).
 #
@@ -63,3 +65,13 @@ profile() {
 BENCH_MODE=verify BENCH_TOKEN=$VERIFY_TOKEN BENCH_KEYS_FILE=$KEYS_FILE DURATION=2s run_wrk warmup "$LK_URL" 64
 BENCH_MODE=verify BENCH_TOKEN=$VERIFY_TOKEN BENCH_KEYS_FILE=$KEYS_FILE profile verify 64
 BENCH_MODE=create BENCH_TOKEN=$WRITE_TOKEN profile create 16
+cc_secret=$(api "$ROOT_KEY" POST /v1/apps '{"id":"bench-cc","permissions":["orders:read"],"oauth":{"grant_types":["client_credentials"]}}' |
+	sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p')
+rs_secret=$(api "$ROOT_KEY" POST /v1/apps '{"id":"bench-rs","oauth":{"grant_types":["client_credentials"],"audiences":["https://bench.example"]}}' |
+	sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p')
+op_secret=$(api "$ROOT_KEY" POST /v1/apps '{"id":"bench-op","permissions":["orders:read"],"oauth":{"grant_types":["client_credentials"],"audiences":["https://bench.example"],"access_token_format":"opaque"}}' |
+	sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p')
+[[ -n "$cc_secret" && -n "$rs_secret" && -n "$op_secret" ]] || die "cannot create the OAuth clients"
+OPAQUE_TOKEN=$(curl -fsS -u "bench-op:$op_secret" -d grant_type=client_credentials "$LK_URL/oauth2/token" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+BENCH_MODE=cc BENCH_BASIC=$(printf 'bench-cc:%s' "$cc_secret" | base64 -w0) profile oauth_cc 64
+BENCH_MODE=introspect BENCH_BASIC=$(printf 'bench-rs:%s' "$rs_secret" | base64 -w0) BENCH_INTROSPECT_TOKEN=$OPAQUE_TOKEN profile introspect 64
