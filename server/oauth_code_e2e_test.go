@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/server"
 )
@@ -501,4 +502,54 @@ func decodeMap(t *testing.T, b []byte) map[string]any {
 		t.Fatalf("%v: %.300s", err, b)
 	}
 	return m
+}
+
+// TestOAuthGrantEndsForOfflineVerifiers: an SDK verifier checking a user's
+// access token offline learns through the revocation feed, within the
+// bound of a key revocation, that its grant was revoked, its user or its
+// app disabled.
+func TestOAuthGrantEndsForOfflineVerifiers(t *testing.T) {
+	c := newCodeClient(t, server.Config{}, "")
+	f := &jwtFixture{s: c.s, c: c.s.client(t, c.s.Root)}
+	v := f.feedVerifier(t, "https://orders.example")
+	for _, end := range []struct {
+		what string
+		do   func(t *testing.T, a tokenAnswer)
+	}{
+		{"grant revoked by its refresh token", func(t *testing.T, a tokenAnswer) {
+			if status, _ := revokeToken(t, c.s.URL, a.Token["refresh_token"].(string), c.id, c.secret); status != http.StatusOK {
+				t.Fatalf("revoke: %d", status)
+			}
+		}},
+		{"grant revoked by the user", func(t *testing.T, a tokenAnswer) {
+			r := c.s.doJSON(t, http.MethodGet, "/v1/users/alice/grants", c.s.Root, "")
+			var out struct {
+				Grants []struct {
+					ID string `json:"id"`
+				} `json:"grants"`
+			}
+			if err := json.Unmarshal(r.Body, &out); err != nil || len(out.Grants) == 0 {
+				t.Fatalf("grants: %d %s", r.Status, r.Body)
+			}
+			for _, g := range out.Grants {
+				if r := c.s.doJSON(t, http.MethodDelete, "/v1/users/alice/grants/"+g.ID, c.s.Root, ""); r.Status != http.StatusNoContent {
+					t.Fatalf("revoke grant: %d %s", r.Status, r.Body)
+				}
+			}
+		}},
+		{"app disabled", func(t *testing.T, _ tokenAnswer) {
+			if r := c.s.doJSON(t, http.MethodPatch, "/v1/apps/web", c.s.Root, `{"disabled":true}`); r.Status != http.StatusOK {
+				t.Fatalf("disable: %d", r.Status)
+			}
+		}},
+	} {
+		code, verifier := c.code(t, nil)
+		a := c.redeem(t, code, verifier)
+		at := a.Token["access_token"].(string)
+		if _, err := v.Verify(t.Context(), at); err != nil {
+			t.Fatalf("%s: fresh token refused offline: %v", end.what, err)
+		}
+		end.do(t, a)
+		refusedWithin(t, v, at, 5*time.Second, end.what)
+	}
 }
