@@ -185,6 +185,12 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 // (SQLite) and stops it, waiting for Run to return, when the test ends.
 func startLatchkey(t *testing.T) *latchkey {
 	t.Helper()
+	return startLatchkeyWith(t, server.OAuthConfig{})
+}
+
+// startLatchkeyWith is startLatchkey with the OAuth settings oc.
+func startLatchkeyWith(t *testing.T, oc server.OAuthConfig) *latchkey {
+	t.Helper()
 	dir := t.TempDir()
 	l := &latchkey{Logs: &syncBuffer{}}
 	started := make(chan string, 1)
@@ -194,6 +200,7 @@ func startLatchkey(t *testing.T) *latchkey {
 		Out:     io.Discard,
 		Log:     slog.New(slog.NewJSONHandler(l.Logs, nil)),
 		Started: func(addr string) { started <- addr },
+		OAuth:   oc,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
