@@ -201,8 +201,14 @@ type codeSetup struct {
 // settings (JSON members, e.g. the auth method).
 func newCodeSetup(t *testing.T, l *latchkey, id, extra string) *codeSetup {
 	t.Helper()
+	return newCodeSetupAt(t, l, id, loopbackRedirect(t, "/cb"), extra)
+}
+
+// newCodeSetupAt is newCodeSetup with redirect URI redirect (ending in
+// /cb) instead of one on a closed port.
+func newCodeSetupAt(t *testing.T, l *latchkey, id, redirect, extra string) *codeSetup {
+	t.Helper()
 	l.createUser(t, "orders:read", "orders:write")
-	redirect := loopbackRedirect(t, "/cb")
 	other := strings.TrimSuffix(redirect, "/cb") + "/other"
 	if extra != "" {
 		extra = "," + extra
