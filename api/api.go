@@ -52,6 +52,10 @@ type Key struct {
 	// SignsRequests says that the key has a request-signing secret: it is
 	// valid only on requests signed with it (RFC 9421).
 	SignsRequests bool `json:"signs_requests,omitempty"`
+	// DPoPJKT binds the key to a DPoP key (RFC 9449): the base64url
+	// SHA-256 thumbprint of the public key whose proof must come with
+	// every use of the key, sent as "Authorization: DPoP <key>".
+	DPoPJKT string `json:"dpop_jkt,omitempty"`
 	// Verifications counts verifications by result code (GET /v1/keys/{id}
 	// only; flushed every few seconds).
 	Verifications map[string]int64 `json:"verifications,omitempty"`
@@ -85,6 +89,10 @@ type CreateKeyRequest struct {
 	// as signing_secret): the key is then valid only on requests signed
 	// with it (RFC 9421 hmac-sha256, keyid = the key's ID).
 	SigningSecret bool `json:"signing_secret,omitempty"`
+	// DPoPJKT binds the key to a DPoP key: the base64url SHA-256
+	// thumbprint (RFC 7638) of its public key, 43 characters. The key is
+	// then valid only with a DPoP proof signed by that key.
+	DPoPJKT string `json:"dpop_jkt,omitempty"`
 }
 
 // RateLimit is a named budget: Limit cost units per Window ("1m").
@@ -169,6 +177,21 @@ type VerifyRequest struct {
 	// signing secret: such a key is valid only with a valid RFC 9421
 	// signature of its request (code INVALID_SIGNATURE otherwise).
 	Request *SignedRequest `json:"request,omitempty"`
+	// DPoP is the DPoP proof the key came with, for keys bound to a DPoP
+	// key: such a key is valid only with a valid proof of that key for
+	// the request (code INVALID_DPOP_PROOF or USE_DPOP_NONCE otherwise).
+	// Send it only when the key came as "Authorization: DPoP <key>": a
+	// bound key sent as a bearer token must be refused.
+	DPoP *DPoPProof `json:"dpop,omitempty"`
+}
+
+// DPoPProof is a DPoP proof (RFC 9449) and the request it came with.
+type DPoPProof struct {
+	Proof  string `json:"proof"`  // the DPoP header's value
+	Method string `json:"method"` // the request's method
+	// URL is the absolute URL the client sent the request to; its query
+	// and fragment are ignored.
+	URL string `json:"url"`
 }
 
 // SignedRequest is what a gateway forwards of a signed HTTP request: the
@@ -199,6 +222,9 @@ type VerifyResponse struct {
 	// RateLimits is the state of every limit that applies (the key's,
 	// then its owner's, named "owner_<name>"), present whenever any does.
 	RateLimits []RateLimitState `json:"ratelimits,omitempty"`
+	// DPoPNonce is a fresh server nonce with code USE_DPOP_NONCE: the
+	// gateway hands it to the client in a DPoP-Nonce header.
+	DPoPNonce string `json:"dpop_nonce,omitempty"`
 }
 
 // Keyspace is a group of keys for one API or environment.

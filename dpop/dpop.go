@@ -61,6 +61,7 @@ type Proof struct {
 	JKT      string // the RFC 7638 thumbprint of the proof's key, base64url (cnf.jkt)
 	JTI      string
 	IssuedAt time.Time
+	Nonce    string // the proof's nonce claim, "" if none
 }
 
 type claims struct {
@@ -144,7 +145,11 @@ func Verify(proof, method, requestURL string, o Options) (*Proof, error) {
 	if err != nil {
 		return nil, invalid("the jwk has no thumbprint")
 	}
-	return &Proof{JKT: base64.RawURLEncoding.EncodeToString(tp), JTI: *c.JTI, IssuedAt: iat}, nil
+	p := &Proof{JKT: base64.RawURLEncoding.EncodeToString(tp), JTI: *c.JTI, IssuedAt: iat}
+	if c.Nonce != nil {
+		p.Nonce = *c.Nonce
+	}
+	return p, nil
 }
 
 // sameTarget compares htu with the request URL as RFC 9449 §4.3 asks:

@@ -65,6 +65,7 @@ func apiKey(k *token.Key, now time.Time) api.Key {
 		RefilledAt:   timePtr(k.RefilledAt),
 
 		SignsRequests: k.SigningSecret != nil,
+		DPoPJKT:       k.DPoPJKT,
 	}
 }
 

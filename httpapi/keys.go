@@ -27,6 +27,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
 		IPAllow:        req.IPAllow,
 		Refill:         refill(req.Refill),
 		SigningSecret:  req.SigningSecret,
+		DPoPJKT:        req.DPoPJKT,
 	}
 	var err error
 	if p.RateLimits, err = rateLimits("ratelimits", req.RateLimits); err != nil {

@@ -229,6 +229,7 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"Revocation", reflect.TypeFor[api.Revocation](), true, nil},
 		{"RevocationList", reflect.TypeFor[api.RevocationList](), true, nil},
 		{"SignedRequest", reflect.TypeFor[api.SignedRequest](), false, nil},
+		{"DPoPProof", reflect.TypeFor[api.DPoPProof](), false, nil},
 		{"EmptyRequest", reflect.TypeFor[struct{}](), false, nil}, // enrollUserTOTP, regenerateUserRecoveryCodes
 		{"SetPasswordRequest", reflect.TypeFor[api.SetPasswordRequest](), false, nil},
 		{"TOTPEnrollment", reflect.TypeFor[api.TOTPEnrollment](), true, nil},

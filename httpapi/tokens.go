@@ -68,9 +68,9 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request) error {
 		// its keyspace's defaults, which keys take at creation, or its
 		// owner's shared ones — those the dry run reports).
 		switch {
-		case k.SigningSecret != nil || len(k.IPAllow) > 0:
+		case k.SigningSecret != nil || len(k.IPAllow) > 0 || k.DPoPJKT != "":
 			return &httpError{status: http.StatusBadRequest, code: "key_not_exchangeable",
-				msg: "keys that sign their requests or are bound to IP addresses cannot be exchanged for JWTs"}
+				msg: "keys that sign their requests or are bound to IP addresses or to a DPoP key cannot be exchanged for JWTs"}
 		case k.Remaining != nil || len(k.RateLimits) > 0 || len(res.RateLimits) > 0:
 			return &httpError{status: http.StatusBadRequest, code: "key_not_exchangeable",
 				msg: "keys with credits or rate limits (their own, their keyspace's or their owner's) cannot be exchanged for JWTs"}

@@ -57,6 +57,12 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 		}
 		vr.Signature = check
 	}
+	if d := req.DPoP; d != nil {
+		if d.Proof == "" || len(d.Proof) > 8<<10 || d.Method == "" || len(d.Method) > 20 || d.URL == "" || len(d.URL) > 8<<10 {
+			return badRequest("bad_dpop", "dpop needs proof, method and url")
+		}
+		vr.DPoP = &token.DPoPCheck{Proof: d.Proof, Method: d.Method, URL: d.URL}
+	}
 	if req.ScopeQuery != "" {
 		q, err := scope.ParseExpr(req.ScopeQuery)
 		if err != nil {
@@ -110,6 +116,7 @@ func VerifyResponse(res *token.VerifyResult) api.VerifyResponse {
 		out.Metadata = k.Metadata
 		out.Remaining = res.Remaining
 		out.RateLimits = apiRateLimitStates(res.RateLimits)
+		out.DPoPNonce = res.DPoPNonce
 	}
 	return out
 }

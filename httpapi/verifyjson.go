@@ -79,5 +79,9 @@ func appendVerifyResponse(b []byte, v *api.VerifyResponse) []byte {
 		}
 		b = append(b, ']')
 	}
+	if v.DPoPNonce != "" {
+		b = append(b, `,"dpop_nonce":`...)
+		b = jsonenc.AppendString(b, v.DPoPNonce)
+	}
 	return append(b, '}')
 }

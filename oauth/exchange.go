@@ -129,6 +129,10 @@ func (s *Service) subject(ctx context.Context, tok, typ string) (*subject, error
 		if !live {
 			return nil, errSubject
 		}
+		if claims.ConfirmationJKT != "" {
+			// The exchanged bearer token would drop the binding.
+			return nil, &Error{Code: "invalid_grant", Description: "a DPoP-bound token cannot be exchanged"}
+		}
 		return &subject{sub: claims.Subject, keyID: claims.KeyID, scopes: current, expiry: claims.Expiry, act: claims.Actor}, nil
 	}
 	if typ == TokenTypeJWT {
@@ -142,11 +146,11 @@ func (s *Service) subject(ctx context.Context, tok, typ string) (*subject, error
 	if !res.Valid || k == nil {
 		return nil, errSubject
 	}
-	if len(k.IPAllow) > 0 || k.SigningSecret != nil || k.Remaining != nil || len(k.RateLimits) > 0 || len(res.RateLimits) > 0 {
+	if len(k.IPAllow) > 0 || k.SigningSecret != nil || k.DPoPJKT != "" || k.Remaining != nil || len(k.RateLimits) > 0 || len(res.RateLimits) > 0 {
 		// A bearer JWT is presented by anyone, from anywhere, as often as
-		// they like: it would escape the key's address, signature, credit
-		// and rate bounds (KEY-06), as POST /v1/tokens refuses too.
-		return nil, &Error{Code: "invalid_grant", Description: "keys bound to addresses or signatures, or with credits or rate limits, cannot be exchanged"}
+		// they like: it would escape the key's address, signature, DPoP,
+		// credit and rate bounds (KEY-06), as POST /v1/tokens refuses too.
+		return nil, &Error{Code: "invalid_grant", Description: "keys bound to addresses, signatures or DPoP keys, or with credits or rate limits, cannot be exchanged"}
 	}
 	sub := k.ID
 	if k.Owner != nil {

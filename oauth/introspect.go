@@ -25,6 +25,21 @@ type Introspection struct {
 	ID        string   `json:"jti,omitempty"`
 	TokenType string   `json:"token_type,omitempty"`
 	KeyID     string   `json:"key_id,omitempty"`
+	// Confirmation is cnf (RFC 7800): the DPoP key a bound token needs
+	// (RFC 9449 §6.2).
+	Confirmation *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is a cnf claim with a JWK thumbprint.
+type Confirmation struct {
+	JKT string `json:"jkt"`
+}
+
+func confirmation(jkt string) *Confirmation {
+	if jkt == "" {
+		return nil
+	}
+	return &Confirmation{JKT: jkt}
 }
 
 var inactive = &Introspection{}
@@ -74,7 +89,7 @@ func (s *Service) introspect(ctx context.Context, caller *Client, tok string) (*
 		return nil, err // storage trouble: 503, never "inactive" for a live key
 	}
 	k := res.Key
-	if !res.Valid || k == nil {
+	if !liveKey(res) {
 		return inactive, nil
 	}
 	aud, clientID := opaqueAudience(k)
@@ -82,7 +97,8 @@ func (s *Service) introspect(ctx context.Context, caller *Client, tok string) (*
 		return inactive, nil
 	}
 	out := &Introspection{Active: true, Scope: strings.Join(res.Scopes, " "), Audience: aud, ClientID: clientID,
-		Issuer: s.issuer, IssuedAt: k.CreatedAt.Unix(), TokenType: "Bearer", KeyID: k.ID, Subject: k.ID}
+		Issuer: s.issuer, IssuedAt: k.CreatedAt.Unix(), TokenType: tokenType(k.DPoPJKT), KeyID: k.ID, Subject: k.ID,
+		Confirmation: confirmation(k.DPoPJKT)}
 	if k.Owner != nil {
 		out.Subject = string(k.Owner.Type) + ":" + k.Owner.ID
 	}
@@ -116,10 +132,21 @@ func (s *Service) introspectJWT(ctx context.Context, caller *Client, tok string)
 	}
 	return &Introspection{Active: true, Scope: strings.Join(current, " "),
 		ClientID: claims.ClientID, Subject: claims.Subject, Audience: claims.Audience, Issuer: claims.Issuer,
-		Expiry: claims.Expiry.Unix(), IssuedAt: claims.IssuedAt.Unix(), ID: claims.ID, TokenType: "Bearer",
-		KeyID: claims.KeyID}, nil
+		Expiry: claims.Expiry.Unix(), IssuedAt: claims.IssuedAt.Unix(), ID: claims.ID, TokenType: tokenType(claims.ConfirmationJKT),
+		KeyID: claims.KeyID, Confirmation: confirmation(claims.ConfirmationJKT)}, nil
 }
 
 // errConfidentialOnly refuses a public client at introspection and
 // revocation: without a secret, anyone can name its client_id.
 var errConfidentialOnly = &Error{Code: "invalid_client", Description: "only confidential clients may introspect or revoke tokens"}
+
+// liveKey reports whether a verification without proof found a live key:
+// valid, or bound to a DPoP key and refused only for want of its proof
+// (which the resource server asks of its caller: introspection names the
+// key in cnf).
+func liveKey(res *token.VerifyResult) bool {
+	if res.Key == nil {
+		return false
+	}
+	return res.Valid || (res.Key.DPoPJKT != "" && (res.Code == token.CodeInvalidDPoPProof || res.Code == token.CodeUseDPoPNonce))
+}

@@ -69,12 +69,32 @@ func (s *Service) issueOpaque(ctx context.Context, owner token.Owner, meta opaqu
 	}
 	md, _ := json.Marshal(meta)
 	ck, err := s.tokens.CreateKey(ctx, issuerActor, token.CreateKeyParams{Keyspace: AccessKeyspace, Name: "OAuth access token",
-		Owner: &owner, Scopes: scopes, ExpiresAt: exp, Metadata: md})
+		Owner: &owner, Scopes: scopes, ExpiresAt: exp, Metadata: md, DPoPJKT: jkt})
 	if err != nil {
 		return "", err
 	}
-	_ = jkt // bound by DPoP once keys carry a thumbprint
 	return ck.Secret.Reveal(), nil
+}
+
+// OpaqueAudience returns the audiences of opaque OAuth access token k (nil
+// for any other key): a resource server accepts it only when it is among
+// them, as it would an at+jwt.
+func OpaqueAudience(k *token.Key) []string {
+	if k.Keyspace != AccessKeyspace {
+		return nil
+	}
+	aud, _ := opaqueAudience(k)
+	return aud
+}
+
+// OpaqueClientID returns the client opaque OAuth access token k was
+// issued to ("" for any other key).
+func OpaqueClientID(k *token.Key) string {
+	if k.Keyspace != AccessKeyspace {
+		return ""
+	}
+	_, c := opaqueAudience(k)
+	return c
 }
 
 // opaqueAudience returns the audiences of a key as introspection sees
@@ -142,7 +162,7 @@ func (s *Service) revoke(ctx context.Context, caller *Client, tok string) error 
 	if _, clientID := opaqueAudience(k); clientID != caller.AppID {
 		return &Error{Code: "unauthorized_client", Description: "the token was issued to another client"}
 	}
-	if !res.Valid {
+	if !liveKey(res) {
 		return nil
 	}
 	_, err = s.tokens.RevokeKey(ctx, &token.Actor{KeyID: "oauth:" + caller.AppID, Name: caller.AppID, Scopes: token.SystemActor.Scopes}, k.ID, "revoked by its client (RFC 7009)")

@@ -243,9 +243,6 @@ func NormalizeSettings(in Settings) (Settings, error) {
 	default:
 		return out, invalidMetadata("access_token_format: %q is neither jwt nor opaque", out.AccessTokenFormat)
 	}
-	if out.DPoPBoundAccessTokens {
-		return out, invalidMetadata("dpop_bound_access_tokens is not available yet")
-	}
 	if len(out.JWKS) > 0 && out.TokenEndpointAuthMethod != AuthPrivateKeyJWT {
 		return out, invalidMetadata("jwks is only for token_endpoint_auth_method private_key_jwt")
 	}

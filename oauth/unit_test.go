@@ -50,7 +50,6 @@ func TestNormalizeSettingsRefusals(t *testing.T) {
 		"public client_credential":     {GrantTypes: []string{GrantClientCredentials}, TokenEndpointAuthMethod: AuthNone},
 		"unknown auth method":          {TokenEndpointAuthMethod: "client_secret_jwt"},
 		"bad format":                   {AccessTokenFormat: "xml"},
-		"dpop (not yet)":               {DPoPBoundAccessTokens: true},
 		"private_key_jwt without jwks": {TokenEndpointAuthMethod: AuthPrivateKeyJWT},
 		"audience with space":          {Audiences: []string{"a b"}},
 		"backchannel relative":         {BackchannelLogoutURI: "/logout"},

@@ -31,7 +31,7 @@ func (g *gateway) admit(r *http.Request, x *exchange) *refusal {
 	if rt.anonymous {
 		return g.limit(r, x, "ip:"+x.clientIP)
 	}
-	tok, fromAPIKey, f := credential(r, rt.apiKey)
+	tok, fromAPIKey, isDPoP, f := credential(r, rt.apiKey)
 	if f != nil {
 		return f
 	}
@@ -40,6 +40,13 @@ func (g *gateway) admit(r *http.Request, x *exchange) *refusal {
 	// limits; they are checked again below for verifiers that ignore them
 	// (and for JWTs).
 	vr := verify.Request{Token: tok, Scopes: rt.scopes, IP: x.clientIP, HTTP: r, Keyspace: rt.keyspace, ScopeQuery: rt.exprText}
+	if isDPoP {
+		// The proof's htu is the URL the client addressed: the gateway's
+		// origin and the request's path (RFC 9449 §4.3, query ignored).
+		if vr.DPoP = verify.DPoPOf(r, verify.Origin(r)); vr.DPoP == nil {
+			return &errDPoPProof
+		}
+	}
 	if fromAPIKey {
 		if f := g.checkAPIKeyHeader(r, x, &vr); f != nil {
 			return f
@@ -108,7 +115,7 @@ func (g *gateway) checkAPIKeyHeader(r *http.Request, x *exchange, vr *verify.Req
 	ks := vr.Keyspace
 	if ks == "" {
 		dry := *vr
-		dry.DryRun, dry.HTTP = true, nil
+		dry.DryRun, dry.HTTP, dry.DPoP = true, nil, nil
 		id, err := g.check(r, dry)
 		var e *verify.Error
 		switch {
@@ -157,6 +164,10 @@ func (g *gateway) refusalOf(r *http.Request, x *exchange, err error) *refusal {
 		x.retryAfter = e.RetryAfter
 	}
 	switch {
+	case e != nil && e.Code == verify.CodeInvalidDPoPProof:
+		return &errDPoPProof
+	case e != nil && e.Code == verify.CodeUseDPoPNonce:
+		return &refusal{http.StatusUnauthorized, CodeUseDPoPNonce, errUseDPoPNonce.detail, e.DPoPNonce}
 	case e != nil && e.Code == verifyCodeForbiddenIP:
 		return &errIP
 	case e != nil && e.Code == verifyCodeUsageExceeded:

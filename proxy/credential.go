@@ -6,15 +6,16 @@ import (
 )
 
 // credential returns the credential the request presents: the token of
-// its one "Authorization: Bearer" header or, where apiKey allows it, of
-// its one X-API-Key header (fromAPIKey then reports true). Presenting
-// none, both, several or a malformed one is refused.
-func credential(r *http.Request, apiKey bool) (tok string, fromAPIKey bool, f *refusal) {
-	tok, f = credentialOf(r, apiKey)
-	return tok, f == nil && r.Header.Get("Authorization") == "", f
+// its one "Authorization: Bearer" or "Authorization: DPoP" header (dpop
+// then reports true: RFC 9449 §7.1) or, where apiKey allows it, of its one
+// X-API-Key header (fromAPIKey then reports true). Presenting none, both,
+// several or a malformed one is refused.
+func credential(r *http.Request, apiKey bool) (tok string, fromAPIKey, dpop bool, f *refusal) {
+	tok, dpop, f = credentialOf(r, apiKey)
+	return tok, f == nil && r.Header.Get("Authorization") == "", dpop, f
 }
 
-func credentialOf(r *http.Request, apiKey bool) (string, *refusal) {
+func credentialOf(r *http.Request, apiKey bool) (string, bool, *refusal) {
 	auth := r.Header.Values("Authorization")
 	var keys []string
 	if apiKey {
@@ -22,33 +23,41 @@ func credentialOf(r *http.Request, apiKey bool) (string, *refusal) {
 	}
 	switch {
 	case len(auth) == 0 && len(keys) == 0:
-		return "", &errNoCredential
+		return "", false, &errNoCredential
 	case len(auth) > 0 && len(keys) > 0, len(auth) > 1, len(keys) > 1:
-		return "", &errMalformed
+		return "", false, &errMalformed
 	case len(auth) == 1:
-		tok, ok := bearer(auth[0])
+		tok, dpop, ok := bearer(auth[0])
 		if !ok {
-			return "", &errMalformed
+			return "", false, &errMalformed
 		}
-		return tok, nil
+		return tok, dpop, nil
 	}
 	tok := strings.Trim(keys[0], " \t")
 	if !validToken(tok) {
-		return "", &errMalformed
+		return "", false, &errMalformed
 	}
-	return tok, nil
+	return tok, false, nil
 }
 
 // bearer returns the token of an Authorization header value of the
 // "Bearer" scheme (RFC 6750 §2.1; the scheme is case-insensitive), as
-// verify.Middleware reads it.
-func bearer(v string) (string, bool) {
+// verify.Middleware reads it, or of the "DPoP" scheme (RFC 9449 §7.1;
+// dpop then reports true).
+func bearer(v string) (tok string, dpop, ok bool) {
 	scheme, tok, ok := strings.Cut(v, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
+	if !ok {
+		return "", false, false
+	}
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+	case strings.EqualFold(scheme, "DPoP"):
+		dpop = true
+	default:
+		return "", false, false
 	}
 	tok = strings.TrimLeft(tok, " ")
-	return tok, validToken(tok)
+	return tok, dpop, validToken(tok)
 }
 
 // validToken reports whether tok is non-empty and has no whitespace.

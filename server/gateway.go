@@ -3,9 +3,13 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 
+	"github.com/latchkey/latchkey/dpop"
 	"github.com/latchkey/latchkey/httpapi"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/scope"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/token"
@@ -64,12 +68,34 @@ func (v *localVerifier) CheckRequest(ctx context.Context, r verify.Request) (*ve
 		}
 		vr.Signature = httpapi.SignatureCheck(v.svc, r.HTTP, scheme, r.HTTP.Host)
 	}
+	if d := r.DPoP; d != nil {
+		vr.DPoP = &token.DPoPCheck{Proof: d.Proof, Method: d.Method, URL: d.URL}
+	}
+	oauthToken := v.audience != "" && strings.HasPrefix(r.Token, oauth.AccessPrefix+"_")
+	if oauthToken {
+		// An opaque OAuth access token: a key of the oauth keyspace, for
+		// this gateway when its audience is the gateway's JWT audience —
+		// the same rule as for an at+jwt.
+		vr.Keyspace = oauth.AccessKeyspace
+	}
 	res, err := v.svc.Verify(ctx, vr)
 	if err != nil {
 		return nil, &verify.Error{Kind: verify.ErrUnavailable, Err: err}
 	}
+	var aud []string
+	if oauthToken && res.Key != nil {
+		if aud = oauth.OpaqueAudience(res.Key); !slices.Contains(aud, v.audience) {
+			return nil, &verify.Error{Kind: verify.ErrInvalidToken, Code: string(token.CodeNotFound)}
+		}
+	}
 	out := httpapi.VerifyResponse(res)
-	return verify.IdentityOf(&out, r.Scopes, v.svc.Now())
+	id, err := verify.IdentityOf(&out, r.Scopes, v.svc.Now())
+	if err == nil && aud != nil {
+		// Routes judge it by its audience, as an at+jwt.
+		id.Claims = &verify.Claims{Issuer: v.issuer, Subject: id.Subject, Audience: aud, Scopes: id.Scopes,
+			ClientID: oauth.OpaqueClientID(res.Key), KeyID: res.Key.ID, IssuedAt: res.Key.CreatedAt, ExpiresAt: res.Key.ExpiresAt}
+	}
+	return id, err
 }
 
 // checkJWT verifies a latchkey access token for the gateway's audience.
@@ -95,6 +121,13 @@ func (v *localVerifier) checkJWT(ctx context.Context, r verify.Request) (*verify
 	if !live {
 		return nil, &verify.Error{Kind: verify.ErrInvalidToken, Code: "REVOKED"}
 	}
+	if c.ConfirmationJKT != "" {
+		// A DPoP-bound token (cnf.jkt): only with a proof of its key,
+		// never as a bearer token (RFC 9449 §7.1, §7.2).
+		if err := v.checkDPoP(ctx, r, c.ConfirmationJKT); err != nil {
+			return nil, err
+		}
+	}
 	c.Scope = current
 	if !scope.Set(c.Scope).HasAll(r.Scopes) {
 		return nil, &verify.Error{Kind: verify.ErrInsufficientScope, Code: "INSUFFICIENT_SCOPE", Err: errors.New("missing scope")}
@@ -103,4 +136,24 @@ func (v *localVerifier) checkJWT(ctx context.Context, r verify.Request) (*verify
 		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience, Scopes: c.Scope, ClientID: c.ClientID,
 		KeyID: c.KeyID, JTI: c.ID, IssuedAt: c.IssuedAt, NotBefore: c.NotBefore, ExpiresAt: c.Expiry,
 	}}, nil
+}
+
+// checkDPoP judges the DPoP proof of a token bound to the key with
+// thumbprint jkt: it must hash the token in its ath and be fresh (its jti
+// is recorded in the store).
+func (v *localVerifier) checkDPoP(ctx context.Context, r verify.Request, jkt string) error {
+	if r.DPoP == nil {
+		return &verify.Error{Kind: verify.ErrInvalidToken, Code: verify.CodeInvalidDPoPProof}
+	}
+	_, err := v.svc.CheckDPoP(ctx, dpop.Request{Proof: r.DPoP.Proof, Method: r.DPoP.Method, URL: r.DPoP.URL,
+		AccessToken: r.Token, JKT: jkt})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, dpop.ErrUseNonce):
+		return &verify.Error{Kind: verify.ErrInvalidToken, Code: verify.CodeUseDPoPNonce, DPoPNonce: v.svc.DPoPNonce()}
+	case errors.Is(err, dpop.ErrInvalidProof):
+		return &verify.Error{Kind: verify.ErrInvalidToken, Code: verify.CodeInvalidDPoPProof, Err: err}
+	}
+	return &verify.Error{Kind: verify.ErrUnavailable, Err: err}
 }

@@ -29,6 +29,12 @@ func postToken(t *testing.T, base string, form url.Values, basicUser, basicPass 
 	if basicUser != "" {
 		req.SetBasicAuth(url.QueryEscape(basicUser), url.QueryEscape(basicPass))
 	}
+	return doToken(t, req)
+}
+
+// doToken sends a token request and decodes the answer.
+func doToken(t *testing.T, req *http.Request) tokenAnswer {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -81,6 +83,11 @@ type Config struct {
 	SigningKeyPeriod, SigningKeyLead time.Duration
 	// TokenTTL is the default lifetime of exchanged JWTs (default 5m).
 	TokenTTL time.Duration
+	// DPoPNonce makes the token endpoint demand a server nonce in every
+	// DPoP proof (RFC 9449 §8, use_dpop_nonce). Nonces are derived from
+	// the master key, so every node accepts the nonces of the others; a
+	// proof that carries one is checked either way.
+	DPoPNonce bool
 	// People configures sign-in (sessions, passkeys, the directory).
 	People PeopleConfig
 	// OAuth configures the authorization server's grants.
@@ -190,8 +197,11 @@ func Run(ctx context.Context, c Config) error {
 		writeFailures.WithLabelValues(cause) // present at 0 from the start
 	}
 	reg.MustRegister(writeFailures)
+	dpopNonces := hmac.New(sha256.New, mk[:])
+	dpopNonces.Write([]byte("latchkey dpop nonces v1"))
 	svc := token.NewService(token.Config{Store: db, Log: c.Log, Limiter: lim, Cache: cacheCfg, Secrets: box,
-		OnWriteFailure: func(cause string) { writeFailures.WithLabelValues(cause).Inc() }})
+		OnWriteFailure: func(cause string) { writeFailures.WithLabelValues(cause).Inc() },
+		DPoPNonceKey:   dpopNonces.Sum(nil), DPoPRequireNonce: c.DPoPNonce})
 	if pg, ok := db.(*sqlstore.DB); ok && pg.Engine() == "postgres" {
 		listenCtx, stopListen := context.WithCancel(context.Background())
 		defer stopListen()

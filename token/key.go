@@ -80,6 +80,10 @@ type Key struct {
 	// hmac-sha256) sealed with the master key; nil when the key signs no
 	// requests. Stores keep it as opaque bytes.
 	SigningSecret []byte
+	// DPoPJKT binds the key to a DPoP key (RFC 9449): the base64url
+	// SHA-256 thumbprint (RFC 7638) of the public key whose proof must
+	// come with every use of the key; "" for a plain bearer key.
+	DPoPJKT string
 
 	LastUsedAt time.Time
 	LastUsedIP string

@@ -33,6 +33,10 @@ type CreateKeyParams struct {
 	// SigningSecret gives the key a request-signing secret: from then on it
 	// is valid only on requests signed with it (RFC 9421 hmac-sha256).
 	SigningSecret bool
+	// DPoPJKT binds the key to a DPoP key: the base64url SHA-256
+	// thumbprint of its public key (43 characters). From then on the key
+	// is valid only with a DPoP proof signed by that key.
+	DPoPJKT string
 }
 
 // CreatedKey is a new key and its plaintext, which exists only here.
@@ -92,6 +96,12 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 	ipAllow, err := ParseIPAllow(p.IPAllow)
 	if err != nil {
 		return nil, err
+	}
+	if err := ValidDPoPJKT(p.DPoPJKT); err != nil {
+		return nil, err
+	}
+	if p.DPoPJKT != "" && p.Keyspace == ManagementKeyspace {
+		return nil, invalidf("management keys cannot be bound to a DPoP key: the management API takes no DPoP proofs")
 	}
 	ks, err := s.keyspaceFor(ctx, p.Keyspace)
 	if err != nil {
@@ -159,6 +169,7 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 		RateLimits:     p.RateLimits,
 		IPAllow:        ipAllow,
 		Refill:         p.Refill,
+		DPoPJKT:        p.DPoPJKT,
 	}
 	if p.RateLimits == nil {
 		k.RateLimits = ks.RateLimits

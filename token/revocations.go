@@ -169,7 +169,8 @@ func (s *Service) JWTScopes(ctx context.Context, keyID, subject, clientID string
 	var current []string
 	var live bool
 	var err error
-	if clientID != "" && subject != string(App)+":"+clientID {
+	// JWTs of POST /v1/tokens name their key as client_id: no app to ask.
+	if clientID != "" && clientID != keyID && subject != string(App)+":"+clientID {
 		if _, live, err = s.principalScopes(ctx, string(App)+":"+clientID); err != nil || !live {
 			return nil, false, err
 		}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/latchkey/latchkey/dpop"
 	"github.com/latchkey/latchkey/ratelimit"
 )
 
@@ -32,6 +33,9 @@ type Service struct {
 	foreign atomic.Bool
 
 	inflight sync.Map // idempotent calls running on this node (see Idempotent)
+
+	dpop             *dpop.Checker // DPoP proofs: jti replay records, server nonces
+	dpopRequireNonce bool
 }
 
 // Config configures a Service.
@@ -52,6 +56,12 @@ type Config struct {
 	// WriteFailureCause) of every storage write that fails for a storage
 	// fault: for a metric.
 	OnWriteFailure func(cause string)
+	// DPoPNonceKey derives the stateless DPoP server nonces (every node
+	// sharing it accepts the nonces of the others); nil: no nonces.
+	DPoPNonceKey []byte
+	// DPoPRequireNonce makes the authorization server demand a server
+	// nonce in every DPoP proof (use_dpop_nonce, RFC 9449 §8).
+	DPoPRequireNonce bool
 }
 
 // NewService returns a Service. Call Run to flush usage records in the
@@ -69,6 +79,8 @@ func NewService(c Config) *Service {
 	s.limiter = c.Limiter
 	s.secrets = c.Secrets
 	s.writes.onFailure = c.OnWriteFailure
+	s.dpop = &dpop.Checker{Replay: s.useDPoPJTI, NonceKey: c.DPoPNonceKey, Now: s.now}
+	s.dpopRequireNonce = c.DPoPRequireNonce && c.DPoPNonceKey != nil
 	s.usage.wrote = s.wrote
 	if s.limiter == nil {
 		s.limiter = ratelimit.NewLocal(0)

@@ -2,6 +2,8 @@ package token
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"regexp"
 	"time"
@@ -82,4 +84,17 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// ValidDPoPJKT checks a DPoP key thumbprint: "" (no binding) or the
+// unpadded base64url form of a SHA-256 digest.
+func ValidDPoPJKT(jkt string) error {
+	if jkt == "" {
+		return nil
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(jkt)
+	if err != nil || len(b) != sha256.Size || len(jkt) != 43 {
+		return invalidf("dpop_jkt must be the base64url SHA-256 thumbprint of a public key (43 characters)")
+	}
+	return nil
 }

@@ -29,6 +29,13 @@ const (
 	// was not signed with it (missing, invalid, outside the clock window,
 	// or replayed signature).
 	CodeInvalidSignature Code = "INVALID_SIGNATURE"
+	// CodeInvalidDPoPProof: the key is bound to a DPoP key and came
+	// without a valid proof of it (missing, invalid, of another key, for
+	// another request or token, or replayed).
+	CodeInvalidDPoPProof Code = "INVALID_DPOP_PROOF"
+	// CodeUseDPoPNonce: the key's DPoP proof lacks the server's current
+	// nonce; the result carries one (VerifyResult.DPoPNonce).
+	CodeUseDPoPNonce Code = "USE_DPOP_NONCE"
 )
 
 // Codes lists every verification code.
@@ -36,6 +43,7 @@ var Codes = []Code{
 	CodeValid, CodeNotFound, CodeExpired, CodeRevoked, CodeDisabled,
 	CodeOwnerDisabled, CodeInsufficientScope, CodeUsageExceeded,
 	CodeForbiddenIP, CodeRateLimited, CodeInvalidSignature,
+	CodeInvalidDPoPProof, CodeUseDPoPNonce,
 }
 
 // VerifyRequest asks whether a presented key may be used.
@@ -60,6 +68,9 @@ type VerifyRequest struct {
 	// Signature checks the request's RFC 9421 signature; required for keys
 	// with a signing secret (nil: the request is not signed).
 	Signature SignatureCheck
+	// DPoP is the DPoP proof that came with the key; required for keys
+	// bound to a DPoP key (nil: the key was sent as a bearer token).
+	DPoP *DPoPCheck
 }
 
 // VerifyResult is the answer. Key is nil when the code is NOT_FOUND.
@@ -73,6 +84,9 @@ type VerifyResult struct {
 	// then its owner's, named "owner_<name>"); on RATE_LIMITED the last
 	// one is the limit that refused.
 	RateLimits []ratelimit.Result
+	// DPoPNonce is a fresh DPoP server nonce when the code is
+	// USE_DPOP_NONCE, for the client's next proof.
+	DPoPNonce string
 }
 
 // Verify checks a presented key. A well-formed request always gets a result;
@@ -149,6 +163,21 @@ func (s *Service) verify(ctx context.Context, r VerifyRequest, now time.Time) (*
 		}
 		if !ok {
 			res.Code = CodeInvalidSignature
+			return res, nil
+		}
+	}
+	if k.DPoPJKT != "" {
+		// Before limits and credits, as the signature: a stolen key
+		// without the private key of its binding spends nothing.
+		code, err := s.checkKeyDPoP(ctx, k, r.Key, r.DPoP)
+		if err != nil {
+			return nil, err
+		}
+		if code != CodeValid {
+			res.Code = code
+			if code == CodeUseDPoPNonce {
+				res.DPoPNonce = s.DPoPNonce()
+			}
 			return res, nil
 		}
 	}
@@ -438,7 +467,9 @@ func (s *Service) AuthenticateInto(ctx context.Context, a *Actor, secret, ip, re
 	}
 	k := e.key
 	s.usage.touch(k.ID, ip, now)
-	if k.SigningSecret != nil || k.Remaining != nil || len(k.RateLimits) > 0 {
+	if k.SigningSecret != nil || k.DPoPJKT != "" || k.Remaining != nil || len(k.RateLimits) > 0 {
+		// (A key bound to a DPoP key fails there: the management API
+		// takes no DPoP proofs.)
 		return s.authenticateFull(ctx, a, secret, ip, requestID, now)
 	}
 	if k.State(now) != Active {

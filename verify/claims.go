@@ -112,6 +112,20 @@ func parseClaims(payload []byte) (*Claims, error) {
 			*f.dst = t
 		}
 	}
+	if raw, ok := m["cnf"]; ok {
+		var cnf struct {
+			JKT *string `json:"jkt"`
+		}
+		if err := json.Unmarshal(raw, &cnf); err != nil {
+			return nil, errors.New("cnf: not an object")
+		}
+		if cnf.JKT != nil {
+			if *cnf.JKT == "" {
+				return nil, errors.New("cnf.jkt: empty")
+			}
+			c.ConfirmationJKT = *cnf.JKT
+		}
+	}
 	if raw, ok := m["aud"]; ok {
 		var one string
 		if err := json.Unmarshal(raw, &one); err == nil {

@@ -32,12 +32,16 @@ func (c Composite) Check(ctx context.Context, token string, scopes []string) (*I
 	return c.CheckRequest(ctx, Request{Token: token, Scopes: scopes})
 }
 
-// CheckRequest implements [RequestVerifier]. JWTs are checked offline and
-// without the request (they are not signed requests).
+// CheckRequest implements [RequestVerifier]. JWTs are checked offline,
+// with the request's DPoP proof for DPoP-bound ones (they are not signed
+// requests).
 func (c Composite) CheckRequest(ctx context.Context, r Request) (*Identity, error) {
 	if IsJWT(r.Token) {
 		if c.JWT == nil {
 			return nil, invalid("JWTs are not accepted here")
+		}
+		if rv, ok := c.JWT.(RequestVerifier); ok {
+			return rv.CheckRequest(ctx, r) // DPoP-bound JWTs need the proof
 		}
 		return c.JWT.Check(ctx, r.Token, r.Scopes)
 	}

@@ -10,7 +10,7 @@ const module = "github.com/latchkey/latchkey"
 
 // allowed are the latchkey packages the SDK may depend on, directly or
 // not (ratelimit's internal GCRA package comes with ratelimit).
-var allowed = []string{module + "/api", module + "/client", module + "/httpsig", module + "/ratelimit", module + "/ratelimit/internal/"}
+var allowed = []string{module + "/api", module + "/client", module + "/httpsig", module + "/dpop", module + "/ratelimit", module + "/ratelimit/internal/"}
 
 // forbidden are server-side packages, listed to make the failure message
 // obvious; allowed already excludes them.

@@ -83,6 +83,9 @@ type Error struct {
 	RateLimits []ratelimit.Status
 	// RetryAfter is when a rate-limited request may be retried.
 	RetryAfter time.Duration
+	// DPoPNonce is a fresh server nonce when Code is USE_DPOP_NONCE: the
+	// client's next DPoP proof must carry it (DPoP-Nonce header).
+	DPoPNonce string
 	// Err is the underlying cause, if any.
 	Err error
 }

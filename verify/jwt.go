@@ -11,6 +11,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/latchkey/latchkey/dpop"
 )
 
 // Defaults and bounds of JWTOptions.
@@ -68,6 +70,11 @@ type JWTOptions struct {
 	// revoked (or narrowed) after they were issued, and tokens signed by a
 	// signing key withdrawn at the issuer (see [NewRevocations]).
 	Revocations *Revocations
+	// DPoPReplay records the DPoP proofs that came with DPoP-bound tokens
+	// (cnf.jkt) and reports false for a proof seen before. Default: a
+	// record in this process, which refuses replays to this verifier
+	// only; services with several instances should share one.
+	DPoPReplay func(ctx context.Context, jkt, id string, expires time.Time) (fresh bool, err error)
 }
 
 // Claims are the verified claims of an access token.
@@ -82,6 +89,9 @@ type Claims struct {
 	IssuedAt  time.Time
 	NotBefore time.Time // zero if absent
 	ExpiresAt time.Time
+	// ConfirmationJKT is cnf.jkt: the token is bound to the DPoP key of
+	// this thumbprint (RFC 9449 §6) and valid only with a proof of it.
+	ConfirmationJKT string
 }
 
 // JWT verifies latchkey access tokens (JWS compact serialization, typ
@@ -100,9 +110,11 @@ type JWT struct {
 	trying  bool                       // whether any fetch was attempted
 	epoch   int64                      // Revocations' jwksEpoch at the last attempt
 	lastErr error
+
+	dpop *dpop.Checker // proofs of DPoP-bound tokens
 }
 
-var _ Verifier = (*JWT)(nil)
+var _ RequestVerifier = (*JWT)(nil)
 
 // NewJWT returns a JWT verifier. It fetches the JWKS on first use.
 func NewJWT(opts JWTOptions) (*JWT, error) {
@@ -134,7 +146,11 @@ func NewJWT(opts JWTOptions) (*JWT, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &JWT{opts: opts, algs: algs}, nil
+	replay := opts.DPoPReplay
+	if replay == nil {
+		replay = newProofRecord(opts.Now).use
+	}
+	return &JWT{opts: opts, algs: algs, dpop: &dpop.Checker{Replay: replay, Now: opts.Now}}, nil
 }
 
 // forbiddenHeaders are JOSE header members an access token must not carry:
@@ -246,14 +262,36 @@ func (v *JWT) checkClaims(c *Claims) error {
 }
 
 // Check implements [Verifier] for JWTs: Verify, then the scope claim must
-// grant every scope in scopes.
+// grant every scope in scopes. A DPoP-bound token (cnf.jkt) is refused
+// here: it is valid only with its proof, see CheckRequest.
 func (v *JWT) Check(ctx context.Context, token string, scopes []string) (*Identity, error) {
+	return v.CheckRequest(ctx, Request{Token: token, Scopes: scopes})
+}
+
+// CheckRequest implements [RequestVerifier] for JWTs: Check, and a
+// DPoP-bound token (cnf.jkt) needs r.DPoP, a fresh proof of its key that
+// hashes the token (RFC 9449 §7.1): CodeInvalidDPoPProof otherwise.
+func (v *JWT) CheckRequest(ctx context.Context, r Request) (*Identity, error) {
+	token, scopes := r.Token, r.Scopes
 	if token == "" {
 		return nil, invalid("missing")
 	}
 	c, err := v.Verify(ctx, token)
 	if err != nil {
 		return nil, err
+	}
+	if c.ConfirmationJKT != "" {
+		if r.DPoP == nil {
+			return nil, invalid(CodeInvalidDPoPProof)
+		}
+		_, err := v.dpop.Check(ctx, dpop.Request{Proof: r.DPoP.Proof, Method: r.DPoP.Method, URL: r.DPoP.URL,
+			AccessToken: token, JKT: c.ConfirmationJKT})
+		switch {
+		case errors.Is(err, dpop.ErrInvalidProof), errors.Is(err, dpop.ErrUseNonce):
+			return nil, &Error{Kind: ErrInvalidToken, Code: CodeInvalidDPoPProof, Err: err}
+		case err != nil:
+			return nil, &Error{Kind: ErrUnavailable, Err: err}
+		}
 	}
 	if s, ok := missingScope(c.Scopes, scopes); ok {
 		return nil, &Error{Kind: ErrInsufficientScope, Code: "INSUFFICIENT_SCOPE", Err: errors.New("missing scope " + s)}

@@ -15,6 +15,8 @@ const (
 	CodeInsufficientScope  = "insufficient_scope"      // 403
 	CodeRateLimited        = "rate_limited"            // 429
 	CodeTemporarilyUnavail = "temporarily_unavailable" // 503
+	CodeDPoPProof          = "invalid_dpop_proof"      // 401: a DPoP-bound credential without a valid proof
+	CodeDPoPNonce          = "use_dpop_nonce"          // 401: the proof lacks the server's nonce
 )
 
 // MiddlewareOptions configure [Middleware].
@@ -50,18 +52,34 @@ func Middleware(v Verifier, opts MiddlewareOptions) func(http.Handler) http.Hand
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			token, ok := bearer(r)
+			token, isDPoP, ok := bearer(r)
 			if !ok {
 				fail(w, r, opts, http.StatusUnauthorized, CodeInvalidToken)
 				return
 			}
-			id, err := v.Check(r.Context(), token, opts.Scopes)
+			var id *Identity
+			var err error
+			if isDPoP {
+				// "Authorization: DPoP": the proof goes to the verifier
+				// (offline for JWTs, to the server for keys).
+				rv, ok := v.(RequestVerifier)
+				proof := DPoPOf(r, Origin(r))
+				if !ok || proof == nil {
+					failDPoP(w, r, opts, CodeInvalidDPoPProof, "")
+					return
+				}
+				id, err = rv.CheckRequest(r.Context(), Request{Token: token, Scopes: opts.Scopes, DPoP: proof})
+			} else {
+				id, err = v.Check(r.Context(), token, opts.Scopes)
+			}
 			if err != nil {
 				var e *Error
 				if errors.As(err, &e) {
 					ratelimit.SetHeaders(w.Header(), e.RateLimits, opts.Now())
 				}
 				switch {
+				case e != nil && (e.Code == CodeInvalidDPoPProof || e.Code == CodeUseDPoPNonce):
+					failDPoP(w, r, opts, e.Code, e.DPoPNonce)
 				case errors.Is(err, ErrRateLimited):
 					d := time.Duration(0)
 					if e != nil {
@@ -85,23 +103,47 @@ func Middleware(v Verifier, opts MiddlewareOptions) func(http.Handler) http.Hand
 }
 
 // bearer returns the credential of an "Authorization: Bearer" header
-// (RFC 6750 §2.1; the scheme is case-insensitive). Exactly one such
-// header is accepted, and no credential longer than MaxTokenSize (JWT-09:
+// (RFC 6750 §2.1; the scheme is case-insensitive) or "Authorization:
+// DPoP" (RFC 9449 §7.1; dpop then reports true). Exactly one such header
+// is accepted, and no credential longer than MaxTokenSize (JWT-09:
 // refused before any verifier splits or decodes it).
-func bearer(r *http.Request) (string, bool) {
+func bearer(r *http.Request) (token string, dpop, ok bool) {
 	hs := r.Header.Values("Authorization")
 	if len(hs) != 1 {
-		return "", false
+		return "", false, false
 	}
 	scheme, token, ok := strings.Cut(hs[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
+	if !ok {
+		return "", false, false
+	}
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+	case strings.EqualFold(scheme, "DPoP"):
+		dpop = true
+	default:
+		return "", false, false
 	}
 	token = strings.TrimLeft(token, " ")
 	if token == "" || len(token) > MaxTokenSize || strings.ContainsAny(token, " \t") {
-		return "", false
+		return "", false, false
 	}
-	return token, true
+	return token, dpop, true
+}
+
+// failDPoP refuses a DPoP-bound credential without a valid proof: 401
+// with a DPoP challenge (RFC 9449 §7.1) and, for use_dpop_nonce, the
+// server's nonce.
+func failDPoP(w http.ResponseWriter, r *http.Request, opts MiddlewareOptions, code, nonce string) {
+	e := CodeDPoPProof
+	if code == CodeUseDPoPNonce {
+		e = CodeDPoPNonce
+	}
+	w.Header().Set("WWW-Authenticate", `DPoP error="`+e+`", algs="EdDSA ES256 ES384 RS256 PS256"`)
+	if nonce != "" {
+		w.Header().Set("DPoP-Nonce", nonce)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	opts.OnError(w, r, http.StatusUnauthorized, e)
 }
 
 func fail(w http.ResponseWriter, r *http.Request, opts MiddlewareOptions, status int, code string) {

@@ -95,7 +95,12 @@ func (o *Opaque) verify(ctx context.Context, req api.VerifyRequest) (*api.Verify
 	ck := cacheKey{hash: sha256.Sum256([]byte(req.Key)), scopes: strings.Join(req.Scopes, "\x00"), ip: req.IP,
 		keyspace: req.Keyspace, query: req.ScopeQuery}
 	now := o.now()
-	if req.Request == nil {
+	// Signed requests and DPoP proofs are judged by the server every
+	// time (their nonces and jtis are single-use), and their answers are
+	// not cached: a cached VALID of a bound key would admit it without a
+	// proof. (A bound key never verifies without one.)
+	cacheable := req.Request == nil && req.DPoP == nil
+	if cacheable {
 		if r := o.lookup(ck, now); r != nil {
 			return r, nil
 		}
@@ -104,7 +109,7 @@ func (o *Opaque) verify(ctx context.Context, req api.VerifyRequest) (*api.Verify
 	if err != nil {
 		return nil, err
 	}
-	if req.Request == nil && r.Valid && r.Code == "VALID" && len(r.RateLimits) == 0 && r.Remaining == nil {
+	if cacheable && r.Valid && r.Code == "VALID" && len(r.RateLimits) == 0 && r.Remaining == nil {
 		o.store(ck, r, now)
 	}
 	return r, nil
@@ -187,6 +192,7 @@ func (o *Opaque) CheckRequest(ctx context.Context, req Request) (*Identity, erro
 	if req.HTTP != nil {
 		vr.Request = SignedRequestOf(req.HTTP, Origin(req.HTTP))
 	}
+	vr.DPoP = req.DPoP
 	r, err := o.verify(ctx, vr)
 	if err != nil {
 		// Network failures, server errors and refusals of this
@@ -219,6 +225,6 @@ func IdentityOf(r *api.VerifyResponse, scopes []string, now time.Time) (*Identit
 	case r.Code == "INSUFFICIENT_SCOPE":
 		return nil, &Error{Kind: ErrInsufficientScope, Code: r.Code, Keyspace: r.Keyspace, RateLimits: rl}
 	default:
-		return nil, &Error{Kind: ErrInvalidToken, Code: r.Code, Keyspace: r.Keyspace, RateLimits: rl}
+		return nil, &Error{Kind: ErrInvalidToken, Code: r.Code, Keyspace: r.Keyspace, RateLimits: rl, DPoPNonce: r.DPoPNonce}
 	}
 }

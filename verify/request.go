@@ -32,6 +32,32 @@ type Request struct {
 	// DryRun checks without spending credits or rate limits: the answer
 	// says whether a request would pass.
 	DryRun bool
+	// DPoP is the DPoP proof (RFC 9449) that came with Token when the
+	// credential was sent as "Authorization: DPoP <token>" (see
+	// [DPoPOf]); nil for a bearer credential. A credential bound to a
+	// DPoP key is valid only with a valid proof of that key.
+	DPoP *api.DPoPProof
+}
+
+// DPoP verification codes (Error.Code) of credentials bound to a DPoP key.
+const (
+	// CodeInvalidDPoPProof: the credential is bound to a DPoP key and
+	// came without a valid proof of it (or as a bearer token).
+	CodeInvalidDPoPProof = "INVALID_DPOP_PROOF"
+	// CodeUseDPoPNonce: the proof lacks the server's nonce; Error.DPoPNonce
+	// holds a fresh one.
+	CodeUseDPoPNonce = "USE_DPOP_NONCE"
+)
+
+// DPoPOf returns the DPoP proof of r, with r's method and origin + path as
+// its request (origin is "scheme://authority" as the client addressed
+// it), or nil if r has not exactly one DPoP header.
+func DPoPOf(r *http.Request, origin string) *api.DPoPProof {
+	vs := r.Header.Values("DPoP")
+	if len(vs) != 1 || vs[0] == "" {
+		return nil
+	}
+	return &api.DPoPProof{Proof: vs[0], Method: r.Method, URL: origin + r.URL.EscapedPath()}
 }
 
 // RequestVerifier is a Verifier that can judge a credential by the request

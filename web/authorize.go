@@ -21,6 +21,11 @@ const maxAuthorizeReturn = 4096
 
 // freshWindow bounds how long a forced sign-in (prompt=login, max_age) may
 // take: the marker cookie expires after it.
+//
+// The marker is a cookie only latchkey sets (HttpOnly, __Host- under TLS),
+// holding the time the browser was sent to sign in: a session created after
+// it answers the request that asked for a new sign-in, so coming back does
+// not ask again. Nothing in the URL can claim a fresh sign-in.
 const freshWindow = 10 * time.Minute
 
 // authorizePage is GET /oauth2/authorize: the request in the query.
@@ -145,7 +150,7 @@ func (h *Handler) authorizeSession(w http.ResponseWriter, r *http.Request, req *
 	// way back that a session created after it is the answer: no loop on
 	// prompt=login or max_age.
 	dest := "/login?prompt=login&return_to=" + url.QueryEscape(back)
-	http.SetCookie(w, &http.Cookie{Name: h.authzCookie, Value: strconv.FormatInt(now.Unix(), 10), Path: "/oauth2/authorize",
+	http.SetCookie(w, &http.Cookie{Name: h.authzCookie, Value: strconv.FormatInt(now.Unix(), 10), Path: "/",
 		MaxAge: int(freshWindow.Seconds()), HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, dest, http.StatusSeeOther)
 	return nil, nil, false, nil
@@ -177,7 +182,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	raw := r.PostFormValue("request")
-	if len(raw) > maxAuthorizeReturn {
+	if len(raw) > 16<<10 {
 		return token.Errorf(token.Invalid, "invalid_request", "the request is too long")
 	}
 	q, err := url.ParseQuery(raw)
@@ -216,7 +221,7 @@ func (h *Handler) approve(w http.ResponseWriter, r *http.Request, req *oauth.Aut
 }
 
 func (h *Handler) clearAuthz(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: h.authzCookie, Value: "", Path: "/oauth2/authorize", MaxAge: -1,
+	http.SetCookie(w, &http.Cookie{Name: h.authzCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 }
 

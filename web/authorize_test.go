@@ -78,7 +78,7 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	issuer := "http://" + ln.Addr().String()
-	oa := oauth.New(oauth.Config{Store: db, Grants: newMemGrants(), Tokens: svc, Signer: sig, Issuer: issuer})
+	oa := oauth.New(oauth.Config{Store: db, Grants: db, Tokens: svc, Signer: sig, Issuer: issuer})
 	api := httpapi.New(httpapi.Config{Service: svc, People: ppl, OAuth: oa, Signer: sig, Issuer: issuer})
 	pages, err := New(Config{People: ppl, Tokens: svc, OAuth: oa})
 	if err != nil {
@@ -355,6 +355,10 @@ func TestAuthorizeFlowInProcess(t *testing.T) {
 	if p := b.post("/oauth2/authorize/consent", url.Values{"decision": {"allow"}, "request": {req}, "csrf": {"forged"}}); p.status != 403 {
 		t.Errorf("consent with a wrong CSRF token: %d", p.status)
 	}
+	if p := b.do("POST", "/oauth2/authorize/consent", url.Values{"decision": {"allow"}, "request": {req}, "csrf": {b.csrf}},
+		map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}); p.status != 403 {
+		t.Errorf("cross-site consent: %d", p.status)
+	}
 	tampered, _ := url.ParseQuery(req)
 	tampered.Set("redirect_uri", "https://evil.example/cb")
 	if p := b.post("/oauth2/authorize/consent", url.Values{"decision": {"allow"}, "request": {tampered.Encode()}}); p.status != 400 || p.loc != "" {
@@ -394,6 +398,13 @@ func TestAuthorizeFlowInProcess(t *testing.T) {
 	if st, m := s.redeem("shop", q3.Get("code"), v3); st != 200 {
 		t.Fatalf("prompt=login code: %d %v", st, m)
 	}
+	// max_age=0: the same, for a session of any age; max_age=3600 does not ask.
+	v5, ch5 := pkce()
+	q5 := s.toClient(b.signIn(authzPath("shop", ch5, url.Values{"max_age": {"0"}})))
+	if st, m := s.redeem("shop", q5.Get("code"), v5); st != 200 {
+		t.Fatalf("max_age=0 code: %d %v", st, m)
+	}
+	s.toClient(b.get(authzPath("shop", ch5, url.Values{"max_age": {"3600"}})))
 	// skip_consent: no consent page.
 	v4, ch4 := pkce()
 	q4 := s.toClient(b.get(authzPath("first", ch4, nil)))
@@ -408,21 +419,24 @@ func TestAuthorizeFlowInProcess(t *testing.T) {
 		} `json:"grants"`
 	}
 	json.Unmarshal(s.must(200, "GET", "/v1/users/alice/grants", ""), &list)
-	if len(list.Grants) != 3 {
-		t.Fatalf("GET /v1/users/alice/grants: %d grants, want 3", len(list.Grants))
+	if len(list.Grants) != 4 {
+		t.Fatalf("GET /v1/users/alice/grants: %d grants, want 4", len(list.Grants))
 	}
 	me := b.get("/ui/me")
 	if !strings.Contains(me.body, "Apps you have authorized") || !strings.Contains(me.body, "Shop first") {
 		t.Fatalf("portal: %.400s", me.body)
 	}
 	ids := regexp.MustCompile(`action="/ui/me/grants/([^/"]+)/revoke"`).FindAllStringSubmatch(me.body, -1)
-	if len(ids) != 3 || ids[0][1] != list.Grants[0].ID || list.Grants[0].ClientID != "first" {
+	if len(ids) != 4 || ids[0][1] != list.Grants[0].ID || list.Grants[0].ClientID != "first" {
 		t.Fatalf("portal lists %d grants", len(ids))
 	}
 	if p := b.post("/ui/me/grants/"+ids[0][1]+"/revoke", url.Values{}); p.status != 200 || !strings.Contains(p.body, "revoked") {
 		t.Fatalf("portal revoke: %d", p.status)
 	}
 	var n struct{ Revoked int }
+	if st, body := s.api("DELETE", "/v1/users/alice/grants", ""); st != 400 || !strings.Contains(string(body), "missing_client_id") {
+		t.Errorf("DELETE /v1/users/alice/grants without client_id: %d %s", st, body)
+	}
 	if !s.active(at, rs.Secret) {
 		t.Fatal("revoking another grant ended this one's token")
 	}
@@ -431,8 +445,8 @@ func TestAuthorizeFlowInProcess(t *testing.T) {
 		t.Errorf("revoke alice's grants to first, revoked in the portal: %d, want 0", n.Revoked)
 	}
 	json.Unmarshal(s.must(200, "DELETE", "/v1/apps/shop/grants", ""), &n)
-	if n.Revoked != 2 {
-		t.Errorf("revoke shop's grants: %d, want 2", n.Revoked)
+	if n.Revoked != 3 {
+		t.Errorf("revoke shop's grants: %d, want 3", n.Revoked)
 	}
 	if s.active(at, rs.Secret) {
 		t.Error("the access token of a revoked grant is still active")

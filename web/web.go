@@ -1,5 +1,6 @@
 // Package web serves latchkey's pages: sign-in (GET/POST /login, second
-// factor, passkeys), sign-out and the self-service portal at /ui/me. Pages
+// factor, passkeys), sign-out, the self-service portal at /ui/me and the
+// OAuth authorization endpoint with its consent page (/oauth2/authorize). Pages
 // are server-rendered html/template with assets embedded in the binary; the
 // only script is latchkey.js (WebAuthn ceremonies), served from the same
 // origin under a strict Content-Security-Policy.
@@ -80,10 +81,8 @@ func New(c Config) (*Handler, error) {
 		mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(),
 		sessionCookie: "latchkey_session", csrfCookie: "latchkey_csrf", signinCookie: "latchkey_signin", authzCookie: "latchkey_authz"}
 	if h.secure {
-		// __Secure-, not __Host-: the marker of a forced sign-in is
-		// scoped to /oauth2/authorize, and __Host- needs Path=/.
 		h.sessionCookie, h.csrfCookie, h.signinCookie = "__Host-latchkey_session", "__Host-latchkey_csrf", "__Host-latchkey_signin"
-		h.authzCookie = "__Secure-latchkey_authz"
+		h.authzCookie = "__Host-latchkey_authz"
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

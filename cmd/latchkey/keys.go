@@ -145,6 +145,9 @@ func (c *cli) keyDetails(k *api.Key) error {
 	if k.SignsRequests {
 		d.line("Signed requests", "required (RFC 9421, keyid "+k.ID+")")
 	}
+	if k.DPoPJKT != "" {
+		d.line("DPoP", "required (RFC 9449, key thumbprint "+k.DPoPJKT+")")
+	}
 	if k.LastUsedAt != nil {
 		used := timeString(*k.LastUsedAt)
 		if k.LastUsedIP != "" {

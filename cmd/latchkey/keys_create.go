@@ -24,10 +24,11 @@ func keysCreate(c *cli, f *cmdFlags, args []string) error {
 	f.Var(commaList{&ipAllow}, "ip-allow", "`CIDR` (or address) the key may be used from; repeatable or a comma-separated list (default: anywhere)")
 	refill := f.String("refill", "", "`INTERVAL:AMOUNT` that resets --remaining every day or month (00:00 UTC), e.g. daily:1000 or monthly:50000")
 	signing := f.Bool("signing-secret", false, "give the key a request-signing secret (shown once): it is then valid only on requests signed with it (RFC 9421 hmac-sha256)")
+	dpopJKT := f.String("dpop-jkt", "", "bind the key to a DPoP key: the base64url SHA-256 `thumbprint` (RFC 7638) of its public key; the key is then valid only with a DPoP proof of it (RFC 9449)")
 	if _, err := c.parse(f, args); err != nil {
 		return err
 	}
-	req := api.CreateKeyRequest{Keyspace: *keyspace, Name: *name, Scopes: scopes.vals, SigningSecret: *signing}
+	req := api.CreateKeyRequest{Keyspace: *keyspace, Name: *name, Scopes: scopes.vals, SigningSecret: *signing, DPoPJKT: *dpopJKT}
 	var err error
 	if err := limitFlags(&req, limits, "ip-allow", ipAllow, *refill); err != nil {
 		return err

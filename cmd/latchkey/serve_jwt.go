@@ -17,6 +17,7 @@ type jwtFlags struct {
 	// OAuth
 	accessTTL, refreshGrace, refreshIdle, refreshTTL *time.Duration
 	requirePAR                                       *bool
+	dpopNonce                                        *bool
 }
 
 func addJWTFlags(fs *flag.FlagSet, env func(string) string) (*jwtFlags, error) {
@@ -38,6 +39,7 @@ func addJWTFlags(fs *flag.FlagSet, env func(string) string) (*jwtFlags, error) {
 	}
 	f.period = durFlag("signing-key-period", "LATCHKEY_SIGNING_KEY_PERIOD", signer.SignPeriod, "how long a JWT signing key signs before the next one takes over")
 	f.lead = durFlag("signing-key-lead", "LATCHKEY_SIGNING_KEY_LEAD", signer.JWKSCacheTTL, "how long a new signing key is published in the JWKS before it signs (the JWKS may be cached for half of it)")
+	f.dpopNonce = fs.Bool("dpop-nonce", env("LATCHKEY_DPOP_NONCE") == "true", "demand a server nonce (DPoP-Nonce) in DPoP proofs at the token endpoint (env LATCHKEY_DPOP_NONCE=true)")
 	f.tokenTTL = durFlag("token-ttl", "LATCHKEY_TOKEN_TTL", 5*time.Minute, "default lifetime of JWTs from POST /v1/tokens (at most 1h)")
 	f.accessTTL = durFlag("oauth-access-token-ttl", "LATCHKEY_OAUTH_ACCESS_TOKEN_TTL", time.Hour, "lifetime of OAuth access tokens (at most 1h)")
 	f.refreshGrace = durFlag("oauth-refresh-grace", "LATCHKEY_OAUTH_REFRESH_GRACE", 10*time.Second, "a rotated-out refresh token presented again by its client within this gets the same new pair instead of revoking the grant (0: none)")
@@ -77,6 +79,7 @@ func (f *jwtFlags) apply(cfg *server.Config, env func(string) string) error {
 	}
 	cfg.Issuer, cfg.SigningAlg = *f.issuer, *f.alg
 	cfg.SigningKeyPeriod, cfg.SigningKeyLead, cfg.TokenTTL = *f.period, *f.lead, *f.tokenTTL
+	cfg.DPoPNonce = *f.dpopNonce
 	mk, err := secretFromEnv(env, "LATCHKEY_MASTER_KEY")
 	if err != nil {
 		return err

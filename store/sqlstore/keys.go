@@ -19,7 +19,7 @@ var keyColumnList = []string{"id", "keyspace", "name", "owner_type", "owner_id",
 	"start", "metadata", "is_foreign", "idempotency", "created_at", "updated_at", "expires_at", "ttl_ns",
 	"disabled", "revoked_at", "revoke_reason", "remaining", "refill_interval", "refill_amount",
 	"refilled_at", "ratelimits", "ip_allow", "rotated_from", "rotated_to", "last_used_at",
-	"last_used_ip", "version", "signing_secret", "lineage_id"}
+	"last_used_ip", "version", "signing_secret", "lineage_id", "dpop_jkt"}
 
 var (
 	keyColumns   = strings.Join(keyColumnList, ", ")
@@ -50,7 +50,7 @@ func (db *DB) keyArgs(k *token.Key) ([]any, error) {
 		k.RevokeReason, remaining, refillInterval, refillAmount, e.time(k.RefilledAt),
 		e.limits(k.RateLimits), e.prefixes(k.IPAllow), k.RotatedFrom, k.RotatedTo,
 		e.time(k.LastUsedAt), k.LastUsedIP, k.Version, nullBytes(k.SigningSecret),
-		nullString(k.LineageID),
+		nullString(k.LineageID), nullString(k.DPoPJKT),
 	}
 	if e.err != nil {
 		return nil, fmt.Errorf("key %s: %w", k.ID, e.err)
@@ -85,6 +85,7 @@ func (db *DB) scanKey(s scanner) (*token.Key, error) {
 		d                           = db.dec()
 		ownerType, ownerID, idem    sql.NullString
 		lineage, refillInterval     sql.NullString
+		dpopJKT                     sql.NullString
 		metadata                    sql.NullString
 		limits                      string
 		scopes                      []string
@@ -98,11 +99,12 @@ func (db *DB) scanKey(s scanner) (*token.Key, error) {
 	err := s.Scan(&k.ID, &k.Keyspace, &k.Name, &ownerType, &ownerID, db.d.stringsDst(&scopes), &digest, &k.Start,
 		&metadata, &k.Foreign, &idem, &created, &updated, &expires, &ttl, &k.Disabled, &revoked,
 		&k.RevokeReason, &remaining, &refillInterval, &refillAmount, &refilled, &limits, db.d.prefixDst(&ipAllow),
-		&k.RotatedFrom, &k.RotatedTo, &lastUsed, &k.LastUsedIP, &k.Version, &signingSecret, &lineage)
+		&k.RotatedFrom, &k.RotatedTo, &lastUsed, &k.LastUsedIP, &k.Version, &signingSecret, &lineage, &dpopJKT)
 	if err != nil {
 		return nil, err
 	}
 	k.LineageID = lineage.String
+	k.DPoPJKT = dpopJKT.String
 	if ownerType.Valid && ownerID.Valid {
 		k.Owner = &token.Owner{Type: token.PrincipalType(ownerType.String), ID: ownerID.String}
 	}

@@ -79,6 +79,7 @@ var keyVariants = []struct {
 		k.LastUsedAt = t0.Add(90*time.Minute + 9)
 		k.LastUsedIP = "2001:db8::1"
 		k.SigningSecret = everyByte("sealed:")
+		k.DPoPJKT = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
 		k.Version = 7
 	}},
 	{"app owner", func(k *token.Key) { k.Owner = &token.Owner{Type: token.App, ID: "billing-service"} }},

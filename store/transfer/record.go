@@ -166,6 +166,7 @@ type keyRecord struct {
 	LastUsedAt     time.Time        `json:"last_used_at"`
 	LastUsedIP     string           `json:"last_used_ip,omitempty"`
 	SigningSecret  []byte           `json:"signing_secret,omitempty"` // still sealed with the source's master key; base64
+	DPoPJKT        string           `json:"dpop_jkt,omitempty"`
 	Version        int64            `json:"version"`
 	Usage          map[string]int64 `json:"usage,omitempty"` // verification counts by result code
 }
@@ -238,7 +239,7 @@ func fromKey(k *token.Key, usage map[token.Code]int64) *keyRecord {
 		RevokeReason: k.RevokeReason, Remaining: k.Remaining, RefilledAt: utc(k.RefilledAt),
 		RateLimits: fromLimits(k.RateLimits), IPAllow: k.IPAllow, RotatedFrom: k.RotatedFrom,
 		RotatedTo: k.RotatedTo, LineageID: k.LineageID, LastUsedAt: utc(k.LastUsedAt), LastUsedIP: k.LastUsedIP,
-		SigningSecret: k.SigningSecret, Version: k.Version}
+		SigningSecret: k.SigningSecret, DPoPJKT: k.DPoPJKT, Version: k.Version}
 	if k.Owner != nil {
 		r.Owner = &owner{Type: string(k.Owner.Type), ID: k.Owner.ID}
 	}
@@ -265,7 +266,7 @@ func (r *keyRecord) key() *token.Key {
 		Remaining: r.Remaining, RefilledAt: r.RefilledAt, RateLimits: toLimits(r.RateLimits),
 		IPAllow: r.IPAllow, RotatedFrom: r.RotatedFrom, RotatedTo: r.RotatedTo, LineageID: r.LineageID,
 		LastUsedAt: r.LastUsedAt, LastUsedIP: r.LastUsedIP, SigningSecret: r.SigningSecret,
-		Version: r.Version}
+		DPoPJKT: r.DPoPJKT, Version: r.Version}
 	if r.Owner != nil {
 		k.Owner = &token.Owner{Type: token.PrincipalType(r.Owner.Type), ID: r.Owner.ID}
 	}

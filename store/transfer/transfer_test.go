@@ -141,7 +141,8 @@ func populate(t *testing.T, db token.Store) source {
 		RefilledAt: now.Add(-time.Minute), RateLimits: limits,
 		IPAllow:     []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")},
 		RotatedFrom: "key_before", RotatedTo: "key_after", LineageID: "key_first", LastUsedAt: now.Add(-time.Second),
-		LastUsedIP: "10.1.2.3", SigningSecret: []byte("sealed-secret-test-bytes\x00\xff"), Version: 42}
+		LastUsedIP: "10.1.2.3", SigningSecret: []byte("sealed-secret-test-bytes\x00\xff"),
+		DPoPJKT: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", Version: 42}
 	assertEveryField(t, full)
 	if err := db.CreateKey(ctx, full, nil); err != nil {
 		t.Fatal(err)
