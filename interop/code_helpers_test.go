@@ -228,12 +228,20 @@ type tokenOut struct {
 	RefreshToken string  `json:"refresh_token"`
 }
 
-// checkUserToken checks a code-flow token answer and, with jose against
-// the JWKS, its access token: typ at+jwt, iss the metadata's, aud, an exp
-// in the future within an hour, sub alice, client_id and scope.
+// checkUserToken checks a code-flow token answer (token_type Bearer) and,
+// with jose against the JWKS, its access token: typ at+jwt, iss the
+// metadata's, aud, an exp in the future within an hour, sub alice,
+// client_id and scope. It returns the claims.
 func checkUserToken(t *testing.T, l *latchkey, what string, tok tokenOut, clientID, scope string) map[string]any {
 	t.Helper()
-	if !strings.EqualFold(tok.TokenType, "Bearer") || tok.Scope != scope || tok.ExpiresIn <= 0 || tok.ExpiresIn > 3600 ||
+	return checkUserTokenOf(t, l, what, "Bearer", tok, clientID, scope)
+}
+
+// checkUserTokenOf is checkUserToken for token_type typ (RFC 6749 §7.1:
+// compared without case; oauth4webapi lowercases it).
+func checkUserTokenOf(t *testing.T, l *latchkey, what, typ string, tok tokenOut, clientID, scope string) map[string]any {
+	t.Helper()
+	if !strings.EqualFold(tok.TokenType, typ) || tok.Scope != scope || tok.ExpiresIn <= 0 || tok.ExpiresIn > 3600 ||
 		tok.AccessToken == "" || !strings.HasPrefix(tok.RefreshToken, "lkr_") {
 		t.Fatalf("%s: token answer type %q scope %q expires_in %v, refresh token given %v", what, tok.TokenType, tok.Scope,
 			tok.ExpiresIn, tok.RefreshToken != "")

@@ -10,12 +10,15 @@
 //                URL (buildAuthorizationUrl, or buildAuthorizationUrlWithPAR)
 //                with the library's own PKCE verifier and state; prints
 //                {"url", "verifier", "state"}.
-//   STEP=redeem  CALLBACK_URL=... VERIFIER=... STATE=... [REFRESH=1]:
+//   STEP=redeem  CALLBACK_URL=... VERIFIER=... STATE=... [REFRESH=1] [DPOP=1]:
 //                authorizationCodeGrant (checks state, iss per RFC 9207, and
 //                sends the verifier), then with REFRESH=1 refreshTokenGrant;
-//                prints {"token", "refreshed"}.
+//                with DPOP=1 both carry proofs of a fresh key pair
+//                (getDPoPHandle, RFC 9449); prints {"token", "refreshed",
+//                "jkt"}.
 //   STEP=refresh REFRESH_TOKEN=...: refreshTokenGrant; prints {"token"}.
 import * as client from 'openid-client'
+import { calculateJwkThumbprint, exportJWK } from 'jose'
 import { env, issuerURL, main } from './lib.mjs'
 
 main(async () => {
@@ -42,13 +45,20 @@ main(async () => {
       return { url: url.href, verifier, state }
     }
     case 'redeem': {
+      const out = {}
+      let options
+      if (process.env.DPOP === '1') {
+        const keyPair = await client.randomDPoPKeyPair('ES256')
+        options = { DPoP: client.getDPoPHandle(config, keyPair) }
+        out.jkt = await calculateJwkThumbprint(await exportJWK(keyPair.publicKey))
+      }
       const tokens = await client.authorizationCodeGrant(config, new URL(env('CALLBACK_URL')), {
         pkceCodeVerifier: env('VERIFIER'),
         expectedState: env('STATE'),
-      })
-      const out = { token: { ...tokens } }
+      }, undefined, options)
+      out.token = { ...tokens }
       if (process.env.REFRESH === '1') {
-        out.refreshed = { ...(await client.refreshTokenGrant(config, tokens.refresh_token)) }
+        out.refreshed = { ...(await client.refreshTokenGrant(config, tokens.refresh_token, undefined, options)) }
       }
       return out
     }
