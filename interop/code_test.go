@@ -3,6 +3,7 @@ package interop_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/server"
@@ -86,7 +87,8 @@ func openidRedeem(t *testing.T, c *codeSetup, callback *url.URL, u codeURL) code
 // builds the authorization URL with its own PKCE verifier and state,
 // alice signs in and consents, and authorizationCodeGrant checks state
 // and iss (RFC 9207) and redeems with the verifier; refreshTokenGrant
-// rotates the refresh token; jose verifies both access tokens. With no
+// rotates the refresh token; jose verifies both access tokens; a callback
+// with another state or another iss is the library's error. With no
 // refresh grace, the first refresh token presented again is invalid_grant
 // and has revoked the grant: the second one is dead too.
 func TestInteropOpenIDClientCodeFlow(t *testing.T) {
@@ -107,8 +109,17 @@ func TestInteropOpenIDClientCodeFlow(t *testing.T) {
 
 	// The state is checked: another expected state is the library's error.
 	r := openidCode(t, c, map[string]string{"STEP": "redeem", "CALLBACK_URL": callback.String(), "VERIFIER": u.Verifier, "STATE": "other"})
-	if f := mustFail(t, r, "a callback with another state"); f.Failed.Code != "OAUTH_INVALID_RESPONSE" {
+	if f := mustFail(t, r, "a callback with another state"); f.Failed.Code != "OAUTH_INVALID_RESPONSE" || !strings.Contains(f.Failed.Cause, `"state"`) {
 		t.Errorf("state mismatch: %+v", *f.Failed)
+	}
+	// So is iss (RFC 9207): a response naming another issuer (a mix-up) is refused.
+	mixed := *callback
+	q := mixed.Query()
+	q.Set("iss", "https://other-as.example")
+	mixed.RawQuery = q.Encode()
+	r = openidCode(t, c, map[string]string{"STEP": "redeem", "CALLBACK_URL": mixed.String(), "VERIFIER": u.Verifier, "STATE": u.State})
+	if f := mustFail(t, r, "a callback with another iss"); f.Failed.Code != "OAUTH_INVALID_RESPONSE" || !strings.Contains(f.Failed.Cause, `"iss"`) {
+		t.Errorf("iss mismatch: %+v", *f.Failed)
 	}
 
 	reuse := mustFail(t, openidCode(t, c, map[string]string{"STEP": "refresh", "REFRESH_TOKEN": out.Token.RefreshToken}),

@@ -112,6 +112,7 @@ type failure struct {
 		Name             string `json:"name"`
 		Code             string `json:"code"`
 		Message          string `json:"message"`
+		Cause            string `json:"cause"` // the wrapped error's message
 		Error            string `json:"error"`
 		ErrorDescription string `json:"error_description"`
 		Status           int    `json:"status"`
