@@ -186,11 +186,18 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 // (SQLite) and stops it, waiting for Run to return, when the test ends.
 func startLatchkey(t *testing.T) *latchkey {
 	t.Helper()
-	return startLatchkeyWith(t, server.OAuthConfig{})
+	return startLatchkeyConfig(t, nil)
 }
 
 // startLatchkeyWith is startLatchkey with the OAuth settings oc.
 func startLatchkeyWith(t *testing.T, oc server.OAuthConfig) *latchkey {
+	t.Helper()
+	return startLatchkeyConfig(t, func(c *server.Config) { c.OAuth = oc })
+}
+
+// startLatchkeyConfig is startLatchkey with the configuration changed by
+// set (if not nil).
+func startLatchkeyConfig(t *testing.T, set func(*server.Config)) *latchkey {
 	t.Helper()
 	dir := t.TempDir()
 	l := &latchkey{Logs: &syncBuffer{}}
@@ -201,7 +208,9 @@ func startLatchkeyWith(t *testing.T, oc server.OAuthConfig) *latchkey {
 		Out:     io.Discard,
 		Log:     slog.New(slog.NewJSONHandler(l.Logs, nil)),
 		Started: func(addr string) { started <- addr },
-		OAuth:   oc,
+	}
+	if set != nil {
+		set(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
