@@ -122,6 +122,7 @@ func (h *Handler) authorizeSession(w http.ResponseWriter, r *http.Request, req *
 	if err != nil && token.KindOf(err) != token.Unauthenticated {
 		return nil, nil, false, err
 	}
+	hadSession := sess != nil
 	now := h.people.Now()
 	fresh := sess != nil && h.freshSignIn(r, sess, now)
 	switch {
@@ -149,7 +150,10 @@ func (h *Handler) authorizeSession(w http.ResponseWriter, r *http.Request, req *
 	// send the browser straight back otherwise), and the marker tells the
 	// way back that a session created after it is the answer: no loop on
 	// prompt=login or max_age.
-	dest := "/login?prompt=login&return_to=" + url.QueryEscape(back)
+	dest := "/login?return_to=" + url.QueryEscape(back)
+	if hadSession {
+		dest = "/login?prompt=login&return_to=" + url.QueryEscape(back)
+	}
 	http.SetCookie(w, &http.Cookie{Name: h.authzCookie, Value: strconv.FormatInt(now.Unix(), 10), Path: "/",
 		MaxAge: int(freshWindow.Seconds()), HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, dest, http.StatusSeeOther)
