@@ -112,6 +112,7 @@ type failure struct {
 		Name             string `json:"name"`
 		Code             string `json:"code"`
 		Message          string `json:"message"`
+		Cause            string `json:"cause"` // the wrapped error's message
 		Error            string `json:"error"`
 		ErrorDescription string `json:"error_description"`
 		Status           int    `json:"status"`
@@ -185,6 +186,19 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 // (SQLite) and stops it, waiting for Run to return, when the test ends.
 func startLatchkey(t *testing.T) *latchkey {
 	t.Helper()
+	return startLatchkeyConfig(t, nil)
+}
+
+// startLatchkeyWith is startLatchkey with the OAuth settings oc.
+func startLatchkeyWith(t *testing.T, oc server.OAuthConfig) *latchkey {
+	t.Helper()
+	return startLatchkeyConfig(t, func(c *server.Config) { c.OAuth = oc })
+}
+
+// startLatchkeyConfig is startLatchkey with the configuration changed by
+// set (if not nil).
+func startLatchkeyConfig(t *testing.T, set func(*server.Config)) *latchkey {
+	t.Helper()
 	dir := t.TempDir()
 	l := &latchkey{Logs: &syncBuffer{}}
 	started := make(chan string, 1)
@@ -194,6 +208,9 @@ func startLatchkey(t *testing.T) *latchkey {
 		Out:     io.Discard,
 		Log:     slog.New(slog.NewJSONHandler(l.Logs, nil)),
 		Started: func(addr string) { started <- addr },
+	}
+	if set != nil {
+		set(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -24,8 +24,9 @@ export function print(doc) {
 
 /**
  * fail prints what the library raised as JSON ({"failed": {...}}) and
- * exits 1: its class, code, message and, for an OAuth error answer, the
- * error, error_description and HTTP status.
+ * exits 1: its class, code, message, the message of the error it wraps
+ * (cause) and, for an OAuth error answer, the error, error_description
+ * and HTTP status.
  */
 export async function fail(err) {
   const f = {
@@ -36,6 +37,8 @@ export async function fail(err) {
   for (const k of ['error', 'error_description', 'status']) {
     if (err?.[k] !== undefined) f[k] = err[k]
   }
+  // openid-client wraps what oauth4webapi raised: name the inner check.
+  if (err?.cause instanceof Error) f.cause = String(err.cause.message)
   // oauth4webapi raises WWWAuthenticateChallengeError, before it reads the
   // body, for a 401 carrying WWW-Authenticate (which RFC 6749 §5.2 demands
   // of a token endpoint refusing Basic authentication): report the

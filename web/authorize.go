@@ -104,6 +104,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, q url.Values
 			http.Redirect(w, r, h.oauth.ErrorRedirect(req, "consent_required", "the user has not allowed this app yet"), http.StatusSeeOther)
 			return nil
 		}
+		allowFormTarget(w, req.RedirectURI)
 		h.render(w, r, http.StatusOK, "consent", h.data(w, r, map[string]any{"Title": "Allow " + appName(req) + "?",
 			"User": user, "App": appName(req), "ClientID": req.Client.AppID, "Scopes": describeScopes(req.Scopes),
 			"Audiences": req.Audiences, "Request": req.Query.Encode(), "Redirect": redirectHost(req.RedirectURI)}))
@@ -307,4 +308,62 @@ func plainScope(s string) string {
 		return "administer " + what
 	}
 	return act + " " + what
+}
+
+// allowFormTarget lets the page being answered submit forms whose
+// redirects end at the origin of redirect URI target (the client of an
+// authorization request): browsers apply form-action to every redirect
+// after a form submission (CSP Level 3 §6.4.1), so a sign-in or consent
+// page limited to 'self' could never send the code back. Only a URI the
+// client registered comes here; anything that is not a plain origin is
+// ignored, so nothing can be injected into the policy.
+func allowFormTarget(w http.ResponseWriter, target string) {
+	src := formSource(target)
+	if src == "" {
+		return
+	}
+	w.Header().Set("Content-Security-Policy", strings.Replace(csp, "form-action 'self'", "form-action 'self' "+src, 1))
+}
+
+// formSource returns the CSP source of redirect URI u: its scheme, host and
+// port for http(s), its scheme for a native app's private-use scheme.
+func formSource(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme == "" {
+		return ""
+	}
+	for _, c := range p.Scheme + p.Host {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-+:[]", c)) {
+			return ""
+		}
+	}
+	switch p.Scheme {
+	case "http", "https":
+		if p.Host == "" {
+			return ""
+		}
+		return p.Scheme + "://" + p.Host
+	}
+	return p.Scheme + ":"
+}
+
+// returnTarget returns the redirect URI of the authorization request a
+// sign-in will return to (return_to, a path of this site), or "".
+func (h *Handler) returnTarget(r *http.Request, returnTo string) string {
+	if h.oauth == nil || returnTo == "" {
+		return ""
+	}
+	u, err := url.Parse(returnTo)
+	if err != nil || u.Path != "/oauth2/authorize" {
+		return ""
+	}
+	req, err := h.oauth.ParseAuthorize(r.Context(), u.Query())
+	if err == nil {
+		return req.RedirectURI
+	}
+	var ae *oauth.AuthorizeError
+	if errors.As(err, &ae) {
+		return ae.RedirectURI
+	}
+	return ""
 }

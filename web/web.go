@@ -413,8 +413,10 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
+	ret := safeReturn(r.URL.Query().Get("return_to"))
+	allowFormTarget(w, h.returnTarget(r, ret))
 	h.render(w, r, http.StatusOK, "login", h.data(w, r, map[string]any{"Title": "Sign in",
-		"ReturnTo": safeReturn(r.URL.Query().Get("return_to")), "Passkeys": h.people.PasskeysEnabled()}))
+		"ReturnTo": ret, "Passkeys": h.people.PasskeysEnabled()}))
 	return nil
 }
 
@@ -435,6 +437,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		if status >= 500 {
 			h.log.Error("sign-in", "err", err)
 		}
+		allowFormTarget(w, h.returnTarget(r, returnTo))
 		h.render(w, r, status, "login", h.data(w, r, map[string]any{"Title": "Sign in", "Error": msg,
 			"ReturnTo": returnTo, "Username": req.Username, "Passkeys": h.people.PasskeysEnabled()}))
 		return nil
@@ -459,8 +462,10 @@ func (h *Handler) verifyPage(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil
 	}
+	ret := safeReturn(r.URL.Query().Get("return_to"))
+	allowFormTarget(w, h.returnTarget(r, ret))
 	h.render(w, r, http.StatusOK, "verify", h.data(w, r, map[string]any{"Title": "Second step", "PendingUser": p.UserID,
-		"TOTP": totpOn, "Passkey": passkey, "ReturnTo": safeReturn(r.URL.Query().Get("return_to"))}))
+		"TOTP": totpOn, "Passkey": passkey, "ReturnTo": ret}))
 	return nil
 }
 
@@ -477,6 +482,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		status, msg := statusOf(err)
+		allowFormTarget(w, h.returnTarget(r, returnTo))
 		h.render(w, r, status, "verify", h.data(w, r, map[string]any{"Title": "Second step", "Error": msg,
 			"PendingUser": p.UserID, "TOTP": totpOn, "Passkey": passkey, "ReturnTo": returnTo}))
 		return nil
