@@ -59,3 +59,25 @@ func TestAMR(t *testing.T) {
 		}
 	}
 }
+
+// TestFormSource: the client's origin joins form-action only as a plain
+// origin or scheme; nothing else reaches the policy.
+func TestFormSource(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://web.example/cb":             "https://web.example",
+		"https://web.example:8443/cb?x=1":    "https://web.example:8443",
+		"http://127.0.0.1:53122/cb":          "http://127.0.0.1:53122",
+		"http://[::1]:8080/cb":               "http://[::1]:8080",
+		"com.example.app:/cb":                "com.example.app:",
+		"https://web.example;script-src */x": "",
+		"https://web.exa mple/cb":            "",
+		"https://web.example'/cb":            "",
+		"":                                   "",
+		"/relative":                          "",
+		"https:///nohost":                    "",
+	} {
+		if got := formSource(in); got != want {
+			t.Errorf("formSource(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
