@@ -179,3 +179,26 @@ func TestTX04_ExchangedTokenOfDisabledClient(t *testing.T) {
 		}
 	})
 }
+
+// TestGrantsOfDisabledUserOrApp: disabling the user or the app of a grant
+// ends its access tokens and its refresh token at once.
+func TestGrantsOfDisabledUserOrApp(t *testing.T) {
+	for _, who := range []string{"/v1/users/alice", "/v1/apps/web"} {
+		c := newCodeClient(t, server.Config{}, `{"redirect_uris":["https://web.example/cb"],"audiences":["https://orders.example"],"access_token_format":"opaque"}`)
+		code, verifier := c.code(t, nil)
+		a := c.redeem(t, code, verifier)
+		jc, jv := c.code(t, nil)
+		if r := c.s.doJSON(t, http.MethodPatch, who, c.s.Root, `{"disabled":true}`); r.Status != http.StatusOK {
+			t.Fatal(r.Status, string(r.Body))
+		}
+		if c.active(t, a.Token["access_token"].(string)) {
+			t.Errorf("%s disabled: the access token is active", who)
+		}
+		if r := c.refresh(t, a.Token["refresh_token"].(string)); r.Status == http.StatusOK {
+			t.Errorf("%s disabled: the refresh token works", who)
+		}
+		if r := c.redeem(t, jc, jv); r.Status == http.StatusOK {
+			t.Errorf("%s disabled: a code issued before was redeemed", who)
+		}
+	}
+}
