@@ -114,6 +114,23 @@ func TestTX_TokenExchange(t *testing.T) {
 			}
 		}
 	})
+	t.Run("TX01_ForeignIssuer", func(t *testing.T) {
+		// A latchkey JWT of another server (another issuer, other keys)
+		// for an audience this server's client may exchange for.
+		s2 := startServer(t, server.Config{})
+		k2, err := s2.client(t, s2.Root).CreateKey(t.Context(), api.CreateKeyRequest{Scopes: []string{"orders:read"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		foreign, err := s2.client(t, s2.Root).ExchangeToken(t.Context(), k2.Secret, api.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := ex(url.Values{"subject_token": {foreign.AccessToken}, "subject_token_type": {accessTokenT}}); a.Status != http.StatusBadRequest ||
+			(a.Problem.Error != "invalid_request" && a.Problem.Error != "invalid_grant") {
+			t.Errorf("a subject token of another issuer: %d %+v %v", a.Status, a.Problem, a.Token)
+		}
+	})
 	t.Run("TX01_RevokedSubject", func(t *testing.T) {
 		if a := ex(url.Values{"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}}); a.Problem.Error != "invalid_grant" {
 			t.Errorf("exchanging a revoked key: %d %+v", a.Status, a.Problem)
