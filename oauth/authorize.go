@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"net"
@@ -92,6 +93,12 @@ func pageError(code, desc string) error {
 // /oauth2/authorize, or the form of its POST). A request_uri of /oauth2/par
 // stands for the parameters pushed with it.
 func (s *Service) ParseAuthorize(ctx context.Context, q url.Values) (*AuthRequest, error) {
+	return s.parseAuthorize(ctx, q, false)
+}
+
+// parseAuthorize is ParseAuthorize; pushing says q is being pushed to
+// /oauth2/par, where RequirePAR cannot refuse it for not being pushed.
+func (s *Service) parseAuthorize(ctx context.Context, q url.Values, pushing bool) (*AuthRequest, error) {
 	if s.signer == nil || s.grants == nil {
 		return nil, pageError("temporarily_unavailable", "this server does not offer the authorization code grant")
 	}
@@ -124,7 +131,7 @@ func (s *Service) ParseAuthorize(ctx context.Context, q url.Values) (*AuthReques
 		if params, req.pushed, err = s.pushedParams(ctx, c, ru); err != nil {
 			return nil, err
 		}
-	} else if s.requirePAR {
+	} else if s.requirePAR && !pushing {
 		return nil, pageError("invalid_request", "this server requires pushed authorization requests (RFC 9126): POST the request to /oauth2/par first")
 	}
 	if req.RedirectURI, err = matchRedirect(c, params.Get("redirect_uri")); err != nil {
@@ -463,5 +470,5 @@ func checkVerifier(challenge, verifier string) bool {
 		}
 	}
 	sum := sha256.Sum256([]byte(verifier))
-	return base64.RawURLEncoding.EncodeToString(sum[:]) == challenge
+	return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) == 1
 }

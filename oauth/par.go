@@ -34,7 +34,7 @@ func (s *Service) HandlePAR(w http.ResponseWriter, r *http.Request) error {
 		params.Del(k)
 	}
 	params.Set("client_id", c.AppID)
-	if _, err := s.ParseAuthorize(r.Context(), params); err != nil {
+	if _, err := s.parseAuthorize(r.Context(), params, true); err != nil {
 		var ae *AuthorizeError
 		if errors.As(err, &ae) {
 			return ae.Err

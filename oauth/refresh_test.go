@@ -52,6 +52,22 @@ func (f *faultGrants) CreateGrant(ctx context.Context, g *oauth.Grant, rt *oauth
 	return f.DB.CreateGrant(ctx, g, rt)
 }
 
+// keyFaultStore is the real token store whose key updates (revocations
+// among them) fail while failUpdate is set, and whose reads by digest
+// fail while failRead is set.
+type keyFaultStore struct {
+	token.Store
+	failUpdate atomic.Bool
+	failRead   atomic.Bool
+}
+
+func (s *keyFaultStore) UpdateKey(ctx context.Context, id string, fn func(*token.Key) error, ev *token.AuditEvent) (*token.Key, error) {
+	if s.failUpdate.Load() {
+		return nil, errInjected
+	}
+	return s.Store.UpdateKey(ctx, id, fn, ev)
+}
+
 // clock is a settable test clock.
 type clock struct {
 	mu  sync.Mutex
@@ -70,11 +86,13 @@ func (c *clock) Add(d time.Duration) {
 type codeFixture struct {
 	svc    *oauth.Service
 	grants *faultGrants
+	keys   *keyFaultStore
+	ts     *token.Service
 	clock  *clock
 	secret string
 }
 
-func newCodeFixture(t *testing.T, cfg oauth.Config) *codeFixture {
+func newCodeFixture(t testing.TB, cfg oauth.Config) *codeFixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "latchkey.db"))
@@ -83,7 +101,8 @@ func newCodeFixture(t *testing.T, cfg oauth.Config) *codeFixture {
 	}
 	t.Cleanup(func() { db.Close() })
 	clk := &clock{now: time.Now().UTC()}
-	tokens := token.NewService(token.Config{Store: db, Now: clk.Now})
+	keys := &keyFaultStore{Store: db}
+	tokens := token.NewService(token.Config{Store: keys, Now: clk.Now})
 	if _, err := tokens.Bootstrap(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +117,7 @@ func newCodeFixture(t *testing.T, cfg oauth.Config) *codeFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &codeFixture{grants: &faultGrants{DB: db}, clock: clk}
+	f := &codeFixture{grants: &faultGrants{DB: db}, keys: keys, ts: tokens, clock: clk}
 	cfg.Store, cfg.Grants, cfg.Box, cfg.Tokens, cfg.Signer, cfg.Issuer = db, f.grants, box, tokens, m, testIssuer
 	f.svc = oauth.New(cfg)
 	_, _, f.secret, err = f.svc.CreateApp(ctx, token.SystemActor,

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latchkey/latchkey/apitoken"
 )
 
 func TestNormalizeSettingsDefaults(t *testing.T) {
@@ -120,5 +122,50 @@ func TestNarrowScopes(t *testing.T) {
 	}
 	if _, err := narrowScopes(perms, []string{"admin"}); err == nil || !strings.Contains(err.Error(), "invalid_scope") {
 		t.Fatalf("wider scope: %v", err)
+	}
+}
+
+// TestAS05_NoChallengeTakesNoVerifier: a code issued without a
+// code_challenge (a PKCE downgrade) is not redeemed with any
+// code_verifier, nor without one.
+func TestAS05_NoChallengeTakesNoVerifier(t *testing.T) {
+	for _, v := range []string{"", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", strings.Repeat("a", 128)} {
+		if checkVerifier("", v) {
+			t.Errorf("a code without challenge redeemed with a %d-character verifier", len(v))
+		}
+	}
+}
+
+// TestAS12_CodesAndRefreshTokensAreRandomAndUnique: authorization codes,
+// refresh tokens and PAR request handles are minted as apitoken.New does
+// in authorize.go, grant.go and par.go: 10⁵ of each carry ≥ 128 random
+// bits, repeat nothing and share nothing beyond their fixed prefix.
+func TestAS12_CodesAndRefreshTokensAreRandomAndUnique(t *testing.T) {
+	n := 100000
+	if testing.Short() {
+		n = 10000
+	}
+	for _, prefix := range []string{CodePrefix, RefreshPrefix, "lkpar"} {
+		seen := make(map[string]bool, 2*n)
+		for range n {
+			tok, err := apitoken.New(prefix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := tok.Reveal()
+			if !strings.HasPrefix(s, prefix+"_") || apitoken.Check(s) != apitoken.Valid {
+				t.Fatalf("%s: token shape", prefix)
+			}
+			secret := s[len(prefix)+1 : len(s)-apitoken.ChecksumLen]
+			// base62: 22 characters are 130.9 bits (apitoken writes 256).
+			if len(secret) != apitoken.SecretLen || len(secret) < 22 {
+				t.Fatalf("%s: %d secret characters, under 128 bits", prefix, len(secret))
+			}
+			head := "head:" + secret[:12]
+			if seen[s] || seen[head] {
+				t.Fatalf("%s: two tokens repeat or share their first 12 secret characters (71 bits)", prefix)
+			}
+			seen[s], seen[head] = true, true
+		}
 	}
 }

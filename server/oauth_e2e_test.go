@@ -381,21 +381,25 @@ func TestIR_Introspection(t *testing.T) {
 	jwt := a.Token["access_token"].(string)
 
 	// IR-01: no or wrong client credentials: 401 invalid_client, not active:false.
-	for name, creds := range map[string][2]string{"none": {"", ""}, "wrong": {"orders-api", other.ClientSecret}} {
-		status, m := introspect(t, s.URL, jwt, creds[0], creds[1])
-		if status != http.StatusUnauthorized || m["error"] != "invalid_client" {
-			t.Errorf("IR-01 %s credentials: %d %v", name, status, m)
+	t.Run("IR01_NoOrWrongCredentials", func(t *testing.T) {
+		for name, creds := range map[string][2]string{"none": {"", ""}, "wrong": {"orders-api", other.ClientSecret}} {
+			status, m := introspect(t, s.URL, jwt, creds[0], creds[1])
+			if status != http.StatusUnauthorized || m["error"] != "invalid_client" {
+				t.Errorf("IR-01 %s credentials: %d %v", name, status, m)
+			}
 		}
-	}
+	})
 	status, m := introspect(t, s.URL, jwt, "orders-api", rs.ClientSecret)
 	if status != http.StatusOK || m["active"] != true || m["sub"] != "app:job" || m["client_id"] != "job" ||
 		m["scope"] != "orders:read orders:write" || m["token_type"] != "Bearer" {
 		t.Fatalf("active token: %d %v", status, m)
 	}
 	// IR-03: a resource server of another audience learns nothing.
-	if status, m := introspect(t, s.URL, jwt, "billing-api", other.ClientSecret); status != http.StatusOK || len(m) != 1 || m["active"] != false {
-		t.Errorf("IR-03 other audience: %d %v", status, m)
-	}
+	t.Run("IR03_OtherAudienceLearnsNothing", func(t *testing.T) {
+		if status, m := introspect(t, s.URL, jwt, "billing-api", other.ClientSecret); status != http.StatusOK || len(m) != 1 || m["active"] != false {
+			t.Errorf("IR-03 other audience: %d %v", status, m)
+		}
+	})
 	// An API key of keyspace "default", for a caller with audience "default".
 	key, err := s.client(t, s.Root).CreateKey(t.Context(), api.CreateKeyRequest{Scopes: []string{"orders:read"}})
 	if err != nil {
@@ -413,12 +417,14 @@ func TestIR_Introspection(t *testing.T) {
 	if jwt[len(jwt)-2:] == "AA" {
 		tampered = jwt[:len(jwt)-2] + "BB"
 	}
-	for name, tok := range map[string]string{"garbage": "not a token", "unknown key": "acme_live_" + strings.Repeat("a", 49),
-		"tampered JWT": tampered, "three dots": "a.b.c"} {
-		if status, m := introspect(t, s.URL, tok, "orders-api", rs.ClientSecret); status != http.StatusOK || len(m) != 1 || m["active"] != false {
-			t.Errorf("IR-02 %s: %d %v", name, status, m)
+	t.Run("IR02_UnknownMalformedTampered", func(t *testing.T) {
+		for name, tok := range map[string]string{"garbage": "not a token", "unknown key": "acme_live_" + strings.Repeat("a", 49),
+			"tampered JWT": tampered, "three dots": "a.b.c"} {
+			if status, m := introspect(t, s.URL, tok, "orders-api", rs.ClientSecret); status != http.StatusOK || len(m) != 1 || m["active"] != false {
+				t.Errorf("IR-02 %s: %d %v", name, status, m)
+			}
 		}
-	}
+	})
 	// Narrowing the app narrows what introspection reports; disabling it ends the token.
 	if r := s.doJSON(t, http.MethodPatch, "/v1/apps/job", s.Root, `{"permissions":["orders:read"]}`); r.Status != http.StatusOK {
 		t.Fatal(r.Status)
@@ -432,23 +438,32 @@ func TestIR_Introspection(t *testing.T) {
 	if r := s.doJSON(t, http.MethodPatch, "/v1/apps/job", s.Root, `{"disabled":true}`); r.Status != http.StatusOK {
 		t.Fatal(r.Status)
 	}
-	for name, tok := range map[string]string{"token of a disabled app": jwt, "revoked key": key.Secret} {
-		if _, m := introspect(t, s.URL, tok, "orders-api", rs.ClientSecret); len(m) != 1 || m["active"] != false {
-			t.Errorf("IR-02 %s: %v", name, m)
+	t.Run("IR02_DisabledAppAndRevokedKey", func(t *testing.T) {
+		for name, tok := range map[string]string{"token of a disabled app": jwt, "revoked key": key.Secret} {
+			if _, m := introspect(t, s.URL, tok, "orders-api", rs.ClientSecret); len(m) != 1 || m["active"] != false {
+				t.Errorf("IR-02 %s: %v", name, m)
+			}
 		}
-	}
-	// IR-04: GET is refused.
-	resp, err := http.Get(s.URL + "/oauth2/introspect?token=" + url.QueryEscape(jwt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusMethodNotAllowed {
-		t.Errorf("IR-04 GET: %d, want 405", resp.StatusCode)
-	}
-	if strings.Contains(s.Logs.String(), jwt[len(jwt)-20:]) {
-		t.Error("IR-04: the token appears in the log")
-	}
+	})
+	// IR-04: GET is refused, and the token it carried is in no log line.
+	t.Run("IR04_GETRefused", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/oauth2/introspect?token="+url.QueryEscape(jwt)+"&key="+url.QueryEscape(key.Secret), nil)
+		req.SetBasicAuth("orders-api", rs.ClientSecret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("IR-04 GET: %d, want 405", resp.StatusCode)
+		}
+		logs := s.Logs.String() // every line the server wrote, at debug level
+		for name, secret := range map[string]string{"JWT": jwt[len(jwt)-20:], "API key": key.Secret[len(key.Secret)-20:], "client secret": rs.ClientSecret[len(rs.ClientSecret)-20:]} {
+			if strings.Contains(logs, secret) {
+				t.Errorf("IR-04: the %s appears in the log", name)
+			}
+		}
+	})
 }
 
 // TestIR10_FailedClientAuthThrottled: an address that keeps failing
@@ -507,27 +522,33 @@ func TestOAuthOpaqueTokensAndRevocation(t *testing.T) {
 		t.Fatalf("introspect opaque: %d %v", status, m)
 	}
 	// IR-07: another client cannot revoke it, and it stays active.
-	if status, m := revokeToken(t, s.URL, opaque, "other", other.ClientSecret); status != http.StatusBadRequest || m["error"] != "unauthorized_client" {
-		t.Errorf("IR-07 revoke by another client: %d %v", status, m)
-	}
-	if _, m := introspect(t, s.URL, opaque, "orders-api", rs.ClientSecret); m["active"] != true {
-		t.Fatal("the token died when another client tried to revoke it")
-	}
-	// IR-05: garbage, unknown and (later) already revoked tokens: 200.
-	for _, tok := range []string{"garbage", "lka_" + strings.Repeat("z", 49), "a.b.c"} {
-		if status, _ := revokeToken(t, s.URL, tok, "job", job.ClientSecret); status != http.StatusOK {
-			t.Errorf("IR-05 revoke %q: %d", tok, status)
+	t.Run("IR07_AnotherClientCannotRevoke", func(t *testing.T) {
+		if status, m := revokeToken(t, s.URL, opaque, "other", other.ClientSecret); status != http.StatusBadRequest || m["error"] != "unauthorized_client" {
+			t.Errorf("IR-07 revoke by another client: %d %v", status, m)
 		}
-	}
+		if _, m := introspect(t, s.URL, opaque, "orders-api", rs.ClientSecret); m["active"] != true {
+			t.Fatal("the token died when another client tried to revoke it")
+		}
+	})
+	// IR-05: garbage, unknown and (later) already revoked tokens: 200.
+	t.Run("IR05_UnknownAndGarbage", func(t *testing.T) {
+		for _, tok := range []string{"garbage", "lka_" + strings.Repeat("z", 49), "a.b.c"} {
+			if status, _ := revokeToken(t, s.URL, tok, "job", job.ClientSecret); status != http.StatusOK {
+				t.Errorf("IR-05 revoke %q: %d", tok, status)
+			}
+		}
+	})
 	if status, _ := revokeToken(t, s.URL, opaque, "job", job.ClientSecret); status != http.StatusOK {
 		t.Fatalf("revoke by its client: %d", status)
 	}
 	if _, m := introspect(t, s.URL, opaque, "orders-api", rs.ClientSecret); len(m) != 1 || m["active"] != false {
 		t.Errorf("revoked token introspects as %v", m)
 	}
-	if status, _ := revokeToken(t, s.URL, opaque, "job", job.ClientSecret); status != http.StatusOK {
-		t.Errorf("IR-05 revoking again: %d", status)
-	}
+	t.Run("IR05_AlreadyRevoked", func(t *testing.T) {
+		if status, _ := revokeToken(t, s.URL, opaque, "job", job.ClientSecret); status != http.StatusOK {
+			t.Errorf("IR-05 revoking again: %d", status)
+		}
+	})
 	// A JWT access token cannot be revoked one by one.
 	jc := createClient(t, s, `{"id":"jwtjob","oauth":{"grant_types":["client_credentials"]}}`)
 	jwt := postToken(t, s.URL, url.Values{"grant_type": {"client_credentials"}}, "jwtjob", jc.ClientSecret).Token["access_token"].(string)

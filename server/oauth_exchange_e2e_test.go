@@ -50,33 +50,52 @@ func TestTX_TokenExchange(t *testing.T) {
 		t.Errorf("default scope %v", a.Token["scope"])
 	}
 	// TX-02: beyond the subject or the service, another audience.
-	if a := ex(url.Values{"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}, "scope": {"billing:read"}}); a.Problem.Error != "invalid_scope" {
-		t.Errorf("a scope the service may not hold: %d %+v", a.Status, a.Problem)
-	}
-	if a := ex(url.Values{"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}, "audience": {"https://billing.internal"}}); a.Problem.Error != "invalid_target" {
-		t.Errorf("another audience: %d %+v", a.Status, a.Problem)
-	}
+	t.Run("TX02_ScopeBeyondServiceOrSubject", func(t *testing.T) {
+		if a := ex(url.Values{"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}, "scope": {"billing:read"}}); a.Problem.Error != "invalid_scope" {
+			t.Errorf("a scope the service may not hold: %d %+v", a.Status, a.Problem)
+		}
+		narrow, err := c.CreateKey(t.Context(), api.CreateKeyRequest{Owner: &api.Owner{Type: "user", ID: "alice"}, Scopes: []string{"orders:read"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := ex(url.Values{"subject_token": {narrow.Secret}, "subject_token_type": {accessTokenT}, "scope": {"orders:read orders:write"}}); a.Problem.Error != "invalid_scope" {
+			t.Errorf("a scope the subject does not hold: %d %+v %v", a.Status, a.Problem, a.Token["scope"])
+		}
+		if a := ex(url.Values{"subject_token": {narrow.Secret}, "subject_token_type": {accessTokenT}}); a.Status != http.StatusOK || a.Token["scope"] != "orders:read" {
+			t.Errorf("no scope asked, narrow subject: %d %+v %v", a.Status, a.Problem, a.Token["scope"])
+		}
+	})
+	t.Run("TX02_AudienceNotAllowed", func(t *testing.T) {
+		if a := ex(url.Values{"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}, "audience": {"https://billing.internal"}}); a.Problem.Error != "invalid_target" {
+			t.Errorf("another audience: %d %+v", a.Status, a.Problem)
+		}
+		if a := ex(url.Values{"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}, "resource": {"https://billing.internal/x"}}); a.Status == http.StatusOK {
+			t.Errorf("another resource: %d %v", a.Status, a.Token)
+		}
+	})
 	// A JWT subject: the exchanged token, exchanged again, keeps the key.
 	b := ex(url.Values{"subject_token": {jwt}, "subject_token_type": {accessTokenT}})
 	if b.Status != http.StatusOK || b.Token["scope"] != "orders:read" {
 		t.Fatalf("exchange of a JWT: %d %v %+v", b.Status, b.Token, b.Problem)
 	}
 	// TX-01: no, bad or foreign subject tokens; never a token for the client itself.
-	for name, form := range map[string]url.Values{
-		"no subject":       {},
-		"no type":          {"subject_token": {key.Secret}},
-		"garbage":          {"subject_token": {"nonsense"}, "subject_token_type": {accessTokenT}},
-		"tampered JWT":     {"subject_token": {jwt[:len(jwt)-3] + "abc"}, "subject_token_type": {accessTokenT}},
-		"unknown key":      {"subject_token": {"acme_live_" + strings.Repeat("q", 49)}, "subject_token_type": {accessTokenT}},
-		"unknown type":     {"subject_token": {key.Secret}, "subject_token_type": {"urn:example:magic"}},
-		"actor not client": {"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}, "actor_token": {jwt}, "actor_token_type": {accessTokenT}},
-		"id_token request": {"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}, "requested_token_type": {"urn:ietf:params:oauth:token-type:id_token"}},
-	} {
-		a := ex(form)
-		if a.Status != http.StatusBadRequest || (a.Problem.Error != "invalid_request" && a.Problem.Error != "invalid_grant") {
-			t.Errorf("TX-01 %s: %d %+v %v", name, a.Status, a.Problem, a.Token)
+	t.Run("TX01_BadSubjectNeverTheClient", func(t *testing.T) {
+		for name, form := range map[string]url.Values{
+			"no subject":       {},
+			"no type":          {"subject_token": {key.Secret}},
+			"garbage":          {"subject_token": {"nonsense"}, "subject_token_type": {accessTokenT}},
+			"tampered JWT":     {"subject_token": {jwt[:len(jwt)-3] + "abc"}, "subject_token_type": {accessTokenT}},
+			"unknown key":      {"subject_token": {"acme_live_" + strings.Repeat("q", 49)}, "subject_token_type": {accessTokenT}},
+			"unknown type":     {"subject_token": {key.Secret}, "subject_token_type": {"urn:example:magic"}},
+			"actor not client": {"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}, "actor_token": {jwt}, "actor_token_type": {accessTokenT}},
+			"id_token request": {"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}, "requested_token_type": {"urn:ietf:params:oauth:token-type:id_token"}},
+		} {
+			a := ex(form)
+			if a.Status != http.StatusBadRequest || (a.Problem.Error != "invalid_request" && a.Problem.Error != "invalid_grant") {
+				t.Errorf("TX-01 %s: %d %+v %v", name, a.Status, a.Problem, a.Token)
+			}
 		}
-	}
+	})
 	// The grant must be registered.
 	if a := postToken(t, s.URL, url.Values{"grant_type": {tokenExchange}, "subject_token": {key.Secret}, "subject_token_type": {accessTokenT}}, "orders", rs.ClientSecret); a.Problem.Error != "unauthorized_client" {
 		t.Errorf("exchange by a client without the grant: %d %+v", a.Status, a.Problem)
@@ -88,14 +107,38 @@ func TestTX_TokenExchange(t *testing.T) {
 	if r := s.doJSON(t, http.MethodPost, "/v1/keys/"+key.ID+"/revoke", s.Root, `{"reason":"leaked"}`); r.Status != http.StatusOK {
 		t.Fatal(r.Status)
 	}
-	for name, tok := range map[string]string{"exchanged": jwt, "exchanged twice": b.Token["access_token"].(string)} {
-		if _, m := introspect(t, s.URL, tok, "orders", rs.ClientSecret); m["active"] != false {
-			t.Errorf("TX-05 %s token after its key was revoked: %v", name, m)
+	t.Run("TX05_SubjectRevokedEndsExchanged", func(t *testing.T) {
+		for name, tok := range map[string]string{"exchanged": jwt, "exchanged twice": b.Token["access_token"].(string)} {
+			if _, m := introspect(t, s.URL, tok, "orders", rs.ClientSecret); m["active"] != false {
+				t.Errorf("TX-05 %s token after its key was revoked: %v", name, m)
+			}
 		}
-	}
-	if a := ex(url.Values{"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}}); a.Problem.Error != "invalid_grant" {
-		t.Errorf("exchanging a revoked key: %d %+v", a.Status, a.Problem)
-	}
+	})
+	t.Run("TX01_ForeignIssuer", func(t *testing.T) {
+		// A latchkey JWT of another server (another issuer, other keys)
+		// for an audience this server's client may exchange for.
+		s2 := startServer(t, server.Config{})
+		k2, err := s2.client(t, s2.Root).CreateKey(t.Context(), api.CreateKeyRequest{Scopes: []string{"orders:read"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		foreign, err := s2.client(t, s2.Root).ExchangeToken(t.Context(), k2.Secret, api.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := ex(url.Values{"subject_token": {foreign.AccessToken}, "subject_token_type": {accessTokenT}}); a.Status != http.StatusBadRequest ||
+			(a.Problem.Error != "invalid_request" && a.Problem.Error != "invalid_grant") {
+			t.Errorf("a subject token of another issuer: %d %+v %v", a.Status, a.Problem, a.Token)
+		}
+	})
+	t.Run("TX01_RevokedSubject", func(t *testing.T) {
+		if a := ex(url.Values{"subject_token": {key.Secret}, "subject_token_type": {accessTokenT}}); a.Problem.Error != "invalid_grant" {
+			t.Errorf("exchanging a revoked key: %d %+v", a.Status, a.Problem)
+		}
+		if a := ex(url.Values{"subject_token": {jwt}, "subject_token_type": {accessTokenT}}); a.Status == http.StatusOK {
+			t.Errorf("exchanging a JWT of a revoked key: %d %v", a.Status, a.Token)
+		}
+	})
 }
 
 // TestTX_KeysWithBoundsAreNotExchanged: a key with an IP allowlist,
