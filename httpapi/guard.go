@@ -14,6 +14,10 @@ import (
 var (
 	DefaultAuthFailureLimit   = ratelimit.Limit{Name: "auth_failures", Limit: 10, Window: time.Minute}
 	DefaultVerifyFailureLimit = ratelimit.Limit{Name: "verify_failures", Limit: 100, Window: time.Minute}
+	// DefaultOAuthMissLimit bounds one client's introspections and
+	// revocations of tokens that do not exist (IR-10): a resource server
+	// asking about real tokens never meets it; one scanning for tokens does.
+	DefaultOAuthMissLimit = ratelimit.Limit{Name: "oauth_misses", Limit: 1000, Window: time.Minute}
 )
 
 // guard throttles addresses that fail too often: bad management

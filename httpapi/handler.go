@@ -102,6 +102,11 @@ func New(c Config) *Handler {
 		}
 	}
 	h.guard = g
+	if c.OAuth != nil {
+		c.OAuth.SetMissBudget(func(ctx context.Context, clientID string) (bool, time.Duration) {
+			return g.fail(ctx, "oauth_miss", DefaultOAuthMissLimit, "client:"+clientID)
+		})
+	}
 	h.static = map[string][]staticRoute{}
 	for _, rt := range h.routes() {
 		hd := h.wrap(rt.pattern, h.serve(rt.fn))

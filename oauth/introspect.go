@@ -71,6 +71,11 @@ func (s *Service) HandleIntrospect(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	if !out.Active {
+		if err := s.chargeMiss(w, r, c); err != nil {
+			return err
+		}
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,11 +134,37 @@ func (s *Service) HandleRevoke(w http.ResponseWriter, r *http.Request) error {
 		// its own refresh token (a sign-out), nothing else.
 		return errConfidentialOnly
 	}
-	if err := s.revoke(r.Context(), c, tok); err != nil {
+	err = s.revoke(r.Context(), c, tok)
+	if errors.Is(err, errMiss) {
+		// Nothing of the kind exists: 200 all the same (IR-05), but it
+		// counts against the client's budget of misses (IR-10).
+		if err = s.chargeMiss(w, r, c); err != nil {
+			return err
+		}
+	}
+	if err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// errMiss is revoke's answer for a token that names nothing: unknown,
+// malformed, or none of this server's.
+var errMiss = errors.New("no such token")
+
+// chargeMiss counts a lookup that found nothing against client c's budget
+// of misses; once it is spent the answer is 429 slow_down (IR-10: a client
+// cannot scan the token space through introspection or revocation).
+func (s *Service) chargeMiss(w http.ResponseWriter, r *http.Request, c *Client) error {
+	if s.miss == nil {
+		return nil
+	}
+	if throttled, retry := s.miss(r.Context(), c.AppID); throttled {
+		w.Header().Set("Retry-After", strconv.Itoa(int(max(retry, time.Second)/time.Second)))
+		return &Error{Code: "slow_down", Description: "too many lookups of tokens that do not exist from this client; retry later", throttled: true}
+	}
 	return nil
 }
 
@@ -149,7 +176,7 @@ func (s *Service) revoke(ctx context.Context, caller *Client, tok string) error 
 		if claims := s.ownJWT(tok); claims != nil && claims.ClientID == caller.AppID {
 			return &Error{Code: "unsupported_token_type", Description: "JWT access tokens cannot be revoked one by one; they expire within the hour (disable the app to end them all now)"}
 		}
-		return nil
+		return errMiss
 	}
 	res, err := s.tokens.Verify(ctx, token.VerifyRequest{Key: tok, DryRun: true, Probe: true})
 	if err != nil {
@@ -157,7 +184,7 @@ func (s *Service) revoke(ctx context.Context, caller *Client, tok string) error 
 	}
 	k := res.Key
 	if k == nil || k.Keyspace != AccessKeyspace {
-		return nil
+		return errMiss
 	}
 	if _, clientID := opaqueAudience(k); clientID != caller.AppID {
 		return &Error{Code: "unauthorized_client", Description: "the token was issued to another client"}
@@ -212,12 +239,12 @@ func (s *Service) ownJWT(tok string) *signer.AccessClaims {
 // access token of the grant dies with it), if caller is its client.
 func (s *Service) revokeRefresh(ctx context.Context, caller *Client, tok string) error {
 	if apitoken.Check(tok) != apitoken.Valid {
-		return nil
+		return errMiss
 	}
 	d := apitoken.Hash(tok)
 	rt, err := s.grants.RefreshToken(ctx, d[:])
 	if errors.Is(err, token.ErrNotFound) {
-		return nil
+		return errMiss
 	}
 	if err != nil {
 		return unavailable(err, "get refresh token") // IR-08

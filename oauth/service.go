@@ -97,10 +97,13 @@ type Service struct {
 	// requirePAR refuses authorization requests not pushed first.
 	requirePAR bool
 	tokens     *token.Service
-	signer     *signer.Manager
-	issuer     string
-	ttl        time.Duration
-	log        *slog.Logger
+	// miss counts a client's lookups of tokens that do not exist
+	// (SetMissBudget); nil: no budget.
+	miss   func(ctx context.Context, clientID string) (throttled bool, retry time.Duration)
+	signer *signer.Manager
+	issuer string
+	ttl    time.Duration
+	log    *slog.Logger
 }
 
 // New returns a Service.
@@ -166,6 +169,14 @@ var noClient = &Client{}
 
 // Issuer is the iss of the tokens and the metadata's issuer, byte for byte.
 func (s *Service) Issuer() string { return s.issuer }
+
+// SetMissBudget sets the budget of a client's introspections and
+// revocations of tokens that do not exist: fn counts one for clientID and
+// reports whether the client is over its budget, and for how long. Set it
+// before serving.
+func (s *Service) SetMissBudget(fn func(ctx context.Context, clientID string) (bool, time.Duration)) {
+	s.miss = fn
+}
 
 // OffersCodeGrant reports whether the authorization code grant (and
 // refresh tokens, PAR) is offered: it needs a store of grants.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -202,3 +203,56 @@ func TestGrantsOfDisabledUserOrApp(t *testing.T) {
 		}
 	}
 }
+
+// TestIR10_RandomTokensFromOneClientThrottled: an authenticated client
+// that introspects or revokes token after token that does not exist is
+// throttled (429 slow_down, Retry-After) well before 10⁴ requests, while
+// its questions about real tokens are still answered; another client is
+// not affected. Both endpoints draw from one budget per client.
+func TestIR10_RandomTokensFromOneClientThrottled(t *testing.T) {
+	s := startServer(t, server.Config{})
+	rs := createClient(t, s, `{"id":"orders-api","oauth":{"grant_types":["client_credentials"],"audiences":["default"]}}`)
+	other := createClient(t, s, `{"id":"billing-api","oauth":{"grant_types":["client_credentials"],"audiences":["default"]}}`)
+	key, err := s.client(t, s.Root).CreateKey(t.Context(), api.CreateKeyRequest{Scopes: []string{"orders:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, endpoint := range []string{"/oauth2/introspect", "/oauth2/revoke"} {
+		throttledAt := 0
+		for i := 1; i <= 10_000 && throttledAt == 0; i++ {
+			form := url.Values{"token": {"default_" + strings.Repeat("x", 20) + strconv.Itoa(i)}}
+			req, _ := http.NewRequest(http.MethodPost, s.URL+endpoint, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("orders-api", rs.ClientSecret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			json.NewDecoder(resp.Body).Decode(&m) //nolint:errcheck // checked below
+			resp.Body.Close()
+			switch resp.StatusCode {
+			case http.StatusOK:
+			case http.StatusTooManyRequests:
+				if m["error"] != "slow_down" || resp.Header.Get("Retry-After") == "" {
+					t.Fatalf("%s throttled: %v %v", endpoint, m, resp.Header)
+				}
+				throttledAt = i
+			default:
+				t.Fatalf("%s request %d: %d %v", endpoint, i, resp.StatusCode, m)
+			}
+		}
+		if throttledAt == 0 || throttledAt > 2000 {
+			t.Fatalf("%s: throttled at request %d of 10⁴", endpoint, throttledAt)
+		}
+		t.Logf("%s: throttled at request %d", endpoint, throttledAt)
+	}
+	if _, m := introspect(t, s.URL, key.Secret, "orders-api", rs.ClientSecret); m["active"] != true {
+		t.Errorf("a real token while throttled: %v", m)
+	}
+	if status, m := introspect(t, s.URL, "default_unknownunknownunknown", "billing-api", other.ClientSecret); status != http.StatusOK || m["active"] != false {
+		t.Errorf("another client: %d %v", status, m)
+	}
+}
+
+func strconvItoa(i int) string { return strconv.Itoa(i) }
