@@ -67,7 +67,11 @@ func (s *Service) redeemCode(ctx context.Context, c *Client, p *token.Principal,
 	if !now.Before(code.ExpiresAt) || code.ClientID != c.AppID {
 		return nil, errGrant
 	}
-	if ru := form.Get("redirect_uri"); ru != code.RedirectURI {
+	// RFC 6749 §4.1.3: identical to the authorization request's when it
+	// had one; otherwise a client may still name its only registered URI
+	// (the one the code went to).
+	ru := form.Get("redirect_uri")
+	if ru != code.RedirectURI && (code.RedirectURI != "" || len(c.Settings.RedirectURIs) != 1 || ru != c.Settings.RedirectURIs[0]) {
 		return nil, &Error{Code: "invalid_grant", Description: "redirect_uri differs from the authorization request's"}
 	}
 	if !checkVerifier(code.Challenge, form.Get("code_verifier")) {
