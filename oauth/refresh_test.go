@@ -236,3 +236,29 @@ func TestRT07_IdleAndAbsoluteExpiry(t *testing.T) {
 		}
 	}
 }
+
+// TestRedirectURIAtTokenWhenAuthorizeNamedNone: an authorization request
+// without redirect_uri went to the only registered one; the token request
+// may leave it out or name exactly that one, nothing else.
+func TestRedirectURIAtTokenWhenAuthorizeNamedNone(t *testing.T) {
+	f := newCodeFixture(t, oauth.Config{})
+	const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+	sum := sha256.Sum256([]byte(verifier))
+	for ru, ok := range map[string]bool{"https://web.example/cb": true, "https://web.example/other": false, "https://web.example/cb/": false} {
+		req, err := f.svc.ParseAuthorize(context.Background(), url.Values{"response_type": {"code"}, "client_id": {"web"},
+			"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := f.svc.Approve(context.Background(), req, oauth.SignIn{UserID: "alice", AuthTime: f.clock.Now()}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(back)
+		a := f.post("/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "code": {u.Query().Get("code")}, "redirect_uri": {ru},
+			"code_verifier": {verifier}, "client_id": {"web"}, "client_secret": {f.secret}}, f.svc.HandleToken)
+		if a.ok() != ok {
+			t.Errorf("redirect_uri %q at the token endpoint: %v", ru, a)
+		}
+	}
+}
