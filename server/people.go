@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/people/ldapdir"
 	"github.com/latchkey/latchkey/seal"
@@ -82,9 +81,10 @@ func newPeople(c Config, db token.Store, svc *token.Service, box *seal.Box, mk [
 		RPID: rpID, RPName: "latchkey", RPOrigins: origins, Log: c.Log})
 }
 
-// prunePeople deletes old sessions and expired WebAuthn challenges.
-func prunePeople(ctx context.Context, p *people.Service, log *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
+// every runs fn every interval until ctx ends, logging its failures as
+// what (the pruning loops of sessions, grants and nonces).
+func every(ctx context.Context, interval time.Duration, log *slog.Logger, what string, fn func(context.Context) error) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
@@ -92,26 +92,8 @@ func prunePeople(ctx context.Context, p *people.Service, log *slog.Logger) {
 			return
 		case <-t.C:
 		}
-		if err := p.Prune(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("prune sessions failed", "err", err)
-		}
-	}
-}
-
-// pruneOAuth deletes expired authorization codes, pushed requests and idle
-// refresh tokens, and the sealed answers of the refresh grace once it
-// passed.
-func pruneOAuth(ctx context.Context, o *oauth.Service, log *slog.Logger) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if err := o.Prune(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("prune oauth grants failed", "err", err)
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			log.Warn(what+" failed", "err", err)
 		}
 	}
 }

@@ -291,10 +291,12 @@ func Run(ctx context.Context, c Config) error {
 		defer close(flushed)
 		svc.Run(flushCtx, c.UsageFlushInterval)
 	}()
-	go pruneNonces(signerCtx, svc, c.Log)
-	go prunePeople(signerCtx, ppl, c.Log)
+	go every(signerCtx, time.Minute, c.Log, "prune nonces and idempotency answers", func(ctx context.Context) error { return pruneNonces(ctx, svc) })
+	go every(signerCtx, 10*time.Minute, c.Log, "prune sessions", ppl.Prune)
 	if oa != nil {
-		go pruneOAuth(signerCtx, oa, c.Log)
+		// Codes, pushed requests and idle refresh tokens; the sealed
+		// answers of the refresh grace a minute after it passed.
+		go every(signerCtx, time.Minute, c.Log, "prune oauth grants", oa.Prune)
 	}
 
 	stopGateway := func(context.Context) error { return nil }

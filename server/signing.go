@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -86,21 +85,9 @@ func defaultIssuer(c Config, addr net.Addr) string {
 }
 
 // pruneNonces deletes expired nonces of signed requests, and expired
-// answers of idempotent calls, every minute.
-func pruneNonces(ctx context.Context, svc *token.Service, log *slog.Logger) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := svc.PruneNonces(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("prune nonces failed", "err", err)
-		}
-		if _, err := svc.PruneIdempotency(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("prune idempotency answers failed", "err", err)
-		}
-	}
+// answers of idempotent calls.
+func pruneNonces(ctx context.Context, svc *token.Service) error {
+	_, err := svc.PruneNonces(ctx)
+	_, err2 := svc.PruneIdempotency(ctx)
+	return errors.Join(err, err2)
 }
