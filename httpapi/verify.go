@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 
 	"github.com/latchkey/latchkey/api"
@@ -69,6 +70,16 @@ func (h *Handler) verifyKey(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("bad_scope_query", err.Error())
 		}
 		vr.Query = q
+	}
+	if h.signer != nil && strings.Count(req.Key, ".") == 2 {
+		out, err := h.verifyJWT(r.Context(), &req, vr)
+		if err != nil {
+			return err
+		}
+		h.metrics.verified(token.Code(out.Code))
+		w.Header()["Cache-Control"] = hdrNoStore
+		writeJSON(w, http.StatusOK, out)
+		return nil
 	}
 	res, err := h.svc.Verify(r.Context(), vr)
 	if err != nil {

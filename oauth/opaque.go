@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -202,28 +201,7 @@ func (s *Service) revoke(ctx context.Context, caller *Client, tok string) error 
 // ownJWT returns the claims of tok if it is a valid latchkey JWT (for
 // whatever audience it names), else nil.
 func (s *Service) ownJWT(tok string) *signer.AccessClaims {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 || len(tok) > signer.DefaultMaxTokenLen {
-		return nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return nil
-	}
-	var body struct {
-		Aud json.RawMessage `json:"aud"`
-	}
-	if json.Unmarshal(raw, &body) != nil {
-		return nil
-	}
-	var auds []string
-	if json.Unmarshal(body.Aud, &auds) != nil {
-		var one string
-		if json.Unmarshal(body.Aud, &one) != nil {
-			return nil
-		}
-		auds = []string{one}
-	}
+	auds := signer.PeekAudiences(tok)
 	if len(auds) == 0 {
 		return nil
 	}

@@ -553,3 +553,51 @@ func TestOAuthGrantEndsForOfflineVerifiers(t *testing.T) {
 		refusedWithin(t, v, at, 5*time.Second, end.what)
 	}
 }
+
+// TestVerifyAPIAcceptsOAuthAccessTokens: POST /v1/keys/verify answers
+// for a user's OAuth access token as for an API key — VALID with its owner
+// and current scopes, INSUFFICIENT_SCOPE, NOT_FOUND for another keyspace's
+// audience, REVOKED once its grant is — and for an opaque one.
+func TestVerifyAPIAcceptsOAuthAccessTokens(t *testing.T) {
+	c := newCodeClient(t, server.Config{}, "")
+	ks := c.s.doJSON(t, http.MethodPost, "/v1/keyspaces", c.s.Root, `{"name":"orders","audiences":["https://orders.example"]}`)
+	if ks.Status != http.StatusCreated {
+		t.Fatalf("keyspace: %d %s", ks.Status, ks.Body)
+	}
+	code, verifier := c.code(t, url.Values{"scope": {"orders:read"}})
+	a := c.redeem(t, code, verifier)
+	at := a.Token["access_token"].(string)
+	verify := func(body string) map[string]any {
+		t.Helper()
+		r := c.s.doJSON(t, http.MethodPost, "/v1/keys/verify", c.s.Root, body)
+		if r.Status != http.StatusOK {
+			t.Fatalf("verify: %d %s", r.Status, r.Body)
+		}
+		return decodeMap(t, r.Body)
+	}
+	m := verify(`{"key":"` + at + `","keyspace":"orders","scopes":["orders:read"]}`)
+	if m["valid"] != true || m["code"] != "VALID" || m["owner"].(map[string]any)["id"] != "alice" || m["key_id"] == nil {
+		t.Fatalf("JWT: %v", m)
+	}
+	if m := verify(`{"key":"` + at + `","scopes":["orders:write"]}`); m["code"] != "INSUFFICIENT_SCOPE" {
+		t.Errorf("wider scope: %v", m)
+	}
+	if m := verify(`{"key":"` + at + `","keyspace":"default"}`); m["code"] != "NOT_FOUND" {
+		t.Errorf("another keyspace: %v", m)
+	}
+	if m := verify(`{"key":"` + at[:len(at)-3] + `abc"}`); m["code"] != "NOT_FOUND" {
+		t.Errorf("tampered: %v", m)
+	}
+	if status, _ := revokeToken(t, c.s.URL, a.Token["refresh_token"].(string), c.id, c.secret); status != http.StatusOK {
+		t.Fatal(status)
+	}
+	if m := verify(`{"key":"` + at + `"}`); m["code"] != "REVOKED" || m["valid"] != false {
+		t.Errorf("after the grant was revoked: %v", m)
+	}
+	// An opaque one is a key of the oauth keyspace.
+	op := createClient(t, c.s, `{"id":"job","permissions":["orders:read"],"oauth":{"grant_types":["client_credentials"],"access_token_format":"opaque"}}`)
+	o := postToken(t, c.s.URL, url.Values{"grant_type": {"client_credentials"}}, "job", op.ClientSecret)
+	if m := verify(`{"key":"` + o.Token["access_token"].(string) + `","scopes":["orders:read"]}`); m["code"] != "VALID" {
+		t.Errorf("opaque access token: %v", m)
+	}
+}

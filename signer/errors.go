@@ -37,3 +37,7 @@ var (
 	errMissingClaim  = &TokenError{Reason: "missing required claim"}
 	errMisconfigured = &TokenError{Reason: "verifier misconfigured"}
 )
+
+// ErrExpired is Verify's error for a token past its exp (and leeway),
+// for callers that answer "expired" apart from "invalid".
+var ErrExpired error = errExpired

@@ -267,3 +267,32 @@ func actorValid(a *Actor) bool {
 	}
 	return true
 }
+
+// PeekAudiences returns the aud values of a JWT without verifying it, so
+// that a caller accepting several audiences knows which one to verify it
+// for; nil for anything that is not a JWT with an aud.
+func PeekAudiences(tok string) []string {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 || len(tok) > DefaultMaxTokenLen {
+		return nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil
+	}
+	var body struct {
+		Aud json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(raw, &body) != nil {
+		return nil
+	}
+	var auds []string
+	if json.Unmarshal(body.Aud, &auds) != nil {
+		var one string
+		if json.Unmarshal(body.Aud, &one) != nil || one == "" {
+			return nil
+		}
+		auds = []string{one}
+	}
+	return auds
+}
