@@ -254,7 +254,7 @@ func (s *Service) HandleToken(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	return json.NewEncoder(w).Encode(res)
+	return writeJSON(w, res.appendJSON(make([]byte, 0, 1024)))
 }
 
 // clientCredentials issues an access token to the app itself: at most its
