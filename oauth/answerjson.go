@@ -70,9 +70,25 @@ func (in *Introspection) appendJSON(b []byte) []byte {
 	return append(b, "}\n"...)
 }
 
-// writeJSON writes an answer made by appendJSON.
-func writeJSON(w http.ResponseWriter, body []byte) error {
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+// writeJSON writes an answer made by appendJSON with the headers of RFC
+// 6749 §5.1 (Pragma only when pragma: RFC 7662 does not ask for it). The
+// header values are set as shared slices: Header.Set would allocate one
+// per call.
+func writeJSON(w http.ResponseWriter, body []byte, pragma bool) error {
+	h := w.Header()
+	h["Content-Type"] = hdrJSON
+	h["Cache-Control"] = hdrNoStore
+	if pragma {
+		h["Pragma"] = hdrNoCache
+	}
 	_, err := w.Write(body)
 	return err
 }
+
+// Shared header values: never modified in place (len = cap = 1, so
+// Header.Add copies before appending).
+var (
+	hdrJSON    = []string{"application/json"}
+	hdrNoStore = []string{"no-store"}
+	hdrNoCache = []string{"no-cache"}
+)

@@ -70,10 +70,7 @@ func (s *Service) HandleIntrospect(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	return writeJSON(w, out.appendJSON(make([]byte, 0, 512)))
+	return writeJSON(w, out.appendJSON(make([]byte, 0, 512)), false)
 }
 
 func (s *Service) introspect(ctx context.Context, caller *Client, tok string) (*Introspection, error) {

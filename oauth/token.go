@@ -252,11 +252,7 @@ func (s *Service) HandleToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	return writeJSON(w, res.appendJSON(make([]byte, 0, 1024)))
+	return writeJSON(w, res.appendJSON(make([]byte, 0, 1024)), true)
 }
 
 // clientCredentials issues an access token to the app itself: at most its
