@@ -14,7 +14,9 @@
 # usage flush every 5 s) is counted as part of their cost, as it is in
 # production. Installs valgrind and wrk when missing.
 #
-# Environment: BENCH_DURATION (default 8s), BENCH_CONNS (default 8).
+# Environment: BENCH_DURATION (default 8s), BENCH_CONNS (default 8),
+# BENCH_OAUTH=1 to measure POST /oauth2/token (client_credentials) and
+# POST /oauth2/introspect (an opaque token) too, against the same baseline.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -91,9 +93,36 @@ rm -f "$TMP"/cg.latchkey.* 2>/dev/null || true
 base=$(measure baseline "$BASE_PID" "$BASE_URL")
 read -r _ lkn lki <<<"$lk"
 read -r _ bn bi <<<"$base"
+rows=("latchkey POST /v1/keys/verify $lkn $lki")
+
+# BENCH_OAUTH=1 adds the OAuth scenarios of bench/http.sh: client_credentials
+# (HTTP Basic, an EdDSA at+jwt) and introspection of an active opaque token.
+if [[ "${BENCH_OAUTH:-0}" == 1 ]]; then
+	cc_secret=$(api "$ROOT_KEY" POST /v1/apps '{"id":"bench-cc","permissions":["orders:read"],"oauth":{"grant_types":["client_credentials"]}}' |
+		sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p')
+	rs_secret=$(api "$ROOT_KEY" POST /v1/apps '{"id":"bench-rs","oauth":{"grant_types":["client_credentials"],"audiences":["https://bench.example"]}}' |
+		sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p')
+	op_secret=$(api "$ROOT_KEY" POST /v1/apps '{"id":"bench-op","permissions":["orders:read"],"oauth":{"grant_types":["client_credentials"],"audiences":["https://bench.example"],"access_token_format":"opaque"}}' |
+		sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p')
+	[[ -n "$cc_secret" && -n "$rs_secret" && -n "$op_secret" ]] || die "cannot create the OAuth clients"
+	CC_BASIC=$(printf 'bench-cc:%s' "$cc_secret" | base64 -w0)
+	RS_BASIC=$(printf 'bench-rs:%s' "$rs_secret" | base64 -w0)
+	curl -fsS -H "Authorization: Basic $CC_BASIC" -d grant_type=client_credentials "$LK_URL/oauth2/token" | grep -q '"access_token"' ||
+		die "client_credentials does not issue a token"
+	OPAQUE_TOKEN=$(curl -fsS -u "bench-op:$op_secret" -d grant_type=client_credentials "$LK_URL/oauth2/token" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+	curl -fsS -H "Authorization: Basic $RS_BASIC" -d "token=$OPAQUE_TOKEN" "$LK_URL/oauth2/introspect" | grep -q '"active":true' ||
+		die "the opaque token does not introspect as active"
+	rm -f "$TMP"/cg.latchkey.* 2>/dev/null || true
+	read -r _ n i <<<"$(BENCH_MODE=cc BENCH_BASIC=$CC_BASIC measure latchkey "$LK_PID" "$LK_URL")"
+	rows+=("latchkey POST /oauth2/token (client_credentials) $n $i")
+	rm -f "$TMP"/cg.latchkey.* 2>/dev/null || true
+	read -r _ n i <<<"$(BENCH_MODE=introspect BENCH_BASIC=$RS_BASIC BENCH_INTROSPECT_TOKEN=$OPAQUE_TOKEN measure latchkey "$LK_PID" "$LK_URL")"
+	rows+=("latchkey POST /oauth2/introspect (opaque) $n $i")
+fi
 echo "# latchkey instructions per request over HTTP (callgrind, $(git -C "$REPO_DIR" rev-parse --short HEAD), $(date -u +%Y-%m-%d))"
-awk -v ln="$lkn" -v li="$lki" -v bn="$bn" -v bi="$bi" 'BEGIN {
-	printf "| server | requests | instructions/request | ratio |\n|---|---:|---:|---:|\n"
-	printf "| baseline (net/http, fixed body) | %d | %.0f | 1.00 |\n", bn, bi / bn
-	printf "| latchkey POST /v1/keys/verify | %d | %.0f | %.2f |\n", ln, li / ln, (li / ln) / (bi / bn)
-}'
+printf '| server | requests | instructions/request | ratio |\n|---|---:|---:|---:|\n'
+awk -v bn="$bn" -v bi="$bi" 'BEGIN { printf "| baseline (net/http, fixed body) | %d | %.0f | 1.00 |\n", bn, bi / bn }'
+for row in "${rows[@]}"; do
+	awk -v bn="$bn" -v bi="$bi" '{ li = $NF; ln = $(NF-1); $NF = ""; $(NF-1) = ""; sub(/ +$/, "")
+		printf "| %s | %d | %.0f | %.2f |\n", $0, ln, li / ln, (li / ln) / (bi / bn) }' <<<"$row"
+done

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -76,10 +75,7 @@ func (s *Service) HandleIntrospect(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	return json.NewEncoder(w).Encode(out)
+	return writeJSON(w, out.appendJSON(make([]byte, 0, 512)), false)
 }
 
 func (s *Service) introspect(ctx context.Context, caller *Client, tok string) (*Introspection, error) {

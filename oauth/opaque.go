@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/token"
+	"github.com/maypok86/otter/v2"
 )
 
 // Opaque access tokens are latchkey keys of their own keyspace, owned by
@@ -78,7 +79,7 @@ func (s *Service) issueOpaque(ctx context.Context, owner token.Owner, meta opaqu
 
 // OpaqueAudience returns the audiences of opaque OAuth access token k (nil
 // for any other key): a resource server accepts it only when it is among
-// them, as it would an at+jwt.
+// them, as it would an at+jwt. The slice is shared: do not modify it.
 func OpaqueAudience(k *token.Key) []string {
 	if k.Keyspace != AccessKeyspace {
 		return nil
@@ -103,12 +104,22 @@ func opaqueAudience(k *token.Key) ([]string, string) {
 	if k.Keyspace != AccessKeyspace {
 		return []string{k.Keyspace}, ""
 	}
-	var m opaqueMeta
-	if json.Unmarshal(k.Metadata, &m) != nil {
+	if m, ok := opaqueMetas.GetIfPresent(string(k.Metadata)); ok {
+		return m.Audience, m.ClientID
+	}
+	m := new(opaqueMeta)
+	if json.Unmarshal(k.Metadata, m) != nil {
 		return nil, ""
 	}
+	opaqueMetas.Set(string(k.Metadata), m)
 	return m.Audience, m.ClientID
 }
+
+// opaqueMetas holds decoded opaque-token metadata by its exact bytes, so
+// that introspecting the same token again does not decode it again (it
+// was the largest part of introspection's own work). Keyed by content, an
+// entry never goes stale; its slices are shared and only read.
+var opaqueMetas = otter.Must(&otter.Options[string, *opaqueMeta]{MaximumSize: 10_000})
 
 // HandleRevoke answers POST /oauth2/revoke (RFC 7009). A client revokes an
 // opaque access token issued to it; a token that is unknown, malformed or

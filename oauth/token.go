@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/signer"
@@ -250,11 +252,7 @@ func (s *Service) HandleToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	return json.NewEncoder(w).Encode(res)
+	return writeJSON(w, res.appendJSON(make([]byte, 0, 1024)), true)
 }
 
 // clientCredentials issues an access token to the app itself: at most its
@@ -297,14 +295,21 @@ func (s *Service) clientCredentials(ctx context.Context, c *Client, p *token.Pri
 // encoding only, nothing in the URL (parameters there end up in logs), at
 // most maxForm bytes, no parameter twice but audience and resource.
 func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+	ct := r.Header.Get("Content-Type")
+	if !strings.HasPrefix(ct, formType) {
 		return nil, &Error{Code: "invalid_request", Description: "send the parameters as application/x-www-form-urlencoded", httpStatus: http.StatusUnsupportedMediaType}
 	}
 	if r.URL.RawQuery != "" {
 		return nil, &Error{Code: "invalid_request", Description: "request parameters belong in the body, not the URL"}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
+	var err error
+	if ct == formType && r.Body != nil {
+		err = parseFormBody(r)
+	} else {
+		err = r.ParseForm() // parameters to the media type: the general parser
+	}
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			return nil, &Error{Code: "invalid_request", Description: "the body is larger than 16 KiB", httpStatus: http.StatusRequestEntityTooLarge}
@@ -318,6 +323,39 @@ func readForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	}
 	return r.PostForm, nil
 }
+
+const formType = "application/x-www-form-urlencoded"
+
+// parseFormBody is r.ParseForm for a body of exactly formType and no
+// query: the same url.Values in r.PostForm and r.Form, without the media
+// type parsing, the empty query's parsing and the copy between the two
+// maps, reading the body into a pooled buffer.
+func parseFormBody(r *http.Request) error {
+	bp := formBufs.Get().(*[]byte)
+	defer formBufs.Put(bp)
+	b := (*bp)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if cap(b) <= 4<<10 {
+		*bp = b
+	}
+	v, err := url.ParseQuery(string(b))
+	r.PostForm, r.Form = v, v
+	return err
+}
+
+var formBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // pickAudiences returns the audiences a token for client c gets: those
 // requested, each of which it must have registered (invalid_target

@@ -4,8 +4,10 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -13,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
+	"github.com/latchkey/latchkey/internal/jsonenc"
 )
 
 // TokenType is the typ header of every access token (RFC 9068 §2.1).
@@ -59,66 +61,113 @@ func Issue(ring *Ring, claims AccessClaims, now time.Time) (string, error) {
 		}
 		claims.ID = base64.RawURLEncoding.EncodeToString(b[:])
 	}
-	payload := appendClaims(make([]byte, 0, 384), &claims)
-	s, err := key.joseSigner()
+	h, err := key.header()
 	if err != nil {
 		return "", fmt.Errorf("signer: issue: %w", err)
 	}
-	jws, err := s.Sign(payload)
-	if err != nil {
-		return "", fmt.Errorf("signer: issue: sign: %w", err)
-	}
-	tok, err := jws.CompactSerialize()
-	if err != nil {
-		return "", fmt.Errorf("signer: issue: %w", err)
-	}
-	return tok, nil
+	return signCompact(key, h, appendClaims(make([]byte, 0, 384), &claims))
 }
 
-// joseSigner returns the go-jose signer of k (alg, kid, typ "at+jwt"),
-// made once per key and kept in signers: building one per token cost more
-// than the claims. A jose.Signer only reads its configuration when signing,
-// so one serves concurrent calls. An entry is used only for the very key
-// (same *Key, same ID, alg and private key) it was made for.
-func (k *Key) joseSigner() (jose.Signer, error) {
-	if v, ok := signers.Load(k); ok {
-		if c := v.(*cachedSigner); c.id == k.ID && c.alg == k.Alg && samePrivate(c.priv, k.Private) {
-			return c.s, nil
+// signCompact returns the compact JWS of payload under key k whose
+// protected header, already base64url-encoded, is h: what go-jose's
+// Sign + CompactSerialize produce, byte for byte, without its per-token
+// header marshalling and copies. The signature is Ed25519 (RFC 8037), ES256
+// as the fixed 64-byte R||S (RFC 7518 §3.4) or RS256 (PKCS #1 v1.5, SHA-256).
+func signCompact(k *Key, h string, payload []byte) (string, error) {
+	enc := base64.RawURLEncoding
+	n := len(h) + 1 + enc.EncodedLen(len(payload))
+	var sigLen int
+	switch priv := k.Private.(type) {
+	case ed25519.PrivateKey:
+		sigLen = ed25519.SignatureSize
+	case *ecdsa.PrivateKey:
+		sigLen = 64
+	case *rsa.PrivateKey:
+		sigLen = priv.Size()
+	default:
+		return "", errors.New("signer: issue: unsupported private key")
+	}
+	buf := make([]byte, 0, n+1+enc.EncodedLen(sigLen))
+	buf = append(buf, h...)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, payload)
+	input := buf[:n]
+	var sig []byte
+	switch priv := k.Private.(type) {
+	case ed25519.PrivateKey:
+		if k.Alg != EdDSA {
+			return "", errors.New("signer: issue: key and algorithm differ")
+		}
+		sig = ed25519.Sign(priv, input)
+	case *ecdsa.PrivateKey:
+		if k.Alg != ES256 || priv.Curve != elliptic.P256() {
+			return "", errors.New("signer: issue: key and algorithm differ")
+		}
+		d := sha256.Sum256(input)
+		r, s, err := ecdsa.Sign(rand.Reader, priv, d[:])
+		if err != nil {
+			return "", fmt.Errorf("signer: issue: sign: %w", err)
+		}
+		sig = make([]byte, 64)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+	case *rsa.PrivateKey:
+		if k.Alg != RS256 {
+			return "", errors.New("signer: issue: key and algorithm differ")
+		}
+		d := sha256.Sum256(input)
+		var err error
+		if sig, err = rsa.SignPKCS1v15(nil, priv, crypto.SHA256, d[:]); err != nil {
+			return "", fmt.Errorf("signer: issue: sign: %w", err)
 		}
 	}
-	s, err := jose.NewSigner(
-		jose.SigningKey{
-			Algorithm: jose.SignatureAlgorithm(k.Alg),
-			Key:       jose.JSONWebKey{Key: k.Private, KeyID: k.ID, Algorithm: k.Alg},
-		},
-		(&jose.SignerOptions{}).WithType(TokenType),
-	)
-	if err != nil {
-		return nil, err
-	}
-	signersMu.Lock()
-	if signersLen >= maxCachedSigners { // keys rotate rarely: start over
-		signers.Clear()
-		signersLen = 0
-	}
-	signers.Store(k, &cachedSigner{id: k.ID, alg: k.Alg, priv: k.Private, s: s})
-	signersLen++
-	signersMu.Unlock()
-	return s, nil
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig)
+	return string(buf), nil
 }
 
-const maxCachedSigners = 64
+// header returns the base64url-encoded protected header of k's tokens,
+// {"alg":…,"kid":…,"typ":"at+jwt"} with the keys in go-jose's (sorted)
+// order, made once per key and kept in headers. An entry is used only for
+// the very key (same *Key, same ID, alg and private key) it was made for.
+func (k *Key) header() (string, error) {
+	if v, ok := headers.Load(k); ok {
+		if c := v.(*cachedHeader); c.id == k.ID && c.alg == k.Alg && samePrivate(c.priv, k.Private) {
+			return c.h, nil
+		}
+	}
+	switch k.Alg {
+	case EdDSA, ES256, RS256:
+	default:
+		return "", fmt.Errorf("unsupported algorithm %q", k.Alg)
+	}
+	j := jsonenc.AppendString([]byte(`{"alg":`), k.Alg)
+	j = jsonenc.AppendString(append(j, `,"kid":`...), k.ID)
+	j = append(j, `,"typ":"`+TokenType+`"}`...)
+	h := base64.RawURLEncoding.EncodeToString(j)
+	headersMu.Lock()
+	if headersLen >= maxCachedHeaders { // keys rotate rarely: start over
+		headers.Clear()
+		headersLen = 0
+	}
+	headers.Store(k, &cachedHeader{id: k.ID, alg: k.Alg, priv: k.Private, h: h})
+	headersLen++
+	headersMu.Unlock()
+	return h, nil
+}
+
+const maxCachedHeaders = 64
 
 var (
-	signers    sync.Map // *Key → *cachedSigner
-	signersMu  sync.Mutex
-	signersLen int
+	headers    sync.Map // *Key → *cachedHeader
+	headersMu  sync.Mutex
+	headersLen int
 )
 
-type cachedSigner struct {
+type cachedHeader struct {
 	id, alg string
 	priv    crypto.Signer
-	s       jose.Signer
+	h       string
 }
 
 // samePrivate reports whether a and b are the same private key object.

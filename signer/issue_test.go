@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 func TestIssueHeaderAndClaims(t *testing.T) {
@@ -69,4 +71,82 @@ func TestIssueRejectsBadClaims(t *testing.T) {
 			t.Fatal("Issue signed a token that outlives its key in the JWKS")
 		}
 	})
+}
+
+// TestIssueMatchesGoJose checks the hand-made JWS against go-jose for each
+// algorithm: the same protected header bytes, the same payload, a
+// signature go-jose verifies, and for EdDSA (deterministic) the very token.
+func TestIssueMatchesGoJose(t *testing.T) {
+	for _, alg := range []string{EdDSA, ES256, RS256} {
+		t.Run(alg, func(t *testing.T) {
+			k := testKey(t, alg, t0)
+			r := mustRing(t, k)
+			c := validClaims(t0)
+			c.ID = "fixed-jti"
+			tok := mustIssue(t, r, c, t0)
+			parts := strings.Split(tok, ".")
+			if len(parts) != 3 {
+				t.Fatalf("token %q is not a compact JWS", tok)
+			}
+			js, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg),
+				Key: jose.JSONWebKey{Key: k.Private, KeyID: k.ID, Algorithm: alg}},
+				(&jose.SignerOptions{}).WithType(TokenType))
+			if err != nil {
+				t.Fatal(err)
+			}
+			payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj, err := js.Sign(payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := obj.CompactSerialize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			wparts := strings.Split(want, ".")
+			if parts[0] != wparts[0] || parts[1] != wparts[1] {
+				t.Fatalf("header.payload differs from go-jose's:\n got %s.%s\nwant %s.%s", parts[0], parts[1], wparts[0], wparts[1])
+			}
+			if alg == EdDSA && tok != want {
+				t.Fatalf("EdDSA token differs from go-jose's:\n got %s\nwant %s", tok, want)
+			}
+			if len(parts[2]) != len(wparts[2]) {
+				t.Fatalf("signature length %d, go-jose's %d", len(parts[2]), len(wparts[2]))
+			}
+			parsed, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := parsed.Verify(k.Private.Public())
+			if err != nil {
+				t.Fatalf("go-jose does not verify the token: %v", err)
+			}
+			if string(got) != string(payload) {
+				t.Fatal("go-jose verified another payload")
+			}
+			// A flipped signature bit must not verify.
+			sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
+			sig[len(sig)/2] ^= 1
+			bad := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
+			if p, err := jose.ParseSigned(bad, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)}); err == nil {
+				if _, err := p.Verify(k.Private.Public()); err == nil {
+					t.Fatal("go-jose verified a tampered signature")
+				}
+			}
+		})
+	}
+}
+
+// TestIssueRefusesMismatchedKey: a key whose private key does not fit its
+// algorithm signs nothing.
+func TestIssueRefusesMismatchedKey(t *testing.T) {
+	k := testKey(t, EdDSA, t0)
+	bad := *k
+	bad.Alg = ES256
+	if _, err := signCompact(&bad, "e30", []byte("{}")); err == nil {
+		t.Fatal("an Ed25519 key signed as ES256")
+	}
 }
