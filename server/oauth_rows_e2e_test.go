@@ -254,5 +254,3 @@ func TestIR10_RandomTokensFromOneClientThrottled(t *testing.T) {
 		t.Errorf("another client: %d %v", status, m)
 	}
 }
-
-func strconvItoa(i int) string { return strconv.Itoa(i) }

@@ -116,7 +116,7 @@ func TestIssueMatchesGoJose(t *testing.T) {
 			if len(parts[2]) != len(wparts[2]) {
 				t.Fatalf("signature length %d, go-jose's %d", len(parts[2]), len(wparts[2]))
 			}
-			parsed, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+			parsed, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +131,7 @@ func TestIssueMatchesGoJose(t *testing.T) {
 			sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
 			sig[len(sig)/2] ^= 1
 			bad := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
-			if p, err := jose.ParseSigned(bad, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)}); err == nil {
+			if p, err := jose.ParseSignedCompact(bad, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)}); err == nil {
 				if _, err := p.Verify(k.Private.Public()); err == nil {
 					t.Fatal("go-jose verified a tampered signature")
 				}

@@ -48,8 +48,6 @@ func (e *enc) required(what string, t time.Time) any {
 const codeColumns = `digest, client_id, user_id, session_id, redirect_uri, challenge, scopes, audiences,
 	nonce, dpop_jkt, auth_time, amr, created_at, expires_at, used_at, grant_id`
 
-const selectCode = "SELECT " + codeColumns + " FROM oauth_codes"
-
 func (db *DB) scanCode(s scanner) (*oauth.Code, error) {
 	var (
 		c                              oauth.Code
