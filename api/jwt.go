@@ -42,6 +42,12 @@ type AuthorizationServerMetadata struct {
 	// PushedAuthorizationRequestEndpoint is POST /oauth2/par (RFC 9126).
 	PushedAuthorizationRequestEndpoint string `json:"pushed_authorization_request_endpoint,omitempty"`
 	RequirePushedAuthorizationRequests bool   `json:"require_pushed_authorization_requests,omitempty"`
+	// OpenID Connect Discovery 1.0 §3.
+	UserinfoEndpoint                 string   `json:"userinfo_endpoint,omitempty"`
+	ScopesSupported                  []string `json:"scopes_supported,omitempty"`
+	SubjectTypesSupported            []string `json:"subject_types_supported,omitempty"`
+	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported,omitempty"`
+	ClaimsSupported                  []string `json:"claims_supported,omitempty"`
 	// TokenExchangeEndpoint is POST /v1/tokens (API key → JWT).
 	TokenExchangeEndpoint string `json:"latchkey_token_exchange_endpoint"`
 	// RevocationFeedEndpoint is GET /v1/revocations.

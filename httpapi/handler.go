@@ -200,6 +200,8 @@ func (h *Handler) routes() []route {
 		{"POST /oauth2/introspect", h.oauthIntrospect},
 		{"POST /oauth2/revoke", h.oauthRevoke},
 		{"POST /oauth2/par", h.oauthPAR},
+		{"GET /oauth2/userinfo", h.oauthUserinfo},
+		{"POST /oauth2/userinfo", h.oauthUserinfo},
 	}, append(h.peopleRoutes(), h.grantRoutes()...)...)
 }
 

@@ -99,6 +99,18 @@ func (h *Handler) oauthPAR(w http.ResponseWriter, r *http.Request) error {
 	return h.oauthEndpoint(w, r, func() error { return h.oauth.HandlePAR(w, r) })
 }
 
+// oauthUserinfo answers GET and POST /oauth2/userinfo (OpenID Connect
+// Core §5.3): authenticated by the access token, not a client.
+func (h *Handler) oauthUserinfo(w http.ResponseWriter, r *http.Request) error {
+	if h.oauth == nil {
+		return errNoOAuth
+	}
+	if err := h.oauth.HandleUserinfo(w, r); err != nil {
+		oauth.WriteError(w, err)
+	}
+	return nil
+}
+
 // oauthEndpoint serves an /oauth2 endpoint: its errors rendered as RFC
 // 6749 errors, and failed client authentications counted against the
 // address's budget of bad credentials (429 once it is spent; a valid

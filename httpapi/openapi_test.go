@@ -26,7 +26,7 @@ import (
 // oaPublicRoutes are the routes served without a management credential.
 var oaPublicRoutes = []string{"GET /healthz", "GET /readyz", "GET /metrics", "GET /v1/openapi.json",
 	"GET /.well-known/jwks.json", "GET /.well-known/oauth-authorization-server", "POST /oauth2/token",
-	"POST /oauth2/introspect", "POST /oauth2/revoke", "POST /oauth2/par", "GET /.well-known/openid-configuration"}
+	"POST /oauth2/introspect", "POST /oauth2/revoke", "POST /oauth2/par", "GET /.well-known/openid-configuration", "GET /oauth2/userinfo", "POST /oauth2/userinfo"}
 
 func TestOpenAPIDocument(t *testing.T) {
 	doc := loadOpenAPI(t)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/oauth"
+	"github.com/latchkey/latchkey/signer"
 )
 
 // jwks answers GET /.well-known/jwks.json: the public keys of the ring that
@@ -80,6 +81,12 @@ func (h *Handler) serverMetadata(w http.ResponseWriter, r *http.Request) error {
 			m.AuthorizationResponseIssParameterSupported = true
 			m.PushedAuthorizationRequestEndpoint = h.issuer + "/oauth2/par"
 			m.RequirePushedAuthorizationRequests = h.oauth.RequiresPAR()
+			m.UserinfoEndpoint = h.issuer + "/oauth2/userinfo"
+			m.ScopesSupported = []string{"openid", "profile", "email", "offline_access"}
+			m.SubjectTypesSupported = []string{"public"}
+			m.IDTokenSigningAlgValuesSupported = []string{signer.EdDSA, signer.ES256, signer.RS256}
+			m.ClaimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
+				"at_hash", "name", "preferred_username", "email", "email_verified"}
 		}
 	}
 	b, err := json.Marshal(m)

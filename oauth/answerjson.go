@@ -23,6 +23,9 @@ func (r *TokenResponse) appendJSON(b []byte) []byte {
 	if r.RefreshToken != "" {
 		b = jsonenc.AppendString(append(b, `,"refresh_token":`...), r.RefreshToken)
 	}
+	if r.IDToken != "" {
+		b = jsonenc.AppendString(append(b, `,"id_token":`...), r.IDToken)
+	}
 	return append(b, "}\n"...)
 }
 

@@ -25,6 +25,13 @@ const (
 	RefreshPrefix = "lkr"
 )
 
+// OIDC scopes (OpenID Connect Core §5.4, §11).
+var oidcScopes = []string{"openid", "profile", "email", "offline_access"}
+
+// IsOIDCScope reports whether sc is an OpenID Connect scope rather than a
+// permission.
+func IsOIDCScope(sc string) bool { return slices.Contains(oidcScopes, sc) }
+
 // CodeTTL is how long an authorization code may be redeemed (AS-06:
 // RFC 6749 §4.1.2 asks for at most 10 minutes).
 const CodeTTL = 60 * time.Second
@@ -46,13 +53,17 @@ type AuthRequest struct {
 	// token request must then repeat it).
 	RedirectGiven bool
 	State         string
-	Scopes        []string
-	Audiences     []string
-	Challenge     string
-	Nonce         string
-	Prompt        []string // "none", "login", "consent"
-	MaxAge        int      // -1: none asked
-	DPoPJKT       string
+	Scopes        []string // permissions asked for
+	// OIDCScopes are the OpenID Connect scopes asked for (openid,
+	// profile, email, offline_access): they say what the ID token and
+	// userinfo tell, not what the tokens may do.
+	OIDCScopes []string
+	Audiences  []string
+	Challenge  string
+	Nonce      string
+	Prompt     []string // "none", "login", "consent"
+	MaxAge     int      // -1: none asked
+	DPoPJKT    string
 	// Query is the request as it came (client_id and request_uri for a
 	// pushed one), to carry through the sign-in and consent pages.
 	Query  url.Values
@@ -179,15 +190,25 @@ func (s *Service) checkAuthParams(req *AuthRequest, params url.Values, fail func
 		return fail("invalid_request", "code_challenge must be the base64url SHA-256 of the verifier (43 characters)")
 	}
 	requested := strings.Fields(params.Get("scope"))
-	if slices.Contains(requested, "openid") {
-		return fail("invalid_scope", "OpenID Connect (scope openid) is not available on this server yet")
+	for _, sc := range requested {
+		if IsOIDCScope(sc) && !slices.Contains(req.OIDCScopes, sc) {
+			req.OIDCScopes = append(req.OIDCScopes, sc)
+		}
 	}
-	requested = slices.DeleteFunc(requested, func(s string) bool { return s == "offline_access" })
-	scopes, err := narrowScopes(req.App.Permissions, requested)
-	if err != nil {
-		var oe *Error
-		errors.As(err, &oe)
-		return fail(oe.Code, oe.Description)
+	if len(req.OIDCScopes) > 0 && !slices.Contains(req.OIDCScopes, "openid") {
+		return fail("invalid_scope", "profile, email and offline_access go with the openid scope")
+	}
+	requested = slices.DeleteFunc(requested, IsOIDCScope)
+	scopes := []string{}
+	if len(requested) > 0 || len(req.OIDCScopes) == 0 {
+		// A sign-in alone (openid, no permission asked for) gets none;
+		// otherwise no scope means all of the app's permissions.
+		var err error
+		if scopes, err = narrowScopes(req.App.Permissions, requested); err != nil {
+			var oe *Error
+			errors.As(err, &oe)
+			return fail(oe.Code, oe.Description)
+		}
 	}
 	req.Scopes = scopes
 	aud, err := pickAudiences(c, append(params["audience"], params["resource"]...))
@@ -353,7 +374,7 @@ func (s *Service) NeedsConsent(ctx context.Context, req *AuthRequest, userID str
 		return false, unavailable(err, "get consent")
 	}
 	held := scope.Set(c.Scopes)
-	for _, sc := range req.Scopes {
+	for _, sc := range append(slices.Clone(req.Scopes), req.OIDCScopes...) {
 		if !held.Has(sc) {
 			return true, nil
 		}
@@ -385,7 +406,7 @@ func (s *Service) Approve(ctx context.Context, req *AuthRequest, si SignIn, cons
 	}
 	now := s.tokens.Now()
 	if consented {
-		if err := s.rememberConsent(ctx, si.UserID, req.Client.AppID, req.Scopes, now); err != nil {
+		if err := s.rememberConsent(ctx, si.UserID, req.Client.AppID, append(slices.Clone(req.Scopes), req.OIDCScopes...), now); err != nil {
 			return "", err
 		}
 	}
@@ -395,7 +416,7 @@ func (s *Service) Approve(ctx context.Context, req *AuthRequest, si SignIn, cons
 	}
 	d := code.Digest()
 	rec := &Code{Digest: d[:], ClientID: req.Client.AppID, UserID: si.UserID, SessionID: si.SessionID,
-		RedirectURI: req.RedirectURI, Challenge: req.Challenge, Scopes: req.Scopes, Audiences: req.Audiences,
+		RedirectURI: req.RedirectURI, Challenge: req.Challenge, Scopes: append(slices.Clone(req.Scopes), req.OIDCScopes...), Audiences: req.Audiences,
 		Nonce: req.Nonce, DPoPJKT: req.DPoPJKT, AuthTime: si.AuthTime, AMR: si.AMR, CreatedAt: now,
 		ExpiresAt: now.Add(CodeTTL)}
 	if !req.RedirectGiven {

@@ -109,8 +109,8 @@ func (s *Service) redeemCode(ctx context.Context, c *Client, p *token.Principal,
 		}
 		return nil, errGrant
 	}
-	scopes := scope.Intersect(scope.Intersect(g.Scopes, p.Permissions), user.Permissions)
-	res, rt, err := s.grantTokens(ctx, g, scopes, jkt, withRefresh)
+	scopes := append(scope.Intersect(scope.Intersect(permissionsOf(g.Scopes), p.Permissions), user.Permissions), oidcOf(g.Scopes)...)
+	res, rt, err := s.grantTokens(ctx, g, scopes, jkt, withRefresh, code.Nonce)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (s *Service) createGrant(ctx context.Context, g *Grant, user *token.Princip
 	}
 	md, _ := json.Marshal(grantMeta{ClientID: c.AppID})
 	ck, err := s.tokens.CreateKey(ctx, issuerActor, token.CreateKeyParams{Keyspace: GrantKeyspace, Name: "OAuth grant",
-		Owner: &token.Owner{Type: token.User, ID: user.ID}, Scopes: g.Scopes, ExpiresAt: g.ExpiresAt, Metadata: md})
+		Owner: &token.Owner{Type: token.User, ID: user.ID}, Scopes: permissionsOf(g.Scopes), ExpiresAt: g.ExpiresAt, Metadata: md})
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func (s *Service) createGrant(ctx context.Context, g *Grant, user *token.Princip
 
 // grantTokens issues an access token of grant g with scopes, and a new
 // refresh token record (its plaintext in the answer) when refresh is set.
-func (s *Service) grantTokens(ctx context.Context, g *Grant, scopes []string, jkt string, refresh bool) (*TokenResponse, *RefreshToken, error) {
+func (s *Service) grantTokens(ctx context.Context, g *Grant, scopes []string, jkt string, refresh bool, nonce string) (*TokenResponse, *RefreshToken, error) {
 	now := s.tokens.Now()
 	exp := now.Add(s.ttl).Truncate(time.Second)
 	if exp.After(g.ExpiresAt) {
@@ -165,6 +165,11 @@ func (s *Service) grantTokens(ctx context.Context, g *Grant, scopes []string, jk
 		}, now)
 		if err != nil {
 			return nil, nil, &Error{Code: "temporarily_unavailable", Description: "no signing key is available"}
+		}
+	}
+	if slices.Contains(scopes, "openid") {
+		if res.IDToken, err = s.idToken(ctx, g, scopes, nonce, res.AccessToken, now); err != nil {
+			return nil, nil, err
 		}
 	}
 	if !refresh {
@@ -238,7 +243,7 @@ func (s *Service) refresh(ctx context.Context, c *Client, p *token.Principal, fo
 	}
 	// Never wider than the grant ∩ what the client and the user hold now
 	// (AS-11).
-	scopes := scope.Intersect(held, p.Permissions)
+	scopes := append(scope.Intersect(held, p.Permissions), oidcOf(g.Scopes)...)
 	if len(requested) > 0 {
 		for _, r := range requested {
 			if !slices.Contains(g.Scopes, r) {
@@ -247,7 +252,7 @@ func (s *Service) refresh(ctx context.Context, c *Client, p *token.Principal, fo
 		}
 		scopes = scope.Intersect(scopes, requested)
 	}
-	res, next, err := s.grantTokens(ctx, g, scopes, jkt, true)
+	res, next, err := s.grantTokens(ctx, g, scopes, jkt, true, "")
 	if err != nil {
 		return nil, err
 	}
@@ -578,4 +583,14 @@ func (s *Service) Prune(ctx context.Context) error {
 		return unavailable(err, "prune grants")
 	}
 	return nil
+}
+
+// permissionsOf returns the scopes of list that are permissions, oidcOf
+// those that are OpenID Connect scopes.
+func permissionsOf(list []string) []string {
+	return slices.DeleteFunc(slices.Clone(list), IsOIDCScope)
+}
+
+func oidcOf(list []string) []string {
+	return slices.DeleteFunc(slices.Clone(list), func(s string) bool { return !IsOIDCScope(s) })
 }

@@ -191,6 +191,8 @@ type TokenResponse struct {
 	ExpiresIn       int64  `json:"expires_in"`
 	Scope           string `json:"scope,omitempty"`
 	RefreshToken    string `json:"refresh_token,omitempty"`
+	// IDToken is the OpenID Connect ID token, for a grant with openid.
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // tokenType is the token_type of an access token bound to DPoP key jkt

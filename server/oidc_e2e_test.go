@@ -1,0 +1,135 @@
+package server_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/latchkey/latchkey/server"
+)
+
+// idTokenClaims verifies an ID token against the JWKS with go-jose and
+// returns its typ and claims.
+func idTokenClaims(t *testing.T, base, tok string) (string, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(base + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set jose.JSONWebKeySet
+	err = json.NewDecoder(resp.Body).Decode(&set)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256, jose.RS256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := set.Key(jws.Signatures[0].Header.KeyID)
+	if len(keys) != 1 {
+		t.Fatalf("kid %q not in the JWKS", jws.Signatures[0].Header.KeyID)
+	}
+	payload, err := jws.Verify(keys[0])
+	if err != nil {
+		t.Fatalf("ID token signature: %v", err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	typ, _ := jws.Signatures[0].Header.ExtraHeaders["typ"].(string)
+	return typ, claims
+}
+
+// TestOIDC_IDTokenAndUserinfo: scope openid gives an ID token (typ JWT,
+// sub the user, aud the client, nonce, auth_time, amr, sid, at_hash) and
+// the access token reads userinfo; the ID token is never an access token
+// (JWT-14).
+func TestOIDC_IDTokenAndUserinfo(t *testing.T) {
+	up := newUpstream(t)
+	s, gw := startGatewayServer(t, up, server.Config{})
+	newUser(t, s, "alice", alicePassword, "orders:read")
+	if r := s.doJSON(t, http.MethodPatch, "/v1/users/alice", s.Root, `{"name":"Alice Smith","metadata":{"email":"alice@example.com","email_verified":true,"preferred_username":"alice"}}`); r.Status != http.StatusOK {
+		t.Fatalf("profile: %d %s", r.Status, r.Body)
+	}
+	web := createClient(t, s, `{"id":"web","permissions":["orders:read"],"oauth":{"redirect_uris":["https://web.example/cb"],"audiences":["default"]}}`)
+	rs := createClient(t, s, `{"id":"orders-api","oauth":{"grant_types":["client_credentials"],"audiences":["default"]}}`)
+	b := newBrowser(t, s.URL, nil)
+	b.mustLogin("alice", alicePassword)
+	verifier, challenge := pkce(t)
+	back := authorize(t, b, url.Values{"response_type": {"code"}, "client_id": {"web"}, "redirect_uri": {"https://web.example/cb"},
+		"scope": {"openid profile email orders:read"}, "nonce": {"n-0S6_WzA2Mj"}, "state": {"s"},
+		"code_challenge": {challenge}, "code_challenge_method": {"S256"}})
+	a := postToken(t, s.URL, url.Values{"grant_type": {"authorization_code"}, "code": {back.Get("code")},
+		"redirect_uri": {"https://web.example/cb"}, "code_verifier": {verifier}}, "web", web.ClientSecret)
+	if a.Status != http.StatusOK || a.Token["id_token"] == nil {
+		t.Fatalf("token: %d %v %v", a.Status, a.Token["scope"], a.Problem)
+	}
+	idt, at := a.Token["id_token"].(string), a.Token["access_token"].(string)
+	typ, c := idTokenClaims(t, s.URL, idt)
+	if typ != "JWT" || c["iss"] != s.URL || c["sub"] != "alice" || c["aud"] != "web" || c["azp"] != "web" ||
+		c["nonce"] != "n-0S6_WzA2Mj" || c["auth_time"] == nil || c["sid"] == nil || c["name"] != "Alice Smith" ||
+		c["email"] != "alice@example.com" || c["email_verified"] != true {
+		t.Fatalf("ID token: %s %v", typ, c)
+	}
+	if amr, _ := c["amr"].([]any); len(amr) != 1 || amr[0] != "pwd" {
+		t.Errorf("amr: %v", c["amr"])
+	}
+	if h, _ := c["at_hash"].(string); h == "" || len(h) != base64.RawURLEncoding.EncodedLen(32) {
+		t.Errorf("at_hash: %v", c["at_hash"])
+	}
+	// userinfo, GET and POST.
+	for _, m := range []string{"GET", "POST"} {
+		req, _ := http.NewRequest(m, s.URL+"/oauth2/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+at)
+		if m == "POST" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var u map[string]any
+		json.NewDecoder(resp.Body).Decode(&u) //nolint:errcheck // checked below
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || u["sub"] != "alice" || u["email"] != "alice@example.com" || u["preferred_username"] != "alice" {
+			t.Errorf("userinfo %s: %d %v", m, resp.StatusCode, u)
+		}
+	}
+	// JWT-14: the ID token is no access token anywhere.
+	req, _ := http.NewRequest("GET", s.URL+"/oauth2/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+idt)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_token") {
+		t.Errorf("userinfo with the ID token: %v %v", resp.StatusCode, err)
+	}
+	if resp := gatewayGet(t, gw+"/orders/1", idt); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("JWT-14 gateway took the ID token: %d", resp.StatusCode)
+	}
+	if _, m := introspect(t, s.URL, idt, "orders-api", rs.ClientSecret); m["active"] != false {
+		t.Errorf("JWT-14 introspection of the ID token: %v", m)
+	}
+	r := s.doJSON(t, http.MethodPost, "/v1/keys/verify", s.Root, `{"key":"`+idt+`"}`)
+	if m := decodeMap(t, r.Body); m["valid"] != false {
+		t.Errorf("JWT-14 verify API took the ID token: %v", m)
+	}
+	// Discovery names what is there.
+	md := decodeMap(t, s.doJSON(t, http.MethodGet, "/.well-known/openid-configuration", "", "").Body)
+	if md["userinfo_endpoint"] != s.URL+"/oauth2/userinfo" || md["subject_types_supported"] == nil || md["id_token_signing_alg_values_supported"] == nil {
+		t.Errorf("discovery: %v", md)
+	}
+	// A sign-in alone (openid) gets no permissions.
+	verifier, challenge = pkce(t)
+	back = authorize(t, b, url.Values{"response_type": {"code"}, "client_id": {"web"}, "redirect_uri": {"https://web.example/cb"},
+		"scope": {"openid"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}})
+	a = postToken(t, s.URL, url.Values{"grant_type": {"authorization_code"}, "code": {back.Get("code")},
+		"redirect_uri": {"https://web.example/cb"}, "code_verifier": {verifier}}, "web", web.ClientSecret)
+	if a.Status != http.StatusOK || a.Token["scope"] != "openid" || a.Token["id_token"] == nil {
+		t.Errorf("openid alone: %d %v", a.Status, a.Token["scope"])
+	}
+}
