@@ -102,22 +102,25 @@ func TestOIDC_IDTokenAndUserinfo(t *testing.T) {
 			t.Errorf("userinfo %s: %d %v", m, resp.StatusCode, u)
 		}
 	}
-	// JWT-14: the ID token is no access token anywhere.
-	req, _ := http.NewRequest("GET", s.URL+"/oauth2/userinfo", nil)
-	req.Header.Set("Authorization", "Bearer "+idt)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_token") {
-		t.Errorf("userinfo with the ID token: %v %v", resp.StatusCode, err)
-	}
-	if resp := gatewayGet(t, gw+"/orders/1", idt); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("JWT-14 gateway took the ID token: %d", resp.StatusCode)
-	}
-	if _, m := introspect(t, s.URL, idt, "orders-api", rs.ClientSecret); m["active"] != false {
-		t.Errorf("JWT-14 introspection of the ID token: %v", m)
-	}
-	r := s.doJSON(t, http.MethodPost, "/v1/keys/verify", s.Root, `{"key":"`+idt+`"}`)
-	if m := decodeMap(t, r.Body); m["valid"] != false {
-		t.Errorf("JWT-14 verify API took the ID token: %v", m)
-	}
+	// JWT-14: the ID token is no access token anywhere (userinfo, the
+	// gateway, introspection, the verify API), though our ring signed it.
+	t.Run("JWT14_IDTokenIsNoAccessToken", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", s.URL+"/oauth2/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+idt)
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_token") {
+			t.Errorf("userinfo with the ID token: %v %v", resp.StatusCode, err)
+		}
+		if resp := gatewayGet(t, gw+"/orders/1", idt); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("JWT-14 gateway took the ID token: %d", resp.StatusCode)
+		}
+		if _, m := introspect(t, s.URL, idt, "orders-api", rs.ClientSecret); m["active"] != false {
+			t.Errorf("JWT-14 introspection of the ID token: %v", m)
+		}
+		r := s.doJSON(t, http.MethodPost, "/v1/keys/verify", s.Root, `{"key":"`+idt+`"}`)
+		if m := decodeMap(t, r.Body); m["valid"] != false {
+			t.Errorf("JWT-14 verify API took the ID token: %v", m)
+		}
+	})
 	// Discovery names what is there.
 	md := decodeMap(t, s.doJSON(t, http.MethodGet, "/.well-known/openid-configuration", "", "").Body)
 	if md["userinfo_endpoint"] != s.URL+"/oauth2/userinfo" || md["subject_types_supported"] == nil || md["id_token_signing_alg_values_supported"] == nil {
