@@ -64,6 +64,8 @@ type AuthRequest struct {
 	Prompt     []string // "none", "login", "consent"
 	MaxAge     int      // -1: none asked
 	DPoPJKT    string
+	// RequireMFA: acr_values asked for a sign-in with two factors.
+	RequireMFA bool
 	// Query is the request as it came (client_id and request_uri for a
 	// pushed one), to carry through the sign-in and consent pages.
 	Query  url.Values
@@ -250,6 +252,11 @@ func (s *Service) checkAuthParams(req *AuthRequest, params url.Values, fail func
 			return fail("invalid_request", "dpop_jkt must be a base64url SHA-256 JWK thumbprint")
 		}
 		req.DPoPJKT = j
+	}
+	for _, v := range strings.Fields(params.Get("acr_values")) {
+		if v == ACRMFA {
+			req.RequireMFA = true
+		}
 	}
 	if params.Has("request") {
 		return fail("request_not_supported", "request objects are not supported; use /oauth2/par")

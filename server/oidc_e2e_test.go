@@ -136,3 +136,30 @@ func TestOIDC_IDTokenAndUserinfo(t *testing.T) {
 		t.Errorf("openid alone: %d %v", a.Status, a.Token["scope"])
 	}
 }
+
+// TestOIDC_ACRValuesMFA: acr_values asking for two factors sends a
+// one-factor session to sign in again; when that sign-in still has one
+// factor, the client gets unmet_authentication_requirements, never a code.
+func TestOIDC_ACRValuesMFA(t *testing.T) {
+	c := newCodeClient(t, server.Config{}, `{"redirect_uris":["https://web.example/cb"],"skip_consent":true}`)
+	_, challenge := pkce(t)
+	q := url.Values{"response_type": {"code"}, "client_id": {"web"}, "redirect_uri": {c.redirect}, "scope": {"openid"},
+		"acr_values": {"urn:latchkey:acr:mfa"}, "state": {"s"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+	authz := "/oauth2/authorize?" + q.Encode()
+	r := c.b.get(authz)
+	loc := r.Header.Get("Location")
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(loc, "/login?") {
+		t.Fatalf("one-factor session: %d %q", r.Status, loc)
+	}
+	lu, _ := url.Parse(loc)
+	c.b.get(loc)
+	r = c.b.post("/login", url.Values{"username": {"alice"}, "password": {alicePassword}, "return_to": {lu.Query().Get("return_to")}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", r.Status)
+	}
+	r = c.b.get(r.Header.Get("Location"))
+	back, _ := url.Parse(r.Header.Get("Location"))
+	if !strings.HasPrefix(back.String(), c.redirect) || back.Query().Get("error") != "unmet_authentication_requirements" || back.Query().Get("code") != "" {
+		t.Errorf("after a one-factor sign-in: %d %q", r.Status, back)
+	}
+}

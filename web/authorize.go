@@ -126,10 +126,19 @@ func (h *Handler) authorizeSession(w http.ResponseWriter, r *http.Request, req *
 	hadSession := sess != nil
 	now := h.people.Now()
 	fresh := sess != nil && h.freshSignIn(r, sess, now)
+	mfaMissing := sess != nil && req.RequireMFA && !slices.Contains(amr(sess.Factors), "mfa")
 	switch {
 	case sess == nil:
+	case fresh && mfaMissing:
+		// Signed in again, still with one factor: this user cannot meet
+		// acr_values (OIDC Core §3.1.2.1; RFC 9470's error).
+		http.Redirect(w, r, h.oauth.ErrorRedirect(req, "unmet_authentication_requirements",
+			"the sign-in did not use two factors"), http.StatusSeeOther)
+		return nil, nil, false, nil
 	case fresh:
 		return sess, user, true, nil
+	case mfaMissing:
+		sess = nil
 	case req.HasPrompt("login"):
 		sess = nil
 	case req.MaxAge >= 0 && now.Sub(sess.CreatedAt) > time.Duration(req.MaxAge)*time.Second:
