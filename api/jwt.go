@@ -48,6 +48,7 @@ type AuthorizationServerMetadata struct {
 	SubjectTypesSupported            []string `json:"subject_types_supported,omitempty"`
 	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported,omitempty"`
 	ClaimsSupported                  []string `json:"claims_supported,omitempty"`
+	ACRValuesSupported               []string `json:"acr_values_supported,omitempty"`
 	// TokenExchangeEndpoint is POST /v1/tokens (API key → JWT).
 	TokenExchangeEndpoint string `json:"latchkey_token_exchange_endpoint"`
 	// RevocationFeedEndpoint is GET /v1/revocations.

@@ -84,6 +84,7 @@ func (h *Handler) serverMetadata(w http.ResponseWriter, r *http.Request) error {
 			m.UserinfoEndpoint = h.issuer + "/oauth2/userinfo"
 			m.ScopesSupported = []string{"openid", "profile", "email", "offline_access"}
 			m.SubjectTypesSupported = []string{"public"}
+			m.ACRValuesSupported = []string{oauth.ACRPassword, oauth.ACRMFA}
 			m.IDTokenSigningAlgValuesSupported = []string{signer.EdDSA, signer.ES256, signer.RS256}
 			m.ClaimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
 				"at_hash", "name", "preferred_username", "email", "email_verified"}
