@@ -205,7 +205,9 @@ func TestInteropOpenIDClientOIDC(t *testing.T) {
 // gets a code without any page (no /login, no consent) whose ID token
 // names the same sign-in (sid, auth_time) for B. openid-client's
 // expectedNonce is enforced: the same answer with another expected nonce
-// is the library's error. Without a session (a fresh browser), B's
+// is the library's error. An app without skip_consent gets
+// consent_required until alice has consented once, then codes silently
+// too. Without a session (a fresh browser), B's
 // prompt=none request comes back with error login_required, which
 // authorizationCodeGrant raises.
 func TestInteropOpenIDClientPromptNone(t *testing.T) {
@@ -245,6 +247,22 @@ func TestInteropOpenIDClientPromptNone(t *testing.T) {
 		!strings.Contains(f.Failed.Message+f.Failed.Cause, "nonce") {
 		t.Errorf("nonce mismatch: %+v", *f.Failed)
 	}
+
+	// An app alice has not allowed yet (no skip_consent): prompt=none is
+	// consent_required; once she has consented (one interactive round),
+	// prompt=none gives it a code too.
+	redirectC := loopbackRedirect(t, "/cb")
+	appC := c.l.createApp(t, `{"id":"wiki","name":"Wiki","oauth":{"redirect_uris":["`+redirectC+`"],
+		"grant_types":["authorization_code","refresh_token"],"audiences":["`+ordersAPI+`"]}}`)
+	uC := oidcAuthorizeURL(t, c.l, appC, redirectC, "none")
+	if cbC := b.silentAuthorize(uC.URL); cbC.Query().Get("error") != "consent_required" || cbC.Query().Has("code") ||
+		cbC.Query().Get("state") != uC.State {
+		t.Errorf("prompt=none before consent: %s, want consent_required", cbC.Redacted())
+	}
+	b.authorize(oidcAuthorizeURL(t, c.l, appC, redirectC, "").URL)
+	uC = oidcAuthorizeURL(t, c.l, appC, redirectC, "none")
+	outC := oidcRedeem(t, c.l, appC, b.silentAuthorize(uC.URL), uC, false)
+	checkIDClaims(t, "prompt=none after consent", c.l, outC.Header, outC.Claims, "wiki", uC.Nonce, outC.Token.AccessToken)
 
 	// No session: login_required at B's redirect URI, with state and iss.
 	uB3 := oidcAuthorizeURL(t, c.l, appB, redirectB, "none")
