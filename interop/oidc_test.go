@@ -207,9 +207,8 @@ func TestInteropOpenIDClientOIDC(t *testing.T) {
 // expectedNonce is enforced: the same answer with another expected nonce
 // is the library's error. An app without skip_consent gets
 // consent_required until alice has consented once, then codes silently
-// too. Without a session (a fresh browser), B's
-// prompt=none request comes back with error login_required, which
-// authorizationCodeGrant raises.
+// too. Without a session (a fresh browser), B's prompt=none request comes
+// back with error login_required, which authorizationCodeGrant raises.
 func TestInteropOpenIDClientPromptNone(t *testing.T) {
 	t.Parallel()
 	needNode(t)
