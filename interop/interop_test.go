@@ -3,10 +3,10 @@
 // the test process; independent client libraries talk to it over HTTP —
 // npm oauth4webapi, openid-client and jose (the ES-module scripts beside
 // this file, pinned by package-lock.json and installed by npm ci into
-// node_modules on first use) and Go's golang.org/x/oauth2 — and, for the
-// authorization code grant, a headless Chromium (internal/browsertest)
-// signing in and consenting on latchkey's own pages. Run it alone with
-// `go test ./interop`.
+// node_modules on first use), Go's golang.org/x/oauth2 and, for OpenID
+// Connect, github.com/coreos/go-oidc/v3 — and, for the authorization code
+// grant, a headless Chromium (internal/browsertest) signing in and
+// consenting on latchkey's own pages. Run it alone with `go test ./interop`.
 package interop_test
 
 import (
