@@ -27,6 +27,7 @@ func (h *Handler) createPrincipal(typ token.PrincipalType) handlerFunc {
 		}
 		params := token.CreatePrincipalParams{
 			Type: typ, ID: req.ID, Name: req.Name, Permissions: req.Permissions, Metadata: md, RateLimits: limits,
+			Email: req.Email, EmailVerified: req.EmailVerified, PreferredUsername: req.PreferredUsername,
 		}
 		if req.OAuth != nil {
 			return h.createClientApp(w, r, typ, params, req.OAuth)
@@ -86,7 +87,8 @@ func (h *Handler) updatePrincipal(typ token.PrincipalType) handlerFunc {
 		if err := decode(r, &req, false); err != nil {
 			return err
 		}
-		p := token.UpdatePrincipalParams{Name: req.Name, Permissions: req.Permissions, Disabled: req.Disabled, Metadata: req.Metadata}
+		p := token.UpdatePrincipalParams{Name: req.Name, Permissions: req.Permissions, Disabled: req.Disabled, Metadata: req.Metadata,
+			Email: req.Email, EmailVerified: req.EmailVerified, PreferredUsername: req.PreferredUsername}
 		var err error
 		if p.RateLimits, err = rateLimitsPtr("owner_ratelimits", req.OwnerRateLimits); err != nil {
 			return err
@@ -98,7 +100,8 @@ func (h *Handler) updatePrincipal(typ token.PrincipalType) handlerFunc {
 			return badRequest("oauth_not_allowed", "only apps can be OAuth clients")
 		}
 		var pr *token.Principal
-		if req.OAuth != nil && p.Name == nil && p.Permissions == nil && p.Disabled == nil && p.Metadata == nil && p.RateLimits == nil {
+		if req.OAuth != nil && p.Name == nil && p.Permissions == nil && p.Disabled == nil && p.Metadata == nil && p.RateLimits == nil &&
+			p.Email == nil && p.EmailVerified == nil && p.PreferredUsername == nil {
 			pr, err = h.svc.Principal(r.Context(), actorFrom(r.Context()), typ, r.PathValue("id"))
 		} else {
 			pr, err = h.svc.UpdatePrincipal(r.Context(), actorFrom(r.Context()), typ, r.PathValue("id"), p)
