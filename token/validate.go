@@ -46,6 +46,14 @@ func validName(field, s string) error {
 	return nil
 }
 
+// ValidEmail reports why s is not an email address a user may have, or
+// nil; see validEmail.
+func ValidEmail(s string) error { return validEmail(s) }
+
+// ValidPreferredUsername reports why s is not a preferred_username a user
+// may have, or nil; see validPreferredUsername.
+func ValidPreferredUsername(s string) error { return validPreferredUsername(s) }
+
 // validEmail accepts "" or a plausible email address: at most MaxEmailLen
 // bytes of valid UTF-8, exactly one @ with something on either side, and no
 // spaces or control characters. Deliverability is not checked.
