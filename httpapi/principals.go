@@ -8,6 +8,11 @@ import (
 	"github.com/latchkey/latchkey/token"
 )
 
+// profileNotAllowed answers an app given an OpenID Connect profile.
+func profileNotAllowed() error {
+	return badRequest("profile_not_allowed", "only users have email, email_verified and preferred_username")
+}
+
 func (h *Handler) createPrincipal(typ token.PrincipalType) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req api.CreatePrincipalRequest
@@ -16,6 +21,9 @@ func (h *Handler) createPrincipal(typ token.PrincipalType) handlerFunc {
 		}
 		if req.ID == "" {
 			return badRequest("missing_id", "field \"id\" is required: your system's identifier of this "+string(typ))
+		}
+		if typ != token.User && (req.Email != "" || req.EmailVerified || req.PreferredUsername != "") {
+			return profileNotAllowed()
 		}
 		md := req.Metadata
 		if isNull(md) {
@@ -98,6 +106,9 @@ func (h *Handler) updatePrincipal(typ token.PrincipalType) handlerFunc {
 		}
 		if req.OAuth != nil && (typ != token.App || h.oauth == nil) {
 			return badRequest("oauth_not_allowed", "only apps can be OAuth clients")
+		}
+		if typ != token.User && (req.Email != nil || req.EmailVerified != nil || req.PreferredUsername != nil) {
+			return profileNotAllowed()
 		}
 		var pr *token.Principal
 		if req.OAuth != nil && p.Name == nil && p.Permissions == nil && p.Disabled == nil && p.Metadata == nil && p.RateLimits == nil &&
