@@ -277,6 +277,11 @@ type Principal struct {
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
+	// Email, EmailVerified and PreferredUsername are a user's OpenID
+	// Connect profile claims (OIDC Core §5.1); apps have none.
+	Email             string `json:"email,omitempty"`
+	EmailVerified     bool   `json:"email_verified,omitempty"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
 	// OwnerRateLimits are shared by all keys of this principal.
 	OwnerRateLimits []RateLimit `json:"owner_ratelimits,omitempty"`
 	// OAuth, for an app that is an OAuth client: its settings; ClientID is
@@ -294,6 +299,11 @@ type CreatePrincipalRequest struct {
 	Permissions     []string        `json:"permissions,omitempty"`
 	Metadata        json.RawMessage `json:"metadata,omitempty"`
 	OwnerRateLimits []RateLimit     `json:"owner_ratelimits,omitempty"`
+	// Email, EmailVerified and PreferredUsername are a user's OpenID
+	// Connect profile claims (users only).
+	Email             string `json:"email,omitempty"`
+	EmailVerified     bool   `json:"email_verified,omitempty"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
 	// OAuth makes an app an OAuth client (apps only).
 	OAuth *OAuthSettings `json:"oauth,omitempty"`
 }
@@ -307,6 +317,11 @@ type UpdatePrincipalRequest struct {
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
 	// OwnerRateLimits replaces the shared limits ([] removes them).
 	OwnerRateLimits *[]RateLimit `json:"owner_ratelimits,omitempty"`
+	// Email, EmailVerified and PreferredUsername replace a user's OpenID
+	// Connect profile claims (users only; "" clears a string).
+	Email             *string `json:"email,omitempty"`
+	EmailVerified     *bool   `json:"email_verified,omitempty"`
+	PreferredUsername *string `json:"preferred_username,omitempty"`
 	// OAuth replaces an app's OAuth settings (apps only; an app without
 	// them becomes an OAuth client, and the answer carries its secret).
 	OAuth *OAuthSettings `json:"oauth,omitempty"`

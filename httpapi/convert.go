@@ -113,6 +113,10 @@ func apiPrincipal(p *token.Principal) api.Principal {
 
 		OwnerRateLimits: apiRateLimits(p.RateLimits),
 		UpdatedAt:       p.UpdatedAt.UTC(),
+
+		Email:             p.Email,
+		EmailVerified:     p.EmailVerified,
+		PreferredUsername: p.PreferredUsername,
 	}
 }
 

@@ -8,6 +8,11 @@ import (
 	"github.com/latchkey/latchkey/token"
 )
 
+// profileNotAllowed answers an app given an OpenID Connect profile.
+func profileNotAllowed() error {
+	return badRequest("profile_not_allowed", "only users have email, email_verified and preferred_username")
+}
+
 func (h *Handler) createPrincipal(typ token.PrincipalType) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req api.CreatePrincipalRequest
@@ -16,6 +21,9 @@ func (h *Handler) createPrincipal(typ token.PrincipalType) handlerFunc {
 		}
 		if req.ID == "" {
 			return badRequest("missing_id", "field \"id\" is required: your system's identifier of this "+string(typ))
+		}
+		if typ != token.User && (req.Email != "" || req.EmailVerified || req.PreferredUsername != "") {
+			return profileNotAllowed()
 		}
 		md := req.Metadata
 		if isNull(md) {
@@ -27,6 +35,7 @@ func (h *Handler) createPrincipal(typ token.PrincipalType) handlerFunc {
 		}
 		params := token.CreatePrincipalParams{
 			Type: typ, ID: req.ID, Name: req.Name, Permissions: req.Permissions, Metadata: md, RateLimits: limits,
+			Email: req.Email, EmailVerified: req.EmailVerified, PreferredUsername: req.PreferredUsername,
 		}
 		if req.OAuth != nil {
 			return h.createClientApp(w, r, typ, params, req.OAuth)
@@ -86,7 +95,8 @@ func (h *Handler) updatePrincipal(typ token.PrincipalType) handlerFunc {
 		if err := decode(r, &req, false); err != nil {
 			return err
 		}
-		p := token.UpdatePrincipalParams{Name: req.Name, Permissions: req.Permissions, Disabled: req.Disabled, Metadata: req.Metadata}
+		p := token.UpdatePrincipalParams{Name: req.Name, Permissions: req.Permissions, Disabled: req.Disabled, Metadata: req.Metadata,
+			Email: req.Email, EmailVerified: req.EmailVerified, PreferredUsername: req.PreferredUsername}
 		var err error
 		if p.RateLimits, err = rateLimitsPtr("owner_ratelimits", req.OwnerRateLimits); err != nil {
 			return err
@@ -97,8 +107,12 @@ func (h *Handler) updatePrincipal(typ token.PrincipalType) handlerFunc {
 		if req.OAuth != nil && (typ != token.App || h.oauth == nil) {
 			return badRequest("oauth_not_allowed", "only apps can be OAuth clients")
 		}
+		if typ != token.User && (req.Email != nil || req.EmailVerified != nil || req.PreferredUsername != nil) {
+			return profileNotAllowed()
+		}
 		var pr *token.Principal
-		if req.OAuth != nil && p.Name == nil && p.Permissions == nil && p.Disabled == nil && p.Metadata == nil && p.RateLimits == nil {
+		if req.OAuth != nil && p.Name == nil && p.Permissions == nil && p.Disabled == nil && p.Metadata == nil && p.RateLimits == nil &&
+			p.Email == nil && p.EmailVerified == nil && p.PreferredUsername == nil {
 			pr, err = h.svc.Principal(r.Context(), actorFrom(r.Context()), typ, r.PathValue("id"))
 		} else {
 			pr, err = h.svc.UpdatePrincipal(r.Context(), actorFrom(r.Context()), typ, r.PathValue("id"), p)

@@ -226,8 +226,8 @@ func (s *Service) rehash(ctx context.Context, userID, password string) {
 }
 
 // directorySignIn checks the password with the directory and creates or
-// refreshes the user from its entry: name and permissions (from its
-// groups) at every sign-in. Only users the directory created are the
+// refreshes the user from its entry: name, email (verified),
+// preferred_username and permissions (from its groups) at every sign-in. Only users the directory created are the
 // directory's: a latchkey user of the same name (with a password, API keys,
 // passkeys or nothing at all) is never taken over.
 func (s *Service) directorySignIn(ctx context.Context, username, password string) (string, string, error) {
@@ -269,9 +269,12 @@ func (s *Service) directorySignIn(ctx context.Context, username, password string
 	if err != nil {
 		return "", "", storeErr(err, "sync directory user")
 	}
+	email, username := s.directoryProfile(id, e)
+	verified := email != "" // the directory vouches for the address
 	switch {
 	case !exists:
-		if _, err := s.tokens.CreatePrincipal(ctx, sys, token.CreatePrincipalParams{Type: token.User, ID: id, Name: e.Name, Permissions: perms}); err != nil {
+		if _, err := s.tokens.CreatePrincipal(ctx, sys, token.CreatePrincipalParams{Type: token.User, ID: id, Name: e.Name, Permissions: perms,
+			Email: email, EmailVerified: verified, PreferredUsername: username}); err != nil {
 			return "", "", err
 		}
 	case p.Disabled:
@@ -281,11 +284,34 @@ func (s *Service) directorySignIn(ctx context.Context, username, password string
 		if e.Name != "" {
 			name = e.Name
 		}
-		if _, err := s.tokens.UpdatePrincipal(ctx, sys, token.User, id, token.UpdatePrincipalParams{Name: &name, Permissions: &perms}); err != nil {
+		if _, err := s.tokens.UpdatePrincipal(ctx, sys, token.User, id, token.UpdatePrincipalParams{Name: &name, Permissions: &perms,
+			Email: &email, EmailVerified: &verified, PreferredUsername: &username}); err != nil {
 			return "", "", err
 		}
 	}
 	return id, MethodDirectory, nil
+}
+
+// directoryProfile returns the email and preferred_username the directory
+// gives user id: its entry's email, and its directory user name (or id).
+// The user's profile mirrors the directory at every sign-in, so an address
+// the directory drops is no longer claimed as verified. A value latchkey
+// would refuse (an address without @, an over-long name) is left out and
+// logged rather than failing the sign-in.
+func (s *Service) directoryProfile(id string, e *DirectoryUser) (email, username string) {
+	email, username = e.Email, e.Username
+	if username == "" {
+		username = id
+	}
+	if err := token.ValidEmail(email); err != nil {
+		s.log.Warn("directory email left out", "user", id, "err", err)
+		email = ""
+	}
+	if err := token.ValidPreferredUsername(username); err != nil {
+		s.log.Warn("directory user name left out of preferred_username", "user", id, "err", err)
+		username = ""
+	}
+	return email, username
 }
 
 var errTakeover = errors.New("a local user of that name exists")

@@ -51,6 +51,72 @@ func userPermissions(t *testing.T, s *testServer, id string) ([]string, bool) {
 	return p.Permissions, true
 }
 
+// getUser returns user id as the API shows it.
+func getUser(t *testing.T, s *testServer, id string) api.Principal {
+	t.Helper()
+	r := s.doJSON(t, "GET", "/v1/users/"+id, s.Root, "")
+	var p api.Principal
+	if r.Status != 200 || json.Unmarshal(r.Body, &p) != nil {
+		t.Fatalf("GET /v1/users/%s: %d %.200s", id, r.Status, r.Body)
+	}
+	return p
+}
+
+// setMail replaces (or, with "", removes) user uid's mail in slapd.
+func setMail(t *testing.T, dir *slapdtest.Server, uid, mail string) {
+	t.Helper()
+	c, err := dir.Dial(slapdtest.RootDN, slapdtest.RootPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	m := ldap.NewModifyRequest(slapdtest.UserDN(uid), nil)
+	if mail == "" {
+		m.Delete("mail", nil)
+	} else {
+		m.Replace("mail", []string{mail})
+	}
+	if err := c.Modify(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLDAPSignInSetsProfile: a directory user's OpenID Connect profile
+// comes from their entry — displayName (else cn) as name, mail as a
+// verified email, uid as preferred_username — and follows the directory
+// at every sign-in: an address it drops is no longer claimed.
+func TestLDAPSignInSetsProfile(t *testing.T) {
+	s, dir := startLDAPServer(t)
+	newBrowser(t, s.URL, nil).mustLogin("alice", slapdtest.AlicePassword)
+	newBrowser(t, s.URL, nil).mustLogin("bob", slapdtest.BobPassword)
+	for _, want := range []api.Principal{
+		{ID: "alice", Name: slapdtest.AliceDisplayName, Email: "alice@example.org", EmailVerified: true, PreferredUsername: "alice"},
+		{ID: "bob", Name: "bob Example", Email: "bob@example.org", EmailVerified: true, PreferredUsername: "bob"},
+	} {
+		p := getUser(t, s, want.ID)
+		if p.Name != want.Name || p.Email != want.Email || p.EmailVerified != want.EmailVerified || p.PreferredUsername != want.PreferredUsername {
+			t.Errorf("%s after sign-in: name %q email %q verified %v preferred_username %q; want %+v",
+				want.ID, p.Name, p.Email, p.EmailVerified, p.PreferredUsername, want)
+		}
+	}
+
+	setMail(t, dir, "alice", "a.liddell@example.org")
+	newBrowser(t, s.URL, nil).mustLogin("alice", slapdtest.AlicePassword)
+	if p := getUser(t, s, "alice"); p.Email != "a.liddell@example.org" || !p.EmailVerified {
+		t.Errorf("after the directory changed the mail: email %q verified %v", p.Email, p.EmailVerified)
+	}
+	setMail(t, dir, "alice", "")
+	newBrowser(t, s.URL, nil).mustLogin("alice", slapdtest.AlicePassword)
+	if p := getUser(t, s, "alice"); p.Email != "" || p.EmailVerified || p.PreferredUsername != "alice" {
+		t.Errorf("after the directory dropped the mail: email %q verified %v preferred_username %q", p.Email, p.EmailVerified, p.PreferredUsername)
+	}
+	setMail(t, dir, "alice", "not an address")
+	newBrowser(t, s.URL, nil).mustLogin("alice", slapdtest.AlicePassword)
+	if p := getUser(t, s, "alice"); p.Email != "" || p.EmailVerified {
+		t.Errorf("a malformed directory mail: email %q verified %v, want it left out", p.Email, p.EmailVerified)
+	}
+}
+
 // removeFromGroup takes user uid out of group cn in slapd.
 func removeFromGroup(t *testing.T, dir *slapdtest.Server, cn, uid string) {
 	t.Helper()

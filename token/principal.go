@@ -29,9 +29,14 @@ type Principal struct {
 	// RateLimits are shared by all keys of the principal.
 	RateLimits []ratelimit.Limit
 	Metadata   json.RawMessage
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	Version    int64
+	// Email, EmailVerified and PreferredUsername are the OpenID Connect
+	// profile claims of a user (OIDC Core §5.1); an app has none of them.
+	Email             string
+	EmailVerified     bool // the address is known to be the user's
+	PreferredUsername string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	Version           int64
 }
 
 // Clone returns a deep copy of p.

@@ -17,6 +17,11 @@ type CreatePrincipalParams struct {
 	Permissions []string
 	Metadata    json.RawMessage
 	RateLimits  []ratelimit.Limit // shared by all keys of the principal
+	// Email, EmailVerified and PreferredUsername are a user's OpenID
+	// Connect profile claims; an app must leave them zero.
+	Email             string
+	EmailVerified     bool
+	PreferredUsername string
 }
 
 // CreatePrincipal registers a user or an app.
@@ -49,6 +54,9 @@ func (s *Service) PreparePrincipal(ctx context.Context, a *Actor, p CreatePrinci
 	if err := validName("name", p.Name); err != nil {
 		return nil, nil, err
 	}
+	if err := validProfile(p.Type, p.Email, p.EmailVerified, p.PreferredUsername); err != nil {
+		return nil, nil, err
+	}
 	if err := validMetadata(p.Metadata); err != nil {
 		return nil, nil, err
 	}
@@ -65,6 +73,7 @@ func (s *Service) PreparePrincipal(ctx context.Context, a *Actor, p CreatePrinci
 	now := s.Now()
 	pr := &Principal{
 		Type: p.Type, ID: p.ID, Name: p.Name, Permissions: perms, Metadata: p.Metadata, RateLimits: p.RateLimits,
+		Email: p.Email, EmailVerified: p.EmailVerified, PreferredUsername: p.PreferredUsername,
 		CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	return pr, s.audit(a, action, string(p.Type), p.ID, nil), nil
@@ -179,6 +188,11 @@ type UpdatePrincipalParams struct {
 	Disabled    *bool
 	Metadata    json.RawMessage // nil: unchanged; JSON null: cleared
 	RateLimits  *[]ratelimit.Limit
+	// Email, EmailVerified and PreferredUsername change a user's OpenID
+	// Connect profile claims; setting any of them on an app is refused.
+	Email             *string
+	EmailVerified     *bool
+	PreferredUsername *string
 }
 
 // UpdatePrincipal changes a user or an app. Disabling it makes every one of
@@ -191,6 +205,20 @@ func (s *Service) UpdatePrincipal(ctx context.Context, a *Actor, typ PrincipalTy
 	}
 	if p.Name != nil {
 		if err := validName("name", *p.Name); err != nil {
+			return nil, err
+		}
+	}
+	if typ != User && ((p.Email != nil && *p.Email != "") || (p.EmailVerified != nil && *p.EmailVerified) ||
+		(p.PreferredUsername != nil && *p.PreferredUsername != "")) {
+		return nil, invalidf("only users have email, email_verified and preferred_username")
+	}
+	if p.Email != nil {
+		if err := validEmail(*p.Email); err != nil {
+			return nil, err
+		}
+	}
+	if p.PreferredUsername != nil {
+		if err := validPreferredUsername(*p.PreferredUsername); err != nil {
 			return nil, err
 		}
 	}
@@ -224,6 +252,18 @@ func (s *Service) UpdatePrincipal(ctx context.Context, a *Actor, typ PrincipalTy
 		if p.Name != nil {
 			pr.Name = *p.Name
 			detail["name"] = "changed"
+		}
+		if p.Email != nil {
+			pr.Email = *p.Email
+			detail["email"] = "changed"
+		}
+		if p.EmailVerified != nil {
+			pr.EmailVerified = *p.EmailVerified
+			detail["email_verified"] = boolString(*p.EmailVerified)
+		}
+		if p.PreferredUsername != nil {
+			pr.PreferredUsername = *p.PreferredUsername
+			detail["preferred_username"] = "changed"
 		}
 		if p.Permissions != nil {
 			pr.Permissions = perms

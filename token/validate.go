@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"regexp"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -18,6 +19,11 @@ const (
 	MaxNameLen     = 200
 	MaxMetadataLen = 16 << 10
 	MaxGracePeriod = 30 * 24 * time.Hour
+	// MaxEmailLen is the longest email address (RFC 5321 §4.5.3.1.3 with
+	// the angle brackets of a path taken off).
+	MaxEmailLen = 254
+	// MaxPreferredUsernameLen is the most characters of a preferred_username.
+	MaxPreferredUsernameLen = 64
 )
 
 var (
@@ -38,6 +44,69 @@ func validName(field, s string) error {
 		}
 	}
 	return nil
+}
+
+// ValidEmail reports why s is not an email address a user may have, or
+// nil; see validEmail.
+func ValidEmail(s string) error { return validEmail(s) }
+
+// ValidPreferredUsername reports why s is not a preferred_username a user
+// may have, or nil; see validPreferredUsername.
+func ValidPreferredUsername(s string) error { return validPreferredUsername(s) }
+
+// validEmail accepts "" or a plausible email address: at most MaxEmailLen
+// bytes of valid UTF-8, exactly one @ with something on either side, and no
+// spaces or control characters. Deliverability is not checked.
+func validEmail(s string) error {
+	if s == "" {
+		return nil
+	}
+	if len(s) > MaxEmailLen {
+		return invalidf("email is longer than %d bytes", MaxEmailLen)
+	}
+	if !utf8.ValidString(s) {
+		return invalidf("email is not valid UTF-8")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			return invalidf("email contains a space or control character")
+		}
+	}
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || strings.Count(s, "@") != 1 {
+		return invalidf("email must be an address of the form local@domain")
+	}
+	return nil
+}
+
+// validPreferredUsername accepts "" or at most MaxPreferredUsernameLen
+// printable characters (no control characters; spaces are allowed as
+// unicode.IsPrint allows U+0020 only).
+func validPreferredUsername(s string) error {
+	if !utf8.ValidString(s) {
+		return invalidf("preferred_username is not valid UTF-8")
+	}
+	if utf8.RuneCountInString(s) > MaxPreferredUsernameLen {
+		return invalidf("preferred_username is longer than %d characters", MaxPreferredUsernameLen)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return invalidf("preferred_username contains a character that is not printable")
+		}
+	}
+	return nil
+}
+
+// validProfile checks the OpenID Connect profile fields of a principal of
+// type typ: only users may have them.
+func validProfile(typ PrincipalType, email string, emailVerified bool, preferredUsername string) error {
+	if typ != User && (email != "" || emailVerified || preferredUsername != "") {
+		return invalidf("only users have email, email_verified and preferred_username")
+	}
+	if err := validEmail(email); err != nil {
+		return err
+	}
+	return validPreferredUsername(preferredUsername)
 }
 
 // validMetadata accepts nil or a JSON object of at most MaxMetadataLen bytes.

@@ -160,6 +160,10 @@ func newFakeServer(t *testing.T) *fakeServer {
 	mux.HandleFunc("PATCH /v1/users/{id}", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, 200, api.Principal{Type: "user", ID: r.PathValue("id")})
 	})
+	mux.HandleFunc("GET /v1/users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		reply(w, 200, api.Principal{Type: "user", ID: r.PathValue("id"), Name: "Alice", Email: "alice@example.com",
+			EmailVerified: true, PreferredUsername: "alice", CreatedAt: t0})
+	})
 	mux.HandleFunc("GET /v1/users", func(w http.ResponseWriter, r *http.Request) {
 		reply(w, 200, api.PrincipalList{Items: []api.Principal{{Type: "user", ID: "alice", Name: "Alice", Permissions: []string{"admin"}, CreatedAt: t0}}})
 	})

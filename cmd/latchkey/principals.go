@@ -29,6 +29,12 @@ func principalCommands(p principalAPI) []subcommand {
 	ex := "  latchkey " + p.group
 	createSummary, createEx := "Create a "+p.noun+".", ""
 	updateSummary, updateEx := "Change a "+p.noun+"'s name, permissions, shared rate limits or metadata.", ""
+	if !p.oauth {
+		createEx = "\n" + ex + ` create alice --email alice@example.com --email-verified --preferred-username alice`
+		updateSummary = "Change a user's name, OpenID Connect profile (email, email_verified, preferred_username),\n" +
+			"permissions, shared rate limits or metadata."
+		updateEx = "\n" + ex + ` update alice --email alice@example.org --email-verified=false`
+	}
 	if p.oauth {
 		createSummary = "Create an app. Any of the OAuth flags (--grant, --redirect-uri, --token-auth, ...) makes it\n" +
 			"an OAuth 2.0 client: its client ID is the app ID, and its client secret is printed once."
@@ -61,6 +67,7 @@ func (p principalAPI) createCmd(c *cli, f *cmdFlags, args []string) error {
 	metadata := f.String("metadata", "", "JSON `object` stored with the "+p.noun)
 	limits := rateLimitFlags(f, "owner-ratelimit", "a rate limit shared by all keys of the "+p.noun, "", "")
 	oauth := p.oauthFlags(f)
+	profile := p.profileFlags(f, false)
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
@@ -68,6 +75,9 @@ func (p principalAPI) createCmd(c *cli, f *cmdFlags, args []string) error {
 	req := api.CreatePrincipalRequest{ID: pos[0], Name: *name, Permissions: perms.vals}
 	if req.OAuth, err = oauth(); err != nil {
 		return err
+	}
+	if email, verified, username := profile(); email != nil {
+		req.Email, req.EmailVerified, req.PreferredUsername = *email, *verified, *username
 	}
 	rls, err := limits()
 	if err != nil {
@@ -148,6 +158,7 @@ func (p principalAPI) updateCmd(c *cli, f *cmdFlags, args []string) error {
 	metadata := f.String("metadata", "", "new metadata, a JSON `object` replacing the old one")
 	limits := rateLimitFlags(f, "owner-ratelimit", "a rate limit shared by all keys of the "+p.noun+", replacing all old ones", "no-owner-ratelimits", "remove the rate limits shared by the "+p.noun+"'s keys")
 	oauth := p.oauthFlags(f)
+	profile := p.profileFlags(f, true)
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
@@ -156,6 +167,7 @@ func (p principalAPI) updateCmd(c *cli, f *cmdFlags, args []string) error {
 	if req.OAuth, err = oauth(); err != nil {
 		return err
 	}
+	req.Email, req.EmailVerified, req.PreferredUsername = profile()
 	if req.OwnerRateLimits, err = limits(); err != nil {
 		return err
 	}
@@ -170,8 +182,12 @@ func (p principalAPI) updateCmd(c *cli, f *cmdFlags, args []string) error {
 			return err
 		}
 	}
-	if req.Name == nil && req.Permissions == nil && req.Metadata == nil && req.OwnerRateLimits == nil && req.OAuth == nil {
+	if req.Name == nil && req.Permissions == nil && req.Metadata == nil && req.OwnerRateLimits == nil && req.OAuth == nil &&
+		req.Email == nil && req.EmailVerified == nil && req.PreferredUsername == nil {
 		flags := "--name, --permissions, --metadata, --owner-ratelimit, --no-owner-ratelimits"
+		if !p.oauth {
+			flags += ", --email, --email-verified, --preferred-username"
+		}
 		if p.oauth {
 			flags += " or an OAuth flag (--grant, --redirect-uri, ...)"
 		}
@@ -212,6 +228,8 @@ func (c *cli) printPrincipal(f *cmdFlags, pr *api.Principal) error {
 	d.line("ID", pr.ID)
 	d.line("Type", pr.Type)
 	d.line("Name", pr.Name)
+	d.line("Email", emailString(pr))
+	d.line("Preferred username", pr.PreferredUsername)
 	d.line("State", principalState(*pr))
 	d.line("Permissions", orDash(list(pr.Permissions)))
 	d.line("Owner rate limits", rateLimitsString(pr.OwnerRateLimits))
@@ -224,6 +242,53 @@ func (c *cli) printPrincipal(f *cmdFlags, pr *api.Principal) error {
 	}
 	c.printClientSecret(pr.ClientID, pr.ClientSecret)
 	return nil
+}
+
+// profileFlags registers the OpenID Connect profile flags for users
+// (--email, --email-verified, --preferred-username); for apps it registers
+// none. Its function gives the values: for an update (onlySet) nil for a
+// flag not given, for a create all three, or all nil for apps.
+func (p principalAPI) profileFlags(f *cmdFlags, onlySet bool) func() (email *string, verified *bool, username *string) {
+	if p.oauth {
+		return func() (*string, *bool, *string) { return nil, nil, nil }
+	}
+	emailUsage := "the user's email `address`"
+	if onlySet {
+		emailUsage += "; '' removes it"
+	}
+	email := f.String("email", "", emailUsage)
+	verified := f.Bool("email-verified", false, "the email address is known to be the user's")
+	username := f.String("preferred-username", "", "the user's short `name` (OpenID Connect preferred_username)")
+	return func() (*string, *bool, *string) {
+		if !onlySet {
+			return email, verified, username
+		}
+		var e, u *string
+		var v *bool
+		if f.isSet("email") {
+			e = email
+		}
+		if f.isSet("email-verified") {
+			v = verified
+		}
+		if f.isSet("preferred-username") {
+			u = username
+		}
+		return e, v, u
+	}
+}
+
+// emailString is a user's email address with "(verified)" or "(not
+// verified)", or "" if there is none.
+func emailString(pr *api.Principal) string {
+	switch {
+	case pr.Email == "":
+		return ""
+	case pr.EmailVerified:
+		return pr.Email + " (verified)"
+	default:
+		return pr.Email + " (not verified)"
+	}
 }
 
 // oauthFlags registers the OAuth client flags for apps; for users it

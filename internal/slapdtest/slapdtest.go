@@ -6,10 +6,13 @@
 // The directory under dc=example,dc=org:
 //
 //	cn=reader,dc=example,dc=org          read-only service account (BindDN, BindPassword)
-//	uid=alice,ou=people,dc=example,dc=org  password AlicePassword, in admins and engineers
+//	uid=alice,ou=people,dc=example,dc=org  password AlicePassword, in admins and engineers,
+//	                                       displayName AliceDisplayName
 //	uid=bob,ou=people,dc=example,dc=org    password BobPassword, in engineers
 //	cn=admins,ou=groups,dc=example,dc=org  groupOfNames
 //	cn=engineers,ou=groups,dc=example,dc=org
+//
+// Every user has cn "<uid> Example" and mail <uid>@example.org.
 //
 // The memberof overlay keeps each user's memberOf attribute (as Active
 // Directory does), and the server accepts unauthenticated binds (a DN with
@@ -51,6 +54,9 @@ const (
 	BindPassword  = "reader-secret-for-tests"
 	AlicePassword = "alice-secret-for-tests"
 	BobPassword   = "bob-secret-for-tests"
+	// AliceDisplayName is the seeded alice's displayName; bob has none,
+	// so a reader of displayName falls back to his cn "bob Example".
+	AliceDisplayName = "Alice Liddell"
 )
 
 // Slapd is where Start looks for the server binary.
@@ -339,7 +345,7 @@ func (s *Server) seed() error {
 	reader.Attribute("cn", []string{"reader"})
 	reader.Attribute("userPassword", []string{BindPassword})
 	reqs := []*ldap.AddRequest{base, reader, ou("people"), ou("groups"),
-		userRequest("alice", AlicePassword), userRequest("bob", BobPassword),
+		withAttr(userRequest("alice", AlicePassword), "displayName", AliceDisplayName), userRequest("bob", BobPassword),
 		groupRequest("admins", "alice"), groupRequest("engineers", "alice", "bob")}
 	for _, r := range reqs {
 		if err := c.Add(r); err != nil {
@@ -364,6 +370,12 @@ func userRequest(uid, password string) *ldap.AddRequest {
 	r.Attribute("sn", []string{"Example"})
 	r.Attribute("mail", []string{uid + "@example.org"})
 	r.Attribute("userPassword", []string{password})
+	return r
+}
+
+// withAttr returns r with the attribute name set to value.
+func withAttr(r *ldap.AddRequest, name, value string) *ldap.AddRequest {
+	r.Attribute(name, []string{value})
 	return r
 }
 

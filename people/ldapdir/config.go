@@ -13,11 +13,14 @@ import (
 
 // Defaults of the optional Config fields.
 const (
-	DefaultUsernameAttr  = "uid"
-	DefaultNameAttr      = "cn"
-	DefaultEmailAttr     = "mail"
-	DefaultGroupNameAttr = "cn"
-	DefaultTimeout       = 10 * time.Second
+	DefaultUsernameAttr = "uid"
+	DefaultNameAttr     = "cn"
+	// DefaultDisplayNameAttr is read before DefaultNameAttr when NameAttr
+	// is unset: a person's displayName is the name they go by.
+	DefaultDisplayNameAttr = "displayName"
+	DefaultEmailAttr       = "mail"
+	DefaultGroupNameAttr   = "cn"
+	DefaultTimeout         = 10 * time.Second
 )
 
 // Config says how to reach a directory and how to read users and groups
@@ -50,7 +53,10 @@ type Config struct {
 	// Directory, "(&(objectClass=user)(sAMAccountName={username}))".
 	UserFilter string
 	// UsernameAttr, NameAttr and EmailAttr are read from the user's entry
-	// (default uid, cn and mail).
+	// (default uid, displayName falling back to cn, and mail). They give
+	// the user's OpenID Connect profile: UsernameAttr the
+	// preferred_username (and the latchkey user ID), NameAttr the name and
+	// EmailAttr the email, verified because the directory vouches for it.
 	UsernameAttr, NameAttr, EmailAttr string
 	// GroupBaseDN and GroupFilter find the user's groups: {dn} is replaced
 	// with the user's filter-escaped DN and {username} with the escaped

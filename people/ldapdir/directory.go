@@ -38,8 +38,8 @@ var errNoMatch = errors.New("no entry")
 type Entry struct {
 	DN       string
 	Username string // the UsernameAttr value (the directory's spelling)
-	Name     string
-	Email    string
+	Name     string // the NameAttr value (by default displayName, else cn)
+	Email    string // the EmailAttr value
 	// Groups are the names of the user's groups, sorted.
 	Groups []string
 	// Permissions are the union of the groups' mapped permissions, sorted
@@ -56,6 +56,9 @@ type Directory struct {
 	byName  map[string][]string // lower-cased group name → permissions
 	byDN    []dnPerms
 	userAtt []string
+	// nameAtt are the attributes a user's name is read from, the first
+	// one set wins: NameAttr, or displayName then cn if it is unset.
+	nameAtt []string
 }
 
 type dnPerms struct {
@@ -69,9 +72,13 @@ func New(c Config) (*Directory, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	nameAtt := []string{c.NameAttr}
+	if c.NameAttr == "" {
+		nameAtt = []string{DefaultDisplayNameAttr, DefaultNameAttr}
+	}
 	c = c.withDefaults()
 	host, addr, ldaps := address(c.URL)
-	d := &Directory{c: c, addr: addr, ldaps: ldaps, byName: map[string][]string{}}
+	d := &Directory{c: c, addr: addr, ldaps: ldaps, byName: map[string][]string{}, nameAtt: nameAtt}
 	if ldaps || c.StartTLS {
 		roots, err := x509.SystemCertPool()
 		if err != nil {
@@ -101,7 +108,7 @@ func New(c Config) (*Directory, error) {
 		k := strings.ToLower(g)
 		d.byName[k] = append(d.byName[k], perms...)
 	}
-	d.userAtt = []string{c.UsernameAttr, c.NameAttr, c.EmailAttr}
+	d.userAtt = append([]string{c.UsernameAttr, c.EmailAttr}, nameAtt...)
 	if c.MemberOfAttr != "" {
 		d.userAtt = append(d.userAtt, c.MemberOfAttr)
 	}
@@ -253,8 +260,12 @@ func (d *Directory) entry(ctx context.Context, conn *ldap.Conn, ue *ldap.Entry) 
 	e := &Entry{
 		DN:       ue.DN,
 		Username: ue.GetAttributeValue(d.c.UsernameAttr),
-		Name:     ue.GetAttributeValue(d.c.NameAttr),
 		Email:    ue.GetAttributeValue(d.c.EmailAttr),
+	}
+	for _, a := range d.nameAtt {
+		if e.Name = ue.GetAttributeValue(a); e.Name != "" {
+			break
+		}
 	}
 	if e.Username == "" {
 		// A user without a name cannot be matched to a latchkey user.

@@ -69,7 +69,7 @@ func TestAuthenticate(t *testing.T) {
 				t.Fatalf("Authenticate(alice): %v", err)
 			}
 			want := ldapdir.Entry{
-				DN: slapdtest.UserDN("alice"), Username: "alice", Name: "alice Example", Email: "alice@example.org",
+				DN: slapdtest.UserDN("alice"), Username: "alice", Name: slapdtest.AliceDisplayName, Email: "alice@example.org",
 				Groups:      []string{"admins", "engineers"},
 				Permissions: []string{"keys:admin", "keys:read", "keys:write"},
 			}
@@ -84,7 +84,33 @@ func TestAuthenticate(t *testing.T) {
 			if !slices.Equal(e.Groups, []string{"engineers"}) || !slices.Equal(e.Permissions, []string{"keys:read", "keys:write"}) {
 				t.Errorf("bob groups %q permissions %q", e.Groups, e.Permissions)
 			}
+			if e.Name != "bob Example" || e.Email != "bob@example.org" {
+				t.Errorf("bob (no displayName): name %q email %q, want his cn and mail", e.Name, e.Email)
+			}
 		})
+	}
+}
+
+// TestNameAttr: with NameAttr set, only that attribute gives the name;
+// unset, displayName wins over cn.
+func TestNameAttr(t *testing.T) {
+	s := slapdtest.Start(t)
+	ctx := context.Background()
+	for _, tc := range []struct{ attr, user, password, want string }{
+		{"", "alice", slapdtest.AlicePassword, slapdtest.AliceDisplayName},
+		{"cn", "alice", slapdtest.AlicePassword, "alice Example"},
+		{"displayName", "bob", slapdtest.BobPassword, ""},
+		{"sn", "bob", slapdtest.BobPassword, "Example"},
+	} {
+		c := config(s)
+		c.NameAttr = tc.attr
+		e, err := newDir(t, c).Authenticate(ctx, tc.user, tc.password)
+		if err != nil {
+			t.Fatalf("NameAttr %q: Authenticate(%s): %v", tc.attr, tc.user, err)
+		}
+		if e.Name != tc.want {
+			t.Errorf("NameAttr %q: %s's name %q, want %q", tc.attr, tc.user, e.Name, tc.want)
+		}
 	}
 }
 

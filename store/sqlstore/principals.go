@@ -9,7 +9,7 @@ import (
 )
 
 const principalColumns = `type, id, name, permissions, disabled, ratelimits, metadata,
-	created_at, updated_at, version`
+	created_at, updated_at, version, email, email_verified, preferred_username`
 
 const selectPrincipal = "SELECT " + principalColumns + " FROM principals"
 
@@ -23,7 +23,8 @@ func (db *DB) scanPrincipal(s scanner) (*token.Principal, error) {
 		metadata         sql.NullString
 		created, updated sql.NullInt64
 	)
-	err := s.Scan(&typ, &p.ID, &p.Name, db.d.stringsDst(&perms), &p.Disabled, &limits, &metadata, &created, &updated, &p.Version)
+	err := s.Scan(&typ, &p.ID, &p.Name, db.d.stringsDst(&perms), &p.Disabled, &limits, &metadata, &created, &updated, &p.Version,
+		&p.Email, &p.EmailVerified, &p.PreferredUsername)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +43,8 @@ func (db *DB) scanPrincipal(s scanner) (*token.Principal, error) {
 func (db *DB) principalArgs(p *token.Principal) ([]any, error) {
 	e := db.enc()
 	args := []any{string(p.Type), p.ID, p.Name, e.strings(p.Permissions), p.Disabled,
-		e.limits(p.RateLimits), e.raw(p.Metadata), e.time(p.CreatedAt), e.time(p.UpdatedAt), p.Version}
+		e.limits(p.RateLimits), e.raw(p.Metadata), e.time(p.CreatedAt), e.time(p.UpdatedAt), p.Version,
+		p.Email, p.EmailVerified, p.PreferredUsername}
 	if e.err != nil {
 		return nil, fmt.Errorf("%s %s: %w", p.Type, p.ID, e.err)
 	}
@@ -54,7 +56,7 @@ func (db *DB) principalArgs(p *token.Principal) ([]any, error) {
 func (db *DB) CreatePrincipal(ctx context.Context, p *token.Principal, ev *token.AuditEvent) error {
 	args, err := db.principalArgs(p)
 	if err == nil {
-		err = db.writeAudited(ctx, "INSERT INTO principals ("+principalColumns+") VALUES ("+placeholders(1, 10)+")", args, ev)
+		err = db.writeAudited(ctx, "INSERT INTO principals ("+principalColumns+") VALUES ("+placeholders(1, 13)+")", args, ev)
 	}
 	if err != nil {
 		return db.errorf("create %s %s: %w", p.Type, p.ID, err)
@@ -117,7 +119,8 @@ func (db *DB) UpdatePrincipal(ctx context.Context, typ token.PrincipalType, id s
 		}
 		b := &batch{}
 		b.add(`UPDATE principals SET (name, permissions, disabled, ratelimits, metadata, created_at,
-			updated_at, version) = ($3, $4, $5, $6, $7, $8, $9, $10) WHERE type = $1 AND id = $2`, args...)
+			updated_at, version, email, email_verified, preferred_username) =
+			($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) WHERE type = $1 AND id = $2`, args...)
 		if err := db.addAudit(b, ev); err != nil {
 			return err
 		}

@@ -39,6 +39,8 @@ var principalTests = []test{
 	{"round-trips every field and writes the event", func(t *testing.T, s token.Store) {
 		for _, want := range []*token.Principal{
 			{Type: token.User, ID: "minimal", CreatedAt: t0, UpdatedAt: t0, Version: 1},
+			{Type: token.User, ID: "alice", Name: "Alice Liddell", Email: "alice@example.com", EmailVerified: true,
+				PreferredUsername: "alice", CreatedAt: t0, UpdatedAt: t0, Version: 1},
 			{Type: token.App, ID: "billing-service", Name: "Billing", Permissions: []string{"billing:*", "users:read"},
 				Disabled: true, Metadata: json.RawMessage(`{"team":"payments","cost_center":42}`),
 				CreatedAt: t0, UpdatedAt: t0.Add(3 * time.Nanosecond), Version: 5},
@@ -138,6 +140,32 @@ var principalTests = []test{
 		}
 		equal(t, "stored principal", stored, want)
 		wantAudit(t, s, n, ev)
+	}},
+	{"UpdatePrincipal writes and clears the OpenID Connect profile", func(t *testing.T, s token.Store) {
+		p := principal(t, s, token.User, "alice")
+		for _, set := range []func(*token.Principal){
+			func(p *token.Principal) { p.Email, p.EmailVerified, p.PreferredUsername = "a@example.org", true, "al" },
+			func(p *token.Principal) { p.EmailVerified = false },
+			func(p *token.Principal) { p.Email, p.PreferredUsername = "", "" },
+		} {
+			want := p.Clone()
+			set(want)
+			want.Version++
+			got, err := s.UpdatePrincipal(bg, token.User, "alice", func(cur *token.Principal) error {
+				set(cur)
+				return nil
+			}, event("user.update", "user", "alice"))
+			if err != nil {
+				t.Fatalf("UpdatePrincipal: %v", err)
+			}
+			equal(t, "returned principal", got, want)
+			stored, err := s.Principal(bg, token.User, "alice")
+			if err != nil {
+				t.Fatalf("Principal: %v", err)
+			}
+			equal(t, "stored principal", stored, want)
+			p = stored
+		}
 	}},
 	{"UpdatePrincipal: an error from fn aborts and comes back", func(t *testing.T, s token.Store) {
 		p := principal(t, s, token.User, "alice")

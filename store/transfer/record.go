@@ -121,9 +121,14 @@ type principalRecord struct {
 	Disabled    bool            `json:"disabled"`
 	RateLimits  []limit         `json:"ratelimits,omitempty"`
 	Metadata    json.RawMessage `json:"metadata,omitempty"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
-	Version     int64           `json:"version"`
+	// The OpenID Connect profile of a user; absent from exports made
+	// before it existed, which import with none.
+	Email             string    `json:"email,omitempty"`
+	EmailVerified     bool      `json:"email_verified,omitempty"`
+	PreferredUsername string    `json:"preferred_username,omitempty"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+	Version           int64     `json:"version"`
 }
 
 type owner struct {
@@ -222,13 +227,15 @@ func (r *keyspaceRecord) keyspace() *token.Keyspace {
 func fromPrincipal(p *token.Principal) *principalRecord {
 	return &principalRecord{Kind: kindPrincipal, Type: string(p.Type), ID: p.ID, Name: p.Name,
 		Permissions: p.Permissions, Disabled: p.Disabled, RateLimits: fromLimits(p.RateLimits),
-		Metadata: p.Metadata, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt), Version: p.Version}
+		Metadata: p.Metadata, Email: p.Email, EmailVerified: p.EmailVerified, PreferredUsername: p.PreferredUsername,
+		CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt), Version: p.Version}
 }
 
 func (r *principalRecord) principal() *token.Principal {
 	return &token.Principal{Type: token.PrincipalType(r.Type), ID: r.ID, Name: r.Name,
 		Permissions: r.Permissions, Disabled: r.Disabled, RateLimits: toLimits(r.RateLimits),
-		Metadata: r.Metadata, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
+		Metadata: r.Metadata, Email: r.Email, EmailVerified: r.EmailVerified, PreferredUsername: r.PreferredUsername,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
 }
 
 func fromKey(k *token.Key, usage map[token.Code]int64) *keyRecord {

@@ -92,7 +92,8 @@ func populate(t *testing.T, db token.Store) source {
 		t.Fatal(err)
 	}
 	for _, p := range []token.CreatePrincipalParams{
-		{Type: token.User, ID: "alice", Name: "Alice", Permissions: []string{"read"}, Metadata: json.RawMessage(`{"team": "ops", "n": 1}`)},
+		{Type: token.User, ID: "alice", Name: "Alice", Permissions: []string{"read"}, Metadata: json.RawMessage(`{"team": "ops", "n": 1}`),
+			Email: "alice@example.com", EmailVerified: true, PreferredUsername: "alice"},
 		{Type: token.App, ID: "alice", Name: "same ID, other type"},
 		{Type: token.App, ID: "billing", Name: "Billing", RateLimits: limits},
 	} {
@@ -447,6 +448,35 @@ func TestImportRefusesNonEmpty(t *testing.T) {
 	_, err := transfer.Import(context.Background(), src.store, &buf, transfer.Options{})
 	if !errors.Is(err, transfer.ErrNotEmpty) {
 		t.Fatalf("import into a populated store: %v, want ErrNotEmpty", err)
+	}
+}
+
+// TestImportWithoutProfile: an export made before users had an OpenID
+// Connect profile (no email, email_verified, preferred_username in its
+// principal records) imports, its users without one.
+func TestImportWithoutProfile(t *testing.T) {
+	src := populate(t, openSQLite(t))
+	var buf bytes.Buffer
+	if _, err := transfer.Export(context.Background(), src.store, &buf, transfer.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	old := buf.String()
+	for _, f := range []string{`"email":"alice@example.com",`, `"email_verified":true,`, `"preferred_username":"alice",`} {
+		if !strings.Contains(old, f) {
+			t.Fatalf("the export lacks %s", f)
+		}
+		old = strings.Replace(old, f, "", 1)
+	}
+	dst := openSQLite(t)
+	if _, err := transfer.Import(context.Background(), dst, strings.NewReader(old), transfer.Options{}); err != nil {
+		t.Fatalf("import of an export without profiles: %v", err)
+	}
+	p, err := dst.Principal(context.Background(), token.User, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Email != "" || p.EmailVerified || p.PreferredUsername != "" || p.Name != "Alice" {
+		t.Errorf("alice imported from an old export: %+v", p)
 	}
 }
 
