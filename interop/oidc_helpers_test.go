@@ -22,8 +22,8 @@ const (
 // preferred_username over the API.
 func (l *latchkey) setAliceProfile(t *testing.T) {
 	t.Helper()
-	l.root(t, http.MethodPatch, "/v1/users/"+alice, `{"name":"`+aliceName+`","metadata":{"email":"`+aliceEmail+
-		`","email_verified":true,"preferred_username":"`+alice+`"}}`, http.StatusOK)
+	l.root(t, http.MethodPatch, "/v1/users/"+alice, `{"name":"`+aliceName+`","email":"`+aliceEmail+
+		`","email_verified":true,"preferred_username":"`+alice+`"}`, http.StatusOK)
 }
 
 // atHash is OIDC Core §3.1.3.6's at_hash of accessToken for an ID token

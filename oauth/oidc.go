@@ -59,14 +59,14 @@ func userClaims(user *token.Principal, scopes []string) map[string]any {
 		if user.Name != "" {
 			m["name"] = user.Name
 		}
-		if v := profileString(user, "preferred_username"); v != "" {
-			m["preferred_username"] = v
+		if user.PreferredUsername != "" {
+			m["preferred_username"] = user.PreferredUsername
 		}
 	}
 	if slices.Contains(scopes, "email") {
-		if v := profileString(user, "email"); v != "" {
-			m["email"] = v
-			m["email_verified"] = profileBool(user, "email_verified")
+		if user.Email != "" {
+			m["email"] = user.Email
+			m["email_verified"] = user.EmailVerified
 		}
 	}
 	return m
@@ -175,25 +175,4 @@ func writeAny(w http.ResponseWriter, v any) error {
 		return err
 	}
 	return writeJSON(w, append(b, '\n'), false)
-}
-
-// profileString and profileBool read a user's profile claim from its
-// metadata (an object whose "email", "email_verified" and
-// "preferred_username" members an admin sets).
-func profileString(user *token.Principal, name string) string {
-	var m map[string]any
-	if json.Unmarshal(user.Metadata, &m) != nil {
-		return ""
-	}
-	v, _ := m[name].(string)
-	return v
-}
-
-func profileBool(user *token.Principal, name string) bool {
-	var m map[string]any
-	if json.Unmarshal(user.Metadata, &m) != nil {
-		return false
-	}
-	v, _ := m[name].(bool)
-	return v
 }

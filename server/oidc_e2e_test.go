@@ -55,7 +55,7 @@ func TestOIDC_IDTokenAndUserinfo(t *testing.T) {
 	up := newUpstream(t)
 	s, gw := startGatewayServer(t, up, server.Config{})
 	newUser(t, s, "alice", alicePassword, "orders:read")
-	if r := s.doJSON(t, http.MethodPatch, "/v1/users/alice", s.Root, `{"name":"Alice Smith","metadata":{"email":"alice@example.com","email_verified":true,"preferred_username":"alice"}}`); r.Status != http.StatusOK {
+	if r := s.doJSON(t, http.MethodPatch, "/v1/users/alice", s.Root, `{"name":"Alice Smith","email":"alice@example.com","email_verified":true,"preferred_username":"alice"}`); r.Status != http.StatusOK {
 		t.Fatalf("profile: %d %s", r.Status, r.Body)
 	}
 	web := createClient(t, s, `{"id":"web","permissions":["orders:read"],"oauth":{"redirect_uris":["https://web.example/cb"],"audiences":["default"]}}`)
