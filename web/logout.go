@@ -108,7 +108,7 @@ func (h *Handler) rpLogout(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	h.render(w, r, http.StatusOK, "logout", h.data(w, r, map[string]any{"Title": "Sign out", "App": app, "ClientID": lr.clientID,
-		"User": user.ID, "Redirect": lr.redirect, "State": lr.state}))
+		"User": user, "Redirect": lr.redirect, "State": lr.state}))
 	return nil
 }
 
