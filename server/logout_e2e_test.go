@@ -303,6 +303,17 @@ func TestOIDC_BackchannelLogoutEverywhere(t *testing.T) {
 	}
 }
 
+// TestOIDC_BackchannelLogoutUserDisabled: disabling a user ends their
+// sessions, and the apps are told (without sid: all of them ended).
+func TestOIDC_BackchannelLogoutUserDisabled(t *testing.T) {
+	a := newSSOApps(t, 0)
+	a.signIn(t, a.b, "wiki")
+	if r := a.s.doJSON(t, http.MethodPatch, "/v1/users/alice", a.s.Root, `{"disabled":true}`); r.Status != http.StatusOK {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	checkLogoutToken(t, a.s.URL, a.wiki.next(t), "wiki", "")
+}
+
 // TestOIDC_BackchannelLogoutRetried: a receiver that is down at first
 // gets the logout token from a retry.
 func TestOIDC_BackchannelLogoutRetried(t *testing.T) {
