@@ -49,6 +49,14 @@ type AuthorizationServerMetadata struct {
 	IDTokenSigningAlgValuesSupported []string `json:"id_token_signing_alg_values_supported,omitempty"`
 	ClaimsSupported                  []string `json:"claims_supported,omitempty"`
 	ACRValuesSupported               []string `json:"acr_values_supported,omitempty"`
+	// EndSessionEndpoint is GET and POST /oauth2/logout (OpenID Connect
+	// RP-Initiated Logout 1.0).
+	EndSessionEndpoint string `json:"end_session_endpoint,omitempty"`
+	// BackchannelLogoutSupported and BackchannelLogoutSessionSupported:
+	// apps that register a backchannel_logout_uri get logout tokens, with
+	// sid (OpenID Connect Back-Channel Logout 1.0 §2.1).
+	BackchannelLogoutSupported        bool `json:"backchannel_logout_supported,omitempty"`
+	BackchannelLogoutSessionSupported bool `json:"backchannel_logout_session_supported,omitempty"`
 	// TokenExchangeEndpoint is POST /v1/tokens (API key → JWT).
 	TokenExchangeEndpoint string `json:"latchkey_token_exchange_endpoint"`
 	// RevocationFeedEndpoint is GET /v1/revocations.

@@ -88,6 +88,8 @@ func (h *Handler) serverMetadata(w http.ResponseWriter, r *http.Request) error {
 			m.IDTokenSigningAlgValuesSupported = []string{signer.EdDSA, signer.ES256, signer.RS256}
 			m.ClaimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
 				"at_hash", "name", "preferred_username", "email", "email_verified"}
+			m.EndSessionEndpoint = h.issuer + "/oauth2/logout"
+			m.BackchannelLogoutSupported, m.BackchannelLogoutSessionSupported = true, true
 		}
 	}
 	b, err := json.Marshal(m)

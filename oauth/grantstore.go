@@ -101,8 +101,10 @@ type PushedRequest struct {
 type GrantFilter struct {
 	UserID   string
 	ClientID string
-	After    string // cursor: grants with ID > After
-	Limit    int    // 0: 100
+	// SessionID selects the grants approved in one sign-in session.
+	SessionID string
+	After     string // cursor: grants with ID > After
+	Limit     int    // 0: 100
 }
 
 // ErrCodeUsed is returned by RedeemCode for a code that was redeemed

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -73,7 +74,14 @@ type Config struct {
 	// RequirePAR refuses authorization requests that were not pushed to
 	// /oauth2/par first.
 	RequirePAR bool
-	Log        *slog.Logger
+	// BackchannelRetries is the delay before each attempt of a
+	// back-channel logout delivery (default DefaultBackchannelRetries).
+	BackchannelRetries []time.Duration
+	// OutboundAllowPrivate lets back-channel logout reach loopback and
+	// private addresses (tests, and apps inside the network); off, only
+	// public addresses are dialled.
+	OutboundAllowPrivate bool
+	Log                  *slog.Logger
 }
 
 // MaxRefreshTTL bounds the absolute lifetime of a grant's refresh tokens.
@@ -104,6 +112,10 @@ type Service struct {
 	issuer string
 	ttl    time.Duration
 	log    *slog.Logger
+	// bcRetries, bcClient and bcWG deliver back-channel logout tokens.
+	bcRetries []time.Duration
+	bcClient  *http.Client
+	bcWG      sync.WaitGroup
 }
 
 // New returns a Service.
@@ -129,6 +141,11 @@ func New(c Config) *Service {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.bcRetries = c.BackchannelRetries
+	if len(s.bcRetries) == 0 {
+		s.bcRetries = DefaultBackchannelRetries
+	}
+	s.bcClient = OutboundClient(c.OutboundAllowPrivate)
 	s.clients = otter.Must(&otter.Options[string, *Client]{
 		MaximumSize:      10_000,
 		ExpiryCalculator: otter.ExpiryWriting[string, *Client](ClientCacheAge),

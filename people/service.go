@@ -102,7 +102,12 @@ type Config struct {
 	RPName    string
 	RPOrigins []string
 	Log       *slog.Logger
-	Now       func() time.Time
+	// OnSessionEnded, if set, is called after a session ended (logout,
+	// ended by its user or an admin, its user disabled): with the
+	// session's ID, or with all set and no ID when every session of the
+	// user ended. It must not block (back-channel logout).
+	OnSessionEnded func(ctx context.Context, userID, sessionID string, all bool)
+	Now            func() time.Time
 }
 
 // Service signs people in and manages their factors and sessions.
@@ -119,6 +124,7 @@ type Service struct {
 	wa       *webauthn.WebAuthn // nil: passkeys disabled
 	log      *slog.Logger
 	now      func() time.Time
+	onEnded  func(ctx context.Context, userID, sessionID string, all bool)
 
 	argonRuns atomic.Int64 // argon2id computations of sign-ins, for tests of equal work
 	// argonSlots bounds concurrent argon2id computations: each takes
@@ -130,10 +136,24 @@ type Service struct {
 	dummy     string // a hash to verify against when there is none, for equal timing
 }
 
+// SetOnSessionEnded sets Config.OnSessionEnded after New, for a hook
+// whose service is built later (call it before serving).
+func (s *Service) SetOnSessionEnded(fn func(ctx context.Context, userID, sessionID string, all bool)) {
+	s.onEnded = fn
+}
+
+// ended runs the OnSessionEnded hook.
+func (s *Service) ended(ctx context.Context, userID, sessionID string, all bool) {
+	if s.onEnded != nil {
+		s.onEnded(ctx, userID, sessionID, all)
+	}
+}
+
 // New returns a Service.
 func New(c Config) (*Service, error) {
 	s := &Service{store: c.Store, pepper: c.Pepper, tokens: c.Tokens, box: c.Box, issuer: c.Issuer, dir: c.Directory,
-		argon: c.Argon2, idle: c.IdleTimeout, absolute: c.AbsoluteTimeout, log: c.Log, now: c.Now}
+		argon: c.Argon2, idle: c.IdleTimeout, absolute: c.AbsoluteTimeout, log: c.Log, now: c.Now,
+		onEnded: c.OnSessionEnded}
 	if s.issuer == "" {
 		s.issuer = "latchkey"
 	}

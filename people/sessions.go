@@ -38,7 +38,9 @@ func (s *Service) Authenticate(ctx context.Context, cookie string) (*Session, *t
 	}
 	if p.Disabled {
 		ev := s.audit("system", "", "session.end", sess.UserID, map[string]string{"session": sess.ID, "reason": "user_disabled"})
-		s.store.EndSession(ctx, sess.ID, "user_disabled", now, ev) //nolint:errcheck // refused either way
+		if ended, err := s.store.EndSession(ctx, sess.ID, "user_disabled", now, ev); err == nil && ended {
+			s.ended(ctx, sess.UserID, sess.ID, false)
+		}
 		return nil, nil, errNoSession
 	}
 	if now.Sub(sess.LastSeenAt) >= touchEvery {
@@ -72,8 +74,12 @@ func (s *Service) Logout(ctx context.Context, cookie, requestID string) error {
 	if !sess.Pending {
 		ev = s.audit(sess.ID, requestID, "session.end", sess.UserID, map[string]string{"session": sess.ID, "reason": "logout"})
 	}
-	if _, err := s.store.EndSession(ctx, sess.ID, "logout", s.Now(), ev); err != nil {
+	ended, err := s.store.EndSession(ctx, sess.ID, "logout", s.Now(), ev)
+	if err != nil {
 		return storeErr(err, "end session")
+	}
+	if ended && !sess.Pending {
+		s.ended(ctx, sess.UserID, sess.ID, false)
 	}
 	return nil
 }
@@ -115,6 +121,7 @@ func (s *Service) EndSession(ctx context.Context, a *token.Actor, userID, sid st
 	if !ended {
 		return token.Errorf(token.NotFound, "session_not_found", "session not found")
 	}
+	s.ended(ctx, userID, sid, false)
 	return nil
 }
 
@@ -132,6 +139,9 @@ func (s *Service) EndSessions(ctx context.Context, a *token.Actor, userID, reaso
 	n, err := s.store.EndUserSessions(ctx, userID, reason, s.Now(), ev)
 	if err != nil {
 		return 0, storeErr(err, "end sessions")
+	}
+	if n > 0 {
+		s.ended(ctx, userID, "", true)
 	}
 	return n, nil
 }

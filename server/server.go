@@ -123,6 +123,13 @@ type OAuthConfig struct {
 	RefreshIdleTTL, RefreshTTL time.Duration
 	// RequirePAR refuses authorization requests not pushed to /oauth2/par.
 	RequirePAR bool
+	// BackchannelRetries is the delay before each attempt of a
+	// back-channel logout delivery (default: 0, 5 s, 25 s).
+	BackchannelRetries []time.Duration
+	// OutboundAllowPrivate lets latchkey's calls to app-registered URLs
+	// (back-channel logout) reach loopback and private addresses
+	// (LATCHKEY_OUTBOUND_ALLOW_PRIVATE=true).
+	OutboundAllowPrivate bool
 }
 
 // RootKeyFile is the name of the file in the data directory that receives
@@ -247,7 +254,11 @@ func Run(ctx context.Context, c Config) error {
 		gst, _ := db.(oauth.GrantStore)
 		oa = oauth.New(oauth.Config{Store: ost, Grants: gst, Box: box, Tokens: svc, Signer: sig, Issuer: issuer, Log: c.Log,
 			TokenTTL: c.OAuth.AccessTokenTTL, RefreshGrace: c.OAuth.RefreshGrace, RefreshIdleTTL: c.OAuth.RefreshIdleTTL,
-			RefreshTTL: c.OAuth.RefreshTTL, RequirePAR: c.OAuth.RequirePAR})
+			RefreshTTL: c.OAuth.RefreshTTL, RequirePAR: c.OAuth.RequirePAR,
+			BackchannelRetries: c.OAuth.BackchannelRetries, OutboundAllowPrivate: c.OAuth.OutboundAllowPrivate})
+		// Back-channel logout: every ended sign-in session is told to the
+		// apps that signed in through it.
+		ppl.SetOnSessionEnded(oa.SessionEnded)
 	}
 	api := httpapi.New(httpapi.Config{
 		Service: svc, People: ppl, OAuth: oa, Log: c.Log, Registerer: reg,

@@ -91,6 +91,10 @@ func New(c Config) (*Handler, error) {
 	// Connect Core §3.1.2.1): it is a GET by other means, changing nothing
 	// the user has not agreed to. The consent form stays same-origin only.
 	h.cop.AddInsecureBypassPattern("POST /oauth2/authorize")
+	// So may it POST a logout request (RP-Initiated Logout §2): it ends
+	// the session only with an ID token of that very session, else the
+	// user confirms on a same-origin form.
+	h.cop.AddInsecureBypassPattern("POST /oauth2/logout")
 	if h.clientIP == nil {
 		h.clientIP = func(r *http.Request) string {
 			host := r.RemoteAddr
@@ -105,7 +109,7 @@ func New(c Config) (*Handler, error) {
 		"passkeyID": people.PasskeyID,
 	}
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "verify", "me", "stepup", "totp", "codes", "message", "consent"} {
+	for _, name := range []string{"login", "verify", "me", "stepup", "totp", "codes", "message", "consent", "logout"} {
 		t, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -134,6 +138,9 @@ func New(c Config) (*Handler, error) {
 		"GET /oauth2/authorize":              h.authorizePage,
 		"POST /oauth2/authorize":             h.authorizeForm,
 		"POST /oauth2/authorize/consent":     h.consent,
+		"GET /oauth2/logout":                 h.rpLogout,
+		"POST /oauth2/logout":                h.rpLogout,
+		"POST /oauth2/logout/confirm":        h.rpLogoutConfirm,
 		"POST /ui/me/grants/{id}/revoke":     h.signedIn(h.revokeGrant),
 		// Browsers ask for it on every page; a 404 is a console error on
 		// each, so the answer is an empty one.
@@ -168,7 +175,8 @@ func New(c Config) (*Handler, error) {
 
 // Patterns lists the path prefixes the pages own, for the server's mux.
 func Patterns() []string {
-	return []string{"/login", "/login/", "/logout", "/ui", "/ui/", "/favicon.ico", "/oauth2/authorize", "/oauth2/authorize/consent"}
+	return []string{"/login", "/login/", "/logout", "/ui", "/ui/", "/favicon.ico", "/oauth2/authorize", "/oauth2/authorize/consent",
+		"/oauth2/logout", "/oauth2/logout/confirm"}
 }
 
 // ServeHTTP implements http.Handler: security headers on every answer,

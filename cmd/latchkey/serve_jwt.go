@@ -18,6 +18,7 @@ type jwtFlags struct {
 	accessTTL, refreshGrace, refreshIdle, refreshTTL *time.Duration
 	requirePAR                                       *bool
 	dpopNonce                                        *bool
+	outboundPrivate                                  *bool
 }
 
 func addJWTFlags(fs *flag.FlagSet, env func(string) string) (*jwtFlags, error) {
@@ -46,6 +47,7 @@ func addJWTFlags(fs *flag.FlagSet, env func(string) string) (*jwtFlags, error) {
 	f.refreshIdle = durFlag("oauth-refresh-idle-ttl", "LATCHKEY_OAUTH_REFRESH_IDLE_TTL", 30*24*time.Hour, "refresh tokens unused this long stop working")
 	f.refreshTTL = durFlag("oauth-refresh-ttl", "LATCHKEY_OAUTH_REFRESH_TTL", 90*24*time.Hour, "a grant's refresh tokens stop working this long after the sign-in")
 	f.requirePAR = fs.Bool("oauth-require-par", envOr(env, "LATCHKEY_OAUTH_REQUIRE_PAR", "") == "true", "refuse authorization requests not pushed to /oauth2/par first (env LATCHKEY_OAUTH_REQUIRE_PAR=true)")
+	f.outboundPrivate = fs.Bool("outbound-allow-private", envOr(env, "LATCHKEY_OUTBOUND_ALLOW_PRIVATE", "") == "true", "let back-channel logout reach loopback and private addresses (env LATCHKEY_OUTBOUND_ALLOW_PRIVATE=true)")
 	return f, err
 }
 
@@ -73,7 +75,7 @@ func (f *jwtFlags) apply(cfg *server.Config, env func(string) string) error {
 		return fmt.Errorf("--oauth-refresh-idle-ttl and --oauth-refresh-ttl must be at least 1m, and --oauth-refresh-ttl at most 5 years")
 	}
 	cfg.OAuth = server.OAuthConfig{AccessTokenTTL: *f.accessTTL, RefreshGrace: *f.refreshGrace, RefreshIdleTTL: *f.refreshIdle,
-		RefreshTTL: *f.refreshTTL, RequirePAR: *f.requirePAR}
+		RefreshTTL: *f.refreshTTL, RequirePAR: *f.requirePAR, OutboundAllowPrivate: *f.outboundPrivate}
 	if *f.refreshGrace == 0 {
 		cfg.OAuth.RefreshGrace = -1 // none (zero means the default)
 	}

@@ -238,6 +238,9 @@ func (db *DB) Grants(ctx context.Context, f oauth.GrantFilter) ([]*oauth.Grant, 
 	if f.ClientID != "" {
 		w.add("client_id = " + w.arg(f.ClientID))
 	}
+	if f.SessionID != "" {
+		w.add("session_id = " + w.arg(f.SessionID))
+	}
 	if f.After != "" {
 		w.add("id > " + w.arg(f.After))
 	}

@@ -389,6 +389,9 @@ var grantRecordTests = []grantTest{
 			{oauth.GrantFilter{ClientID: "app_one"}, one},
 			{oauth.GrantFilter{UserID: "usr_alice", ClientID: "app_one"}, aliceOne},
 			{oauth.GrantFilter{UserID: "usr_nobody"}, nil},
+			// Back-channel logout: the grants of one sign-in session.
+			{oauth.GrantFilter{UserID: "usr_alice", SessionID: "ses_" + alice[0]}, alice[:1]},
+			{oauth.GrantFilter{UserID: "usr_alice", SessionID: "ses_none"}, nil},
 		} {
 			if got := list(c.f); !slices.Equal(got, c.want) {
 				t.Errorf("Grants(%+v) = %v, want %v", c.f, got, c.want)
