@@ -2,6 +2,7 @@ package people
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -243,49 +244,107 @@ func (s *Service) directorySignIn(ctx context.Context, username, password string
 	if id == "" {
 		id = username
 	}
+	if err := s.syncExternal(ctx, "ldap", e.DN, false, id, e.Name, "", e.Permissions); err != nil {
+		return "", "", err
+	}
+	return id, MethodDirectory, nil
+}
+
+// syncExternal creates or refreshes user id from an external source (the
+// directory, an upstream provider): its name, email and permissions at
+// every sign-in. Only users the source created are the source's: a
+// latchkey user of the same name (with a password, API keys, passkeys or
+// nothing at all), or one of another source, is never taken over; with
+// sameExternal, nor one the source created for another external ID.
+func (s *Service) syncExternal(ctx context.Context, source, externalID string, sameExternal bool, id, name, email string, permissions []string) error {
 	sys := &token.Actor{KeyID: "system", Name: "directory", Scopes: token.SystemActor.Scopes}
-	perms := append([]string{}, e.Permissions...)
+	perms := append([]string{}, permissions...)
 	p, err := s.tokens.Store().Principal(ctx, token.User, id)
 	if err != nil && !errors.Is(err, token.ErrNotFound) {
-		return "", "", storeErr(err, "get user")
+		return storeErr(err, "get user")
 	}
 	exists := err == nil
-	// Mark (or re-mark) the credentials as the directory's first, in one
+	details := map[string]string{"dn": externalID, "permissions": strings.Join(perms, " ")}
+	if source != "ldap" {
+		details["source"] = source
+	}
+	// Mark (or re-mark) the credentials as the source's first, in one
 	// transaction that refuses a local record: if creating the user below
 	// fails, the next sign-in finds the mark and creates it then.
 	now := s.Now()
 	_, err = s.store.UpdateCredentials(ctx, id, func(c *Credentials) error {
 		local := c.Source == "" && (c.Version > 0 || exists)
-		if local || (c.Source != "" && c.Source != "ldap") {
+		if local || (c.Source != "" && c.Source != source) {
 			return errTakeover
 		}
-		c.Source, c.ExternalID, c.UpdatedAt = "ldap", e.DN, now
+		if sameExternal && c.Source == source && c.ExternalID != "" && c.ExternalID != externalID {
+			return errTakeover
+		}
+		c.Source, c.ExternalID, c.UpdatedAt = source, externalID, now
 		return nil
-	}, s.audit("system", "", "user.directory.sync", id, map[string]string{"dn": e.DN, "permissions": strings.Join(perms, " ")}))
+	}, s.audit("system", "", "user.directory.sync", id, details))
 	if errors.Is(err, errTakeover) {
-		s.log.Warn("directory sign-in refused: a latchkey user of that name exists that the directory did not create", "user", id)
-		return "", "", errSignIn
+		s.log.Warn("external sign-in refused: a latchkey user of that name exists that this source did not create", "user", id, "source", source)
+		return errSignIn
 	}
 	if err != nil {
-		return "", "", storeErr(err, "sync directory user")
+		return storeErr(err, "sync directory user")
+	}
+	var meta json.RawMessage
+	if email != "" {
+		m := map[string]any{}
+		if exists && len(p.Metadata) > 0 {
+			json.Unmarshal(p.Metadata, &m) //nolint:errcheck // a non-object is replaced
+		}
+		if m["email"] != email {
+			m["email"] = email
+			meta, _ = json.Marshal(m)
+		}
 	}
 	switch {
 	case !exists:
-		if _, err := s.tokens.CreatePrincipal(ctx, sys, token.CreatePrincipalParams{Type: token.User, ID: id, Name: e.Name, Permissions: perms}); err != nil {
-			return "", "", err
+		if _, err := s.tokens.CreatePrincipal(ctx, sys, token.CreatePrincipalParams{Type: token.User, ID: id, Name: name, Permissions: perms, Metadata: meta}); err != nil {
+			return err
 		}
 	case p.Disabled:
-		return "", "", errSignIn
+		return errSignIn
 	default:
-		name := p.Name
-		if e.Name != "" {
-			name = e.Name
+		n := p.Name
+		if name != "" {
+			n = name
 		}
-		if _, err := s.tokens.UpdatePrincipal(ctx, sys, token.User, id, token.UpdatePrincipalParams{Name: &name, Permissions: &perms}); err != nil {
-			return "", "", err
+		if _, err := s.tokens.UpdatePrincipal(ctx, sys, token.User, id, token.UpdatePrincipalParams{Name: &n, Permissions: &perms, Metadata: meta}); err != nil {
+			return err
 		}
 	}
-	return id, MethodDirectory, nil
+	return nil
+}
+
+// ExternalUser is a user an upstream provider vouched for.
+type ExternalUser struct {
+	// UserID is the latchkey user; Source ("oidc:<provider>") and
+	// ExternalID (the upstream's sub) link it to the provider.
+	UserID, Source, ExternalID string
+	Name, Email                string
+	Permissions                []string
+}
+
+// SignInExternal signs in a user an upstream provider has authenticated:
+// it creates or refreshes the user as the directory does (never taking
+// over a local user or another source's), then starts a session the way a
+// password sign-in does — or a pending one if the user has a second
+// factor here. The session's factor is "fed" (RFC 8176).
+func (s *Service) SignInExternal(ctx context.Context, u ExternalUser, r SignInRequest) (*SignInResult, error) {
+	if u.UserID == "" || len(u.UserID) > 256 || u.Source == "" || u.ExternalID == "" {
+		return nil, token.Errorf(token.Invalid, "invalid_external_user", "the sign-in provider named no usable user")
+	}
+	if err := s.syncExternal(ctx, u.Source, u.ExternalID, true, u.UserID, u.Name, u.Email, u.Permissions); err != nil {
+		if errors.Is(err, errSignIn) {
+			s.failed(ctx, u.UserID, r.IP, r.RequestID, "external")
+		}
+		return nil, err
+	}
+	return s.afterFirstFactor(ctx, u.UserID, MethodFederated, r)
 }
 
 var errTakeover = errors.New("a local user of that name exists")
