@@ -329,6 +329,16 @@ type ExternalUser struct {
 	Permissions                []string
 }
 
+// ExternalRefused audits a sign-in through upstream provider source
+// ("oidc:<id>") that latchkey refused before knowing the user: a bad
+// state, an answer that did not verify, a refusal at the provider. reason
+// is a short code, never the provider's answer.
+func (s *Service) ExternalRefused(ctx context.Context, source, reason string, r SignInRequest) {
+	ev := s.audit("anonymous", r.RequestID, "signin.failed", source, map[string]string{"ip": r.IP, "reason": reason})
+	ev.Outcome, ev.TargetType = token.OutcomeDenied, "signin"
+	s.appendAudit(ctx, ev)
+}
+
 // SignInExternal signs in a user an upstream provider has authenticated:
 // it creates or refreshes the user as the directory does (never taking
 // over a local user or another source's), then starts a session the way a

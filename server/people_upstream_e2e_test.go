@@ -161,7 +161,8 @@ func TestUpstreamOIDCSignIn(t *testing.T) {
 		!strings.Contains(string(u.Metadata), "alice@corp.example") {
 		t.Fatalf("downstream user: %v %+v", ok, u)
 	}
-	// A replayed callback (the same code and state) signs nobody in.
+	// The callback URL in another browser (without the state cookie)
+	// signs nobody in.
 	db2 := newBrowser(t, p.down.URL, nil)
 	if r := db2.get(cb); r.Status < 400 || r.Status >= 500 || db2.signedIn() {
 		t.Errorf("replayed callback in another browser: %d", r.Status)
@@ -184,8 +185,9 @@ func TestUpstreamOIDCSignIn(t *testing.T) {
 }
 
 // TestUpstreamOIDCRefusesBadStateAndNonce: a callback whose state is not
-// the cookie's, a forged cookie, a cookie whose nonce is not the ID
-// token's, and a callback with no cookie all get a 4xx page and no session.
+// the cookie's, one naming another issuer, a forged cookie, a cookie whose
+// nonce is not the ID token's, and a callback with no cookie all get a 4xx
+// page, no session and a signin.failed audit event.
 func TestUpstreamOIDCRefusesBadStateAndNonce(t *testing.T) {
 	p := startUpstreamPair(t, "")
 	requireCodeGrant(t, p.up)
@@ -207,6 +209,15 @@ func TestUpstreamOIDCRefusesBadStateAndNonce(t *testing.T) {
 			q.Set("state", q.Get("state")+"x")
 			return u.Path + "?" + q.Encode()
 		}, http.StatusBadRequest},
+		{"another issuer (RFC 9207)", func(db *browser, cb string) string {
+			u := mustURL(cb)
+			q := u.Query()
+			if q.Get("iss") != p.up.URL {
+				t.Errorf("callback iss %q, want %q", q.Get("iss"), p.up.URL)
+			}
+			q.Set("iss", "https://evil.example")
+			return u.Path + "?" + q.Encode()
+		}, http.StatusUnauthorized},
 		{"cookie forged", func(db *browser, cb string) string {
 			v := db.cookie("latchkey_upstream")
 			db.setCookie("latchkey_upstream", v[:len(v)-2]+flip(v[len(v)-2:]))
@@ -241,6 +252,12 @@ func TestUpstreamOIDCRefusesBadStateAndNonce(t *testing.T) {
 	}
 	if _, ok := p.user(t, "corp:alice"); ok {
 		t.Error("a refused sign-in created the user")
+	}
+	audit := string(p.down.doJSON(t, http.MethodGet, "/v1/audit?action=signin.failed", p.down.Root, "").Body)
+	for _, reason := range []string{"upstream_state", "upstream_rejected"} {
+		if !strings.Contains(audit, reason) {
+			t.Errorf("no signin.failed with reason %s in the audit log: %.500s", reason, audit)
+		}
 	}
 }
 

@@ -3,8 +3,10 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/people/upstream"
@@ -85,10 +87,20 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) error
 	if err == nil && (st.Provider != p.ID() || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(st.State)) != 1) {
 		err = upstream.ErrBadState
 	}
+	refused := func(reason string) {
+		h.people.ExternalRefused(r.Context(), "oidc:"+p.ID(), reason, h.signInRequest(r))
+	}
 	if err != nil {
+		refused("upstream_state")
 		return upstreamErr(err)
 	}
+	// RFC 9207: a provider that names itself must be the one asked.
+	if iss := q.Get("iss"); iss != "" && strings.TrimSuffix(iss, "/") != strings.TrimSuffix(p.Issuer(), "/") {
+		refused("upstream_issuer")
+		return upstreamErr(fmt.Errorf("%w: iss %q", upstream.ErrRejected, iss))
+	}
 	if e := q.Get("error"); e != "" {
+		refused("upstream_denied")
 		return token.Errorf(token.PermissionDenied, "upstream_denied", "the sign-in provider did not sign you in")
 	}
 	code := q.Get("code")
@@ -98,6 +110,9 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) error
 	id, err := p.Finish(r.Context(), st, code)
 	if err != nil {
 		h.log.Warn("upstream sign-in refused", "provider", p.ID(), "err", err)
+		if errors.Is(err, upstream.ErrRejected) {
+			refused("upstream_rejected")
+		}
 		return upstreamErr(err)
 	}
 	req := h.signInRequest(r)

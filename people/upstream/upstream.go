@@ -116,6 +116,9 @@ func New(c Config) (*Provider, error) {
 // ID is the provider's ID.
 func (p *Provider) ID() string { return p.c.ID }
 
+// Issuer is the provider's issuer URL.
+func (p *Provider) Issuer() string { return p.c.Issuer }
+
 // Name is the provider's display name.
 func (p *Provider) Name() string { return p.c.Name }
 
