@@ -161,6 +161,12 @@ func TestUpstreamOIDCSignIn(t *testing.T) {
 		!strings.Contains(string(u.Metadata), "alice@corp.example") {
 		t.Fatalf("downstream user: %v %+v", ok, u)
 	}
+	r = p.down.doJSON(t, http.MethodGet, "/v1/users/"+url.PathEscape("corp:alice")+"/sessions", p.down.Root, "")
+	var sl api.SessionList
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &sl) != nil || len(sl.Items) != 1 ||
+		len(sl.Items[0].Factors) != 1 || sl.Items[0].Factors[0].Method != "fed" {
+		t.Errorf("sessions of corp:alice: %d %s", r.Status, r.Body)
+	}
 	// The callback URL in another browser (without the state cookie)
 	// signs nobody in.
 	db2 := newBrowser(t, p.down.URL, nil)
@@ -170,6 +176,10 @@ func TestUpstreamOIDCSignIn(t *testing.T) {
 
 	// An authorization request of a downstream app comes back to
 	// /oauth2/authorize after the upstream sign-in.
+	// Every sign-in refreshes the user from the upstream's claims.
+	if r := p.up.doJSON(t, http.MethodPatch, "/v1/users/alice", p.up.Root, `{"name":"Alice Jones"}`); r.Status != http.StatusOK {
+		t.Fatalf("rename at the upstream: %d %s", r.Status, r.Body)
+	}
 	codeClient(t, p.down, "shop", "")
 	_, ch := pkcePair(t)
 	authz := authorizeURL("shop", ch, nil)
@@ -182,6 +192,9 @@ func TestUpstreamOIDCSignIn(t *testing.T) {
 		t.Fatalf("callback with return_to: %d Location %q", r.Status, r.Header.Get("Location"))
 	}
 	consentPage(t, db3.get(authz), "Shop shop")
+	if u, _ := p.user(t, "corp:alice"); u.Name != "Alice Jones" {
+		t.Errorf("name not refreshed at sign-in: %+v", u)
+	}
 }
 
 // TestUpstreamOIDCRefusesBadStateAndNonce: a callback whose state is not
