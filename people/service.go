@@ -34,6 +34,7 @@ const (
 	MethodRecoveryCode = "recovery_code"
 	MethodPasskey      = "passkey"
 	MethodDirectory    = "ldap" // a password checked by the directory
+	MethodFederated    = "fed"  // an upstream OpenID Connect provider (RFC 8176)
 )
 
 // secondFactor reports whether m proves possession of a second factor.

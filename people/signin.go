@@ -226,8 +226,8 @@ func (s *Service) rehash(ctx context.Context, userID, password string) {
 }
 
 // directorySignIn checks the password with the directory and creates or
-// refreshes the user from its entry: name, email (verified),
-// preferred_username and permissions (from its groups) at every sign-in. Only users the directory created are the
+// refreshes the user from its entry: name and permissions (from its
+// groups) at every sign-in. Only users the directory created are the
 // directory's: a latchkey user of the same name (with a password, API keys,
 // passkeys or nothing at all) is never taken over.
 func (s *Service) directorySignIn(ctx context.Context, username, password string) (string, string, error) {
@@ -243,61 +243,99 @@ func (s *Service) directorySignIn(ctx context.Context, username, password string
 	if id == "" {
 		id = username
 	}
+	email, uname := s.directoryProfile(id, e)
+	// The directory vouches for the address.
+	if err := s.syncExternal(ctx, "ldap", e.DN, false, id, e.Name, profile{email, email != "", uname}, e.Permissions); err != nil {
+		return "", "", err
+	}
+	return id, MethodDirectory, nil
+}
+
+// syncExternal creates or refreshes user id from an external source (the
+// directory, an upstream provider): its name, email and permissions at
+// every sign-in. Only users the source created are the source's: a
+// latchkey user of the same name (with a password, API keys, passkeys or
+// nothing at all), or one of another source, is never taken over; with
+// sameExternal, nor one the source created for another external ID.
+func (s *Service) syncExternal(ctx context.Context, source, externalID string, sameExternal bool, id, name string, pf profile, permissions []string) error {
 	sys := &token.Actor{KeyID: "system", Name: "directory", Scopes: token.SystemActor.Scopes}
-	perms := append([]string{}, e.Permissions...)
+	perms := append([]string{}, permissions...)
 	p, err := s.tokens.Store().Principal(ctx, token.User, id)
 	if err != nil && !errors.Is(err, token.ErrNotFound) {
-		return "", "", storeErr(err, "get user")
+		return storeErr(err, "get user")
 	}
 	exists := err == nil
-	// Mark (or re-mark) the credentials as the directory's first, in one
+	details := map[string]string{"dn": externalID, "permissions": strings.Join(perms, " ")}
+	if source != "ldap" {
+		details["source"] = source
+	}
+	// Mark (or re-mark) the credentials as the source's first, in one
 	// transaction that refuses a local record: if creating the user below
 	// fails, the next sign-in finds the mark and creates it then.
 	now := s.Now()
 	_, err = s.store.UpdateCredentials(ctx, id, func(c *Credentials) error {
 		local := c.Source == "" && (c.Version > 0 || exists)
-		if local || (c.Source != "" && c.Source != "ldap") {
+		if local || (c.Source != "" && c.Source != source) {
 			return errTakeover
 		}
-		c.Source, c.ExternalID, c.UpdatedAt = "ldap", e.DN, now
+		if sameExternal && c.Source == source && c.ExternalID != "" && c.ExternalID != externalID {
+			return errTakeover
+		}
+		c.Source, c.ExternalID, c.UpdatedAt = source, externalID, now
 		return nil
-	}, s.audit("system", "", "user.directory.sync", id, map[string]string{"dn": e.DN, "permissions": strings.Join(perms, " ")}))
+	}, s.audit("system", "", "user.directory.sync", id, details))
 	if errors.Is(err, errTakeover) {
-		s.log.Warn("directory sign-in refused: a latchkey user of that name exists that the directory did not create", "user", id)
-		return "", "", errSignIn
+		s.log.Warn("external sign-in refused: a latchkey user of that name exists that this source did not create", "user", id, "source", source)
+		return errSignIn
 	}
 	if err != nil {
-		return "", "", storeErr(err, "sync directory user")
+		return storeErr(err, "sync directory user")
 	}
-	email, username := s.directoryProfile(id, e)
-	verified := email != "" // the directory vouches for the address
 	switch {
 	case !exists:
-		if _, err := s.tokens.CreatePrincipal(ctx, sys, token.CreatePrincipalParams{Type: token.User, ID: id, Name: e.Name, Permissions: perms,
-			Email: email, EmailVerified: verified, PreferredUsername: username}); err != nil {
-			return "", "", err
+		if _, err := s.tokens.CreatePrincipal(ctx, sys, token.CreatePrincipalParams{Type: token.User, ID: id, Name: name, Permissions: perms,
+			Email: pf.email, EmailVerified: pf.verified, PreferredUsername: pf.username}); err != nil {
+			return err
 		}
 	case p.Disabled:
-		return "", "", errSignIn
+		return errSignIn
 	default:
-		name := p.Name
-		if e.Name != "" {
-			name = e.Name
+		n := p.Name
+		if name != "" {
+			n = name
 		}
-		if _, err := s.tokens.UpdatePrincipal(ctx, sys, token.User, id, token.UpdatePrincipalParams{Name: &name, Permissions: &perms,
-			Email: &email, EmailVerified: &verified, PreferredUsername: &username}); err != nil {
-			return "", "", err
+		// The profile mirrors the source at every sign-in: an address it
+		// drops is no longer claimed.
+		if _, err := s.tokens.UpdatePrincipal(ctx, sys, token.User, id, token.UpdatePrincipalParams{Name: &n, Permissions: &perms,
+			Email: &pf.email, EmailVerified: &pf.verified, PreferredUsername: &pf.username}); err != nil {
+			return err
 		}
 	}
-	return id, MethodDirectory, nil
+	return nil
+}
+
+// ExternalUser is a user an upstream provider vouched for.
+type ExternalUser struct {
+	// UserID is the latchkey user; Source ("oidc:<provider>") and
+	// ExternalID (the upstream's sub) link it to the provider.
+	UserID, Source, ExternalID string
+	Name, Email                string
+	// EmailVerified: the provider says it verified Email.
+	EmailVerified bool
+	Permissions   []string
+}
+
+// profile is the OpenID Connect profile an external source gives a user.
+type profile struct {
+	email    string
+	verified bool
+	username string
 }
 
 // directoryProfile returns the email and preferred_username the directory
 // gives user id: its entry's email, and its directory user name (or id).
-// The user's profile mirrors the directory at every sign-in, so an address
-// the directory drops is no longer claimed as verified. A value latchkey
-// would refuse (an address without @, an over-long name) is left out and
-// logged rather than failing the sign-in.
+// A value latchkey would refuse (an address without @, an over-long name)
+// is left out and logged rather than failing the sign-in.
 func (s *Service) directoryProfile(id string, e *DirectoryUser) (email, username string) {
 	email, username = e.Email, e.Username
 	if username == "" {
@@ -312,6 +350,38 @@ func (s *Service) directoryProfile(id string, e *DirectoryUser) (email, username
 		username = ""
 	}
 	return email, username
+}
+
+// ExternalRefused audits a sign-in through upstream provider source
+// ("oidc:<id>") that latchkey refused before knowing the user: a bad
+// state, an answer that did not verify, a refusal at the provider. reason
+// is a short code, never the provider's answer.
+func (s *Service) ExternalRefused(ctx context.Context, source, reason string, r SignInRequest) {
+	ev := s.audit("anonymous", r.RequestID, "signin.failed", source, map[string]string{"ip": r.IP, "reason": reason})
+	ev.Outcome, ev.TargetType = token.OutcomeDenied, "signin"
+	s.appendAudit(ctx, ev)
+}
+
+// SignInExternal signs in a user an upstream provider has authenticated:
+// it creates or refreshes the user as the directory does (never taking
+// over a local user or another source's), then starts a session the way a
+// password sign-in does — or a pending one if the user has a second
+// factor here. The session's factor is "fed" (RFC 8176).
+func (s *Service) SignInExternal(ctx context.Context, u ExternalUser, r SignInRequest) (*SignInResult, error) {
+	if u.UserID == "" || len(u.UserID) > 256 || u.Source == "" || u.ExternalID == "" {
+		return nil, token.Errorf(token.Invalid, "invalid_external_user", "the sign-in provider named no usable user")
+	}
+	pf := profile{email: u.Email, verified: u.EmailVerified && u.Email != ""}
+	if err := token.ValidEmail(pf.email); err != nil {
+		pf = profile{}
+	}
+	if err := s.syncExternal(ctx, u.Source, u.ExternalID, true, u.UserID, u.Name, pf, u.Permissions); err != nil {
+		if errors.Is(err, errSignIn) {
+			s.failed(ctx, u.UserID, r.IP, r.RequestID, "external")
+		}
+		return nil, err
+	}
+	return s.afterFirstFactor(ctx, u.UserID, MethodFederated, r)
 }
 
 var errTakeover = errors.New("a local user of that name exists")

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/people/ldapdir"
+	"github.com/latchkey/latchkey/people/upstream"
 	"github.com/latchkey/latchkey/seal"
 	"github.com/latchkey/latchkey/token"
 )
@@ -34,6 +36,46 @@ type PeopleConfig struct {
 	// in front of latchkey); they are Secure anyway when latchkey serves
 	// TLS itself or the issuer is https.
 	SecureCookies bool
+	// Upstreams are OpenID Connect providers the sign-in page offers;
+	// their RedirectURL is set from the issuer
+	// (<issuer>/login/upstream/{id}/callback).
+	Upstreams []upstream.Config
+	// OutboundAllowPrivate lets latchkey reach providers at loopback and
+	// private addresses (LATCHKEY_OUTBOUND_ALLOW_PRIVATE=true).
+	OutboundAllowPrivate bool
+}
+
+// upstreams builds the providers of c and the codec of their state
+// cookie (its key derived from the master key).
+func upstreams(c PeopleConfig, issuer string, mk [32]byte) ([]*upstream.Provider, *upstream.Codec, error) {
+	if len(c.Upstreams) == 0 {
+		return nil, nil, nil
+	}
+	client := upstream.NewHTTPClient(c.OutboundAllowPrivate)
+	seen := map[string]bool{}
+	var out []*upstream.Provider
+	for _, uc := range c.Upstreams {
+		if seen[uc.ID] {
+			return nil, nil, fmt.Errorf("oidc provider %q is configured twice", uc.ID)
+		}
+		seen[uc.ID] = true
+		uc.RedirectURL = issuer + "/login/upstream/" + uc.ID + "/callback"
+		if uc.HTTPClient == nil {
+			uc.HTTPClient = client
+		}
+		p, err := upstream.New(uc)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, p)
+	}
+	key := hmac.New(sha256.New, mk[:])
+	key.Write([]byte("latchkey upstream sign-in state v1"))
+	codec, err := upstream.NewCodec(key.Sum(nil))
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, codec, nil
 }
 
 // relyingParty works out the WebAuthn RP ID and origins from the issuer.

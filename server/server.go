@@ -269,7 +269,13 @@ func Run(ctx context.Context, c Config) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", api)
-	pages, err := web.New(web.Config{People: ppl, Tokens: svc, OAuth: oa, ClientIP: api.ClientIP, Secure: secureCookies(c, issuer), Log: c.Log})
+	ups, upState, err := upstreams(c.People, issuer, mk)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("sign-in: %w", err)
+	}
+	pages, err := web.New(web.Config{People: ppl, Tokens: svc, OAuth: oa, ClientIP: api.ClientIP, Secure: secureCookies(c, issuer), Log: c.Log,
+		Upstreams: ups, UpstreamState: upState})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("pages: %w", err)

@@ -29,6 +29,7 @@ import (
 
 	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
+	"github.com/latchkey/latchkey/people/upstream"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -53,6 +54,11 @@ type Config struct {
 	// or behind a TLS-terminating proxy).
 	Secure bool
 	Log    *slog.Logger
+	// Upstreams are the OpenID Connect providers the sign-in page offers
+	// ("Sign in with <name>"); UpstreamState seals their state cookie
+	// (required with Upstreams).
+	Upstreams     []*upstream.Provider
+	UpstreamState *upstream.Codec
 }
 
 // Handler serves the pages.
@@ -67,7 +73,10 @@ type Handler struct {
 	mux      *http.ServeMux
 	cop      *http.CrossOriginProtection
 
-	sessionCookie, csrfCookie, signinCookie, authzCookie string
+	upstreams     []*upstream.Provider
+	upstreamState *upstream.Codec
+
+	sessionCookie, csrfCookie, signinCookie, authzCookie, upstreamCookie string
 }
 
 // Content-Security-Policy of every page: no inline script or style, no
@@ -79,10 +88,15 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 func New(c Config) (*Handler, error) {
 	h := &Handler{people: c.People, tokens: c.Tokens, oauth: c.OAuth, clientIP: c.ClientIP, secure: c.Secure, log: c.Log,
 		mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(),
-		sessionCookie: "latchkey_session", csrfCookie: "latchkey_csrf", signinCookie: "latchkey_signin", authzCookie: "latchkey_authz"}
+		upstreams: c.Upstreams, upstreamState: c.UpstreamState,
+		sessionCookie: "latchkey_session", csrfCookie: "latchkey_csrf", signinCookie: "latchkey_signin", authzCookie: "latchkey_authz",
+		upstreamCookie: "latchkey_upstream"}
 	if h.secure {
 		h.sessionCookie, h.csrfCookie, h.signinCookie = "__Host-latchkey_session", "__Host-latchkey_csrf", "__Host-latchkey_signin"
-		h.authzCookie = "__Host-latchkey_authz"
+		h.authzCookie, h.upstreamCookie = "__Host-latchkey_authz", "__Host-latchkey_upstream"
+	}
+	if len(h.upstreams) > 0 && h.upstreamState == nil {
+		return nil, errors.New("web: upstream providers need an UpstreamState codec")
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -134,6 +148,8 @@ func New(c Config) (*Handler, error) {
 		"POST /login/passkey":                h.passkeyLogin,
 		"POST /login/verify/passkey/options": h.passkeySecondOptions,
 		"POST /login/verify/passkey":         h.passkeySecond,
+		"GET /login/upstream/{id}":           h.upstreamStart,
+		"GET /login/upstream/{id}/callback":  h.upstreamCallback,
 		"POST /logout":                       h.logout,
 		"GET /oauth2/authorize":              h.authorizePage,
 		"POST /oauth2/authorize":             h.authorizeForm,
@@ -424,7 +440,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) error {
 	ret := safeReturn(r.URL.Query().Get("return_to"))
 	allowFormTarget(w, h.returnTarget(r, ret))
 	h.render(w, r, http.StatusOK, "login", h.data(w, r, map[string]any{"Title": "Sign in",
-		"ReturnTo": ret, "Passkeys": h.people.PasskeysEnabled()}))
+		"ReturnTo": ret, "Passkeys": h.people.PasskeysEnabled(), "Upstreams": h.upstreamLinks(ret)}))
 	return nil
 }
 
@@ -447,7 +463,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 		}
 		allowFormTarget(w, h.returnTarget(r, returnTo))
 		h.render(w, r, status, "login", h.data(w, r, map[string]any{"Title": "Sign in", "Error": msg,
-			"ReturnTo": returnTo, "Username": req.Username, "Passkeys": h.people.PasskeysEnabled()}))
+			"ReturnTo": returnTo, "Username": req.Username, "Passkeys": h.people.PasskeysEnabled(), "Upstreams": h.upstreamLinks(returnTo)}))
 		return nil
 	}
 	if res.Pending != nil {

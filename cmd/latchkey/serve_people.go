@@ -14,16 +14,18 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/latchkey/latchkey/people/ldapdir"
+	"github.com/latchkey/latchkey/people/upstream"
 	"github.com/latchkey/latchkey/server"
 )
 
 // fileConfig is the optional YAML configuration file (--config,
 // LATCHKEY_CONFIG). It holds what does not fit a flag: the directory and its
-// group → permissions mapping, session lifetimes, passkeys. Environment
+// group → permissions mapping, upstream OpenID Connect providers, session lifetimes, passkeys. Environment
 // variables override single fields.
 type fileConfig struct {
-	LDAP     *ldapFile `yaml:"ldap"`
-	Sessions struct {
+	LDAP          *ldapFile  `yaml:"ldap"`
+	OIDCProviders []oidcFile `yaml:"oidc_providers"`
+	Sessions      struct {
 		IdleTimeout     string `yaml:"idle_timeout"`
 		AbsoluteTimeout string `yaml:"absolute_timeout"`
 		SecureCookies   bool   `yaml:"secure_cookies"`
@@ -55,13 +57,54 @@ type ldapFile struct {
 	Timeout          string              `yaml:"timeout"`
 }
 
+// oidcFile is one upstream OpenID Connect provider of the sign-in page.
+// The client secret is never in the file: client_secret_env names the
+// environment variable holding it (or, with the _FILE suffix, a file).
+type oidcFile struct {
+	ID               string              `yaml:"id"`
+	Name             string              `yaml:"name"`
+	Issuer           string              `yaml:"issuer"`
+	ClientID         string              `yaml:"client_id"`
+	ClientSecretEnv  string              `yaml:"client_secret_env"`
+	Scopes           []string            `yaml:"scopes"`
+	UsernameClaim    string              `yaml:"username_claim"`
+	GroupsClaim      string              `yaml:"groups_claim"`
+	GroupPermissions map[string][]string `yaml:"group_permissions"`
+}
+
+// oidcConfigs turns the file's oidc_providers into provider configs.
+func oidcConfigs(fs []oidcFile, env func(string) string) ([]upstream.Config, error) {
+	var out []upstream.Config
+	for _, f := range fs {
+		c := upstream.Config{ID: f.ID, Name: f.Name, Issuer: f.Issuer, ClientID: f.ClientID, Scopes: f.Scopes,
+			UsernameClaim: f.UsernameClaim, GroupsClaim: f.GroupsClaim, GroupPermissions: f.GroupPermissions,
+			RedirectURL: "-"} // set by the server from the issuer
+		if f.ClientSecretEnv != "" {
+			v, err := secretFromEnv(env, f.ClientSecretEnv)
+			if err != nil {
+				return nil, fmt.Errorf("oidc provider %s: %w", f.ID, err)
+			}
+			if v == "" {
+				return nil, fmt.Errorf("oidc provider %s: %s (or %s_FILE) is empty", f.ID, f.ClientSecretEnv, f.ClientSecretEnv)
+			}
+			c.ClientSecret = v
+		}
+		if err := c.Validate(); err != nil {
+			return nil, err
+		}
+		c.RedirectURL = ""
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // peopleFlags are serve's sign-in flags.
 type peopleFlags struct {
 	config *string
 }
 
 func addPeopleFlags(fs *flag.FlagSet, env func(string) string) *peopleFlags {
-	return &peopleFlags{config: fs.String("config", env("LATCHKEY_CONFIG"), "YAML configuration file: ldap, sessions, webauthn sections (env LATCHKEY_CONFIG)")}
+	return &peopleFlags{config: fs.String("config", env("LATCHKEY_CONFIG"), "YAML configuration file: ldap, oidc_providers, sessions, webauthn sections (env LATCHKEY_CONFIG)")}
 }
 
 // readFileConfig parses the YAML file, refusing unknown fields.
@@ -116,6 +159,14 @@ func (pf *peopleFlags) apply(cfg *server.Config, env func(string) string) error 
 	cfg.People.Origins = fc.WebAuthn.Origins
 	if v := env("LATCHKEY_WEBAUTHN_ORIGINS"); v != "" {
 		cfg.People.Origins = splitList(v)
+	}
+	if cfg.People.Upstreams, err = oidcConfigs(fc.OIDCProviders, env); err != nil {
+		return err
+	}
+	if v := env("LATCHKEY_OUTBOUND_ALLOW_PRIVATE"); v != "" {
+		if cfg.People.OutboundAllowPrivate, err = strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("LATCHKEY_OUTBOUND_ALLOW_PRIVATE: %q is not true or false", v)
+		}
 	}
 	lc, err := ldapConfig(fc.LDAP, env)
 	if err != nil || lc == nil {
