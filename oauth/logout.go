@@ -2,8 +2,8 @@ package oauth
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"github.com/latchkey/latchkey/internal/outbound"
 	"io"
 	"net"
 	"net/http"
@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/latchkey/latchkey/signer"
@@ -178,9 +177,9 @@ func (s *Service) postLogout(ctx context.Context, uri, tok string) error {
 	return nil
 }
 
-// errPrivateAddress refuses an outbound connection to a loopback, private,
-// link-local or otherwise internal address.
-var errPrivateAddress = errors.New("outbound connection to a non-public address refused")
+// errPrivateAddress refuses an outbound connection to a non-public
+// address.
+var errPrivateAddress = outbound.ErrPrivateAddress
 
 // OutboundClient returns the HTTP client of calls latchkey makes to URLs
 // that apps registered: a 5 s timeout, no redirects followed, no proxy
@@ -189,16 +188,7 @@ var errPrivateAddress = errors.New("outbound connection to a non-public address 
 // address, checked on the address actually dialled (after DNS, so a name
 // resolving inside the network is refused as well).
 func OutboundClient(allowPrivate bool) *http.Client {
-	d := &net.Dialer{Timeout: BackchannelTimeout}
-	if !allowPrivate {
-		d.Control = func(_, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !publicAddr(ap.Addr()) {
-				return errPrivateAddress
-			}
-			return nil
-		}
-	}
+	d := outbound.Guard(&net.Dialer{Timeout: BackchannelTimeout}, allowPrivate)
 	return &http.Client{
 		Timeout:       BackchannelTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -207,16 +197,5 @@ func OutboundClient(allowPrivate bool) *http.Client {
 	}
 }
 
-// sharedSpace (RFC 6598) and thisNetwork (RFC 1122) are not public
-// though netip counts them as global unicast.
-var (
-	sharedSpace = netip.MustParsePrefix("100.64.0.0/10")
-	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
-)
-
 // publicAddr reports whether a is a public unicast address.
-func publicAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	return a.IsValid() && a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() && !a.IsLinkLocalUnicast() &&
-		!sharedSpace.Contains(a) && !thisNetwork.Contains(a)
-}
+func publicAddr(a netip.Addr) bool { return outbound.PublicAddr(a) }

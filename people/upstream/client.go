@@ -2,12 +2,12 @@ package upstream
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
-	"syscall"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/outbound"
 )
 
 // NewHTTPClient returns the client latchkey reaches providers with:
@@ -16,10 +16,7 @@ import (
 // private, link-local or unspecified addresses, checked on the address
 // actually dialled (after DNS, on every redirect).
 func NewHTTPClient(allowPrivate bool) *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		d.Control = refusePrivate
-	}
+	d := outbound.Guard(&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}, allowPrivate)
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           d.DialContext,
@@ -39,43 +36,7 @@ func NewHTTPClient(allowPrivate bool) *http.Client {
 }
 
 // ErrPrivateAddress refuses a connection to a non-public address.
-var ErrPrivateAddress = errors.New("refusing to connect to a loopback or private address (set LATCHKEY_OUTBOUND_ALLOW_PRIVATE=true to allow)")
-
-func refusePrivate(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return fmt.Errorf("%w: %s", ErrPrivateAddress, host)
-	}
-	if !PublicAddr(ip) {
-		return fmt.Errorf("%w: %s", ErrPrivateAddress, ip)
-	}
-	return nil
-}
+var ErrPrivateAddress = outbound.ErrPrivateAddress
 
 // PublicAddr reports whether ip is a public unicast address.
-func PublicAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsMulticast() || ip.IsUnspecified() || ip.IsInterfaceLocalMulticast() {
-		return false
-	}
-	for _, p := range blocked {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
-}
-
-var blocked = []netip.Prefix{
-	netip.MustParsePrefix("100.64.0.0/10"), // carrier-grade NAT
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("192.0.0.0/24"),
-	netip.MustParsePrefix("198.18.0.0/15"),
-	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b::/96"), // NAT64 of anything, private included
-}
+func PublicAddr(ip netip.Addr) bool { return outbound.PublicAddr(ip) }
