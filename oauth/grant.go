@@ -262,8 +262,14 @@ func (s *Service) refresh(ctx context.Context, c *Client, p *token.Principal, fo
 	}
 	switch err := s.grants.RotateRefresh(ctx, d[:], now, sealed, next); {
 	case errors.Is(err, ErrRotated):
-		// Another request rotated it first: the grace or a reuse.
+		// Another request rotated it first, while this one held it as
+		// current: a concurrent duplicate, not the replay of a spent
+		// token. Without a grace it just loses (RT-02: exactly one
+		// success); with one it gets the winner's pair.
 		s.dropAccess(ctx, res)
+		if s.grace <= 0 {
+			return nil, errRefresh
+		}
 		if rt, err = s.grants.RefreshToken(ctx, d[:]); err != nil {
 			return nil, unavailable(err, "get refresh token")
 		}
