@@ -267,7 +267,7 @@ func TestAS07_CodeBoundToClientAndRedirect(t *testing.T) {
 		},
 		"no verifier": func(code, _ string) tokenAnswer { return c.redeem(t, code, "") },
 		"tampered code": func(code, verifier string) tokenAnswer {
-			return c.redeem(t, code[:len(code)-1]+"x", verifier)
+			return c.redeem(t, changeLast(code), verifier)
 		},
 	}
 	for name, try := range cases {
