@@ -66,6 +66,15 @@ type Session struct {
 	IP            string          `json:"ip,omitempty"`
 	UserAgent     string          `json:"user_agent,omitempty"`
 	Factors       []SessionFactor `json:"factors"`
+	// Apps are the apps signed in through this session (they got a grant
+	// in it); back-channel logout tells them when it ends.
+	Apps []SessionApp `json:"apps"`
+}
+
+// SessionApp is an app a session signed in to.
+type SessionApp struct {
+	ClientID string `json:"client_id"`
+	Name     string `json:"name,omitempty"`
 }
 
 // SessionList is the answer of GET /v1/users/{id}/sessions.

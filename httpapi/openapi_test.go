@@ -238,6 +238,7 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"Factors", reflect.TypeFor[api.Factors](), true, nil},
 		{"PasskeySummary", reflect.TypeFor[api.PasskeySummary](), true, nil},
 		{"SessionFactor", reflect.TypeFor[api.SessionFactor](), true, nil},
+		{"SessionApp", reflect.TypeFor[api.SessionApp](), true, nil},
 		{"Session", reflect.TypeFor[api.Session](), true, nil},
 		{"SessionList", reflect.TypeFor[api.SessionList](), true, nil},
 		{"SessionsEnded", reflect.TypeFor[api.SessionsEnded](), true, nil},

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/token"
 )
@@ -126,19 +127,28 @@ func (h *Handler) sessions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var apps map[string][]oauth.SessionApp
+	if h.oauth != nil {
+		if apps, err = h.oauth.SessionApps(r.Context(), actorFrom(r.Context()), r.PathValue("id")); err != nil {
+			return err
+		}
+	}
 	out := api.SessionList{Items: make([]api.Session, 0, len(ss))}
 	for _, s := range ss {
-		out.Items = append(out.Items, apiSession(s))
+		out.Items = append(out.Items, apiSession(s, apps[s.ID]))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
 // apiSession renders a session (never its cookie).
-func apiSession(s *people.Session) api.Session {
+func apiSession(s *people.Session, apps []oauth.SessionApp) api.Session {
 	out := api.Session{ID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt.UTC(), LastSeenAt: s.LastSeenAt.UTC(),
 		ExpiresAt: s.ExpiresAt.UTC(), IdleExpiresAt: s.IdleExpiresAt.UTC(), IP: s.IP, UserAgent: s.UserAgent,
-		Factors: make([]api.SessionFactor, 0, len(s.Factors))}
+		Factors: make([]api.SessionFactor, 0, len(s.Factors)), Apps: make([]api.SessionApp, 0, len(apps))}
+	for _, a := range apps {
+		out.Apps = append(out.Apps, api.SessionApp{ClientID: a.ClientID, Name: a.ClientName})
+	}
 	for _, f := range s.Factors {
 		out.Factors = append(out.Factors, api.SessionFactor{Method: f.Method, At: f.At.UTC()})
 	}

@@ -487,6 +487,54 @@ func (s *Service) liveGrants(ctx context.Context, f GrantFilter) ([]GrantInfo, e
 	return out, nil
 }
 
+// SessionApp is an app a sign-in session let in: it got a grant (and an
+// ID token, for openid) through that session, and is told by back-channel
+// logout when the session ends.
+type SessionApp struct {
+	ClientID   string
+	ClientName string
+}
+
+// SessionApps returns, per session ID, the apps user userID signed in to
+// through that session, in the order they were first let in. Grants
+// revoked since still count: the app may still hold a sign-in of its own,
+// and it is the one that back-channel logout tells.
+func (s *Service) SessionApps(ctx context.Context, a *token.Actor, userID string) (map[string][]SessionApp, error) {
+	if err := s.mayManageGrants(ctx, a, userID, "session.list"); err != nil {
+		return nil, err
+	}
+	out := map[string][]SessionApp{}
+	if s.grants == nil {
+		return out, nil
+	}
+	names := map[string]string{}
+	f := GrantFilter{UserID: userID, Limit: 200}
+	for {
+		gs, err := s.grants.Grants(ctx, f)
+		if err != nil {
+			return nil, unavailable(err, "list grants")
+		}
+		for _, g := range gs {
+			if g.SessionID == "" || slices.ContainsFunc(out[g.SessionID], func(x SessionApp) bool { return x.ClientID == g.ClientID }) {
+				continue
+			}
+			name, ok := names[g.ClientID]
+			if !ok {
+				if p, err := s.tokens.LivePrincipal(ctx, token.App, g.ClientID); err == nil {
+					name = p.Name
+				}
+				names[g.ClientID] = name
+			}
+			out[g.SessionID] = append(out[g.SessionID], SessionApp{ClientID: g.ClientID, ClientName: name})
+		}
+		if len(gs) < f.Limit {
+			break
+		}
+		f.After = gs[len(gs)-1].ID
+	}
+	return out, nil
+}
+
 // RevokeUserGrant revokes grant grantID of user userID: its refresh and
 // access tokens die at once, everywhere. The consent stays unless it was
 // the user's last grant to that client (then the next sign-in asks again).

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -300,6 +301,51 @@ func TestOIDC_BackchannelLogoutEverywhere(t *testing.T) {
 	checkLogoutToken(t, a.s.URL, a.wiki.next(t), "wiki", "")
 	if a.b.signedIn() || other.signedIn() {
 		t.Error("a session survived")
+	}
+}
+
+// TestOIDC_SessionsListTheirApps: a user's sessions list the apps each
+// one signed in to, in the API (for the user and for an admin) and on
+// /ui/me; a session that let no app in lists none.
+func TestOIDC_SessionsListTheirApps(t *testing.T) {
+	a := newSSOApps(t, 0)
+	_, c := a.signIn(t, a.b, "shop")
+	a.signIn(t, a.b, "wiki")
+	a.signIn(t, a.b, "shop") // twice: listed once
+	other := newBrowser(t, a.s.URL, nil)
+	other.mustLogin("alice", alicePassword)
+	r := a.s.doJSON(t, http.MethodGet, "/v1/users/alice/sessions", a.s.Root, "")
+	var l struct {
+		Items []struct {
+			ID   string `json:"id"`
+			Apps []struct {
+				ClientID string `json:"client_id"`
+				Name     string `json:"name"`
+			} `json:"apps"`
+		} `json:"items"`
+	}
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &l) != nil || len(l.Items) != 2 {
+		t.Fatalf("sessions: %d %s", r.Status, r.Body)
+	}
+	for _, it := range l.Items {
+		var ids []string
+		for _, app := range it.Apps {
+			ids = append(ids, app.ClientID+"="+app.Name)
+		}
+		want := ""
+		if it.ID == c["sid"] {
+			want = "shop=shop wiki=wiki"
+		}
+		if got := strings.Join(ids, " "); got != want {
+			t.Errorf("session %s (sid %v): apps %q, want %q", it.ID, c["sid"], got, want)
+		}
+	}
+	page := a.b.get("/ui/me")
+	if page.Status != http.StatusOK || !strings.Contains(string(page.Body), `<span class="app">shop</span> <span class="app">wiki</span>`) {
+		t.Errorf("/ui/me does not list the session's apps: %d", page.Status)
+	}
+	if p := other.get("/ui/me"); !strings.Contains(string(p.Body), `<span class="muted">none</span>`) {
+		t.Errorf("/ui/me of the session without apps: %d", p.Status)
 	}
 }
 

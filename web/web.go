@@ -673,13 +673,17 @@ func (h *Handler) mePage(w http.ResponseWriter, r *http.Request, sess *people.Se
 		return err
 	}
 	var grants []oauth.GrantInfo
+	var apps map[string][]oauth.SessionApp
 	if h.oauth != nil {
 		if grants, err = h.oauth.UserGrants(r.Context(), a, sess.UserID); err != nil {
 			return err
 		}
+		if apps, err = h.oauth.SessionApps(r.Context(), a, sess.UserID); err != nil {
+			return err
+		}
 	}
 	h.render(w, r, status, "me", h.data(w, r, map[string]any{"Title": "Your account", "User": user, "Session": sess,
-		"Factors": f, "Sessions": sessions, "PasskeysEnabled": h.people.PasskeysEnabled(), "OAuth": h.oauth != nil, "Grants": grants,
+		"Factors": f, "Sessions": sessions, "PasskeysEnabled": h.people.PasskeysEnabled(), "OAuth": h.oauth != nil, "Grants": grants, "SessionApps": apps,
 		"SteppedUp": people.SteppedUp(sess, h.people.Now()), "Notice": notice, "Error": errMsg}))
 	return nil
 }

@@ -28,10 +28,10 @@ func sessionsList(c *cli, f *cmdFlags, args []string) error {
 	if f.json {
 		return c.printJSON(l)
 	}
-	t := newTable(c.stdout, "ID", "CREATED", "LAST SEEN", "EXPIRES", "IDLE EXPIRES", "FACTORS", "IP", "USER AGENT")
+	t := newTable(c.stdout, "ID", "CREATED", "LAST SEEN", "EXPIRES", "IDLE EXPIRES", "FACTORS", "APPS", "IP", "USER AGENT")
 	for _, s := range l.Items {
 		t.row(s.ID, timeString(s.CreatedAt), timeString(s.LastSeenAt), timeString(s.ExpiresAt), timeString(s.IdleExpiresAt),
-			sessionFactors(s.Factors), s.IP, s.UserAgent)
+			sessionFactors(s.Factors), sessionApps(s.Apps), s.IP, s.UserAgent)
 	}
 	return t.flush()
 }
@@ -44,6 +44,15 @@ func sessionFactors(fs []api.SessionFactor) string {
 		methods[i] = f.Method
 	}
 	return list(methods)
+}
+
+// sessionApps lists the client IDs of the apps a session signed in to.
+func sessionApps(as []api.SessionApp) string {
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.ClientID
+	}
+	return list(ids)
 }
 
 func sessionsEnd(c *cli, f *cmdFlags, args []string) error {

@@ -73,7 +73,8 @@ func newPeopleServer(t *testing.T) *fakeServer {
 	}))
 	mux.HandleFunc("GET /v1/users/{id}/sessions", user(func(w http.ResponseWriter, r *http.Request) {
 		reply(w, 200, api.SessionList{Items: []api.Session{{ID: "ses_1", UserID: r.PathValue("id"), CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0, IdleExpiresAt: t0,
-			IP: "203.0.113.5", UserAgent: "Firefox\x1b[31m", Factors: []api.SessionFactor{{Method: "pwd", At: t0}, {Method: "otp", At: t0}}}}})
+			IP: "203.0.113.5", UserAgent: "Firefox\x1b[31m", Factors: []api.SessionFactor{{Method: "pwd", At: t0}, {Method: "otp", At: t0}},
+			Apps: []api.SessionApp{{ClientID: "shop", Name: "Shop"}, {ClientID: "wiki"}}}}})
 	}))
 	mux.HandleFunc("DELETE /v1/users/{id}/sessions/{sid}", noContent)
 	mux.HandleFunc("DELETE /v1/users/{id}/sessions", user(func(w http.ResponseWriter, r *http.Request) {
@@ -202,8 +203,8 @@ func TestPeopleCommands(t *testing.T) {
 			wantOut: []string{"Source:         local", "Password:       yes, set 2026-01-02T03:04:05Z", "TOTP:           active", "Recovery codes: 9 left", "Passkeys:       1",
 				"PASSKEY  NAME     CREATED               LAST USED\ncred_1   YubiKey  2026-01-02T03:04:05Z  never\n"}},
 		{name: "sessions list/table", args: []string{"users", "sessions", "list", "alice"},
-			wantOut: []string{"ID     CREATED               LAST SEEN             EXPIRES               IDLE EXPIRES          FACTORS  IP           USER AGENT\n" +
-				"ses_1  2026-01-02T03:04:05Z  2026-01-02T03:04:05Z  2026-01-02T03:04:05Z  2026-01-02T03:04:05Z  pwd,otp  203.0.113.5  Firefox [31m\n"}},
+			wantOut: []string{"ID     CREATED               LAST SEEN             EXPIRES               IDLE EXPIRES          FACTORS  APPS       IP           USER AGENT\n" +
+				"ses_1  2026-01-02T03:04:05Z  2026-01-02T03:04:05Z  2026-01-02T03:04:05Z  2026-01-02T03:04:05Z  pwd,otp  shop,wiki  203.0.113.5  Firefox [31m\n"}},
 		{name: "sessions list/unknown user", args: []string{"users", "sessions", "list", "bob"}, wantCode: 3, wantErr: []string{"404 user_not_found"}},
 		{name: "sessions end", args: []string{"users", "sessions", "end", "alice", "ses/1"}, wantOut: []string{"Ended session ses/1 of user alice."},
 			check: func(t *testing.T, r recorded) {
