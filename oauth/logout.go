@@ -131,15 +131,41 @@ func (s *Service) SessionEnded(ctx context.Context, userID, sessionID string, al
 const defaultGrantList = 100
 
 // WaitBackchannel waits until every back-channel logout delivery started
-// so far is done (for shutdown and tests).
+// so far is done (for tests).
 func (s *Service) WaitBackchannel() { s.bcWG.Wait() }
+
+// DrainBackchannel is for shutdown: deliveries waiting for a retry make
+// their next attempt at once (and it is their last), and it waits for
+// all of them until ctx ends. It returns the number of deliveries still
+// unfinished then; they are logged as abandoned by the delivery itself
+// once its attempt ends.
+func (s *Service) DrainBackchannel(ctx context.Context) int {
+	s.bcOnce.Do(func() { close(s.bcDrain) })
+	done := make(chan struct{})
+	go func() { s.bcWG.Wait(); close(done) }()
+	select {
+	case <-done:
+		return 0
+	case <-ctx.Done():
+		return int(s.bcPending.Load())
+	}
+}
 
 // deliverLogout POSTs a fresh logout token for each attempt of the
 // schedule until one is answered 2xx.
 func (s *Service) deliverLogout(ctx context.Context, clientID, uri, userID, sessionID string) {
+	s.bcPending.Add(1)
+	defer s.bcPending.Add(-1)
 	for i, delay := range s.bcRetries {
+		last := i == len(s.bcRetries)-1
 		if delay > 0 {
-			time.Sleep(delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-s.bcDrain:
+				t.Stop()
+				last = true
+			}
 		}
 		now := time.Now()
 		tok, err := signer.IssueLogoutToken(s.signer.Ring(), signer.LogoutClaims{Issuer: s.issuer, Audience: clientID,
@@ -151,6 +177,11 @@ func (s *Service) deliverLogout(ctx context.Context, clientID, uri, userID, sess
 		err = s.postLogout(ctx, uri, tok)
 		if err == nil {
 			s.log.Info("back-channel logout delivered", "client", clientID, "user", userID, "session", sessionID, "attempt", i+1)
+			return
+		}
+		if last {
+			s.log.Error("back-channel logout abandoned: the app was not told", "client", clientID, "user", userID,
+				"session", sessionID, "attempts", i+1, "err", err)
 			return
 		}
 		s.log.Warn("back-channel logout failed", "client", clientID, "user", userID, "session", sessionID, "attempt", i+1, "err", err)

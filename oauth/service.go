@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -112,10 +113,14 @@ type Service struct {
 	issuer string
 	ttl    time.Duration
 	log    *slog.Logger
-	// bcRetries, bcClient and bcWG deliver back-channel logout tokens.
+	// bcRetries, bcClient and bcWG deliver back-channel logout tokens;
+	// bcDrain is closed when the server shuts down (DrainBackchannel).
 	bcRetries []time.Duration
 	bcClient  *http.Client
 	bcWG      sync.WaitGroup
+	bcDrain   chan struct{}
+	bcOnce    sync.Once
+	bcPending atomic.Int32
 }
 
 // New returns a Service.
@@ -146,6 +151,7 @@ func New(c Config) *Service {
 		s.bcRetries = DefaultBackchannelRetries
 	}
 	s.bcClient = OutboundClient(c.OutboundAllowPrivate)
+	s.bcDrain = make(chan struct{})
 	s.clients = otter.Must(&otter.Options[string, *Client]{
 		MaximumSize:      10_000,
 		ExpiryCalculator: otter.ExpiryWriting[string, *Client](ClientCacheAge),

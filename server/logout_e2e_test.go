@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -67,8 +68,14 @@ type ssoApps struct {
 
 func newSSOApps(t *testing.T, shopFails int32) *ssoApps {
 	t.Helper()
-	s := startServer(t, server.Config{OAuth: server.OAuthConfig{OutboundAllowPrivate: true,
-		BackchannelRetries: []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond}}})
+	return newSSOAppsRetrying(t, shopFails, []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond})
+}
+
+// newSSOAppsRetrying is newSSOApps with the given back-channel retry
+// schedule.
+func newSSOAppsRetrying(t *testing.T, shopFails int32, retries []time.Duration) *ssoApps {
+	t.Helper()
+	s := startServer(t, server.Config{OAuth: server.OAuthConfig{OutboundAllowPrivate: true, BackchannelRetries: retries}})
 	newUser(t, s, "alice", alicePassword)
 	a := &ssoApps{s: s, shop: newBCReceiver(t, shopFails), wiki: newBCReceiver(t, 0), secrets: map[string]string{}}
 	for id, rc := range map[string]*bcReceiver{"shop": a.shop, "wiki": a.wiki} {
@@ -372,5 +379,41 @@ func TestOIDC_BackchannelLogoutRetried(t *testing.T) {
 	checkLogoutToken(t, a.s.URL, a.shop.next(t), "shop", c["sid"].(string))
 	if n := a.shop.calls.Load(); n != 3 {
 		t.Errorf("%d deliveries, want 3 (two refused, one taken)", n)
+	}
+}
+
+// TestOIDC_BackchannelLogoutDrainedAtShutdown: a logout token waiting
+// for its retry when the server shuts down is tried once more at once,
+// not dropped with the process (the retry is an hour away here).
+func TestOIDC_BackchannelLogoutDrainedAtShutdown(t *testing.T) {
+	a := newSSOAppsRetrying(t, 1, []time.Duration{0, time.Hour})
+	_, c := a.signIn(t, a.b, "shop")
+	if r := a.b.post("/logout", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", r.Status)
+	}
+	for deadline := time.Now().Add(10 * time.Second); a.shop.calls.Load() < 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first delivery never came")
+		}
+	}
+	start := time.Now()
+	if err := a.s.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	select {
+	case tok := <-a.shop.tokens:
+		// The server is gone, and its JWKS with it; the other tests check
+		// signatures. This is the token of this session.
+		parts := strings.Split(tok, ".")
+		raw, _ := base64.RawURLEncoding.DecodeString(parts[min(1, len(parts)-1)])
+		var lc map[string]any
+		if json.Unmarshal(raw, &lc) != nil || lc["sid"] != c["sid"] || lc["aud"] != "shop" {
+			t.Errorf("logout token at shutdown: %s", raw)
+		}
+	default:
+		t.Fatalf("shutdown did not deliver the waiting logout token (%d calls)", a.shop.calls.Load())
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("shutdown took %v", d)
 	}
 }

@@ -351,6 +351,15 @@ func Run(ctx context.Context, c Config) error {
 	if serr := srv.Shutdown(sctx); serr != nil {
 		c.Log.Warn("graceful shutdown incomplete", "err", serr)
 	}
+	if oa != nil {
+		// Logouts waiting for a retry get their last attempt now, bounded
+		// by one delivery's timeout.
+		dctx, dcancel := context.WithTimeout(context.Background(), oauth.BackchannelTimeout+time.Second)
+		if n := oa.DrainBackchannel(dctx); n > 0 {
+			c.Log.Error("shutdown: back-channel logouts still undelivered", "count", n)
+		}
+		dcancel()
+	}
 	stopFlush()
 	<-flushed
 	if ferr := svc.Flush(sctx); ferr != nil {
