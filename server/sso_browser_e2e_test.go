@@ -95,7 +95,9 @@ func freeAddr(t *testing.T) string {
 // latchkey's session (RP-initiated logout with id_token_hint and state,
 // back at shop's /signed-out); wiki receives a logout token it verifies
 // (signature, typ, iss, aud, events, sid) and its page shows her signed
-// out. A forged logout token is refused with 400.
+// out. An ID token latchkey issued to wiki (signed, right aud) is no
+// logout token: the receiver answers 400 and ends nothing; so do an
+// empty, a malformed and an unsigned token.
 func TestSSOExampleAppsChromium(t *testing.T) {
 	browsertest.ExecPath(t) // fails, not skips, under LATCHKEY_TEST_REQUIRE_SERVICES=1
 	bin := buildSSOApp(t)
@@ -105,14 +107,14 @@ func TestSSOExampleAppsChromium(t *testing.T) {
 	if r := s.doJSON(t, "PATCH", "/v1/users/alice", s.Root, `{"name":"Alice Smith"}`); r.Status != http.StatusOK {
 		t.Fatalf("set alice's name: %d %.300s", r.Status, r.Body)
 	}
-	apps := map[string]*ssoApp{}
+	apps, secrets := map[string]*ssoApp{}, map[string]string{}
 	for _, id := range []string{"shop", "wiki"} {
 		addr := freeAddr(t)
 		base := "http://" + addr
 		p := createClient(t, s, `{"id":"`+id+`","name":"`+id+`","oauth":{"redirect_uris":["`+base+`/callback"],`+
 			`"post_logout_redirect_uris":["`+base+`/signed-out"],"backchannel_logout_uri":"`+base+`/backchannel-logout",`+
 			`"skip_consent":true}}`)
-		apps[id] = startSSOApp(t, bin, s.URL, id, p.ClientSecret, addr)
+		apps[id], secrets[id] = startSSOApp(t, bin, s.URL, id, p.ClientSecret, addr), p.ClientSecret
 	}
 	shop, wiki := apps["shop"], apps["wiki"]
 
@@ -154,6 +156,15 @@ func TestSSOExampleAppsChromium(t *testing.T) {
 		}
 	}
 
+	// An ID token of wiki, signed by latchkey, is not a logout token:
+	// wiki's receiver refuses it (typ, events, nonce) and logs no one out.
+	if code := postLogoutToken(t, wiki, wikiIDToken(t, s, wiki, secrets["wiki"])); code != http.StatusBadRequest {
+		t.Errorf("back-channel logout with an ID token: %d, want 400", code)
+	}
+	if got := status(wiki); got != "Signed in as Alice Smith" {
+		t.Fatalf("wiki after a refused logout token: %q", got)
+	}
+
 	// Sign out at shop: RP-initiated logout, back at shop's post-logout page.
 	if got := status(shop); got != "Signed in as Alice Smith" {
 		t.Fatalf("shop lost its session: %q", got)
@@ -182,18 +193,46 @@ func TestSSOExampleAppsChromium(t *testing.T) {
 	// The receiver refuses what is not a logout token of latchkey.
 	for name, tok := range map[string]string{"empty": "", "garbage": "a.b.c",
 		"unsigned": "eyJhbGciOiJub25lIiwidHlwIjoibG9nb3V0K2p3dCJ9.eyJzdWIiOiJhbGljZSJ9."} {
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, "POST", wiki.URL+"/backchannel-logout",
-			strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := http.DefaultClient.Do(req)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("back-channel logout with a %s token: %d, want 400", name, resp.StatusCode)
+		if code := postLogoutToken(t, wiki, tok); code != http.StatusBadRequest {
+			t.Errorf("back-channel logout with a %s token: %d, want 400", name, code)
 		}
 	}
+}
+
+// wikiIDToken signs alice in on a browser of its own and returns an ID
+// token latchkey issued to app (code flow with nonce at its /callback).
+func wikiIDToken(t *testing.T, s *testServer, app *ssoApp, secret string) string {
+	t.Helper()
+	b := newBrowser(t, s.URL, nil)
+	b.mustLogin("alice", alicePassword)
+	verifier, challenge := pkce(t)
+	back := authorize(t, b, url.Values{"response_type": {"code"}, "client_id": {"wiki"}, "redirect_uri": {app.URL + "/callback"},
+		"scope": {"openid"}, "nonce": {"n"}, "state": {"s"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}})
+	tk := postToken(t, s.URL, url.Values{"grant_type": {"authorization_code"}, "code": {back.Get("code")},
+		"redirect_uri": {app.URL + "/callback"}, "code_verifier": {verifier}}, "wiki", secret)
+	idt, _ := tk.Token["id_token"].(string)
+	if tk.Status != http.StatusOK || idt == "" {
+		t.Fatalf("wiki's token: %d %v", tk.Status, tk.Problem)
+	}
+	return idt
+}
+
+// postLogoutToken POSTs tok to app's back-channel logout receiver and
+// returns the status.
+func postLogoutToken(t *testing.T, app *ssoApp, tok string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "POST", app.URL+"/backchannel-logout",
+		strings.NewReader(url.Values{"logout_token": {tok}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
