@@ -19,6 +19,11 @@
 //                (its ID token validated likewise); prints {"token",
 //                "header", "claims", "userinfo", "refreshed",
 //                "refreshed_claims"}.
+//   STEP=logout  ID_TOKEN=... POST_LOGOUT_REDIRECT_URI=... [STATE=...]:
+//                buildEndSessionUrl (RP-Initiated Logout 1.0: the discovered
+//                end_session_endpoint with id_token_hint,
+//                post_logout_redirect_uri, state and the library's
+//                client_id); prints {"url", "end_session_endpoint"}.
 import * as client from 'openid-client'
 import { decodeProtectedHeader } from 'jose'
 import { env, issuerURL, main } from './lib.mjs'
@@ -66,7 +71,16 @@ main(async () => {
       }
       return out
     }
+    case 'logout': {
+      const params = {
+        id_token_hint: env('ID_TOKEN'),
+        post_logout_redirect_uri: env('POST_LOGOUT_REDIRECT_URI'),
+      }
+      if (process.env.STATE) params.state = process.env.STATE
+      const url = client.buildEndSessionUrl(config, params)
+      return { url: url.href, end_session_endpoint: config.serverMetadata().end_session_endpoint }
+    }
     default:
-      throw new Error('STEP must be url or redeem')
+      throw new Error('STEP must be url, redeem or logout')
   }
 })

@@ -20,7 +20,7 @@ var (
 )
 
 // oauthFlagNames are the flags that make an app an OAuth client.
-var oauthFlagNames = []string{"redirect-uri", "post-logout-redirect-uri", "grant", "token-auth", "audience", "skip-consent", "dpop-bound", "access-token-format", "jwks"}
+var oauthFlagNames = []string{"redirect-uri", "post-logout-redirect-uri", "backchannel-logout-uri", "grant", "token-auth", "audience", "skip-consent", "dpop-bound", "access-token-format", "jwks"}
 
 // appCommands are the subcommands of "latchkey apps" that only apps have.
 func appCommands() []subcommand {
@@ -39,6 +39,7 @@ func oauthFlags(f *cmdFlags) func() (*api.OAuthSettings, error) {
 	var redirects, logoutRedirects, grants, audiences listFlag
 	f.Var(&redirects, "redirect-uri", "OAuth redirect `URI` of the client (repeatable)")
 	f.Var(&logoutRedirects, "post-logout-redirect-uri", "`URI` the client may send users to after signing out (repeatable)")
+	backchannel := f.String("backchannel-logout-uri", "", "`URI` latchkey POSTs a logout token to when a user's sign-in session ends (OpenID Connect Back-Channel Logout)")
 	f.Var(commaList{&grants}, "grant", "OAuth grant `types`, comma-separated or repeated: "+strings.Join(oauthGrants, ", ")+
 		" (default client_credentials, or authorization_code,refresh_token with --redirect-uri)")
 	tokenAuth := f.String("token-auth", "", "token endpoint authentication `method`: "+strings.Join(oauthTokenAuths, "|")+
@@ -77,6 +78,7 @@ func oauthFlags(f *cmdFlags) func() (*api.OAuthSettings, error) {
 		return &api.OAuthSettings{
 			RedirectURIs:            redirects.vals,
 			PostLogoutRedirectURIs:  logoutRedirects.vals,
+			BackchannelLogoutURI:    *backchannel,
 			GrantTypes:              grants.vals,
 			TokenEndpointAuthMethod: *tokenAuth,
 			AccessTokenFormat:       *format,
