@@ -202,3 +202,35 @@ func TestAS10_AssertionReplayTwoNodesPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestJWT14_ProofsAndAssertionsAreNoAccessTokens: a DPoP proof (which
+// carries its own key in its header) and a client assertion (signed by a
+// key registered for a client) are refused as access tokens by the
+// verify API, the gateway, userinfo and introspection: no verifier takes a
+// key from the token or from a client's JWKS.
+func TestJWT14_ProofsAndAssertionsAreNoAccessTokens(t *testing.T) {
+	up := newUpstream(t)
+	s, gw := startGatewayServer(t, up, server.Config{})
+	kc := newKeyClient(t, s, "signer")
+	rs := createClient(t, s, `{"id":"orders-api","oauth":{"grant_types":["client_credentials"],"audiences":["default"]}}`)
+	d, _ := dpopKey(t)
+	for name, tok := range map[string]string{
+		"DPoP proof":       proofFor(t, d, "GET", gw+"/orders/1", "", ""),
+		"client assertion": kc.assertion(t, []string{s.URL + "/oauth2/token", "default"}, "jti-14"),
+	} {
+		if m := decodeMap(t, s.doJSON(t, http.MethodPost, "/v1/keys/verify", s.Root, `{"key":"`+tok+`"}`).Body); m["valid"] != false {
+			t.Errorf("verify API took a %s: %v", name, m)
+		}
+		if resp := gatewayGet(t, gw+"/orders/1", tok); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("gateway took a %s: %d", name, resp.StatusCode)
+		}
+		req, _ := http.NewRequest("GET", s.URL+"/oauth2/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("userinfo took a %s: %v %v", name, resp.StatusCode, err)
+		}
+		if _, m := introspect(t, s.URL, tok, "orders-api", rs.ClientSecret); m["active"] != false {
+			t.Errorf("introspection of a %s: %v", name, m)
+		}
+	}
+}
