@@ -16,10 +16,9 @@ import (
 
 // idToken signs the OpenID Connect ID token of grant g (OIDC Core §2,
 // §3.1.3.6): sub is the user ID (or the client's pairwise sub for it), aud
-// and azp the client, with the sign-in's
-// auth_time, amr and session (sid), the request's nonce, at_hash of the
-// access token, and the profile, email and groups claims the scopes ask
-// for.
+// and azp the client, with the sign-in's auth_time, amr and session (sid),
+// the request's nonce, at_hash of the access token, and the profile, email
+// and groups claims the scopes ask for.
 func (s *Service) idToken(ctx context.Context, g *Grant, scopes []string, nonce, accessToken string, now time.Time) (string, error) {
 	user, err := s.tokens.LivePrincipal(ctx, token.User, g.UserID)
 	if errors.Is(err, token.ErrNotFound) || (err == nil && user.Disabled) {
