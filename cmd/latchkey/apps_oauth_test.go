@@ -171,7 +171,7 @@ func TestOAuthAppCommands(t *testing.T) {
 		{name: "usage/unknown token auth", args: []string{"apps", "create", "web", "--token-auth", "basic"}, wantCode: 2, wantErr: []string{"--token-auth must be", `"basic"`}},
 		{name: "create/--subject-type pairwise", args: []string{"apps", "create", "shop", "--redirect-uri", "https://shop.example/cb", "--subject-type", "pairwise"},
 			secretOnce: true,
-			check: wantBody(map[string]any{"id": "shop", "oauth": map[string]any{"redirect_uris": []any{"https://shop.example/cb"}, "subject_type": "pairwise"}})},
+			check:      wantBody(map[string]any{"id": "shop", "oauth": map[string]any{"redirect_uris": []any{"https://shop.example/cb"}, "subject_type": "pairwise"}})},
 		{name: "usage/unknown subject type", args: []string{"apps", "create", "shop", "--subject-type", "secret"}, wantCode: 2, wantErr: []string{"--subject-type must be public or pairwise"}},
 		{name: "usage/unknown token format", args: []string{"apps", "create", "web", "--access-token-format", "paseto"}, wantCode: 2, wantErr: []string{"jwt or opaque"}},
 		{name: "usage/users have no oauth flags", args: []string{"users", "create", "alice", "--grant", "client_credentials"}, wantCode: 2, wantErr: []string{"-grant"}},
