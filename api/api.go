@@ -282,6 +282,8 @@ type Principal struct {
 	Email             string `json:"email,omitempty"`
 	EmailVerified     bool   `json:"email_verified,omitempty"`
 	PreferredUsername string `json:"preferred_username,omitempty"`
+	// Groups are a user's groups (the OpenID Connect groups claim).
+	Groups []string `json:"groups,omitempty"`
 	// OwnerRateLimits are shared by all keys of this principal.
 	OwnerRateLimits []RateLimit `json:"owner_ratelimits,omitempty"`
 	// OAuth, for an app that is an OAuth client: its settings; ClientID is
@@ -304,6 +306,8 @@ type CreatePrincipalRequest struct {
 	Email             string `json:"email,omitempty"`
 	EmailVerified     bool   `json:"email_verified,omitempty"`
 	PreferredUsername string `json:"preferred_username,omitempty"`
+	// Groups are a user's groups, short names (users only).
+	Groups []string `json:"groups,omitempty"`
 	// OAuth makes an app an OAuth client (apps only).
 	OAuth *OAuthSettings `json:"oauth,omitempty"`
 }
@@ -322,6 +326,8 @@ type UpdatePrincipalRequest struct {
 	Email             *string `json:"email,omitempty"`
 	EmailVerified     *bool   `json:"email_verified,omitempty"`
 	PreferredUsername *string `json:"preferred_username,omitempty"`
+	// Groups replaces a user's groups ([] removes them; users only).
+	Groups *[]string `json:"groups,omitempty"`
 	// OAuth replaces an app's OAuth settings (apps only; an app without
 	// them becomes an OAuth client, and the answer carries its secret).
 	OAuth *OAuthSettings `json:"oauth,omitempty"`

@@ -17,12 +17,16 @@ type OAuthSettings struct {
 	// client_secret_post, private_key_jwt, none (a public client).
 	TokenEndpointAuthMethod string `json:"token_endpoint_auth_method,omitempty"`
 	// AccessTokenFormat: jwt (default) or opaque.
-	AccessTokenFormat     string          `json:"access_token_format,omitempty"`
-	DPoPBoundAccessTokens bool            `json:"dpop_bound_access_tokens,omitempty"`
-	SkipConsent           bool            `json:"skip_consent,omitempty"`
-	BackchannelLogoutURI  string          `json:"backchannel_logout_uri,omitempty"`
-	Audiences             []string        `json:"audiences,omitempty"`
-	JWKS                  json.RawMessage `json:"jwks,omitempty"`
+	AccessTokenFormat     string `json:"access_token_format,omitempty"`
+	DPoPBoundAccessTokens bool   `json:"dpop_bound_access_tokens,omitempty"`
+	SkipConsent           bool   `json:"skip_consent,omitempty"`
+	BackchannelLogoutURI  string `json:"backchannel_logout_uri,omitempty"`
+	// SubjectType: public (default: sub is the user ID) or pairwise (OIDC
+	// Core §8: one sub per host of the redirect URIs, which must share
+	// one host).
+	SubjectType string          `json:"subject_type,omitempty"`
+	Audiences   []string        `json:"audiences,omitempty"`
+	JWKS        json.RawMessage `json:"jwks,omitempty"`
 }
 
 // ClientSecret is the answer of POST /v1/apps/{id}/secret: a new client

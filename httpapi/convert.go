@@ -117,6 +117,7 @@ func apiPrincipal(p *token.Principal) api.Principal {
 		Email:             p.Email,
 		EmailVerified:     p.EmailVerified,
 		PreferredUsername: p.PreferredUsername,
+		Groups:            p.Groups,
 	}
 }
 

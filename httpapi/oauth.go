@@ -16,7 +16,7 @@ func oauthSettings(s *api.OAuthSettings) oauth.Settings {
 		RedirectURIs: s.RedirectURIs, PostLogoutRedirectURIs: s.PostLogoutRedirectURIs, GrantTypes: s.GrantTypes,
 		TokenEndpointAuthMethod: s.TokenEndpointAuthMethod, AccessTokenFormat: s.AccessTokenFormat,
 		DPoPBoundAccessTokens: s.DPoPBoundAccessTokens, SkipConsent: s.SkipConsent,
-		BackchannelLogoutURI: s.BackchannelLogoutURI, Audiences: s.Audiences, JWKS: s.JWKS,
+		BackchannelLogoutURI: s.BackchannelLogoutURI, Audiences: s.Audiences, JWKS: s.JWKS, SubjectType: s.SubjectType,
 	}
 }
 
@@ -27,7 +27,7 @@ func apiOAuth(c *oauth.Client) *api.OAuthSettings {
 		RedirectURIs: s.RedirectURIs, PostLogoutRedirectURIs: s.PostLogoutRedirectURIs, GrantTypes: s.GrantTypes,
 		TokenEndpointAuthMethod: s.TokenEndpointAuthMethod, AccessTokenFormat: s.AccessTokenFormat,
 		DPoPBoundAccessTokens: s.DPoPBoundAccessTokens, SkipConsent: s.SkipConsent,
-		BackchannelLogoutURI: s.BackchannelLogoutURI, Audiences: s.Audiences, JWKS: s.JWKS,
+		BackchannelLogoutURI: s.BackchannelLogoutURI, Audiences: s.Audiences, JWKS: s.JWKS, SubjectType: s.SubjectType,
 	}
 }
 

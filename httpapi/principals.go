@@ -10,7 +10,7 @@ import (
 
 // profileNotAllowed answers an app given an OpenID Connect profile.
 func profileNotAllowed() error {
-	return badRequest("profile_not_allowed", "only users have email, email_verified and preferred_username")
+	return badRequest("profile_not_allowed", "only users have email, email_verified, preferred_username and groups")
 }
 
 func (h *Handler) createPrincipal(typ token.PrincipalType) handlerFunc {
@@ -22,7 +22,7 @@ func (h *Handler) createPrincipal(typ token.PrincipalType) handlerFunc {
 		if req.ID == "" {
 			return badRequest("missing_id", "field \"id\" is required: your system's identifier of this "+string(typ))
 		}
-		if typ != token.User && (req.Email != "" || req.EmailVerified || req.PreferredUsername != "") {
+		if typ != token.User && (req.Email != "" || req.EmailVerified || req.PreferredUsername != "" || len(req.Groups) > 0) {
 			return profileNotAllowed()
 		}
 		md := req.Metadata
@@ -35,7 +35,7 @@ func (h *Handler) createPrincipal(typ token.PrincipalType) handlerFunc {
 		}
 		params := token.CreatePrincipalParams{
 			Type: typ, ID: req.ID, Name: req.Name, Permissions: req.Permissions, Metadata: md, RateLimits: limits,
-			Email: req.Email, EmailVerified: req.EmailVerified, PreferredUsername: req.PreferredUsername,
+			Email: req.Email, EmailVerified: req.EmailVerified, PreferredUsername: req.PreferredUsername, Groups: req.Groups,
 		}
 		if req.OAuth != nil {
 			return h.createClientApp(w, r, typ, params, req.OAuth)
@@ -96,7 +96,7 @@ func (h *Handler) updatePrincipal(typ token.PrincipalType) handlerFunc {
 			return err
 		}
 		p := token.UpdatePrincipalParams{Name: req.Name, Permissions: req.Permissions, Disabled: req.Disabled, Metadata: req.Metadata,
-			Email: req.Email, EmailVerified: req.EmailVerified, PreferredUsername: req.PreferredUsername}
+			Email: req.Email, EmailVerified: req.EmailVerified, PreferredUsername: req.PreferredUsername, Groups: req.Groups}
 		var err error
 		if p.RateLimits, err = rateLimitsPtr("owner_ratelimits", req.OwnerRateLimits); err != nil {
 			return err
@@ -107,12 +107,12 @@ func (h *Handler) updatePrincipal(typ token.PrincipalType) handlerFunc {
 		if req.OAuth != nil && (typ != token.App || h.oauth == nil) {
 			return badRequest("oauth_not_allowed", "only apps can be OAuth clients")
 		}
-		if typ != token.User && (req.Email != nil || req.EmailVerified != nil || req.PreferredUsername != nil) {
+		if typ != token.User && (req.Email != nil || req.EmailVerified != nil || req.PreferredUsername != nil || req.Groups != nil) {
 			return profileNotAllowed()
 		}
 		var pr *token.Principal
 		if req.OAuth != nil && p.Name == nil && p.Permissions == nil && p.Disabled == nil && p.Metadata == nil && p.RateLimits == nil &&
-			p.Email == nil && p.EmailVerified == nil && p.PreferredUsername == nil {
+			p.Email == nil && p.EmailVerified == nil && p.PreferredUsername == nil && p.Groups == nil {
 			pr, err = h.svc.Principal(r.Context(), actorFrom(r.Context()), typ, r.PathValue("id"))
 		} else {
 			pr, err = h.svc.UpdatePrincipal(r.Context(), actorFrom(r.Context()), typ, r.PathValue("id"), p)

@@ -82,12 +82,15 @@ func (h *Handler) serverMetadata(w http.ResponseWriter, r *http.Request) error {
 			m.PushedAuthorizationRequestEndpoint = h.issuer + "/oauth2/par"
 			m.RequirePushedAuthorizationRequests = h.oauth.RequiresPAR()
 			m.UserinfoEndpoint = h.issuer + "/oauth2/userinfo"
-			m.ScopesSupported = []string{"openid", "profile", "email", "offline_access"}
-			m.SubjectTypesSupported = []string{"public"}
+			m.ScopesSupported = []string{"openid", "profile", "email", "groups", "offline_access"}
+			m.SubjectTypesSupported = []string{oauth.SubjectPublic}
+			if h.oauth.OffersPairwise() {
+				m.SubjectTypesSupported = append(m.SubjectTypesSupported, oauth.SubjectPairwise)
+			}
 			m.ACRValuesSupported = []string{oauth.ACRPassword, oauth.ACRMFA}
 			m.IDTokenSigningAlgValuesSupported = []string{signer.EdDSA, signer.ES256, signer.RS256}
 			m.ClaimsSupported = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "azp",
-				"at_hash", "name", "preferred_username", "email", "email_verified"}
+				"at_hash", "name", "preferred_username", "email", "email_verified", "groups"}
 			m.EndSessionEndpoint = h.issuer + "/oauth2/logout"
 			m.BackchannelLogoutSupported, m.BackchannelLogoutSessionSupported = true, true
 		}

@@ -26,7 +26,7 @@ const (
 )
 
 // OIDC scopes (OpenID Connect Core §5.4, §11).
-var oidcScopes = []string{"openid", "profile", "email", "offline_access"}
+var oidcScopes = []string{"openid", "profile", "email", "groups", "offline_access"}
 
 // IsOIDCScope reports whether sc is an OpenID Connect scope rather than a
 // permission.
@@ -198,7 +198,7 @@ func (s *Service) checkAuthParams(req *AuthRequest, params url.Values, fail func
 		}
 	}
 	if len(req.OIDCScopes) > 0 && !slices.Contains(req.OIDCScopes, "openid") {
-		return fail("invalid_scope", "profile, email and offline_access go with the openid scope")
+		return fail("invalid_scope", "profile, email, groups and offline_access go with the openid scope")
 	}
 	requested = slices.DeleteFunc(requested, IsOIDCScope)
 	scopes := []string{}

@@ -34,8 +34,9 @@ const BackchannelTimeout = 5 * time.Second
 
 // IDTokenHint is what a verified id_token_hint tells.
 type IDTokenHint struct {
-	// UserID is the token's sub.
-	UserID string
+	// Subject is the token's sub: the user ID, or a pairwise sub (see
+	// Service.HintNames).
+	Subject string
 	// ClientIDs is its aud.
 	ClientIDs []string
 	// SessionID is its sid ("" if it had none).
@@ -57,7 +58,24 @@ func (s *Service) CheckIDTokenHint(tok string) (*IDTokenHint, error) {
 	if err != nil {
 		return nil, ErrInvalidHint
 	}
-	return &IDTokenHint{UserID: c.Subject, ClientIDs: c.Audience, SessionID: c.SessionID}, nil
+	return &IDTokenHint{Subject: c.Subject, ClientIDs: c.Audience, SessionID: c.SessionID}, nil
+}
+
+// HintNames reports whether id_token_hint h is about user userID: its sub
+// is the one its audience's client is given for userID — the user ID, or
+// the client's pairwise sub, recomputed (a pairwise sub is never mapped
+// back from a table).
+func (s *Service) HintNames(ctx context.Context, h *IDTokenHint, userID string) bool {
+	if h == nil || userID == "" || len(h.ClientIDs) == 0 {
+		return false
+	}
+	for _, id := range h.ClientIDs {
+		sub, err := s.subjectFor(ctx, id, userID)
+		if err != nil || sub != h.Subject {
+			return false
+		}
+	}
+	return true
 }
 
 // ErrPostLogoutRedirect is CheckPostLogoutRedirect's error for a
@@ -122,7 +140,7 @@ func (s *Service) SessionEnded(ctx context.Context, userID, sessionID string, al
 		s.bcWG.Add(1)
 		go func() {
 			defer s.bcWG.Done()
-			s.deliverLogout(ctx, id, c.Settings.BackchannelLogoutURI, userID, sessionID)
+			s.deliverLogout(ctx, id, c.Settings.BackchannelLogoutURI, s.subjectOf(c, userID), sessionID)
 		}()
 	}
 }
@@ -151,9 +169,10 @@ func (s *Service) DrainBackchannel(ctx context.Context) int {
 	}
 }
 
-// deliverLogout POSTs a fresh logout token for each attempt of the
-// schedule until one is answered 2xx.
-func (s *Service) deliverLogout(ctx context.Context, clientID, uri, userID, sessionID string) {
+// deliverLogout POSTs a fresh logout token, with sub as the client knows
+// the user (a pairwise client's sub), for each attempt of the schedule
+// until one is answered 2xx.
+func (s *Service) deliverLogout(ctx context.Context, clientID, uri, sub, sessionID string) {
 	s.bcPending.Add(1)
 	defer s.bcPending.Add(-1)
 	for i, delay := range s.bcRetries {
@@ -169,22 +188,22 @@ func (s *Service) deliverLogout(ctx context.Context, clientID, uri, userID, sess
 		}
 		now := time.Now()
 		tok, err := signer.IssueLogoutToken(s.signer.Ring(), signer.LogoutClaims{Issuer: s.issuer, Audience: clientID,
-			Subject: userID, SessionID: sessionID, ID: token.NewID("lot", now)}, now)
+			Subject: sub, SessionID: sessionID, ID: token.NewID("lot", now)}, now)
 		if err != nil {
 			s.log.Error("back-channel logout: sign", "client", clientID, "err", err)
 			return
 		}
 		err = s.postLogout(ctx, uri, tok)
 		if err == nil {
-			s.log.Info("back-channel logout delivered", "client", clientID, "user", userID, "session", sessionID, "attempt", i+1)
+			s.log.Info("back-channel logout delivered", "client", clientID, "sub", sub, "session", sessionID, "attempt", i+1)
 			return
 		}
 		if last {
-			s.log.Error("back-channel logout abandoned: the app was not told", "client", clientID, "user", userID,
+			s.log.Error("back-channel logout abandoned: the app was not told", "client", clientID, "sub", sub,
 				"session", sessionID, "attempts", i+1, "err", err)
 			return
 		}
-		s.log.Warn("back-channel logout failed", "client", clientID, "user", userID, "session", sessionID, "attempt", i+1, "err", err)
+		s.log.Warn("back-channel logout failed", "client", clientID, "sub", sub, "session", sessionID, "attempt", i+1, "err", err)
 	}
 }
 

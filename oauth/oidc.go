@@ -15,9 +15,10 @@ import (
 )
 
 // idToken signs the OpenID Connect ID token of grant g (OIDC Core §2,
-// §3.1.3.6): sub is the user ID, aud and azp the client, with the sign-in's
-// auth_time, amr and session (sid), the request's nonce, at_hash of the
-// access token, and the profile and email claims the scopes ask for.
+// §3.1.3.6): sub is the user ID (or the client's pairwise sub for it), aud
+// and azp the client, with the sign-in's auth_time, amr and session (sid),
+// the request's nonce, at_hash of the access token, and the profile, email
+// and groups claims the scopes ask for.
 func (s *Service) idToken(ctx context.Context, g *Grant, scopes []string, nonce, accessToken string, now time.Time) (string, error) {
 	user, err := s.tokens.LivePrincipal(ctx, token.User, g.UserID)
 	if errors.Is(err, token.ErrNotFound) || (err == nil && user.Disabled) {
@@ -26,8 +27,12 @@ func (s *Service) idToken(ctx context.Context, g *Grant, scopes []string, nonce,
 	if err != nil {
 		return "", unavailable(err, "get user")
 	}
+	sub, err := s.subjectFor(ctx, g.ClientID, g.UserID)
+	if err != nil {
+		return "", unavailable(err, "get client")
+	}
 	ring := s.signer.Ring()
-	c := signer.IDClaims{Issuer: s.issuer, Subject: g.UserID, Audience: g.ClientID, AuthorizedParty: g.ClientID,
+	c := signer.IDClaims{Issuer: s.issuer, Subject: sub, Audience: g.ClientID, AuthorizedParty: g.ClientID,
 		Expiry: now.Add(s.ttl).Truncate(time.Second), AuthTime: g.AuthTime, Nonce: nonce, AMR: g.AMR,
 		SessionID: g.SessionID, ACR: acrOf(g.AMR), AccessTokenHash: signer.HalfHash(signer.SigningAlg(ring, now), accessToken),
 		Extra: userClaims(user, scopes)}
@@ -52,7 +57,8 @@ func acrOf(amr []string) string {
 }
 
 // userClaims are the claims of user that scopes ask for (OIDC Core §5.4):
-// profile → name, preferred_username; email → email, email_verified.
+// profile → name, preferred_username; email → email, email_verified;
+// groups → groups (the user's group names, [] for none).
 func userClaims(user *token.Principal, scopes []string) map[string]any {
 	m := map[string]any{}
 	if slices.Contains(scopes, "profile") {
@@ -68,6 +74,9 @@ func userClaims(user *token.Principal, scopes []string) map[string]any {
 			m["email"] = user.Email
 			m["email_verified"] = user.EmailVerified
 		}
+	}
+	if slices.Contains(scopes, "groups") {
+		m["groups"] = append([]string{}, user.Groups...)
 	}
 	return m
 }
@@ -99,7 +108,7 @@ func (s *Service) HandleUserinfo(w http.ResponseWriter, r *http.Request) error {
 	if r.URL.Query().Has("access_token") {
 		return fail("invalid_request", "access tokens do not belong in the URL")
 	}
-	var sub string
+	var sub, clientID string
 	var scopes []string
 	if strings.Count(tok, ".") == 2 {
 		claims := s.ownJWT(tok)
@@ -119,7 +128,7 @@ func (s *Service) HandleUserinfo(w http.ResponseWriter, r *http.Request) error {
 				return fail("invalid_dpop_proof", "the DPoP proof is not valid")
 			}
 		}
-		sub, scopes = claims.Subject, claims.Scope
+		sub, scopes, clientID = claims.Subject, claims.Scope, claims.ClientID
 	} else {
 		res, err := s.tokens.Verify(r.Context(), token.VerifyRequest{Key: tok, Keyspace: AccessKeyspace, DryRun: true, Probe: true})
 		if err != nil {
@@ -133,7 +142,7 @@ func (s *Service) HandleUserinfo(w http.ResponseWriter, r *http.Request) error {
 				return fail("invalid_dpop_proof", "a DPoP-bound token needs Authorization: DPoP and a valid proof")
 			}
 		}
-		sub, scopes = string(res.Key.Owner.Type)+":"+res.Key.Owner.ID, res.Key.Scopes
+		sub, scopes, clientID = string(res.Key.Owner.Type)+":"+res.Key.Owner.ID, res.Key.Scopes, OpaqueClientID(res.Key)
 	}
 	typ, id, _ := strings.Cut(sub, ":")
 	if typ != string(token.User) || !slices.Contains(scopes, "openid") {
@@ -147,7 +156,15 @@ func (s *Service) HandleUserinfo(w http.ResponseWriter, r *http.Request) error {
 		return unavailable(err, "get user")
 	}
 	out := userClaims(user, scopes)
-	out["sub"] = id
+	// The sub the client's ID tokens gave (OIDC Core §5.3.2: they must
+	// agree).
+	out["sub"], err = s.subjectFor(r.Context(), clientID, id)
+	if errors.Is(err, token.ErrNotFound) {
+		return fail("invalid_token", "the access token is not valid")
+	}
+	if err != nil {
+		return unavailable(err, "get client")
+	}
 	return writeAny(w, out)
 }
 

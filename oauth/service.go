@@ -82,7 +82,11 @@ type Config struct {
 	// private addresses (tests, and apps inside the network); off, only
 	// public addresses are dialled.
 	OutboundAllowPrivate bool
-	Log                  *slog.Logger
+	// PairwiseKey computes the pairwise subject identifiers of apps with
+	// subject_type pairwise; derived from the master key, the same on
+	// every node. Empty: no app may be pairwise.
+	PairwiseKey []byte
+	Log         *slog.Logger
 }
 
 // MaxRefreshTTL bounds the absolute lifetime of a grant's refresh tokens.
@@ -121,12 +125,15 @@ type Service struct {
 	bcDrain   chan struct{}
 	bcOnce    sync.Once
 	bcPending atomic.Int32
+	// pairwiseKey computes pairwise subs (pairwise.go).
+	pairwiseKey []byte
 }
 
 // New returns a Service.
 func New(c Config) *Service {
 	s := &Service{store: c.Store, grants: c.Grants, box: c.Box, grace: c.RefreshGrace, idle: c.RefreshIdleTTL, absTTL: c.RefreshTTL,
-		requirePAR: c.RequirePAR, tokens: c.Tokens, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), ttl: c.TokenTTL, log: c.Log}
+		requirePAR: c.RequirePAR, tokens: c.Tokens, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), ttl: c.TokenTTL, log: c.Log,
+		pairwiseKey: slices.Clone(c.PairwiseKey)}
 	if s.grace == 0 {
 		s.grace = DefaultRefreshGrace
 	}
@@ -301,12 +308,36 @@ func NormalizeSettings(in Settings) (Settings, error) {
 			return out, invalidMetadata("backchannel_logout_uri: %q is not an absolute http(s) URL without a fragment", u)
 		}
 	}
+	switch out.SubjectType {
+	case "":
+		out.SubjectType = SubjectPublic
+	case SubjectPublic:
+	case SubjectPairwise:
+		if len(out.RedirectURIs) == 0 {
+			return out, invalidMetadata("subject_type pairwise is for apps that sign users in: it needs redirect_uris")
+		}
+		if _, ok := sector(out); !ok {
+			return out, invalidMetadata("subject_type pairwise needs all redirect_uris on one host, the sector identifier (sector_identifier_uri is not supported)")
+		}
+	default:
+		return out, invalidMetadata("subject_type: %q is neither public nor pairwise", out.SubjectType)
+	}
 	for _, a := range out.Audiences {
 		if a == "" || len(a) > 256 || strings.ContainsAny(a, " \t\r\n") {
 			return out, invalidMetadata("audiences: %q must be 1-256 characters without spaces", a)
 		}
 	}
 	return out, nil
+}
+
+// normalize is NormalizeSettings, refusing pairwise subjects when the
+// service has no key to compute them with.
+func (s *Service) normalize(in Settings) (Settings, error) {
+	out, err := NormalizeSettings(in)
+	if err == nil && out.SubjectType == SubjectPairwise && len(s.pairwiseKey) == 0 {
+		return out, invalidMetadata("subject_type pairwise is not available: the server has no master key to derive pairwise subjects from")
+	}
+	return out, err
 }
 
 // validRedirectURI accepts an absolute URL without a fragment: https, http
@@ -379,7 +410,7 @@ func updateErr(err error, what string) error {
 // client or a private_key_jwt one), shown only now.
 func (s *Service) CreateApp(ctx context.Context, a *token.Actor, p token.CreatePrincipalParams, set Settings) (*token.Principal, *Client, string, error) {
 	p.Type = token.App
-	set, err := NormalizeSettings(set)
+	set, err := s.normalize(set)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -412,7 +443,7 @@ func (s *Service) SetSettings(ctx context.Context, a *token.Actor, appID string,
 	if !a.May(token.ScopePrincipalsWrite) {
 		return nil, "", s.tokens.Refuse(ctx, a, action, token.ScopePrincipalsWrite)
 	}
-	set, err := NormalizeSettings(set)
+	set, err := s.normalize(set)
 	if err != nil {
 		return nil, "", err
 	}

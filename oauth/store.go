@@ -11,16 +11,18 @@ import (
 // Settings are an app's OAuth 2.0 client settings (SPEC §3.6), as
 // registered with POST /v1/apps or PATCH /v1/apps/{id}.
 type Settings struct {
-	RedirectURIs            []string        `json:"redirect_uris,omitempty"`
-	PostLogoutRedirectURIs  []string        `json:"post_logout_redirect_uris,omitempty"`
-	GrantTypes              []string        `json:"grant_types"`
-	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method"`
-	AccessTokenFormat       string          `json:"access_token_format"`
-	DPoPBoundAccessTokens   bool            `json:"dpop_bound_access_tokens,omitempty"`
-	SkipConsent             bool            `json:"skip_consent,omitempty"`
-	BackchannelLogoutURI    string          `json:"backchannel_logout_uri,omitempty"`
-	Audiences               []string        `json:"audiences,omitempty"`
-	JWKS                    json.RawMessage `json:"jwks,omitempty"`
+	RedirectURIs            []string `json:"redirect_uris,omitempty"`
+	PostLogoutRedirectURIs  []string `json:"post_logout_redirect_uris,omitempty"`
+	GrantTypes              []string `json:"grant_types"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	AccessTokenFormat       string   `json:"access_token_format"`
+	DPoPBoundAccessTokens   bool     `json:"dpop_bound_access_tokens,omitempty"`
+	SkipConsent             bool     `json:"skip_consent,omitempty"`
+	BackchannelLogoutURI    string   `json:"backchannel_logout_uri,omitempty"`
+	// SubjectType is SubjectPublic (the default) or SubjectPairwise.
+	SubjectType string          `json:"subject_type,omitempty"`
+	Audiences   []string        `json:"audiences,omitempty"`
+	JWKS        json.RawMessage `json:"jwks,omitempty"`
 }
 
 // Client is an app's OAuth client record: its settings and the digests of

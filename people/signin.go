@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -226,8 +227,8 @@ func (s *Service) rehash(ctx context.Context, userID, password string) {
 }
 
 // directorySignIn checks the password with the directory and creates or
-// refreshes the user from its entry: name and permissions (from its
-// groups) at every sign-in. Only users the directory created are the
+// refreshes the user from its entry: name, profile, groups and permissions
+// (from its groups) at every sign-in. Only users the directory created are the
 // directory's: a latchkey user of the same name (with a password, API keys,
 // passkeys or nothing at all) is never taken over.
 func (s *Service) directorySignIn(ctx context.Context, username, password string) (string, string, error) {
@@ -245,7 +246,8 @@ func (s *Service) directorySignIn(ctx context.Context, username, password string
 	}
 	email, uname := s.directoryProfile(id, e)
 	// The directory vouches for the address.
-	if err := s.syncExternal(ctx, "ldap", e.DN, false, id, e.Name, profile{email, email != "", uname}, e.Permissions); err != nil {
+	pf := profile{email, email != "", uname, s.externalGroups(id, e.Groups)}
+	if err := s.syncExternal(ctx, "ldap", e.DN, false, id, e.Name, pf, e.Permissions); err != nil {
 		return "", "", err
 	}
 	return id, MethodDirectory, nil
@@ -294,7 +296,7 @@ func (s *Service) syncExternal(ctx context.Context, source, externalID string, s
 	switch {
 	case !exists:
 		if _, err := s.tokens.CreatePrincipal(ctx, sys, token.CreatePrincipalParams{Type: token.User, ID: id, Name: name, Permissions: perms,
-			Email: pf.email, EmailVerified: pf.verified, PreferredUsername: pf.username}); err != nil {
+			Email: pf.email, EmailVerified: pf.verified, PreferredUsername: pf.username, Groups: pf.groups}); err != nil {
 			return err
 		}
 	case p.Disabled:
@@ -305,9 +307,10 @@ func (s *Service) syncExternal(ctx context.Context, source, externalID string, s
 			n = name
 		}
 		// The profile mirrors the source at every sign-in: an address it
-		// drops is no longer claimed.
+		// drops is no longer claimed, a group it drops no longer held.
+		groups := append([]string{}, pf.groups...)
 		if _, err := s.tokens.UpdatePrincipal(ctx, sys, token.User, id, token.UpdatePrincipalParams{Name: &n, Permissions: &perms,
-			Email: &pf.email, EmailVerified: &pf.verified, PreferredUsername: &pf.username}); err != nil {
+			Email: &pf.email, EmailVerified: &pf.verified, PreferredUsername: &pf.username, Groups: &groups}); err != nil {
 			return err
 		}
 	}
@@ -322,7 +325,10 @@ type ExternalUser struct {
 	Name, Email                string
 	// EmailVerified: the provider says it verified Email.
 	EmailVerified bool
-	Permissions   []string
+	// Groups are the provider's group names of the user (its groups
+	// claim); they become the user's groups.
+	Groups      []string
+	Permissions []string
 }
 
 // profile is the OpenID Connect profile an external source gives a user.
@@ -330,6 +336,29 @@ type profile struct {
 	email    string
 	verified bool
 	username string
+	groups   []string
+}
+
+// externalGroups returns the group names an external source gives user
+// id that latchkey can keep (token.NormalizeGroups): a name it would
+// refuse is left out and logged, and past token.MaxGroups the rest is
+// dropped, rather than failing the sign-in.
+func (s *Service) externalGroups(id string, groups []string) []string {
+	var out []string
+	for _, g := range groups {
+		if _, err := token.NormalizeGroups([]string{g}); err != nil {
+			s.log.Warn("external group left out", "user", id, "err", err)
+			continue
+		}
+		if !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	if len(out) > token.MaxGroups {
+		s.log.Warn("external groups beyond the most a user may have left out", "user", id, "groups", len(out), "kept", token.MaxGroups)
+		out = out[:token.MaxGroups]
+	}
+	return out
 }
 
 // directoryProfile returns the email and preferred_username the directory
@@ -375,6 +404,7 @@ func (s *Service) SignInExternal(ctx context.Context, u ExternalUser, r SignInRe
 	if err := token.ValidEmail(pf.email); err != nil {
 		pf = profile{}
 	}
+	pf.groups = s.externalGroups(u.UserID, u.Groups)
 	if err := s.syncExternal(ctx, u.Source, u.ExternalID, true, u.UserID, u.Name, pf, u.Permissions); err != nil {
 		if errors.Is(err, errSignIn) {
 			s.failed(ctx, u.UserID, r.IP, r.RequestID, "external")

@@ -236,3 +236,28 @@ func TestLDAPNeverTakesOverPasswordlessLocalUser(t *testing.T) {
 		t.Fatal("the directory user cannot sign in a second time")
 	}
 }
+
+// TestLDAPSignInSetsGroups: a directory user's groups (the OpenID Connect
+// groups claim) are their directory group names, refreshed at every
+// sign-in: a group the directory takes them out of is no longer theirs,
+// and groups an admin set by hand give way to the directory's.
+func TestLDAPSignInSetsGroups(t *testing.T) {
+	s, dir := startLDAPServer(t)
+	newBrowser(t, s.URL, nil).mustLogin("alice", slapdtest.AlicePassword)
+	newBrowser(t, s.URL, nil).mustLogin("bob", slapdtest.BobPassword)
+	if p := getUser(t, s, "alice"); !slices.Equal(p.Groups, []string{"admins", "engineers"}) {
+		t.Errorf("alice's groups %q, want admins engineers", p.Groups)
+	}
+	if p := getUser(t, s, "bob"); !slices.Equal(p.Groups, []string{"engineers"}) {
+		t.Errorf("bob's groups %q, want engineers", p.Groups)
+	}
+	if r := s.doJSON(t, http.MethodPatch, "/v1/users/alice", s.Root, `{"groups":["hand-made"]}`); r.Status != http.StatusOK {
+		t.Fatalf("PATCH groups: %d %s", r.Status, r.Body)
+	}
+	removeFromGroup(t, dir, "engineers", "alice")
+	newBrowser(t, s.URL, nil).mustLogin("alice", slapdtest.AlicePassword)
+	p := getUser(t, s, "alice")
+	if !slices.Equal(p.Groups, []string{"admins"}) || !slices.Equal(p.Permissions, []string{"keys:read"}) {
+		t.Errorf("after leaving engineers: groups %q permissions %q, want admins and keys:read", p.Groups, p.Permissions)
+	}
+}

@@ -36,7 +36,7 @@ func startUpstreamPair(t *testing.T, usernameClaim string) *upstreamPair {
 	t.Helper()
 	us := startServer(t, server.Config{})
 	newUser(t, us, "alice", alicePassword)
-	if r := us.doJSON(t, http.MethodPatch, "/v1/users/alice", us.Root, `{"name":"Alice Smith","email":"alice@corp.example","email_verified":true,"preferred_username":"alice"}`); r.Status != http.StatusOK {
+	if r := us.doJSON(t, http.MethodPatch, "/v1/users/alice", us.Root, `{"name":"Alice Smith","email":"alice@corp.example","email_verified":true,"preferred_username":"alice","groups":["staff","sales"]}`); r.Status != http.StatusOK {
 		t.Fatalf("profile: %d %s", r.Status, r.Body)
 	}
 	// A loopback redirect URI without a port matches any port (RFC 8252
@@ -44,12 +44,12 @@ func startUpstreamPair(t *testing.T, usernameClaim string) *upstreamPair {
 	app := createClient(t, us, `{"id":"downstream","name":"Downstream","oauth":{"redirect_uris":["http://127.0.0.1/login/upstream/corp/callback"],"audiences":["default"]}}`)
 	p := &upstreamPair{up: us}
 	rand.Read(p.mk[:])
-	// latchkey's ID tokens carry no groups claim: the mapping reads amr
-	// (a list of strings, as groups are), where a password sign-in is "pwd".
+	// The upstream's ID tokens carry alice's groups (scope groups, claim
+	// groups by default): staff maps to permissions, sales to none.
 	p.down = startServer(t, server.Config{MasterKey: &p.mk, People: server.PeopleConfig{OutboundAllowPrivate: true,
 		Upstreams: []oidcup.Config{{ID: "corp", Name: "Corp SSO", Issuer: us.URL, ClientID: "downstream", ClientSecret: app.ClientSecret,
-			Scopes: []string{"openid", "profile", "email"}, GroupsClaim: "amr", UsernameClaim: usernameClaim,
-			GroupPermissions: map[string][]string{"pwd": {"orders:read", "orders:write"}, "mfa": {"admin"}}}}}})
+			Scopes: []string{"openid", "profile", "email", "groups"}, UsernameClaim: usernameClaim,
+			GroupPermissions: map[string][]string{"staff": {"orders:read", "orders:write"}, "admins": {"admin"}}}}}})
 	return p
 }
 
@@ -139,8 +139,10 @@ func (p *upstreamPair) user(t *testing.T, id string) (api.Principal, bool) {
 
 // TestUpstreamOIDCSignIn: downstream /login → "Sign in with Corp SSO" →
 // upstream sign-in and consent → callback → a downstream session, the
-// user "corp:<sub>" created with the mapped permissions, name and email;
-// an authorization request of the downstream survives the round trip.
+// user "corp:<sub>" created with the permissions its upstream groups map
+// to, its groups, name and email; an authorization request of the
+// downstream survives the round trip, and the next sign-in refreshes the
+// name and groups.
 func TestUpstreamOIDCSignIn(t *testing.T) {
 	p := startUpstreamPair(t, "")
 	requireCodeGrant(t, p.up)
@@ -158,7 +160,7 @@ func TestUpstreamOIDCSignIn(t *testing.T) {
 	}
 	u, ok := p.user(t, "corp:alice")
 	if !ok || u.Name != "Alice Smith" || !slices.Equal(u.Permissions, []string{"orders:read", "orders:write"}) ||
-		u.Email != "alice@corp.example" {
+		u.Email != "alice@corp.example" || !slices.Equal(u.Groups, []string{"staff", "sales"}) {
 		t.Fatalf("downstream user: %v %+v", ok, u)
 	}
 	r = p.down.doJSON(t, http.MethodGet, "/v1/users/"+url.PathEscape("corp:alice")+"/sessions", p.down.Root, "")
@@ -177,7 +179,7 @@ func TestUpstreamOIDCSignIn(t *testing.T) {
 	// An authorization request of a downstream app comes back to
 	// /oauth2/authorize after the upstream sign-in.
 	// Every sign-in refreshes the user from the upstream's claims.
-	if r := p.up.doJSON(t, http.MethodPatch, "/v1/users/alice", p.up.Root, `{"name":"Alice Jones"}`); r.Status != http.StatusOK {
+	if r := p.up.doJSON(t, http.MethodPatch, "/v1/users/alice", p.up.Root, `{"name":"Alice Jones","groups":["admins"]}`); r.Status != http.StatusOK {
 		t.Fatalf("rename at the upstream: %d %s", r.Status, r.Body)
 	}
 	codeClient(t, p.down, "shop", "")
@@ -192,8 +194,9 @@ func TestUpstreamOIDCSignIn(t *testing.T) {
 		t.Fatalf("callback with return_to: %d Location %q", r.Status, r.Header.Get("Location"))
 	}
 	consentPage(t, db3.get(authz), "Shop shop")
-	if u, _ := p.user(t, "corp:alice"); u.Name != "Alice Jones" {
-		t.Errorf("name not refreshed at sign-in: %+v", u)
+	if u, _ := p.user(t, "corp:alice"); u.Name != "Alice Jones" || !slices.Equal(u.Groups, []string{"admins"}) ||
+		!slices.Equal(u.Permissions, []string{"admin"}) {
+		t.Errorf("name and groups not refreshed at sign-in: %+v", u)
 	}
 }
 

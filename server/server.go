@@ -252,7 +252,9 @@ func Run(ctx context.Context, c Config) error {
 	var oa *oauth.Service
 	if ost, ok := db.(oauth.Store); ok && sig != nil {
 		gst, _ := db.(oauth.GrantStore)
-		oa = oauth.New(oauth.Config{Store: ost, Grants: gst, Box: box, Tokens: svc, Signer: sig, Issuer: issuer, Log: c.Log,
+		pairwise := hmac.New(sha256.New, mk[:])
+		pairwise.Write([]byte("latchkey pairwise subjects v1"))
+		oa = oauth.New(oauth.Config{PairwiseKey: pairwise.Sum(nil), Store: ost, Grants: gst, Box: box, Tokens: svc, Signer: sig, Issuer: issuer, Log: c.Log,
 			TokenTTL: c.OAuth.AccessTokenTTL, RefreshGrace: c.OAuth.RefreshGrace, RefreshIdleTTL: c.OAuth.RefreshIdleTTL,
 			RefreshTTL: c.OAuth.RefreshTTL, RequirePAR: c.OAuth.RequirePAR,
 			BackchannelRetries: c.OAuth.BackchannelRetries, OutboundAllowPrivate: c.OAuth.OutboundAllowPrivate})

@@ -34,15 +34,19 @@ type Principal struct {
 	Email             string
 	EmailVerified     bool // the address is known to be the user's
 	PreferredUsername string
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	Version           int64
+	// Groups are the short names of a user's groups (the OpenID Connect
+	// groups claim); an app has none.
+	Groups    []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Version   int64
 }
 
 // Clone returns a deep copy of p.
 func (p *Principal) Clone() *Principal {
 	c := *p
 	c.Permissions = append([]string(nil), p.Permissions...)
+	c.Groups = append([]string(nil), p.Groups...)
 	c.RateLimits = append([]ratelimit.Limit(nil), p.RateLimits...)
 	c.Metadata = append(json.RawMessage(nil), p.Metadata...)
 	return &c

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/scope"
@@ -22,6 +23,9 @@ type CreatePrincipalParams struct {
 	Email             string
 	EmailVerified     bool
 	PreferredUsername string
+	// Groups are a user's groups (short names; see NormalizeGroups); an
+	// app must have none.
+	Groups []string
 }
 
 // CreatePrincipal registers a user or an app.
@@ -57,6 +61,10 @@ func (s *Service) PreparePrincipal(ctx context.Context, a *Actor, p CreatePrinci
 	if err := validProfile(p.Type, p.Email, p.EmailVerified, p.PreferredUsername); err != nil {
 		return nil, nil, err
 	}
+	groups, err := validGroups(p.Type, p.Groups)
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := validMetadata(p.Metadata); err != nil {
 		return nil, nil, err
 	}
@@ -73,7 +81,7 @@ func (s *Service) PreparePrincipal(ctx context.Context, a *Actor, p CreatePrinci
 	now := s.Now()
 	pr := &Principal{
 		Type: p.Type, ID: p.ID, Name: p.Name, Permissions: perms, Metadata: p.Metadata, RateLimits: p.RateLimits,
-		Email: p.Email, EmailVerified: p.EmailVerified, PreferredUsername: p.PreferredUsername,
+		Email: p.Email, EmailVerified: p.EmailVerified, PreferredUsername: p.PreferredUsername, Groups: groups,
 		CreatedAt: now, UpdatedAt: now, Version: 1,
 	}
 	return pr, s.audit(a, action, string(p.Type), p.ID, nil), nil
@@ -193,6 +201,9 @@ type UpdatePrincipalParams struct {
 	Email             *string
 	EmailVerified     *bool
 	PreferredUsername *string
+	// Groups replaces a user's groups (empty: none); setting any on an
+	// app is refused.
+	Groups *[]string
 }
 
 // UpdatePrincipal changes a user or an app. Disabling it makes every one of
@@ -219,6 +230,13 @@ func (s *Service) UpdatePrincipal(ctx context.Context, a *Actor, typ PrincipalTy
 	}
 	if p.PreferredUsername != nil {
 		if err := validPreferredUsername(*p.PreferredUsername); err != nil {
+			return nil, err
+		}
+	}
+	var groups []string
+	if p.Groups != nil {
+		var err error
+		if groups, err = validGroups(typ, *p.Groups); err != nil {
 			return nil, err
 		}
 	}
@@ -264,6 +282,10 @@ func (s *Service) UpdatePrincipal(ctx context.Context, a *Actor, typ PrincipalTy
 		if p.PreferredUsername != nil {
 			pr.PreferredUsername = *p.PreferredUsername
 			detail["preferred_username"] = "changed"
+		}
+		if p.Groups != nil {
+			pr.Groups = groups
+			detail["groups"] = strings.Join(groups, " ")
 		}
 		if p.Permissions != nil {
 			pr.Permissions = perms

@@ -100,3 +100,35 @@ func TestPrincipalProfileValidation(t *testing.T) {
 		t.Errorf("clearing an app's email: %v", err)
 	}
 }
+
+func TestPrincipalGroups(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p, err := f.svc.CreatePrincipal(ctx, f.root, token.CreatePrincipalParams{Type: token.User, ID: "alice",
+		Groups: []string{"staff", "Domain Users", "staff"}})
+	if err != nil || strings.Join(p.Groups, ",") != "staff,Domain Users" {
+		t.Fatalf("created %+v %v", p, err)
+	}
+	none := []string{}
+	if p, err = f.svc.UpdatePrincipal(ctx, f.root, token.User, "alice", token.UpdatePrincipalParams{Groups: &none}); err != nil || p.Groups != nil {
+		t.Fatalf("cleared %+v %v", p, err)
+	}
+	if _, err := f.svc.CreatePrincipal(ctx, f.root, token.CreatePrincipalParams{Type: token.App, ID: "svc", Groups: []string{"x"}}); token.KindOf(err) != token.Invalid {
+		t.Errorf("app with groups: %v", err)
+	}
+	for _, gs := range [][]string{{""}, {" x"}, {"x\n"}, {strings.Repeat("g", token.MaxGroupLen+1)}, {"\xff"}} {
+		if _, err := token.NormalizeGroups(gs); token.KindOf(err) != token.Invalid {
+			t.Errorf("NormalizeGroups(%q): %v", gs, err)
+		}
+	}
+	many := make([]string, token.MaxGroups+1)
+	for i := range many {
+		many[i] = strings.Repeat("g", i+1)
+	}
+	if _, err := token.NormalizeGroups(many); err == nil {
+		t.Error("more than MaxGroups accepted")
+	}
+	if _, err := token.NormalizeGroups(many[:token.MaxGroups]); err != nil {
+		t.Errorf("MaxGroups refused: %v", err)
+	}
+}

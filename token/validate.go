@@ -24,6 +24,10 @@ const (
 	MaxEmailLen = 254
 	// MaxPreferredUsernameLen is the most characters of a preferred_username.
 	MaxPreferredUsernameLen = 64
+	// MaxGroupLen is the most characters of a group name, MaxGroups the
+	// most groups of a user.
+	MaxGroupLen = 128
+	MaxGroups   = 100
 )
 
 var (
@@ -107,6 +111,48 @@ func validProfile(typ PrincipalType, email string, emailVerified bool, preferred
 		return err
 	}
 	return validPreferredUsername(preferredUsername)
+}
+
+// NormalizeGroups checks a user's group names and returns them without
+// duplicates, in their first order (nil for none): each 1 to MaxGroupLen
+// printable characters of valid UTF-8, no space at either end, at most
+// MaxGroups of them. The error names the first bad one.
+func NormalizeGroups(gs []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, g := range gs {
+		if !utf8.ValidString(g) {
+			return nil, invalidf("groups: a group name is not valid UTF-8")
+		}
+		if g == "" || utf8.RuneCountInString(g) > MaxGroupLen {
+			return nil, invalidf("groups: %q must be 1 to %d characters", g, MaxGroupLen)
+		}
+		if strings.TrimSpace(g) != g {
+			return nil, invalidf("groups: %q starts or ends with a space", g)
+		}
+		for _, r := range g {
+			if !unicode.IsPrint(r) {
+				return nil, invalidf("groups: %q contains a character that is not printable", g)
+			}
+		}
+		if !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	if len(out) > MaxGroups {
+		return nil, invalidf("groups: a user has at most %d groups", MaxGroups)
+	}
+	return out, nil
+}
+
+// validGroups is NormalizeGroups for a principal of type typ: only users
+// have groups.
+func validGroups(typ PrincipalType, gs []string) ([]string, error) {
+	if typ != User && len(gs) > 0 {
+		return nil, invalidf("only users have groups")
+	}
+	return NormalizeGroups(gs)
 }
 
 // validMetadata accepts nil or a JSON object of at most MaxMetadataLen bytes.

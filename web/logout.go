@@ -98,7 +98,7 @@ func (h *Handler) rpLogout(w http.ResponseWriter, r *http.Request) error {
 		}
 		return h.signedOut(w, r, lr)
 	}
-	if lr.hint != nil && lr.hint.SessionID != "" && lr.hint.SessionID == sess.ID && lr.hint.UserID == sess.UserID {
+	if lr.hint != nil && lr.hint.SessionID != "" && lr.hint.SessionID == sess.ID && h.oauth.HintNames(r.Context(), lr.hint, sess.UserID) {
 		return h.endBrowserSession(w, r, lr)
 	}
 	app := ""

@@ -117,7 +117,7 @@ func (h *Handler) upstreamCallback(w http.ResponseWriter, r *http.Request) error
 	}
 	req := h.signInRequest(r)
 	res, err := h.people.SignInExternal(r.Context(), people.ExternalUser{UserID: id.UserID, Source: id.Source, ExternalID: id.Subject,
-		Name: id.Name, Email: id.Email, EmailVerified: id.EmailVerified, Permissions: id.Permissions}, req)
+		Name: id.Name, Email: id.Email, EmailVerified: id.EmailVerified, Groups: id.Groups, Permissions: id.Permissions}, req)
 	if err != nil {
 		return err
 	}

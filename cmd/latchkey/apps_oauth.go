@@ -20,7 +20,7 @@ var (
 )
 
 // oauthFlagNames are the flags that make an app an OAuth client.
-var oauthFlagNames = []string{"redirect-uri", "post-logout-redirect-uri", "backchannel-logout-uri", "grant", "token-auth", "audience", "skip-consent", "dpop-bound", "access-token-format", "jwks"}
+var oauthFlagNames = []string{"redirect-uri", "post-logout-redirect-uri", "backchannel-logout-uri", "grant", "token-auth", "audience", "skip-consent", "dpop-bound", "access-token-format", "jwks", "subject-type"}
 
 // appCommands are the subcommands of "latchkey apps" that only apps have.
 func appCommands() []subcommand {
@@ -48,6 +48,8 @@ func oauthFlags(f *cmdFlags) func() (*api.OAuthSettings, error) {
 	skipConsent := f.Bool("skip-consent", false, "do not ask users to consent (a first-party client)")
 	dpop := f.Bool("dpop-bound", false, "bind the client's access tokens to a DPoP key (RFC 9449)")
 	format := f.String("access-token-format", "", "access token `format`: "+strings.Join(oauthTokenFormat, "|")+" (default jwt)")
+	subjectType := f.String("subject-type", "", "`type` of the sub users get in ID tokens: public (the user ID, default) or pairwise\n"+
+		"(one per host of the redirect URIs, which must then share one host; OpenID Connect Core §8)")
 	jwksFile := f.String("jwks", "", "`file` holding the client's public keys as a JWK Set, for --token-auth private_key_jwt (the default with --jwks)")
 	return func() (*api.OAuthSettings, error) {
 		if !slices.ContainsFunc(oauthFlagNames, f.isSet) {
@@ -72,6 +74,9 @@ func oauthFlags(f *cmdFlags) func() (*api.OAuthSettings, error) {
 		if *tokenAuth != "" && !slices.Contains(oauthTokenAuths, *tokenAuth) {
 			return nil, usagef("--token-auth must be %s, not %q", strings.Join(oauthTokenAuths, ", "), *tokenAuth)
 		}
+		if *subjectType != "" && *subjectType != "public" && *subjectType != "pairwise" {
+			return nil, usagef("--subject-type must be public or pairwise, not %q", *subjectType)
+		}
 		if *format != "" && !slices.Contains(oauthTokenFormat, *format) {
 			return nil, usagef("--access-token-format must be %s, not %q", strings.Join(oauthTokenFormat, " or "), *format)
 		}
@@ -86,6 +91,7 @@ func oauthFlags(f *cmdFlags) func() (*api.OAuthSettings, error) {
 			SkipConsent:             *skipConsent,
 			Audiences:               audiences.vals,
 			JWKS:                    jwks,
+			SubjectType:             *subjectType,
 		}, nil
 	}
 }
@@ -160,6 +166,9 @@ func oauthLines(d *details, pr *api.Principal) {
 		d.line("Consent", "skipped")
 	}
 	d.line("Back-channel logout URI", o.BackchannelLogoutURI)
+	if o.SubjectType == "pairwise" {
+		d.line("Subject type", "pairwise")
+	}
 	if compactJSON(o.JWKS) != "" {
 		d.line("JWKS", "set")
 	}

@@ -31,9 +31,10 @@ func principalCommands(p principalAPI) []subcommand {
 	updateSummary, updateEx := "Change a "+p.noun+"'s name, permissions, shared rate limits or metadata.", ""
 	if !p.oauth {
 		createEx = "\n" + ex + ` create alice --email alice@example.com --email-verified --preferred-username alice`
-		updateSummary = "Change a user's name, OpenID Connect profile (email, email_verified, preferred_username),\n" +
-			"permissions, shared rate limits or metadata."
-		updateEx = "\n" + ex + ` update alice --email alice@example.org --email-verified=false`
+		updateSummary = "Change a user's name, OpenID Connect profile (email, email_verified, preferred_username,\n" +
+			"groups), permissions, shared rate limits or metadata."
+		updateEx = "\n" + ex + ` update alice --email alice@example.org --email-verified=false
+` + ex + ` update alice --groups admins,staff   # the groups claim; --groups '' removes all`
 	}
 	if p.oauth {
 		createSummary = "Create an app. Any of the OAuth flags (--grant, --redirect-uri, --token-auth, ...) makes it\n" +
@@ -68,11 +69,12 @@ func (p principalAPI) createCmd(c *cli, f *cmdFlags, args []string) error {
 	limits := rateLimitFlags(f, "owner-ratelimit", "a rate limit shared by all keys of the "+p.noun, "", "")
 	oauth := p.oauthFlags(f)
 	profile := p.profileFlags(f, false)
+	groups := p.groupFlags(f)
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
 	}
-	req := api.CreatePrincipalRequest{ID: pos[0], Name: *name, Permissions: perms.vals}
+	req := api.CreatePrincipalRequest{ID: pos[0], Name: *name, Permissions: perms.vals, Groups: groups.vals}
 	if req.OAuth, err = oauth(); err != nil {
 		return err
 	}
@@ -159,11 +161,15 @@ func (p principalAPI) updateCmd(c *cli, f *cmdFlags, args []string) error {
 	limits := rateLimitFlags(f, "owner-ratelimit", "a rate limit shared by all keys of the "+p.noun+", replacing all old ones", "no-owner-ratelimits", "remove the rate limits shared by the "+p.noun+"'s keys")
 	oauth := p.oauthFlags(f)
 	profile := p.profileFlags(f, true)
+	groups := p.groupFlags(f)
 	pos, err := c.parse(f, args)
 	if err != nil {
 		return err
 	}
 	var req api.UpdatePrincipalRequest
+	if groups.set {
+		req.Groups = new(groups.values())
+	}
 	if req.OAuth, err = oauth(); err != nil {
 		return err
 	}
@@ -183,10 +189,10 @@ func (p principalAPI) updateCmd(c *cli, f *cmdFlags, args []string) error {
 		}
 	}
 	if req.Name == nil && req.Permissions == nil && req.Metadata == nil && req.OwnerRateLimits == nil && req.OAuth == nil &&
-		req.Email == nil && req.EmailVerified == nil && req.PreferredUsername == nil {
+		req.Email == nil && req.EmailVerified == nil && req.PreferredUsername == nil && req.Groups == nil {
 		flags := "--name, --permissions, --metadata, --owner-ratelimit, --no-owner-ratelimits"
 		if !p.oauth {
-			flags += ", --email, --email-verified, --preferred-username"
+			flags += ", --email, --email-verified, --preferred-username, --groups"
 		}
 		if p.oauth {
 			flags += " or an OAuth flag (--grant, --redirect-uri, ...)"
@@ -230,6 +236,9 @@ func (c *cli) printPrincipal(f *cmdFlags, pr *api.Principal) error {
 	d.line("Name", pr.Name)
 	d.line("Email", emailString(pr))
 	d.line("Preferred username", pr.PreferredUsername)
+	if pr.Type == "user" {
+		d.line("Groups", orDash(list(pr.Groups)))
+	}
 	d.line("State", principalState(*pr))
 	d.line("Permissions", orDash(list(pr.Permissions)))
 	d.line("Owner rate limits", rateLimitsString(pr.OwnerRateLimits))
@@ -276,6 +285,16 @@ func (p principalAPI) profileFlags(f *cmdFlags, onlySet bool) func() (email *str
 		}
 		return e, v, u
 	}
+}
+
+// groupFlags registers --group and --groups (a user's groups) for users;
+// for apps none, and the list stays unset.
+func (p principalAPI) groupFlags(f *cmdFlags) *listFlag {
+	var groups listFlag
+	if !p.oauth {
+		f.listFlags(&groups, "group", "groups", "`group` of the user (the OpenID Connect groups claim); on update it replaces all old ones, --groups '' removes all")
+	}
+	return &groups
 }
 
 // emailString is a user's email address with "(verified)" or "(not

@@ -52,7 +52,8 @@ type Config struct {
 	// (e.g. preferred_username); else the user ID is "<id>:<sub>".
 	UsernameClaim string
 	// GroupsClaim names the claim (a string or a list of strings) whose
-	// values GroupPermissions maps to permissions (default "groups").
+	// values are the user's groups, which GroupPermissions maps to
+	// permissions (default "groups").
 	GroupsClaim      string
 	GroupPermissions map[string][]string
 	// HTTPClient reaches the provider (default: NewHTTPClient(false)).
@@ -180,7 +181,11 @@ type Identity struct {
 	Name, Email     string
 	// EmailVerified is the upstream's email_verified claim.
 	EmailVerified bool
-	Permissions   []string
+	// Groups are the values of the groups claim (Config.GroupsClaim),
+	// in the provider's order; Permissions are what GroupPermissions maps
+	// them to.
+	Groups      []string
+	Permissions []string
 	// AMR is the upstream's amr claim, if any.
 	AMR []string
 }
@@ -239,7 +244,8 @@ func (p *Provider) identity(sub string, claims map[string]any) (*Identity, error
 	id.EmailVerified, _ = claims["email_verified"].(bool)
 	id.AMR = strings.Fields(strings.Join(stringsOf(claims["amr"]), " "))
 	seen := map[string]bool{}
-	for _, g := range stringsOf(claims[p.c.GroupsClaim]) {
+	id.Groups = stringsOf(claims[p.c.GroupsClaim])
+	for _, g := range id.Groups {
 		for _, perm := range p.c.GroupPermissions[g] {
 			if !seen[perm] {
 				seen[perm] = true

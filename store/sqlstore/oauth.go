@@ -102,7 +102,7 @@ func (db *DB) CreateClient(ctx context.Context, p *token.Principal, c *oauth.Cli
 			return err
 		}
 		b := &batch{}
-		b.add("INSERT INTO principals ("+principalColumns+") VALUES ("+placeholders(1, 13)+")", pargs...)
+		b.add("INSERT INTO principals ("+principalColumns+") VALUES ("+placeholders(1, 14)+")", pargs...)
 		b.add(insertClientSQL, cargs...)
 		if err := db.addAudit(b, ev); err != nil {
 			return err

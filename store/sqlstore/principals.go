@@ -9,7 +9,7 @@ import (
 )
 
 const principalColumns = `type, id, name, permissions, disabled, ratelimits, metadata,
-	created_at, updated_at, version, email, email_verified, preferred_username`
+	created_at, updated_at, version, email, email_verified, preferred_username, user_groups`
 
 const selectPrincipal = "SELECT " + principalColumns + " FROM principals"
 
@@ -18,18 +18,19 @@ func (db *DB) scanPrincipal(s scanner) (*token.Principal, error) {
 		p                token.Principal
 		d                = db.dec()
 		typ              string
-		perms            []string
+		perms, groups    []string
 		limits           string
 		metadata         sql.NullString
 		created, updated sql.NullInt64
 	)
 	err := s.Scan(&typ, &p.ID, &p.Name, db.d.stringsDst(&perms), &p.Disabled, &limits, &metadata, &created, &updated, &p.Version,
-		&p.Email, &p.EmailVerified, &p.PreferredUsername)
+		&p.Email, &p.EmailVerified, &p.PreferredUsername, db.d.stringsDst(&groups))
 	if err != nil {
 		return nil, err
 	}
 	p.Type = token.PrincipalType(typ)
 	p.Permissions = nilIfEmpty(perms)
+	p.Groups = nilIfEmpty(groups)
 	p.RateLimits = d.limits("ratelimits", limits)
 	p.Metadata = d.raw(metadata)
 	p.CreatedAt, p.UpdatedAt = d.time(created), d.time(updated)
@@ -44,7 +45,7 @@ func (db *DB) principalArgs(p *token.Principal) ([]any, error) {
 	e := db.enc()
 	args := []any{string(p.Type), p.ID, p.Name, e.strings(p.Permissions), p.Disabled,
 		e.limits(p.RateLimits), e.raw(p.Metadata), e.time(p.CreatedAt), e.time(p.UpdatedAt), p.Version,
-		p.Email, p.EmailVerified, p.PreferredUsername}
+		p.Email, p.EmailVerified, p.PreferredUsername, e.strings(p.Groups)}
 	if e.err != nil {
 		return nil, fmt.Errorf("%s %s: %w", p.Type, p.ID, e.err)
 	}
@@ -56,7 +57,7 @@ func (db *DB) principalArgs(p *token.Principal) ([]any, error) {
 func (db *DB) CreatePrincipal(ctx context.Context, p *token.Principal, ev *token.AuditEvent) error {
 	args, err := db.principalArgs(p)
 	if err == nil {
-		err = db.writeAudited(ctx, "INSERT INTO principals ("+principalColumns+") VALUES ("+placeholders(1, 13)+")", args, ev)
+		err = db.writeAudited(ctx, "INSERT INTO principals ("+principalColumns+") VALUES ("+placeholders(1, 14)+")", args, ev)
 	}
 	if err != nil {
 		return db.errorf("create %s %s: %w", p.Type, p.ID, err)
@@ -119,8 +120,8 @@ func (db *DB) UpdatePrincipal(ctx context.Context, typ token.PrincipalType, id s
 		}
 		b := &batch{}
 		b.add(`UPDATE principals SET (name, permissions, disabled, ratelimits, metadata, created_at,
-			updated_at, version, email, email_verified, preferred_username) =
-			($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) WHERE type = $1 AND id = $2`, args...)
+			updated_at, version, email, email_verified, preferred_username, user_groups) =
+			($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) WHERE type = $1 AND id = $2`, args...)
 		if err := db.addAudit(b, ev); err != nil {
 			return err
 		}

@@ -40,7 +40,7 @@ var principalTests = []test{
 		for _, want := range []*token.Principal{
 			{Type: token.User, ID: "minimal", CreatedAt: t0, UpdatedAt: t0, Version: 1},
 			{Type: token.User, ID: "alice", Name: "Alice Liddell", Email: "alice@example.com", EmailVerified: true,
-				PreferredUsername: "alice", CreatedAt: t0, UpdatedAt: t0, Version: 1},
+				PreferredUsername: "alice", Groups: []string{"staff", "Domain Users"}, CreatedAt: t0, UpdatedAt: t0, Version: 1},
 			{Type: token.App, ID: "billing-service", Name: "Billing", Permissions: []string{"billing:*", "users:read"},
 				Disabled: true, Metadata: json.RawMessage(`{"team":"payments","cost_center":42}`),
 				CreatedAt: t0, UpdatedAt: t0.Add(3 * time.Nanosecond), Version: 5},
@@ -141,12 +141,13 @@ var principalTests = []test{
 		equal(t, "stored principal", stored, want)
 		wantAudit(t, s, n, ev)
 	}},
-	{"UpdatePrincipal writes and clears the OpenID Connect profile", func(t *testing.T, s token.Store) {
+	{"UpdatePrincipal writes and clears the OpenID Connect profile and groups", func(t *testing.T, s token.Store) {
 		p := principal(t, s, token.User, "alice")
 		for _, set := range []func(*token.Principal){
 			func(p *token.Principal) { p.Email, p.EmailVerified, p.PreferredUsername = "a@example.org", true, "al" },
 			func(p *token.Principal) { p.EmailVerified = false },
-			func(p *token.Principal) { p.Email, p.PreferredUsername = "", "" },
+			func(p *token.Principal) { p.Groups = []string{"admins", "ops"} },
+			func(p *token.Principal) { p.Email, p.PreferredUsername, p.Groups = "", "", nil },
 		} {
 			want := p.Clone()
 			set(want)

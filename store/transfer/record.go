@@ -126,6 +126,7 @@ type principalRecord struct {
 	Email             string    `json:"email,omitempty"`
 	EmailVerified     bool      `json:"email_verified,omitempty"`
 	PreferredUsername string    `json:"preferred_username,omitempty"`
+	Groups            []string  `json:"groups,omitempty"`
 	CreatedAt         time.Time `json:"created_at"`
 	UpdatedAt         time.Time `json:"updated_at"`
 	Version           int64     `json:"version"`
@@ -228,14 +229,14 @@ func fromPrincipal(p *token.Principal) *principalRecord {
 	return &principalRecord{Kind: kindPrincipal, Type: string(p.Type), ID: p.ID, Name: p.Name,
 		Permissions: p.Permissions, Disabled: p.Disabled, RateLimits: fromLimits(p.RateLimits),
 		Metadata: p.Metadata, Email: p.Email, EmailVerified: p.EmailVerified, PreferredUsername: p.PreferredUsername,
-		CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt), Version: p.Version}
+		Groups: p.Groups, CreatedAt: utc(p.CreatedAt), UpdatedAt: utc(p.UpdatedAt), Version: p.Version}
 }
 
 func (r *principalRecord) principal() *token.Principal {
 	return &token.Principal{Type: token.PrincipalType(r.Type), ID: r.ID, Name: r.Name,
 		Permissions: r.Permissions, Disabled: r.Disabled, RateLimits: toLimits(r.RateLimits),
 		Metadata: r.Metadata, Email: r.Email, EmailVerified: r.EmailVerified, PreferredUsername: r.PreferredUsername,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
+		Groups: r.Groups, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
 }
 
 func fromKey(k *token.Key, usage map[token.Code]int64) *keyRecord {

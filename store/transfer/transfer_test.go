@@ -93,7 +93,7 @@ func populate(t *testing.T, db token.Store) source {
 	}
 	for _, p := range []token.CreatePrincipalParams{
 		{Type: token.User, ID: "alice", Name: "Alice", Permissions: []string{"read"}, Metadata: json.RawMessage(`{"team": "ops", "n": 1}`),
-			Email: "alice@example.com", EmailVerified: true, PreferredUsername: "alice"},
+			Email: "alice@example.com", EmailVerified: true, PreferredUsername: "alice", Groups: []string{"staff", "sales"}},
 		{Type: token.App, ID: "alice", Name: "same ID, other type"},
 		{Type: token.App, ID: "billing", Name: "Billing", RateLimits: limits},
 	} {
@@ -237,6 +237,7 @@ func populateOAuth(t *testing.T, db *sqlstore.DB, now time.Time) {
 		DPoPBoundAccessTokens:   true,
 		SkipConsent:             true,
 		BackchannelLogoutURI:    "https://billing.example/logout",
+		SubjectType:             "pairwise",
 		Audiences:               []string{"https://api.example"},
 		JWKS:                    json.RawMessage(`{"keys": [{"kty": "oct", "kid": "k1", "alg": "HS256"}]}`),
 	}
