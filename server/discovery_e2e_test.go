@@ -52,7 +52,7 @@ func TestOIDC_DiscoveryAdvertisesOnlyWhatIsImplemented(t *testing.T) {
 	s := startServer(t, server.Config{})
 	newUser(t, s, "alice", alicePassword, "orders:read")
 	if r := s.doJSON(t, http.MethodPatch, "/v1/users/alice", s.Root,
-		`{"name":"Alice Smith","email":"alice@example.com","email_verified":true,"preferred_username":"alice"}`); r.Status != http.StatusOK {
+		`{"name":"Alice Smith","email":"alice@example.com","email_verified":true,"preferred_username":"alice","groups":["staff"]}`); r.Status != http.StatusOK {
 		t.Fatalf("profile: %d %s", r.Status, r.Body)
 	}
 	get := func(path string) map[string]any {
@@ -227,8 +227,17 @@ func TestOIDC_DiscoveryAdvertisesOnlyWhatIsImplemented(t *testing.T) {
 		for c := range seen {
 			t.Errorf("claim %s is issued but not in claims_supported", c)
 		}
-		if subs := strs(t, md, "subject_types_supported"); !slices.Contains(subs, "public") || idc["sub"] != "alice" {
-			t.Errorf("subject types %v, sub %v", subs, idc["sub"])
+		if idc["sub"] != "alice" {
+			t.Errorf("a public app's sub %v", idc["sub"])
+		}
+		for _, st := range strs(t, md, "subject_types_supported") {
+			if r := s.doJSON(t, http.MethodPost, "/v1/apps", s.Root, `{"id":"st-`+st+`","oauth":{"subject_type":"`+st+
+				`","redirect_uris":["https://st.example/cb"]}}`); r.Status != http.StatusCreated {
+				t.Errorf("app with subject type %s: %d %s", st, r.Status, r.Body)
+			}
+		}
+		if r := s.doJSON(t, http.MethodPost, "/v1/apps", s.Root, `{"id":"st-other","oauth":{"subject_type":"other","redirect_uris":["https://st.example/cb"]}}`); r.Status/100 != 4 {
+			t.Errorf("an unknown subject type: %d", r.Status)
 		}
 		if algs := strs(t, md, "id_token_signing_alg_values_supported"); !slices.Contains(algs, idTokenAlg(t, tk.Token["id_token"].(string))) {
 			t.Errorf("the ID token's alg is not in %v", algs)
