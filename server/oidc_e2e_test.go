@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -161,5 +162,56 @@ func TestOIDC_ACRValuesMFA(t *testing.T) {
 	back, _ := url.Parse(r.Header.Get("Location"))
 	if !strings.HasPrefix(back.String(), c.redirect) || back.Query().Get("error") != "unmet_authentication_requirements" || back.Query().Get("code") != "" {
 		t.Errorf("after a one-factor sign-in: %d %q", r.Status, back)
+	}
+}
+
+// TestOIDC_MaxAge: max_age within the session's age signs in silently;
+// max_age=0 forces a fresh sign-in, after which the ID token's auth_time
+// is the new sign-in's; a malformed max_age is invalid_request.
+func TestOIDC_MaxAge(t *testing.T) {
+	s := startServer(t, server.Config{})
+	requireCodeGrant(t, s)
+	newUser(t, s, "alice", alicePassword, "orders:read")
+	codeClient(t, s, "first", `"skip_consent":true`)
+	b := newBrowser(t, s.URL, nil)
+	openid := func(more url.Values) url.Values {
+		more.Set("scope", "openid")
+		return more
+	}
+	idToken := func(q url.Values, verifier string) map[string]any {
+		t.Helper()
+		a := redeem(t, s, "first", q.Get("code"), verifier)
+		idt, _ := a.Token["id_token"].(string)
+		if a.Status != http.StatusOK || idt == "" {
+			t.Fatalf("redeem: %d %+v", a.Status, a.Problem)
+		}
+		_, c := idTokenClaims(t, s.URL, idt)
+		return c
+	}
+	verifier, ch := pkcePair(t)
+	first := idToken(back(t, s, signInThrough(t, b, authorizeURL("first", ch, openid(url.Values{})), "alice", alicePassword)), verifier)
+	authTime, _ := first["auth_time"].(float64)
+	if authTime == 0 {
+		t.Fatalf("no auth_time: %v", first)
+	}
+
+	verifier, ch = pkcePair(t)
+	r := b.get(authorizeURL("first", ch, openid(url.Values{"max_age": {"3600"}})))
+	if c := idToken(back(t, s, r), verifier); c["auth_time"] != first["auth_time"] {
+		t.Errorf("max_age=3600 within the session: auth_time %v, want %v", c["auth_time"], first["auth_time"])
+	}
+
+	time.Sleep(1100 * time.Millisecond) // auth_time has a resolution of one second
+	verifier, ch = pkcePair(t)
+	fresh := idToken(back(t, s, signInThrough(t, b, authorizeURL("first", ch, openid(url.Values{"max_age": {"0"}})), "alice", alicePassword)), verifier)
+	if at, _ := fresh["auth_time"].(float64); at <= authTime {
+		t.Errorf("max_age=0: auth_time %v, not after the first sign-in's %v", at, authTime)
+	}
+
+	for _, bad := range []string{"-1", "soon", "1e3"} {
+		_, ch = pkcePair(t)
+		if q := back(t, s, b.get(authorizeURL("first", ch, openid(url.Values{"max_age": {bad}})))); q.Get("error") != "invalid_request" || q.Get("code") != "" {
+			t.Errorf("max_age=%s: %v", bad, q)
+		}
 	}
 }
