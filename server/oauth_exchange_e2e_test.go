@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/server"
@@ -223,5 +224,26 @@ func TestTX03_Delegation(t *testing.T) {
 		if n != depth {
 			t.Errorf("depth %d: the chain has %d links", depth, n)
 		}
+	}
+}
+
+// TestTX01_ExpiredSubject: an expired API key as subject_token is
+// invalid_grant, and the calling client gets no token of its own instead.
+func TestTX01_ExpiredSubject(t *testing.T) {
+	s := startServer(t, server.Config{})
+	c := s.client(t, s.Root)
+	gw := createClient(t, s, `{"id":"edge","permissions":["orders:read"],"oauth":{"grant_types":["urn:ietf:params:oauth:grant-type:token-exchange"],"audiences":["https://orders.internal"]}}`)
+	at := time.Now().Add(3 * time.Second)
+	k, err := c.CreateKey(t.Context(), api.CreateKeyRequest{Scopes: []string{"orders:read"}, ExpiresAt: &at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {tokenExchange}, "subject_token": {k.Secret}, "subject_token_type": {accessTokenT}, "audience": {"https://orders.internal"}}
+	if a := postToken(t, s.URL, form, "edge", gw.ClientSecret); a.Status != http.StatusOK {
+		t.Fatalf("before expiry: %d %+v", a.Status, a.Problem)
+	}
+	time.Sleep(time.Until(at) + 100*time.Millisecond)
+	if a := postToken(t, s.URL, form, "edge", gw.ClientSecret); a.Status != http.StatusBadRequest || a.Problem.Error != "invalid_grant" || a.Token["access_token"] != nil {
+		t.Errorf("an expired subject: %d %+v %v", a.Status, a.Problem, a.Token)
 	}
 }
