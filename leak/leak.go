@@ -114,9 +114,10 @@ type Service struct {
 	oauth  *oauth.Service
 	log    *slog.Logger
 
-	queue     chan job
-	closeOnce sync.Once
-	done      chan struct{} // closed when the worker has stopped
+	queue  chan job
+	mu     sync.RWMutex // guards closed; held to read while sending on queue
+	closed bool
+	done   chan struct{} // closed when the worker has stopped
 }
 
 // job is a queued public report, or a barrier (flushed set) for Flush.
@@ -145,19 +146,20 @@ var ErrClosed = errors.New("leak: service closed")
 // and returns before anything is looked up: its time and its answer are
 // the same for every string. It blocks while the queue is full, until ctx
 // is done.
-func (s *Service) Submit(ctx context.Context, secret apitoken.Token, url, address string) (err error) {
-	defer func() {
-		if recover() != nil { // the queue was closed meanwhile
-			err = ErrClosed
-		}
-	}()
-	select {
-	case <-s.done:
+func (s *Service) Submit(ctx context.Context, secret apitoken.Token, url, address string) error {
+	return s.enqueue(ctx, job{secret: secret, url: cutURL(url), address: address})
+}
+
+// enqueue hands j to the worker; the read lock keeps Close from closing
+// the queue meanwhile.
+func (s *Service) enqueue(ctx context.Context, j job) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
 		return ErrClosed
-	default:
 	}
 	select {
-	case s.queue <- job{secret: secret, url: cutURL(url), address: address}:
+	case s.queue <- j:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -167,12 +169,8 @@ func (s *Service) Submit(ctx context.Context, secret apitoken.Token, url, addres
 // Flush waits until every report submitted before it was handled.
 func (s *Service) Flush(ctx context.Context) error {
 	j := job{flushed: make(chan struct{})}
-	select {
-	case s.queue <- j:
-	case <-s.done:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := s.enqueue(ctx, j); err != nil {
+		return err
 	}
 	select {
 	case <-j.flushed:
@@ -184,7 +182,12 @@ func (s *Service) Flush(ctx context.Context) error {
 
 // Close handles the reports still queued and stops the worker.
 func (s *Service) Close() {
-	s.closeOnce.Do(func() { close(s.queue) })
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.queue)
+	}
+	s.mu.Unlock()
 	<-s.done
 }
 
