@@ -426,3 +426,31 @@ func TestLeak_AUD02_TokenNeverStored(t *testing.T) {
 		}
 	}
 }
+
+// TestLeak_OpaqueAccessTokenEndsItsGrant: a reported opaque access token
+// of a user's grant ends the grant: its refresh token stops working too.
+func TestLeak_OpaqueAccessTokenEndsItsGrant(t *testing.T) {
+	c := newCodeClient(t, server.Config{}, `{"redirect_uris":["https://web.example/cb"],"audiences":["https://orders.example"],"access_token_format":"opaque"}`)
+	code, verifier := c.code(t, url.Values{"scope": {"orders:read"}})
+	g := c.redeem(t, code, verifier)
+	if g.Status != http.StatusOK {
+		t.Fatalf("redeem: %d %+v", g.Status, g.Problem)
+	}
+	access, refresh := g.Token["access_token"].(string), g.Token["refresh_token"].(string)
+	if !strings.HasPrefix(access, "lka_") {
+		t.Fatalf("access token %.6s… is not opaque", access)
+	}
+	if r := reportLeak(t, c.s, access, "https://paste.example/1"); r.Status != http.StatusAccepted {
+		t.Fatalf("report: %d", r.Status)
+	}
+	rs := leakReports(t, c.s, 1)
+	if r := reportFor(t, rs, access); r.Kind != "access_token" || r.Outcome != "revoked" {
+		t.Errorf("report %+v", r)
+	}
+	if c.active(t, access) {
+		t.Error("the reported access token is still active")
+	}
+	if a := c.refresh(t, refresh); a.Status != http.StatusBadRequest || a.Problem.Error != "invalid_grant" {
+		t.Errorf("refresh after its grant's access token was reported: %d %+v", a.Status, a.Problem)
+	}
+}
