@@ -207,8 +207,15 @@ func (s *Service) work() {
 	}
 }
 
+// cutURL makes a reported URL fit to keep: valid UTF-8 without control
+// characters (PostgreSQL refuses NUL), at most MaxURLLen bytes.
 func cutURL(u string) string {
-	u = strings.ToValidUTF8(u, "")
+	u = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(u, ""))
 	if len(u) > MaxURLLen {
 		u = strings.ToValidUTF8(u[:MaxURLLen], "")
 	}
