@@ -17,8 +17,10 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/leak"
+	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/server"
 )
 
@@ -163,4 +165,23 @@ func TestLeak_GitHubPartnerAlerts(t *testing.T) {
 		b := []byte(`{"not":"an array"}`)
 		wantProblem(t, postGitHub(t, s, g.id, sign(t, g.key, b), b), http.StatusBadRequest)
 	})
+}
+
+// TestLeak_GitHubBadSignaturesThrottled: bad signatures draw on the
+// address's failure budget like bad credentials: past it, 429.
+func TestLeak_GitHubBadSignaturesThrottled(t *testing.T) {
+	g := newGitHubKeys(t)
+	cfg := server.Config{GitHubKeysURL: g.srv.URL, AuthFailureLimit: ratelimit.Limit{Name: "auth_failures", Limit: 2, Window: time.Minute}}
+	cfg.OAuth.OutboundAllowPrivate = true
+	s := startServer(t, cfg)
+	body := []byte(`[]`)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for range 2 {
+		wantProblem(t, postGitHub(t, s, g.id, sign(t, other, body), body), http.StatusUnauthorized)
+	}
+	r := postGitHub(t, s, g.id, sign(t, other, body), body)
+	wantProblem(t, r, http.StatusTooManyRequests)
+	if r.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
 }
