@@ -73,6 +73,8 @@ func runScan(c *cli, args []string) error {
 		if err := c.printJSON(out); err != nil {
 			return err
 		}
+	} else if len(found) == 0 {
+		fmt.Fprintln(c.stdout, "No latchkey secrets found.")
 	} else {
 		t := newTable(c.stdout, "LOCATION", "TOKEN", "KIND", "ID", "REPORTED")
 		for i, r := range out {
