@@ -56,7 +56,7 @@ func (h *Handler) reportLeak(w http.ResponseWriter, r *http.Request) error {
 	if req.Token == "" {
 		return badRequest("missing_token", "token is required")
 	}
-	if err := h.leaks.Submit(r.Context(), apitoken.FromString(req.Token), req.URL, ip); err != nil {
+	if err := h.leaks.Submit(r.Context(), apitoken.FromString(req.Token), leak.Origin{URL: req.URL, Address: ip, RequestID: state(r.Context()).id}); err != nil {
 		return token.Unavailablef(err, "queue leak report")
 	}
 	writeJSON(w, http.StatusAccepted, leakReceived)
@@ -91,7 +91,7 @@ func (h *Handler) reportGitHubLeak(w http.ResponseWriter, r *http.Request) error
 	if len(alerts) > leak.MaxGitHubAlerts {
 		return badRequest("too_many_tokens", "too many tokens in one alert")
 	}
-	out, err := h.leaks.HandleGitHub(r.Context(), alerts)
+	out, err := h.leaks.HandleGitHub(r.Context(), alerts, state(r.Context()).id)
 	if err != nil {
 		return token.Unavailablef(err, "handle GitHub alert")
 	}

@@ -194,12 +194,12 @@ const MaxGitHubAlerts = 1000
 // HandleGitHub revokes the tokens of a verified partner alert and labels
 // each: true_positive for a secret this server issued (live or revoked
 // before), false_positive for anything else.
-func (s *Service) HandleGitHub(ctx context.Context, alerts []GitHubAlert) ([]GitHubAnswer, error) {
+func (s *Service) HandleGitHub(ctx context.Context, alerts []GitHubAlert, requestID string) ([]GitHubAnswer, error) {
 	out := make([]GitHubAnswer, 0, len(alerts))
 	for _, a := range alerts {
 		sum := sha256.Sum256([]byte(a.Token))
 		ans := GitHubAnswer{TokenHash: hex.EncodeToString(sum[:]), TokenType: a.Type, Label: LabelFalsePositive}
-		r, err := s.Handle(ctx, SourceGitHub, apitoken.FromString(a.Token), a.URL, "")
+		r, err := s.Handle(ctx, apitoken.FromString(a.Token), Origin{Source: SourceGitHub, URL: a.URL, RequestID: requestID})
 		if err != nil {
 			return nil, err
 		}

@@ -80,6 +80,14 @@ type Report struct {
 	Outcome  string
 }
 
+// Origin is where a report comes from.
+type Origin struct {
+	Source    string // SourceAPI or SourceGitHub
+	URL       string // where the token was seen
+	Address   string // the reporting client's address ("" for GitHub)
+	RequestID string // the request that brought it, for the audit record
+}
+
 // Filter selects reports, newest first.
 type Filter struct {
 	Before string // cursor: reports with ID < Before
@@ -123,8 +131,7 @@ type Service struct {
 // job is a queued public report, or a barrier (flushed set) for Flush.
 type job struct {
 	secret  apitoken.Token
-	url     string
-	address string
+	origin  Origin
 	flushed chan struct{}
 }
 
@@ -142,12 +149,13 @@ func New(c Config) *Service {
 // ErrClosed is returned by Submit after Close.
 var ErrClosed = errors.New("leak: service closed")
 
-// Submit queues a public report of secret seen at url, sent from address,
-// and returns before anything is looked up: its time and its answer are
-// the same for every string. It blocks while the queue is full, until ctx
-// is done.
-func (s *Service) Submit(ctx context.Context, secret apitoken.Token, url, address string) error {
-	return s.enqueue(ctx, job{secret: secret, url: cutURL(url), address: address})
+// Submit queues a public report of secret (from o, whose Source is
+// SourceAPI) and returns before anything is looked up: its time and its
+// answer are the same for every string. It blocks while the queue is full,
+// until ctx is done.
+func (s *Service) Submit(ctx context.Context, secret apitoken.Token, o Origin) error {
+	o.Source, o.URL = SourceAPI, cutURL(o.URL)
+	return s.enqueue(ctx, job{secret: secret, origin: o})
 }
 
 // enqueue hands j to the worker; the read lock keeps Close from closing
@@ -200,7 +208,7 @@ func (s *Service) work() {
 		}
 		// A report outlives the request that made it: its own deadline.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if _, err := s.Handle(ctx, SourceAPI, j.secret, j.url, j.address); err != nil {
+		if _, err := s.Handle(ctx, j.secret, j.origin); err != nil {
 			s.log.Error("leak: handle report", "start", j.secret.Start(), "err", err)
 		}
 		cancel()
@@ -227,30 +235,31 @@ func cutURL(u string) string {
 // token was, and the worker of Submit). A string that is not a token in
 // latchkey's format (no prefix, or a bad checksum) is neither looked up
 // nor kept, and its report is nil.
-func (s *Service) Handle(ctx context.Context, source string, secret apitoken.Token, url, address string) (*Report, error) {
+func (s *Service) Handle(ctx context.Context, secret apitoken.Token, o Origin) (*Report, error) {
 	if apitoken.Check(secret.Reveal()) != apitoken.Valid {
 		return nil, nil
 	}
 	now := s.tokens.Now()
-	r := &Report{ID: token.NewID("leak", now), Time: now, Source: source, URL: cutURL(url), Address: address,
+	r := &Report{ID: token.NewID("leak", now), Time: now, Source: o.Source, URL: cutURL(o.URL), Address: o.Address,
 		Start: secret.Start(), Outcome: OutcomeUnknown}
-	a := &token.Actor{KeyID: "leak-report", Name: "leak report (" + source + ")", Scopes: token.SystemActor.Scopes, IP: address}
+	a := &token.Actor{KeyID: "leak-report", Name: "leak report (" + o.Source + ")", Scopes: token.SystemActor.Scopes,
+		IP: o.Address, RequestID: o.RequestID}
 	if err := s.revoke(ctx, a, secret, r); err != nil {
 		return nil, err
 	}
-	detail := map[string]string{"source": source, "outcome": r.Outcome, "token_start": r.Start, "kind": r.Kind}
+	detail := map[string]string{"source": o.Source, "outcome": r.Outcome, "token_start": r.Start, "kind": r.Kind}
 	if r.URL != "" {
 		detail["url"] = r.URL
 	}
-	if address != "" {
-		detail["address"] = address
+	if o.Address != "" {
+		detail["address"] = o.Address
 	}
 	targetType := "key"
 	if r.Kind == KindClientSecret {
 		targetType = "app"
 	}
 	ev := &token.AuditEvent{ID: token.NewID("aud", now), Time: now, ActorKeyID: a.KeyID, Action: "leak.report",
-		TargetType: targetType, TargetID: r.TargetID, Outcome: token.OutcomeSuccess, Detail: detail}
+		TargetType: targetType, TargetID: r.TargetID, Outcome: token.OutcomeSuccess, RequestID: o.RequestID, Detail: detail}
 	if err := s.store.AddLeakReport(ctx, r, ev); err != nil {
 		return nil, err
 	}

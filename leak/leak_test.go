@@ -19,7 +19,7 @@ func TestLeak_SubmitAfterClose(t *testing.T) {
 	}
 	s.Close()
 	s.Close()
-	if err := s.Submit(ctx, apitoken.FromString("x"), "", ""); !errors.Is(err, ErrClosed) {
+	if err := s.Submit(ctx, apitoken.FromString("x"), Origin{}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Submit after Close: %v", err)
 	}
 	if err := s.Flush(ctx); !errors.Is(err, ErrClosed) {

@@ -213,7 +213,7 @@ func TestLeak_RevokesEverySecretKind(t *testing.T) {
 			t.Fatalf("%d leak.report events, want 5", len(evs))
 		}
 		for _, ev := range evs {
-			if ev.Detail["url"] != where || ev.Detail["outcome"] == "" || ev.TargetID == "" {
+			if ev.Detail["url"] != where || ev.Detail["outcome"] == "" || ev.TargetID == "" || ev.RequestID == "" {
 				t.Errorf("leak.report event %+v", ev)
 			}
 		}
