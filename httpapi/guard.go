@@ -27,6 +27,7 @@ var (
 type guard struct {
 	limiter      ratelimit.Limiter
 	auth, verify ratelimit.Limit
+	leak         ratelimit.Limit // leak reports per address, every one counted
 	onThrottle   func(ctx context.Context, addr, kind string)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/latchkey/latchkey/leak"
 	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/ratelimit"
@@ -36,6 +37,8 @@ type Handler struct {
 	signer   *signer.Manager // nil: no JWTs
 	issuer   string
 	tokenTTL time.Duration
+	leaks    *leak.Service    // nil: no leak reports
+	github   *leak.GitHubKeys // nil: no GitHub partner alerts
 }
 
 // Config configures a Handler.
@@ -70,6 +73,14 @@ type Config struct {
 	// TokenTTL is the default lifetime of exchanged JWTs (DefaultTokenTTL
 	// when zero).
 	TokenTTL time.Duration
+	// Leaks takes leak reports (POST /v1/leaks); nil answers 404.
+	Leaks *leak.Service
+	// GitHubKeys verifies GitHub's secret scanning alerts
+	// (POST /v1/leaks/github); nil answers 404.
+	GitHubKeys *leak.GitHubKeys
+	// LeakReportLimit is the budget of leak reports per client address;
+	// zero takes DefaultLeakReportLimit.
+	LeakReportLimit ratelimit.Limit
 }
 
 // handlerFunc is an HTTP handler that returns its error for one place to
@@ -80,7 +91,8 @@ type handlerFunc func(http.ResponseWriter, *http.Request) error
 func New(c Config) *Handler {
 	h := &Handler{svc: c.Service, log: c.Log, metrics: newMetrics(c.Registerer), mux: http.NewServeMux(),
 		trusted: c.TrustedProxies, rlMode: c.RateLimitMode,
-		people: c.People, oauth: c.OAuth, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), tokenTTL: c.TokenTTL}
+		people: c.People, oauth: c.OAuth, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), tokenTTL: c.TokenTTL,
+		leaks: c.Leaks, github: c.GitHubKeys}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,6 +105,9 @@ func New(c Config) *Handler {
 	}
 	if g.verify.Limit == 0 {
 		g.verify = DefaultVerifyFailureLimit
+	}
+	if g.leak = c.LeakReportLimit; g.leak.Limit == 0 {
+		g.leak = DefaultLeakReportLimit
 	}
 	if c.Service != nil {
 		g.onThrottle = func(ctx context.Context, addr, kind string) {
@@ -202,7 +217,7 @@ func (h *Handler) routes() []route {
 		{"POST /oauth2/par", h.oauthPAR},
 		{"GET /oauth2/userinfo", h.oauthUserinfo},
 		{"POST /oauth2/userinfo", h.oauthUserinfo},
-	}, append(h.peopleRoutes(), h.grantRoutes()...)...)
+	}, append(append(h.peopleRoutes(), h.grantRoutes()...), h.leakRoutes()...)...)
 }
 
 // Routes lists the patterns the handler serves, for documentation tests.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/httpapi"
+	"github.com/latchkey/latchkey/leak"
 	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/seal"
@@ -66,6 +67,13 @@ type Config struct {
 	// AuthFailureLimit and VerifyFailureLimit override the brute-force
 	// budgets (zero: httpapi's defaults).
 	AuthFailureLimit, VerifyFailureLimit ratelimit.Limit
+	// LeakReportLimit overrides the budget of public leak reports per
+	// client address (default httpapi.DefaultLeakReportLimit).
+	LeakReportLimit ratelimit.Limit
+	// GitHubKeysURL lists GitHub's secret scanning signing keys
+	// (LATCHKEY_GITHUB_KEYS_URL; default leak.DefaultGitHubKeysURL),
+	// fetched through the outbound guard (OAuth.OutboundAllowPrivate).
+	GitHubKeysURL string
 
 	// MasterKey seals the JWT signing keys at rest (AES-256-GCM). Required
 	// with DatabaseURL; otherwise nil means <data-dir>/master.key, created
@@ -262,11 +270,19 @@ func Run(ctx context.Context, c Config) error {
 		// apps that signed in through it.
 		ppl.SetOnSessionEnded(oa.SessionEnded)
 	}
+	var leaks *leak.Service
+	if lst, ok := db.(leak.Store); ok {
+		// Reports queued by POST /v1/leaks are handled before Run returns.
+		leaks = leak.New(leak.Config{Store: lst, Tokens: svc, OAuth: oa, Log: c.Log})
+		defer leaks.Close()
+	}
 	api := httpapi.New(httpapi.Config{
 		Service: svc, People: ppl, OAuth: oa, Log: c.Log, Registerer: reg,
 		TrustedProxies: c.TrustedProxies, FailureLimiter: lim, RateLimitMode: rlMode,
 		AuthFailureLimit: c.AuthFailureLimit, VerifyFailureLimit: c.VerifyFailureLimit,
 		Signer: sig, Issuer: issuer, TokenTTL: c.TokenTTL,
+		Leaks: leaks, GitHubKeys: leak.NewGitHubKeys(c.GitHubKeysURL, c.OAuth.OutboundAllowPrivate),
+		LeakReportLimit: c.LeakReportLimit,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

@@ -85,10 +85,15 @@ func (c *cli) parse(f *cmdFlags, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
-	if len(pos) < len(f.args) {
+	// A last argument named "[X...]" takes any number, none included.
+	need, variadic := len(f.args), len(f.args) > 0 && strings.HasSuffix(f.args[len(f.args)-1], "...]")
+	if variadic {
+		need--
+	}
+	if len(pos) < need {
 		return nil, usagef("missing %s", strings.Join(f.args[len(pos):], " "))
 	}
-	if len(pos) > len(f.args) {
+	if len(pos) > len(f.args) && !variadic {
 		return nil, usagef("unexpected argument %q", pos[len(f.args)])
 	}
 	return pos, nil

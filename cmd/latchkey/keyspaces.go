@@ -17,6 +17,7 @@ func keyspaceCommands() []subcommand {
   latchkey keyspaces update acme --scope orders:read --scope orders:write
   latchkey keyspaces update acme --ratelimit requests=100/1m --ratelimit daily=10000/24h
   latchkey keyspaces update acme --no-ratelimits`, keyspacesUpdate},
+		scannerRulesCommand,
 	}
 }
 

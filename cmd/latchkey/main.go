@@ -141,6 +141,8 @@ func (c *cli) main(args []string) int {
 		return c.exit("import", runImport(c, rest))
 	case "version":
 		return c.exit("version", runVersion(c, rest))
+	case "scan":
+		return c.exit("scan", runScan(c, rest))
 	case "help":
 		c.usage(c.stdout)
 		return exitOK
@@ -225,6 +227,7 @@ Commands:
 	for _, g := range groups() {
 		fmt.Fprintf(tw, "  %s\t%s\n", g.name, g.summary)
 	}
+	fmt.Fprintf(tw, "  scan\tfind latchkey secrets in files and git history (and report them)\n")
 	fmt.Fprintf(tw, "  migrate\t%s\n", migrateGroup().summary)
 	fmt.Fprintf(tw, "  export\twrite the whole store as JSON Lines\n")
 	fmt.Fprintf(tw, "  import\tload an export into an empty store\n")
@@ -235,7 +238,7 @@ Client commands read LATCHKEY_URL (default `+defaultURL+`) and
 LATCHKEY_TOKEN (or LATCHKEY_TOKEN_FILE); --url and --token override them.
 Add --json to print the API's JSON instead of a table.
 
-Exit codes: 0 ok, 1 key invalid (keys verify), 2 usage error,
+Exit codes: 0 ok, 1 key invalid (keys verify) or secrets found (scan), 2 usage error,
 3 refused by the server (4xx), 4 failure (network, 5xx, local error).
 
 Run 'latchkey <command> -h' for the help of a command.

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/latchkey/latchkey/leak"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/server"
 )
@@ -36,6 +37,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	redisURL := fs.String("redis-url", env("LATCHKEY_REDIS_URL"), "Redis URL: share rate limits between nodes (env LATCHKEY_REDIS_URL)")
 	proxies := fs.String("trusted-proxies", env("LATCHKEY_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env LATCHKEY_TRUSTED_PROXIES)")
 	authFail := fs.String("failure-limit", env("LATCHKEY_FAILURE_LIMIT"), "bad management credentials allowed per client address, N/window (env LATCHKEY_FAILURE_LIMIT; default 10/1m)")
+	githubKeys := fs.String("github-keys-url", envOr(env, "LATCHKEY_GITHUB_KEYS_URL", leak.DefaultGitHubKeysURL), "GitHub's secret scanning public keys, for POST /v1/leaks/github (env LATCHKEY_GITHUB_KEYS_URL)")
 	verifyFail := fs.String("verify-failure-limit", env("LATCHKEY_VERIFY_FAILURE_LIMIT"), "unknown keys allowed per client address named in verify's ip, N/window (env LATCHKEY_VERIFY_FAILURE_LIMIT; default 100/1m)")
 	jf, jerr := addJWTFlags(fs, env)
 	pf := addProxyFlags(fs, env)
@@ -115,6 +117,7 @@ Flags:
 		fmt.Fprintln(stderr, "serve:", err)
 		return 2
 	}
+	cfg.GitHubKeysURL = *githubKeys
 	if cfg.TrustedProxies, err = parsePrefixes(*proxies); err != nil {
 		fmt.Fprintln(stderr, "serve: --trusted-proxies:", err)
 		return 2

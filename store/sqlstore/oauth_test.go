@@ -67,3 +67,11 @@ func TestOAuthMigrationDown(t *testing.T) {
 		}
 	})
 }
+
+// TestLeaksConformance runs the leak.Store conformance suite on both
+// engines (migration 00025).
+func TestLeaksConformance(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
+		storetest.RunLeaks(t, func(t *testing.T) storetest.LeaksStore { return e.open(t) })
+	})
+}
