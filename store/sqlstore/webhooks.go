@@ -256,18 +256,20 @@ func (db *DB) Redeliver(ctx context.Context, webhookID, did string, now time.Tim
 }
 
 // ClaimDeliveries leases up to limit due deliveries to node (see
-// webhook.Store). The lease condition is in the outer WHERE as well: on
+// webhook.Store). The candidates are a materialized CTE: as a subquery of
+// the UPDATE, PostgreSQL may scan them again and claim more than limit.
+// The lease condition is in the outer WHERE as well: on
 // PostgreSQL, a row another node leased meanwhile is re-checked after its
 // lock and skipped.
 func (db *DB) ClaimDeliveries(ctx context.Context, node string, now, leaseUntil time.Time, limit int) ([]*webhook.Delivery, error) {
-	q := `UPDATE webhook_deliveries SET (lease_owner, lease_until) = ($1, $2)
-	WHERE seq IN (SELECT d.seq FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+	q := `WITH c AS MATERIALIZED (SELECT d.seq FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
 		WHERE d.state = 'pending' AND d.next_attempt_at <= $3 AND d.lease_until <= $3 AND w.disabled = FALSE
 		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id
 			AND e.order_key = d.order_key AND e.state = 'pending' AND e.seq < d.seq)
 		ORDER BY d.seq LIMIT $4` + db.d.skipLocked + `)
-	AND state = 'pending' AND lease_until <= $3
-	RETURNING seq, id, webhook_id, event_type, order_key, payload, created_at, attempts`
+	UPDATE webhook_deliveries SET (lease_owner, lease_until) = ($1, $2) FROM c
+	WHERE webhook_deliveries.seq = c.seq AND state = 'pending' AND lease_until <= $3
+	RETURNING webhook_deliveries.seq, id, webhook_id, event_type, order_key, payload, created_at, attempts`
 	ds, err := queryAll(ctx, db.e.writer(), q, []any{node, leaseUntil.UnixNano(), now.UnixNano(), limit},
 		func(s scanner) (*webhook.Delivery, error) {
 			var dl webhook.Delivery
