@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/token"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // Handler serves the /v1 API, /healthz and /readyz.
@@ -36,6 +37,9 @@ type Handler struct {
 	signer   *signer.Manager // nil: no JWTs
 	issuer   string
 	tokenTTL time.Duration
+
+	webhooks    *webhook.Service // nil: no /v1/webhooks
+	onRedeliver func()           // wakes the delivery worker
 }
 
 // Config configures a Handler.
@@ -70,6 +74,10 @@ type Config struct {
 	// TokenTTL is the default lifetime of exchanged JWTs (DefaultTokenTTL
 	// when zero).
 	TokenTTL time.Duration
+	// Webhooks manages /v1/webhooks; nil answers them 404. OnRedeliver,
+	// if set, is called after a redelivery is queued (to wake the worker).
+	Webhooks    *webhook.Service
+	OnRedeliver func()
 }
 
 // handlerFunc is an HTTP handler that returns its error for one place to
@@ -80,7 +88,8 @@ type handlerFunc func(http.ResponseWriter, *http.Request) error
 func New(c Config) *Handler {
 	h := &Handler{svc: c.Service, log: c.Log, metrics: newMetrics(c.Registerer), mux: http.NewServeMux(),
 		trusted: c.TrustedProxies, rlMode: c.RateLimitMode,
-		people: c.People, oauth: c.OAuth, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), tokenTTL: c.TokenTTL}
+		people: c.People, oauth: c.OAuth, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), tokenTTL: c.TokenTTL,
+		webhooks: c.Webhooks, onRedeliver: c.OnRedeliver}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -202,7 +211,7 @@ func (h *Handler) routes() []route {
 		{"POST /oauth2/par", h.oauthPAR},
 		{"GET /oauth2/userinfo", h.oauthUserinfo},
 		{"POST /oauth2/userinfo", h.oauthUserinfo},
-	}, append(h.peopleRoutes(), h.grantRoutes()...)...)
+	}, append(append(h.peopleRoutes(), h.grantRoutes()...), h.webhookRoutes()...)...)
 }
 
 // Routes lists the patterns the handler serves, for documentation tests.
