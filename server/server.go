@@ -347,6 +347,9 @@ func Run(ctx context.Context, c Config) error {
 		// retried when its lease runs out (by this node after a restart,
 		// or another).
 		go dispatcher.Run(signerCtx)
+		limited := webhook.NewLimitNotifier(dispatcher)
+		svc.SetOnRateLimited(limited.Notify)
+		go limited.Run(signerCtx)
 	}
 
 	stopGateway := func(context.Context) error { return nil }

@@ -59,6 +59,9 @@ type DispatcherConfig struct {
 	Backoff Backoff
 	// Concurrency is how many deliveries run at once (default 8).
 	Concurrency int
+	// ExpiryScan is how often keys about to expire are looked for
+	// (default 1 min).
+	ExpiryScan time.Duration
 	// Retention is how long finished deliveries are kept (default 30 days).
 	Retention time.Duration
 	// Now is the clock (default time.Now).
@@ -72,6 +75,10 @@ type Dispatcher struct {
 	c      DispatcherConfig
 	client *http.Client
 	wake   chan struct{}
+
+	subMu sync.Mutex
+	subs  map[string]bool // event types some enabled webhook receives
+	subAt time.Time
 }
 
 // NewDispatcher returns a Dispatcher; Run starts it.
@@ -93,6 +100,9 @@ func NewDispatcher(c DispatcherConfig) *Dispatcher {
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 8
+	}
+	if c.ExpiryScan <= 0 {
+		c.ExpiryScan = time.Minute
 	}
 	if c.Retention <= 0 {
 		c.Retention = 30 * 24 * time.Hour
@@ -135,12 +145,25 @@ func (d *Dispatcher) Wake() {
 func (d *Dispatcher) Run(ctx context.Context) {
 	t := time.NewTicker(d.c.Poll)
 	defer t.Stop()
-	lastPrune := time.Time{}
+	var lastPrune, lastScan time.Time
+	exp, _ := d.c.Store.(ExpiryStore)
 	for {
 		if now := d.c.Now(); now.Sub(lastPrune) > time.Hour {
 			lastPrune = now
 			if _, err := d.c.Store.PruneDeliveries(ctx, now.Add(-d.c.Retention)); err != nil && ctx.Err() == nil {
 				d.c.Log.Warn("webhooks: prune deliveries", "err", err)
+			}
+			if exp != nil {
+				// Marks outlive every threshold and rate-limit window.
+				if err := exp.PruneMarks(ctx, now.Add(-32*24*time.Hour)); err != nil && ctx.Err() == nil {
+					d.c.Log.Warn("webhooks: prune marks", "err", err)
+				}
+			}
+		}
+		if now := d.c.Now(); exp != nil && now.Sub(lastScan) >= d.c.ExpiryScan {
+			lastScan = now
+			if err := d.scanExpiring(ctx, exp, now); err != nil && ctx.Err() == nil {
+				d.c.Log.Warn("webhooks: key.expiring scan", "err", err)
 			}
 		}
 		for ctx.Err() == nil {

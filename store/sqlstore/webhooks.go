@@ -338,3 +338,35 @@ func (db *DB) PruneDeliveries(ctx context.Context, t time.Time) (int64, error) {
 	}
 	return n, nil
 }
+
+var _ webhook.ExpiryStore = (*DB)(nil)
+
+// ExpiringKeys returns the keys a key.expiring event is due for (see
+// webhook.ExpiryStore); the range is read through keys_expiring (00023).
+func (db *DB) ExpiringKeys(ctx context.Context, markPrefix string, from, to time.Time, minLife time.Duration, limit int) ([]webhook.ExpiringKey, error) {
+	q := `SELECT k.id, k.keyspace, k.expires_at FROM keys k
+	WHERE k.expires_at > $1 AND k.expires_at <= $2 AND k.revoked_at IS NULL AND k.expires_at - k.created_at > $3
+	AND k.keyspace NOT IN ('oauth', 'oauth-grants')
+	AND NOT EXISTS (SELECT 1 FROM webhook_marks m WHERE m.mark = $4 || k.id || ':' || CAST(k.expires_at AS text))
+	ORDER BY k.expires_at LIMIT $5`
+	ks, err := queryAll(ctx, db.e.reader(), q, []any{from.UnixNano(), to.UnixNano(), int64(minLife), markPrefix, limit},
+		func(s scanner) (webhook.ExpiringKey, error) {
+			var k webhook.ExpiringKey
+			var exp int64
+			err := s.Scan(&k.ID, &k.Keyspace, &exp)
+			k.ExpiresAt = time.Unix(0, exp)
+			return k, err
+		})
+	if err != nil {
+		return nil, db.errorf("expiring keys: %w", err)
+	}
+	return ks, nil
+}
+
+// PruneMarks removes marks recorded before t.
+func (db *DB) PruneMarks(ctx context.Context, t time.Time) error {
+	if _, err := db.e.writer().exec(ctx, "DELETE FROM webhook_marks WHERE at < $1", t.UnixNano()); err != nil {
+		return db.errorf("prune marks: %w", err)
+	}
+	return nil
+}

@@ -55,7 +55,11 @@ CREATE TABLE webhook_marks (
     at   bigint NOT NULL
 );
 
+-- The key.expiring scan: unrevoked keys by expiry.
+CREATE INDEX keys_expiring ON keys (expires_at) WHERE revoked_at IS NULL AND expires_at IS NOT NULL;
+
 -- +goose Down
+DROP INDEX keys_expiring;
 DROP TABLE webhook_marks;
 DROP TABLE webhook_deliveries;
 DROP TABLE webhooks;
