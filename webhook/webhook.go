@@ -136,11 +136,9 @@ type Store interface {
 	EnqueueEvents(ctx context.Context, evs []Event) error
 }
 
-// joinEvents frames a list of events for the events column.
-func joinEvents(es []string) string { return "," + strings.Join(es, ",") + "," }
-
-// JoinEvents frames es as the store keeps them: ",a,b,".
-func JoinEvents(es []string) string { return joinEvents(es) }
+// JoinEvents frames es as the store keeps them, ",a,b,", so that one LIKE
+// "%,e,%" finds the subscribers of e.
+func JoinEvents(es []string) string { return "," + strings.Join(es, ",") + "," }
 
 // SplitEvents reverses JoinEvents.
 func SplitEvents(s string) []string {
