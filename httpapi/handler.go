@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/token"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // Handler serves the /v1 API, /healthz and /readyz.
@@ -39,6 +41,9 @@ type Handler struct {
 	tokenTTL time.Duration
 	leaks    *leak.Service    // nil: no leak reports
 	github   *leak.GitHubKeys // nil: no GitHub partner alerts
+
+	webhooks    *webhook.Service // nil: no /v1/webhooks
+	onRedeliver func()           // wakes the delivery worker
 }
 
 // Config configures a Handler.
@@ -81,6 +86,10 @@ type Config struct {
 	// LeakReportLimit is the budget of leak reports per client address;
 	// zero takes DefaultLeakReportLimit.
 	LeakReportLimit ratelimit.Limit
+	// Webhooks manages /v1/webhooks; nil answers them 404. OnRedeliver,
+	// if set, is called after a redelivery is queued (to wake the worker).
+	Webhooks    *webhook.Service
+	OnRedeliver func()
 }
 
 // handlerFunc is an HTTP handler that returns its error for one place to
@@ -92,7 +101,7 @@ func New(c Config) *Handler {
 	h := &Handler{svc: c.Service, log: c.Log, metrics: newMetrics(c.Registerer), mux: http.NewServeMux(),
 		trusted: c.TrustedProxies, rlMode: c.RateLimitMode,
 		people: c.People, oauth: c.OAuth, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), tokenTTL: c.TokenTTL,
-		leaks: c.Leaks, github: c.GitHubKeys}
+		leaks: c.Leaks, github: c.GitHubKeys, webhooks: c.Webhooks, onRedeliver: c.OnRedeliver}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -217,7 +226,7 @@ func (h *Handler) routes() []route {
 		{"POST /oauth2/par", h.oauthPAR},
 		{"GET /oauth2/userinfo", h.oauthUserinfo},
 		{"POST /oauth2/userinfo", h.oauthUserinfo},
-	}, append(append(h.peopleRoutes(), h.grantRoutes()...), h.leakRoutes()...)...)
+	}, slices.Concat(h.peopleRoutes(), h.grantRoutes(), h.leakRoutes(), h.webhookRoutes())...)
 }
 
 // Routes lists the patterns the handler serves, for documentation tests.

@@ -154,7 +154,7 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 
 // oaScalarSchemas are the component schemas without a Go struct: named
 // strings and free-form objects.
-var oaScalarSchemas = []string{"Scope", "Duration", "Metadata", "PrincipalType", "KeyState", "VerifyCode"}
+var oaScalarSchemas = []string{"Scope", "Duration", "Metadata", "PrincipalType", "KeyState", "VerifyCode", "WebhookEvent"}
 
 // oaSchemaCase pairs a component schema with the Go type it describes.
 type oaSchemaCase struct {
@@ -264,6 +264,13 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"LeakLookupResult", reflect.TypeFor[api.LeakLookupResult](), true, nil},
 		{"GitHubAlert", reflect.TypeFor[leak.GitHubAlert](), false, nil},
 		{"GitHubAnswer", reflect.TypeFor[leak.GitHubAnswer](), true, nil},
+		{"CreateWebhookRequest", reflect.TypeFor[api.CreateWebhookRequest](), false, nil},
+		{"UpdateWebhookRequest", reflect.TypeFor[api.UpdateWebhookRequest](), false, nil},
+		{"RotateWebhookSecretRequest", reflect.TypeFor[api.RotateWebhookSecretRequest](), false, nil},
+		{"Webhook", reflect.TypeFor[api.Webhook](), true, nil},
+		{"WebhookList", reflect.TypeFor[api.WebhookList](), true, nil},
+		{"WebhookDelivery", reflect.TypeFor[api.WebhookDelivery](), true, nil},
+		{"WebhookDeliveryList", reflect.TypeFor[api.WebhookDeliveryList](), true, nil},
 	}
 	comps, _ := doc["components"].(map[string]any)
 	schemas, _ := comps["schemas"].(map[string]any)

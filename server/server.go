@@ -35,6 +35,7 @@ import (
 	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 	"github.com/latchkey/latchkey/web"
+	"github.com/latchkey/latchkey/webhook"
 )
 
 // Config configures a server.
@@ -100,6 +101,8 @@ type Config struct {
 	People PeopleConfig
 	// OAuth configures the authorization server's grants.
 	OAuth OAuthConfig
+	// Webhooks tunes the delivery of webhook events.
+	Webhooks WebhooksConfig
 	// Proxy, if set, also runs the verifying gateway in front of an
 	// upstream API, on its own listener.
 	Proxy *ProxyConfig
@@ -138,6 +141,16 @@ type OAuthConfig struct {
 	// (back-channel logout) reach loopback and private addresses
 	// (LATCHKEY_OUTBOUND_ALLOW_PRIVATE=true).
 	OutboundAllowPrivate bool
+}
+
+// WebhooksConfig tunes webhook delivery (zero values: package webhook's
+// defaults). Private receivers are allowed by OAuth.OutboundAllowPrivate
+// (LATCHKEY_OUTBOUND_ALLOW_PRIVATE), the one outbound guard setting.
+type WebhooksConfig struct {
+	// Poll is how often each node reads the outbox (default 1 s).
+	Poll time.Duration
+	// RetryBase is the first retry's wait, doubled on every attempt.
+	RetryBase time.Duration
 }
 
 // RootKeyFile is the name of the file in the data directory that receives
@@ -276,6 +289,14 @@ func Run(ctx context.Context, c Config) error {
 		leaks = leak.New(leak.Config{Store: lst, Tokens: svc, OAuth: oa, Log: c.Log})
 		defer leaks.Close()
 	}
+	var hooks *webhook.Service
+	var dispatcher *webhook.Dispatcher
+	if wst, ok := db.(webhook.Store); ok {
+		allow := c.OAuth.OutboundAllowPrivate || c.People.OutboundAllowPrivate
+		hooks = webhook.NewService(webhook.Config{Store: wst, Box: box, Tokens: svc, AllowPrivate: allow})
+		dispatcher = webhook.NewDispatcher(webhook.DispatcherConfig{Store: wst, Box: box, AllowPrivate: allow,
+			Poll: c.Webhooks.Poll, Backoff: webhook.Backoff{Base: c.Webhooks.RetryBase}, Log: c.Log})
+	}
 	api := httpapi.New(httpapi.Config{
 		Service: svc, People: ppl, OAuth: oa, Log: c.Log, Registerer: reg,
 		TrustedProxies: c.TrustedProxies, FailureLimiter: lim, RateLimitMode: rlMode,
@@ -283,6 +304,11 @@ func Run(ctx context.Context, c Config) error {
 		Signer: sig, Issuer: issuer, TokenTTL: c.TokenTTL,
 		Leaks: leaks, GitHubKeys: leak.NewGitHubKeys(c.GitHubKeysURL, c.OAuth.OutboundAllowPrivate),
 		LeakReportLimit: c.LeakReportLimit,
+		Webhooks: hooks, OnRedeliver: func() {
+			if dispatcher != nil {
+				dispatcher.Wake()
+			}
+		},
 	})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -332,6 +358,16 @@ func Run(ctx context.Context, c Config) error {
 		// Codes, pushed requests and idle refresh tokens; the sealed
 		// answers of the refresh grace a minute after it passed.
 		go every(signerCtx, time.Minute, c.Log, "prune oauth grants", oa.Prune)
+	}
+
+	if dispatcher != nil {
+		// Delivers the webhook outbox; an attempt cut off by shutdown is
+		// retried when its lease runs out (by this node after a restart,
+		// or another).
+		go dispatcher.Run(signerCtx)
+		limited := webhook.NewLimitNotifier(dispatcher)
+		svc.SetOnRateLimited(limited.Notify)
+		go limited.Run(signerCtx)
 	}
 
 	stopGateway := func(context.Context) error { return nil }

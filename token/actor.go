@@ -16,12 +16,14 @@ const (
 	ScopePrincipalsWrite = "principals:write"
 	ScopeKeyspacesWrite  = "keyspaces:write"
 	ScopeAuditRead       = "audit:read"
+	ScopeWebhooksRead    = "webhooks:read"
+	ScopeWebhooksWrite   = "webhooks:write"
 )
 
 // ManagementScopes lists every management scope.
 var ManagementScopes = []string{
 	ScopeAdmin, ScopeAuditRead, ScopeKeysRead, ScopeKeysVerify,
-	ScopeKeysWrite, ScopeKeyspacesWrite, ScopePrincipalsWrite,
+	ScopeKeysWrite, ScopeKeyspacesWrite, ScopePrincipalsWrite, ScopeWebhooksRead, ScopeWebhooksWrite,
 }
 
 // IsManagementScope reports whether s is one of ManagementScopes.

@@ -185,10 +185,12 @@ func (s *Service) RevokeKey(ctx context.Context, a *Actor, id, reason string) (*
 	}
 	errAlready := errors.New("already revoked")
 	now := s.Now()
-	k, err := s.updateVisible(ctx, a, "key.revoke", id, map[string]string{"reason": reason}, func(k *Key, _ *Keyspace) error {
+	detail := map[string]string{"reason": reason}
+	k, err := s.updateVisible(ctx, a, "key.revoke", id, detail, func(k *Key, _ *Keyspace) error {
 		if !k.RevokedAt.IsZero() {
 			return errAlready
 		}
+		detail["keyspace"] = k.Keyspace // the webhook event tells a grant from a key
 		k.RevokedAt, k.RevokeReason, k.UpdatedAt = now, reason, now
 		return nil
 	})

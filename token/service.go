@@ -18,13 +18,16 @@ import (
 // credential with Authenticate and pass the resulting Actor to every call;
 // the Service decides what the actor may do.
 type Service struct {
-	store   Store
-	now     func() time.Time
-	log     *slog.Logger
-	usage   *usageRecorder
-	cache   *verifyCache // nil: caching disabled
-	limiter ratelimit.Limiter
-	secrets Sealer // nil: no master key, no signing secrets
+	store Store
+	now   func() time.Time
+	log   *slog.Logger
+	usage *usageRecorder
+	// onLimited, if set, hears of every refusal by a rate limit (see
+	// SetOnRateLimited).
+	onLimited func(RateLimited)
+	cache     *verifyCache // nil: caching disabled
+	limiter   ratelimit.Limiter
+	secrets   Sealer // nil: no master key, no signing secrets
 
 	writes writeHealth
 
@@ -87,6 +90,19 @@ func NewService(c Config) *Service {
 	}
 	return s
 }
+
+// RateLimited is a verification refused by one of a key's (or its
+// owner's) rate limits.
+type RateLimited struct {
+	KeyID, Keyspace string
+	Limit           ratelimit.Limit // named "owner_<name>" for an owner's limit
+	At              time.Time
+}
+
+// SetOnRateLimited makes every refusal by a rate limit call fn, on the
+// verification's goroutine: fn must return at once (no I/O). Call it
+// before the Service verifies anything.
+func (s *Service) SetOnRateLimited(fn func(RateLimited)) { s.onLimited = fn }
 
 // Store returns the Service's storage backend.
 func (s *Service) Store() Store { return s.store }

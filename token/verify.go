@@ -248,6 +248,9 @@ func (s *Service) rateLimit(ctx context.Context, res *VerifyResult, owner *Princ
 		res.RateLimits = append(res.RateLimits, r)
 		if !r.Allowed {
 			res.Code = CodeRateLimited
+			if s.onLimited != nil {
+				s.onLimited(RateLimited{KeyID: k.ID, Keyspace: k.Keyspace, Limit: r.Limit, At: now})
+			}
 		}
 		return r.Allowed, nil
 	}

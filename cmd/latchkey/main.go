@@ -100,6 +100,7 @@ func groups() []group {
 		{"apps", "manage apps (applications, services, OAuth clients)", append(principalCommands(apps), appCommands()...)},
 		{"audit", "read the audit log", auditCommands()},
 		{"signing-keys", "list and rotate the keys that sign JWTs", signingKeyCommands()},
+		{"webhooks", "send lifecycle events (revocations, leaks, expiries) to your URLs", webhookCommands()},
 		{"tokens", "exchange an API key for a short-lived JWT", tokenCommands()},
 	}
 }

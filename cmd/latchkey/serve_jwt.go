@@ -19,6 +19,7 @@ type jwtFlags struct {
 	requirePAR                                       *bool
 	dpopNonce                                        *bool
 	outboundPrivate                                  *bool
+	webhookPoll, webhookRetryBase                    *time.Duration
 }
 
 func addJWTFlags(fs *flag.FlagSet, env func(string) string) (*jwtFlags, error) {
@@ -47,7 +48,9 @@ func addJWTFlags(fs *flag.FlagSet, env func(string) string) (*jwtFlags, error) {
 	f.refreshIdle = durFlag("oauth-refresh-idle-ttl", "LATCHKEY_OAUTH_REFRESH_IDLE_TTL", 30*24*time.Hour, "refresh tokens unused this long stop working")
 	f.refreshTTL = durFlag("oauth-refresh-ttl", "LATCHKEY_OAUTH_REFRESH_TTL", 90*24*time.Hour, "a grant's refresh tokens stop working this long after the sign-in")
 	f.requirePAR = fs.Bool("oauth-require-par", envOr(env, "LATCHKEY_OAUTH_REQUIRE_PAR", "") == "true", "refuse authorization requests not pushed to /oauth2/par first (env LATCHKEY_OAUTH_REQUIRE_PAR=true)")
-	f.outboundPrivate = fs.Bool("outbound-allow-private", envOr(env, "LATCHKEY_OUTBOUND_ALLOW_PRIVATE", "") == "true", "let back-channel logout reach loopback and private addresses (env LATCHKEY_OUTBOUND_ALLOW_PRIVATE=true)")
+	f.outboundPrivate = fs.Bool("outbound-allow-private", envOr(env, "LATCHKEY_OUTBOUND_ALLOW_PRIVATE", "") == "true", "let webhooks and back-channel logout reach loopback and private addresses, and webhooks use plain http (env LATCHKEY_OUTBOUND_ALLOW_PRIVATE=true)")
+	f.webhookPoll = durFlag("webhook-poll", "LATCHKEY_WEBHOOK_POLL", time.Second, "how often each node reads the webhook outbox")
+	f.webhookRetryBase = durFlag("webhook-retry-base", "LATCHKEY_WEBHOOK_RETRY_BASE", 10*time.Second, "the first wait before a failed webhook delivery is retried; it doubles up to 6h, for about three days")
 	return f, err
 }
 
@@ -76,6 +79,10 @@ func (f *jwtFlags) apply(cfg *server.Config, env func(string) string) error {
 	}
 	cfg.OAuth = server.OAuthConfig{AccessTokenTTL: *f.accessTTL, RefreshGrace: *f.refreshGrace, RefreshIdleTTL: *f.refreshIdle,
 		RefreshTTL: *f.refreshTTL, RequirePAR: *f.requirePAR, OutboundAllowPrivate: *f.outboundPrivate}
+	if *f.webhookPoll < 10*time.Millisecond || *f.webhookRetryBase < 10*time.Millisecond {
+		return fmt.Errorf("--webhook-poll and --webhook-retry-base must be at least 10ms")
+	}
+	cfg.Webhooks = server.WebhooksConfig{Poll: *f.webhookPoll, RetryBase: *f.webhookRetryBase}
 	if *f.refreshGrace == 0 {
 		cfg.OAuth.RefreshGrace = -1 // none (zero means the default)
 	}

@@ -25,6 +25,7 @@ func (db *DB) addAudit(b *batch, ev *token.AuditEvent) error {
 		return fmt.Errorf("audit event %s: %w", ev.ID, e.err)
 	}
 	b.add(insertAuditSQL, args...)
+	db.addEvents(b, ev) // the webhook outbox, in the change's transaction
 	if ev.Answer != nil {
 		return db.addAnswer(b, ev.Answer)
 	}

@@ -109,6 +109,7 @@ var postgresDialect = dialect{
 	lockRow:        " FOR UPDATE",
 	lockShared:     " FOR NO KEY UPDATE",
 	lockTombstones: "LOCK TABLE revoked_digests IN SHARE ROW EXCLUSIVE MODE",
+	skipLocked:     " FOR UPDATE OF d SKIP LOCKED",
 	strings: func(ss []string) (any, error) {
 		if ss == nil {
 			return []string{}, nil // NOT NULL text[]

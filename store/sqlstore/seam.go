@@ -86,6 +86,10 @@ type dialect struct {
 	// of revoked keys, so that a concurrent DeleteKey cannot add one
 	// unseen ("" on SQLite: one writer).
 	lockTombstones string
+	// skipLocked ends the SELECT of outbox rows a node claims: " FOR
+	// UPDATE OF d SKIP LOCKED" on PostgreSQL, so nodes claim different
+	// rows without waiting; "" on SQLite (one writer).
+	skipLocked string
 
 	// List columns: text[] and cidr[] on PostgreSQL (the narrowing
 	// triggers compare arrays), JSON arrays in TEXT on SQLite.

@@ -102,6 +102,9 @@ func Export(ctx context.Context, src token.Store, w io.Writer, opt Options) (Cou
 	if err := exportRecords(ctx, src, enc, t); err != nil {
 		return t.c, fmt.Errorf("transfer: export: %w", err)
 	}
+	if err := exportWebhooks(ctx, src, enc, t); err != nil {
+		return t.c, fmt.Errorf("transfer: export: %w", err)
+	}
 	if err := enc.Encode(end{Kind: kindEnd, Counts: t.c}); err != nil {
 		return t.c, fmt.Errorf("transfer: export: %w", err)
 	}

@@ -178,6 +178,8 @@ func (im *importer) record(ctx context.Context, kind string, b []byte) error {
 			return err
 		}
 		im.t.add(&im.t.c.Credentials)
+	case kindWebhook:
+		return im.importWebhook(ctx, b)
 	case kindClient:
 		var r oauthClientRecord
 		if err := json.Unmarshal(b, &r); err != nil {

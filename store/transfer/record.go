@@ -14,7 +14,7 @@
 // and ends with a trailer that counts the records, so that a truncated file
 // is detected. Every line in between is one record with a "kind" field:
 // "keyspace", "principal", "credentials", "oauth_client", "key",
-// "revoked_digest", "signing_key" or "audit", in that order. Times are
+// "revoked_digest", "signing_key", "audit" or "webhook", in that order. Times are
 // RFC 3339 with nanoseconds in UTC, durations are nanoseconds, digests are
 // hex: a copy is exact to the nanosecond whichever backend wrote it.
 package transfer
@@ -72,11 +72,14 @@ type Counts struct {
 	// OAuthClients are the apps whose OAuth client (settings, secret
 	// digests) was carried, one record each.
 	OAuthClients int64 `json:"oauth_clients,omitempty"`
+	// Webhooks are the webhooks, their secrets sealed with the source's
+	// master key (their deliveries are not carried).
+	Webhooks int64 `json:"webhooks,omitempty"`
 }
 
 // Total returns the number of records.
 func (c Counts) Total() int64 {
-	return c.Keyspaces + c.Principals + c.Keys + c.Audit + c.SigningKeys + c.RevokedDigests + c.Credentials + c.OAuthClients
+	return c.Keyspaces + c.Principals + c.Keys + c.Audit + c.SigningKeys + c.RevokedDigests + c.Credentials + c.OAuthClients + c.Webhooks
 }
 
 type header struct {
