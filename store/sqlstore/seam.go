@@ -86,6 +86,10 @@ type dialect struct {
 	// of revoked keys, so that a concurrent DeleteKey cannot add one
 	// unseen ("" on SQLite: one writer).
 	lockTombstones string
+	// lockAudit starts every batch that writes an audit record: the
+	// transaction-level advisory lock that orders the writers of the audit
+	// chain on every node ("" on SQLite: one writer).
+	lockAudit string
 
 	// List columns: text[] and cidr[] on PostgreSQL (the narrowing
 	// triggers compare arrays), JSON arrays in TEXT on SQLite.
@@ -98,19 +102,41 @@ type dialect struct {
 	compactJSON bool
 }
 
-// batch is a list of statements run in order by querier.run.
-type batch struct{ stmts []stmt }
+// batch is a list of statements run in order by querier.run. A step (a
+// function that reads in the transaction, such as the chaining of an audit
+// record) makes the batch need a transaction of its own on PostgreSQL,
+// where a batch of plain statements is one implicit transaction.
+type batch struct {
+	stmts  []stmt
+	steps  bool
+	locked bool
+}
 
 type stmt struct {
 	q    string
 	args []any
+	// step, if set, runs instead of q: it reads through the transaction's
+	// querier and adds to next the statements to run right after it.
+	step func(ctx context.Context, q querier, next *batch) error
 }
 
 // add appends a statement.
-func (b *batch) add(q string, args ...any) { b.stmts = append(b.stmts, stmt{q, args}) }
+func (b *batch) add(q string, args ...any) { b.stmts = append(b.stmts, stmt{q: q, args: args}) }
 
-// len returns the number of statements.
-func (b *batch) len() int { return len(b.stmts) }
+// addStep appends a step.
+func (b *batch) addStep(fn func(ctx context.Context, q querier, next *batch) error) {
+	b.stmts = append(b.stmts, stmt{step: fn})
+	b.steps = true
+}
+
+// lockFirst makes statement q (a lock; "" for none) the first of b, once.
+func (b *batch) lockFirst(q string) {
+	if q == "" || b.locked {
+		return
+	}
+	b.locked = true
+	b.stmts = append([]stmt{{q: q}}, b.stmts...)
+}
 
 // where builds the WHERE clause and the arguments of a listing.
 type where struct {

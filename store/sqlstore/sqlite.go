@@ -357,7 +357,9 @@ func (s sqlQ) run(ctx context.Context, b *batch) error {
 	if len(b.stmts) > 4 {
 		seen = make(map[string]int)
 		for _, st := range b.stmts {
-			seen[st.q]++
+			if st.step == nil {
+				seen[st.q]++
+			}
 		}
 	}
 	prepared := map[string]*sql.Stmt{}
@@ -367,6 +369,16 @@ func (s sqlQ) run(ctx context.Context, b *batch) error {
 		}
 	}()
 	for _, st := range b.stmts {
+		if st.step != nil {
+			next := &batch{}
+			if err := st.step(ctx, s, next); err != nil {
+				return err
+			}
+			if err := s.run(ctx, next); err != nil {
+				return err
+			}
+			continue
+		}
 		p := prepared[st.q]
 		if p == nil && seen[st.q] > 1 {
 			var err error
