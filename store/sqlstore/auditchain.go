@@ -397,3 +397,16 @@ func (db *DB) AddAuditKey(ctx context.Context, k auditlog.StoredKey) (bool, erro
 	}
 	return n == 1, nil
 }
+
+// AuditStore returns the store of an auditlog.Log.
+func (db *DB) AuditStore() auditlog.Store { return auditStore{db.AuditSource()} }
+
+type auditStore struct{ *AuditReader }
+
+func (s auditStore) AddCheckpoint(ctx context.Context, c *auditlog.Checkpoint) error {
+	return s.db.AddAuditCheckpoint(ctx, c)
+}
+
+func (s auditStore) AddKey(ctx context.Context, k auditlog.StoredKey) (bool, error) {
+	return s.db.AddAuditKey(ctx, k)
+}
