@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/auditlog"
+	"github.com/latchkey/latchkey/seal"
+	"github.com/latchkey/latchkey/store/sqlstore"
+	"github.com/latchkey/latchkey/token"
+)
+
+// "latchkey audit verify" on the store: passes on an intact log with the
+// saved checkpoint, and after a row's detail is edited it names the record
+// and exits 1.
+func TestAuditChain_VerifyCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "latchkey.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 5 {
+		now := time.Now()
+		ev := &token.AuditEvent{ID: token.NewID("aud", now), Time: now, Action: "key.create", TargetID: string(rune('a' + i))}
+		if err := db.AppendAudit(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ev.ID)
+	}
+	box, _ := seal.New([32]byte{1})
+	l, err := auditlog.New(ctx, auditlog.Config{Store: db.AuditStore(), Box: box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := l.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	saved := filepath.Join(t.TempDir(), "checkpoint.txt")
+	if err := os.WriteFile(saved, cp.Note, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	verify := func() (int, string, string) {
+		var out, errb bytes.Buffer
+		code := run([]string{"audit", "verify", "--data-dir", dir, "--checkpoint", saved, "--key", l.Verifier()}, &out, &errb, func(string) string { return "" })
+		return code, out.String(), errb.String()
+	}
+	if code, out, errs := verify(); code != exitOK || !strings.Contains(out, "audit log verified: 5 records, 1 stored checkpoints, and the saved checkpoint") {
+		t.Fatalf("verify: %d %q %q", code, out, errs)
+	}
+	// Someone edits record 2 with SQL.
+	raw, err := sql.Open("sqlite", filepath.Join(dir, "latchkey.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, `UPDATE audit SET target_id = 'z' WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	code, _, errs := verify()
+	if code != exitInvalid || !strings.Contains(errs, "record seq 2 (id "+ids[2]+")") {
+		t.Fatalf("verify after an edit: %d %q", code, errs)
+	}
+}
