@@ -218,3 +218,11 @@ func Verify(ctx context.Context, src Source, opt VerifyOptions) (*Report, error)
 	}
 	return rep, nil
 }
+
+// Chain is the whole of a stored chain, as export reads it.
+type Chain interface {
+	Records(ctx context.Context, from int64, limit int) ([]Record, error)
+	Unchained(ctx context.Context, limit int) ([]string, error)
+	Checkpoints(ctx context.Context) ([]Checkpoint, error)
+	Keys(ctx context.Context) ([]StoredKey, error)
+}

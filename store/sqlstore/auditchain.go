@@ -410,3 +410,6 @@ func (s auditStore) AddCheckpoint(ctx context.Context, c *auditlog.Checkpoint) e
 func (s auditStore) AddKey(ctx context.Context, k auditlog.StoredKey) (bool, error) {
 	return s.db.AddAuditKey(ctx, k)
 }
+
+// AuditChain returns the chain's reader for export.
+func (db *DB) AuditChain() auditlog.Chain { return db.AuditSource() }

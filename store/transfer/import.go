@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/latchkey/latchkey/auditlog"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -246,6 +248,36 @@ func (im *importer) record(ctx context.Context, kind string, b []byte) error {
 			return err
 		}
 		im.t.add(&im.t.c.Audit)
+	case kindAuditKey:
+		var r auditKeyRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		ci, ok := im.dst.(ChainImporter)
+		if !ok {
+			return errors.New("the destination store keeps no audit chain")
+		}
+		if _, err := ci.AddAuditKey(ctx, auditlog.StoredKey{ID: r.ID, Verifier: r.Verifier, Sealed: r.Sealed, CreatedAt: r.CreatedAt}); err != nil {
+			return err
+		}
+		im.t.add(&im.t.c.AuditKeys)
+	case kindAuditCP:
+		var r auditCheckpointRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		ci, ok := im.dst.(ChainImporter)
+		if !ok {
+			return errors.New("the destination store keeps no audit chain")
+		}
+		size, root, err := auditlog.ParseTree(noteText(r.Note))
+		if err != nil || size != r.Size {
+			return fmt.Errorf("audit checkpoint of size %d: not a checkpoint of that size", r.Size)
+		}
+		if err := ci.AddAuditCheckpoint(ctx, &auditlog.Checkpoint{Size: size, Root: root, Note: []byte(r.Note), CreatedAt: r.CreatedAt}); err != nil {
+			return err
+		}
+		im.t.add(&im.t.c.AuditCheckpoints)
 	default:
 		return fmt.Errorf("unknown record kind %q", kind)
 	}
@@ -340,4 +372,11 @@ func SigningKeys(r io.Reader) ([]token.SigningKeyRecord, error) {
 		return nil, errors.New("transfer: empty input: not a latchkey export")
 	}
 	return out, nil
+}
+
+// noteText returns the text of a signed note: what precedes the blank
+// line before its signatures (their check is latchkey audit verify's).
+func noteText(note string) string {
+	text, _, _ := strings.Cut(note, "\n\n")
+	return text + "\n"
 }
