@@ -13,11 +13,12 @@ import (
 
 // The audit chain: every audit record gets the next sequence number and
 // becomes that leaf of the Merkle tree of package auditlog, in the
-// transaction that writes it. The batch that carries the record starts
-// with the dialect's lock (PostgreSQL: an advisory lock that every node's
-// writers of audit records queue for; SQLite has one writer), and a step
-// reads the tree's frontier (one row), computes the record's stored hashes
-// and adds the record with its seq, the hashes and the new frontier.
+// transaction that writes it. After the statements of the change, the
+// batch that carries the record takes the dialect's lock (PostgreSQL: an
+// advisory lock that every node's writers of audit records queue for;
+// SQLite has one writer), and a step reads the tree's frontier (one row),
+// computes the record's stored hashes and adds the record with its seq,
+// the hashes and the new frontier.
 
 // addChained adds to b the insertion of the audit row with args (the nine
 // columns of insertAuditSQL before seq), chained.
@@ -26,7 +27,7 @@ func (db *DB) addChained(b *batch, args []any) error {
 	if err != nil {
 		return err
 	}
-	b.lockFirst(db.d.lockAudit)
+	b.lockSteps(db.d.lockAudit)
 	b.addStep(func(ctx context.Context, q querier, next *batch) error {
 		c, err := db.loadChain(ctx, q)
 		if err != nil {

@@ -141,7 +141,7 @@ func (e *pgEngine) keyByDigest(ctx context.Context, digest []byte) row {
 // it as one implicit transaction: all statements or none. A batch with a
 // step (an audit record) runs in a transaction of its own.
 func (e *pgEngine) write(ctx context.Context, b *batch) error {
-	if b.steps {
+	if b.hasSteps() {
 		return e.inTx(ctx, func(q querier) error { return q.run(ctx, b) })
 	}
 	return commitOutcome(pgQ{e.pool}.run(ctx, b))
@@ -271,7 +271,7 @@ func (p pgQ) exec(ctx context.Context, q string, args ...any) (int64, error) {
 // go with those after it. Steps are run only in a transaction (write).
 func (p pgQ) run(ctx context.Context, b *batch) error {
 	var plain []stmt
-	for todo := b.stmts; len(todo) > 0; {
+	for todo := b.sequence(); len(todo) > 0; {
 		st := todo[0]
 		todo = todo[1:]
 		if st.step == nil {

@@ -86,9 +86,10 @@ type dialect struct {
 	// of revoked keys, so that a concurrent DeleteKey cannot add one
 	// unseen ("" on SQLite: one writer).
 	lockTombstones string
-	// lockAudit starts every batch that writes an audit record: the
-	// transaction-level advisory lock that orders the writers of the audit
-	// chain on every node ("" on SQLite: one writer).
+	// lockAudit runs in every batch that writes an audit record, before
+	// its chaining steps: the transaction-level advisory lock that orders
+	// the writers of the audit chain on every node ("" on SQLite: one
+	// writer).
 	lockAudit string
 
 	// List columns: text[] and cidr[] on PostgreSQL (the narrowing
@@ -102,14 +103,18 @@ type dialect struct {
 	compactJSON bool
 }
 
-// batch is a list of statements run in order by querier.run. A step (a
-// function that reads in the transaction, such as the chaining of an audit
-// record) makes the batch need a transaction of its own on PostgreSQL,
-// where a batch of plain statements is one implicit transaction.
+// batch is a list of statements run in order by querier.run, then its
+// steps. A step (a function that reads in the transaction: the chaining
+// of an audit record) makes the batch need a transaction of its own on
+// PostgreSQL, where a batch of plain statements is one implicit
+// transaction. Steps run last, after the batch's lock (lockSteps), so that
+// every row lock and trigger lock of the change is taken before it, in the
+// same order on every path: no deadlock between a change that holds a row
+// and one that holds the lock.
 type batch struct {
-	stmts  []stmt
-	steps  bool
-	locked bool
+	stmts []stmt
+	steps []stmt
+	lock  string
 }
 
 type stmt struct {
@@ -123,19 +128,28 @@ type stmt struct {
 // add appends a statement.
 func (b *batch) add(q string, args ...any) { b.stmts = append(b.stmts, stmt{q: q, args: args}) }
 
-// addStep appends a step.
+// addStep appends a step, run after every statement.
 func (b *batch) addStep(fn func(ctx context.Context, q querier, next *batch) error) {
-	b.stmts = append(b.stmts, stmt{step: fn})
-	b.steps = true
+	b.steps = append(b.steps, stmt{step: fn})
 }
 
-// lockFirst makes statement q (a lock; "" for none) the first of b, once.
-func (b *batch) lockFirst(q string) {
-	if q == "" || b.locked {
-		return
+// lockSteps makes q (a lock; "" for none) run once, before the steps.
+func (b *batch) lockSteps(q string) { b.lock = q }
+
+// hasSteps reports whether b has a step.
+func (b *batch) hasSteps() bool { return len(b.steps) > 0 }
+
+// sequence returns what to run: the statements, the lock and the steps.
+func (b *batch) sequence() []stmt {
+	if len(b.steps) == 0 {
+		return b.stmts
 	}
-	b.locked = true
-	b.stmts = append([]stmt{{q: q}}, b.stmts...)
+	out := make([]stmt, 0, len(b.stmts)+1+len(b.steps))
+	out = append(out, b.stmts...)
+	if b.lock != "" {
+		out = append(out, stmt{q: b.lock})
+	}
+	return append(out, b.steps...)
 }
 
 // where builds the WHERE clause and the arguments of a listing.

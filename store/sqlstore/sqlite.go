@@ -357,9 +357,7 @@ func (s sqlQ) run(ctx context.Context, b *batch) error {
 	if len(b.stmts) > 4 {
 		seen = make(map[string]int)
 		for _, st := range b.stmts {
-			if st.step == nil {
-				seen[st.q]++
-			}
+			seen[st.q]++
 		}
 	}
 	prepared := map[string]*sql.Stmt{}
@@ -368,7 +366,7 @@ func (s sqlQ) run(ctx context.Context, b *batch) error {
 			st.Close()
 		}
 	}()
-	for _, st := range b.stmts {
+	for _, st := range b.sequence() {
 		if st.step != nil {
 			next := &batch{}
 			if err := st.step(ctx, s, next); err != nil {
