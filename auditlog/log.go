@@ -171,6 +171,18 @@ func (l *Log) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 	return c, nil
 }
 
+// Tick makes a checkpoint if one is due (Every records since the last, or
+// Interval since the last while the tree grew, or the first of a tree that
+// is not empty) and reports whether it did.
+func (l *Log) Tick(ctx context.Context) (bool, error) {
+	due, err := l.due(ctx, l.c.Now())
+	if err != nil || !due {
+		return false, err
+	}
+	_, err = l.Checkpoint(ctx)
+	return err == nil, err
+}
+
 // due reports whether a checkpoint is due at now.
 func (l *Log) due(ctx context.Context, now time.Time) (bool, error) {
 	f, err := l.c.Store.Tree(ctx)
@@ -195,11 +207,7 @@ func (l *Log) Run(ctx context.Context) {
 	t := time.NewTicker(pollInterval)
 	defer t.Stop()
 	for {
-		due, err := l.due(ctx, l.c.Now())
-		if err == nil && due {
-			_, err = l.Checkpoint(ctx)
-		}
-		if err != nil && ctx.Err() == nil {
+		if _, err := l.Tick(ctx); err != nil && ctx.Err() == nil {
 			l.c.Log.Warn("audit checkpoint failed", "err", err)
 		}
 		select {

@@ -344,7 +344,29 @@ func TestAuditChain_ConcurrentNodesPostgres(t *testing.T) {
 	seedKey(t, a, 1) // the keyspace
 	const perWriter = 25
 	var wg sync.WaitGroup
-	errs := make(chan error, 8*perWriter)
+	errs := make(chan error, 8*perWriter+20)
+	// Both nodes sign checkpoints while the log grows.
+	logs := []*auditlog.Log{testLog(t, a), testLog(t, b)}
+	if logs[0].Verifier() != logs[1].Verifier() {
+		t.Fatal("the nodes sign with different keys")
+	}
+	stop := make(chan struct{})
+	var signers sync.WaitGroup
+	for _, l := range logs {
+		signers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := l.Checkpoint(context.Background()); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
 	for w := range 8 {
 		db := a
 		if w%2 == 1 {
@@ -367,12 +389,15 @@ func TestAuditChain_ConcurrentNodesPostgres(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	close(stop)
+	signers.Wait()
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
 	}
-	rep := verify(t, a, checkpoint(t, testLog(t, b)))
-	if rep.Failure != nil || rep.Size != 8*perWriter {
+	rep := verify(t, a, checkpoint(t, logs[1]))
+	if rep.Failure != nil || rep.Size != 8*perWriter || rep.Checkpoints < 2 {
 		t.Fatalf("Verify: %+v %v", rep, rep.Failure)
 	}
+	t.Logf("%d records, %d checkpoints", rep.Size, rep.Checkpoints)
 }
