@@ -71,3 +71,50 @@ func TestAuditChain_VerifyCommand(t *testing.T) {
 		t.Fatalf("verify after an edit: %d %q", code, errs)
 	}
 }
+
+// As a user would: save the checkpoint a running server serves, stop it,
+// verify the store with the saved note; an edited row is named, exit 1.
+func TestE2E_AuditCheckpointThenVerify(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped with -short")
+	}
+	dir, root := t.TempDir(), newRootKey()
+	p := startBinary(t, dir, root)
+	env := map[string]string{"LATCHKEY_URL": p.URL, "LATCHKEY_TOKEN": root}
+	for range 3 {
+		if r := runBinary(t, env, "", "keys", "create", "--name", "audited"); r.code != exitOK {
+			t.Fatalf("keys create: %d %s", r.code, r.stderr)
+		}
+	}
+	r := runBinary(t, env, "", "audit", "checkpoint")
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, auditlog.Origin+"\n") {
+		t.Fatalf("audit checkpoint: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	saved := filepath.Join(t.TempDir(), "checkpoint.txt")
+	if err := os.WriteFile(saved, []byte(r.stdout), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.terminate(t); code != 0 {
+		t.Fatalf("serve exited %d: %s", code, p.stderr)
+	}
+	r = runBinary(t, nil, "", "audit", "verify", "--data-dir", dir, "--checkpoint", saved)
+	if r.code != exitOK || !strings.Contains(r.stdout, "audit log verified") || !strings.Contains(r.stdout, "and the saved checkpoint") {
+		t.Fatalf("audit verify: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	raw, err := sql.Open("sqlite", filepath.Join(dir, "latchkey.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	if err := raw.QueryRow(`SELECT id FROM audit WHERE seq = 1`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE audit SET actor = 'someone else' WHERE seq = 1`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	r = runBinary(t, nil, "", "audit", "verify", "--data-dir", dir, "--checkpoint", saved)
+	if r.code != exitInvalid || !strings.Contains(r.stderr, "FAILED: record seq 1 (id "+id+")") {
+		t.Fatalf("audit verify after an edit: %d %q", r.code, r.stderr)
+	}
+}
