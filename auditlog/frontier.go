@@ -29,25 +29,26 @@ func frontierIndexes(n int64) []int64 {
 	return out
 }
 
-// reader reads f's hashes (and those in extra) by stored-hash index.
-func (f Frontier) reader(extra map[int64]tlog.Hash) tlog.HashReader {
-	have := make(map[int64]tlog.Hash, len(f.Hashes)+len(extra))
-	for i, idx := range frontierIndexes(f.Size) {
-		if i < len(f.Hashes) {
-			have[idx] = f.Hashes[i]
-		}
-	}
-	for idx, h := range extra {
-		have[idx] = h
-	}
-	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			h, ok := have[x]
-			if !ok {
-				return nil, fmt.Errorf("auditlog: hash %d is not in the frontier of a tree of %d records", x, f.Size)
+// reader reads f's hashes (and those in extra, stored from index first
+// on) by stored-hash index. The sets are small (at most 64 and 65 hashes):
+// a search beats a map.
+func (f Frontier) reader(first int64, extra []tlog.Hash) tlog.HashReader {
+	idxs := frontierIndexes(f.Size)
+	return tlog.HashReaderFunc(func(want []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(want))
+	next:
+		for i, x := range want {
+			if x >= first && x < first+int64(len(extra)) {
+				out[i] = extra[x-first]
+				continue
 			}
-			out[i] = h
+			for j, idx := range idxs {
+				if idx == x && j < len(f.Hashes) {
+					out[i] = f.Hashes[j]
+					continue next
+				}
+			}
+			return nil, fmt.Errorf("auditlog: hash %d is not in the frontier of a tree of %d records", x, f.Size)
 		}
 		return out, nil
 	})
@@ -60,17 +61,12 @@ func (f Frontier) Append(leaf []byte) ([]tlog.Hash, Frontier, error) {
 	if len(f.Hashes) != bits.OnesCount64(uint64(f.Size)) {
 		return nil, Frontier{}, fmt.Errorf("auditlog: frontier of %d records has %d hashes", f.Size, len(f.Hashes))
 	}
-	stored, err := tlog.StoredHashes(f.Size, leaf, f.reader(nil))
+	stored, err := tlog.StoredHashes(f.Size, leaf, f.reader(0, nil))
 	if err != nil {
 		return nil, Frontier{}, err
 	}
-	first := tlog.StoredHashIndex(0, f.Size)
-	extra := make(map[int64]tlog.Hash, len(stored))
-	for i, h := range stored {
-		extra[first+int64(i)] = h
-	}
 	next := Frontier{Size: f.Size + 1}
-	if next.Hashes, err = f.reader(extra).ReadHashes(frontierIndexes(next.Size)); err != nil {
+	if next.Hashes, err = f.reader(tlog.StoredHashIndex(0, f.Size), stored).ReadHashes(frontierIndexes(next.Size)); err != nil {
 		return nil, Frontier{}, err
 	}
 	return stored, next, nil
@@ -78,7 +74,7 @@ func (f Frontier) Append(leaf []byte) ([]tlog.Hash, Frontier, error) {
 
 // Root returns the tree's root hash (RFC 6962 Merkle tree hash).
 func (f Frontier) Root() (tlog.Hash, error) {
-	return tlog.TreeHash(f.Size, f.reader(nil))
+	return tlog.TreeHash(f.Size, f.reader(0, nil))
 }
 
 // Encode returns f.Hashes concatenated, as the store keeps them.
