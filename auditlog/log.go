@@ -105,11 +105,21 @@ func New(ctx context.Context, c Config) (*Log, error) {
 			return nil, errors.New("auditlog: the signing key was not stored")
 		}
 	}
-	plain, err := c.Box.Open(signing.Sealed, sealContext(signing.Verifier))
+	k, err := OpenKey(c.Box, *signing)
 	if err != nil {
-		return nil, fmt.Errorf("auditlog: open the audit signing key (is this the master key it was sealed with?): %w", err)
+		return nil, err
 	}
-	return &Log{c: c, key: Key{Signer: string(plain), Verifier: signing.Verifier}}, nil
+	return &Log{c: c, key: k}, nil
+}
+
+// OpenKey opens the private half of a stored signing key with the master
+// key's box.
+func OpenKey(box *seal.Box, k StoredKey) (Key, error) {
+	plain, err := box.Open(k.Sealed, sealContext(k.Verifier))
+	if err != nil {
+		return Key{}, fmt.Errorf("auditlog: open the audit signing key (is this the master key it was sealed with?): %w", err)
+	}
+	return Key{Signer: string(plain), Verifier: k.Verifier}, nil
 }
 
 // signingKey returns the stored key with ID 1, or nil.

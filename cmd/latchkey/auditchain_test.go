@@ -12,6 +12,7 @@ import (
 
 	"github.com/latchkey/latchkey/auditlog"
 	"github.com/latchkey/latchkey/seal"
+	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 )
@@ -116,5 +117,46 @@ func TestE2E_AuditCheckpointThenVerify(t *testing.T) {
 	r = runBinary(t, nil, "", "audit", "verify", "--data-dir", dir, "--checkpoint", saved)
 	if r.code != exitInvalid || !strings.Contains(r.stderr, "FAILED: record seq 1 (id "+id+")") {
 		t.Fatalf("audit verify after an edit: %d %q", r.code, r.stderr)
+	}
+}
+
+// import checks that the master key opens the export's audit signing key
+// before it writes anything.
+func TestAuditChain_ImportChecksTheAuditKey(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(src, "latchkey.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := signer.NewMasterKey()
+	box, _ := seal.New(mk)
+	if _, err := auditlog.New(ctx, auditlog.Config{Store: db.AuditStore(), Box: box}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := db.AppendAudit(ctx, &token.AuditEvent{ID: token.NewID("aud", now), Time: now, Action: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	file := filepath.Join(t.TempDir(), "latchkey.jsonl")
+	if code, _, errOut := runLocal(t, nil, "export", "--data-dir", src, "-o", file); code != exitOK {
+		t.Fatalf("export: exit %d, stderr %q", code, errOut)
+	}
+	keyFile := func(k [signer.MasterKeySize]byte) string {
+		p := filepath.Join(t.TempDir(), "master.key")
+		os.WriteFile(p, []byte(signer.EncodeMasterKey(k)+"\n"), 0o600)
+		return p
+	}
+	dst := filepath.Join(t.TempDir(), "new")
+	code, _, errOut := runLocal(t, map[string]string{"LATCHKEY_MASTER_KEY_FILE": keyFile(signer.NewMasterKey())}, "import", "--data-dir", dst, file)
+	if code != exitUsage || !strings.Contains(errOut, "does not open the audit signing key") || !strings.Contains(errOut, "nothing was written") {
+		t.Fatalf("import with another master key: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, errOut := runLocal(t, map[string]string{"LATCHKEY_MASTER_KEY_FILE": keyFile(mk)}, "import", "--data-dir", dst, file); code != exitOK {
+		t.Fatalf("import: exit %d, stderr %q", code, errOut)
+	}
+	if code, out, errOut := runLocal(t, nil, "audit", "verify", "--data-dir", dst); code != exitOK || !strings.Contains(out, "1 records") {
+		t.Fatalf("verify the copy: exit %d, %q %q", code, out, errOut)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/latchkey/latchkey/auditlog"
+	"github.com/latchkey/latchkey/seal"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/store/transfer"
@@ -133,11 +135,17 @@ func spool(r io.Reader) (*os.File, error) {
 // existing <data-dir>/master.key. An export without signing keys needs
 // none. It writes nothing.
 func (s *storeConfig) checkMasterKey(r io.Reader) error {
-	recs, err := transfer.SigningKeys(r)
+	recs, auditKeys, err := transfer.SealedKeys(r)
 	if err != nil {
 		return err
 	}
-	if len(recs) == 0 {
+	var sealedAudit []auditlog.StoredKey
+	for _, k := range auditKeys {
+		if len(k.Sealed) > 0 {
+			sealedAudit = append(sealedAudit, k)
+		}
+	}
+	if len(recs) == 0 && len(sealedAudit) == 0 {
 		return nil
 	}
 	enc, err := secretFromEnv(s.getenv, "LATCHKEY_MASTER_KEY")
@@ -158,8 +166,8 @@ func (s *storeConfig) checkMasterKey(r io.Reader) error {
 		enc, source = string(b), path
 	}
 	if enc == "" {
-		return usagef("the export holds %d JWT signing keys sealed with the old installation's master key: "+
-			"set LATCHKEY_MASTER_KEY_FILE to that key (the old <data-dir>/master.key) before importing, and serve with the same key; nothing was written", len(recs))
+		return usagef("the export holds %d JWT signing keys and %d audit signing keys sealed with the old installation's master key: "+
+			"set LATCHKEY_MASTER_KEY_FILE to that key (the old <data-dir>/master.key) before importing, and serve with the same key; nothing was written", len(recs), len(sealedAudit))
 	}
 	mk, err := signer.ParseMasterKey(enc)
 	if err != nil {
@@ -168,6 +176,15 @@ func (s *storeConfig) checkMasterKey(r io.Reader) error {
 	for _, rec := range recs {
 		if _, err := signer.Open(mk, rec.Sealed); err != nil {
 			return usagef("the master key from %s does not open signing key %s of the export: use the master key of the installation that wrote it; nothing was written", source, rec.KID)
+		}
+	}
+	box, err := seal.New(mk)
+	if err != nil {
+		return err
+	}
+	for _, k := range sealedAudit {
+		if _, err := auditlog.OpenKey(box, k); err != nil {
+			return usagef("the master key from %s does not open the audit signing key of the export: use the master key of the installation that wrote it; nothing was written", source)
 		}
 	}
 	return nil
