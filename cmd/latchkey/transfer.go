@@ -20,7 +20,7 @@ var (
 		examples: "  latchkey export --data-dir /var/lib/latchkey -o latchkey.jsonl\n" +
 			"  LATCHKEY_DATABASE_URL=postgres://… latchkey export -o - | gzip > latchkey.jsonl.gz"}
 	importCommand = subcommand{name: "import", args: "FILE|-",
-		summary: "Load an export written by 'latchkey export' into an empty store (no keys, principals or audit events), key digests, IDs, versions and times exactly as exported. Import before the first 'latchkey serve' on the destination (serve creates a root key, so the store is no longer empty). The export's JWT signing keys are sealed with the old installation's master key: give it as LATCHKEY_MASTER_KEY_FILE (or LATCHKEY_MASTER_KEY; for SQLite it may instead be <data-dir>/master.key), and use the same key for serve. Import checks that it opens every signing key before it writes anything.",
+		summary: "Load an export written by 'latchkey export' into an empty store (no keys, principals or audit events), key digests, IDs, versions and times exactly as exported. Import before the first 'latchkey serve' on the destination (serve creates a root key, so the store is no longer empty). The export's JWT signing keys and audit signing key are sealed with the old installation's master key: give it as LATCHKEY_MASTER_KEY_FILE (or LATCHKEY_MASTER_KEY; for SQLite it may instead be <data-dir>/master.key), and use the same key for serve. Import checks that it opens every signing key (and the audit key) before it writes anything.",
 		examples: "  latchkey import --database-url postgres://… latchkey.jsonl\n" +
 			"  gunzip -c latchkey.jsonl.gz | latchkey import --data-dir ./new-data -"}
 )
