@@ -155,8 +155,8 @@ func Verify(ctx context.Context, src Source, opt VerifyOptions) (*Report, error)
 		if err != nil {
 			return nil, err
 		}
-		if len(recs) == 0 {
-			break
+		if len(recs) == 0 || recs[0].Seq >= stored.Size {
+			break // the rest is missing; records beyond the tree are reported below
 		}
 		last := min(recs[len(recs)-1].Seq, stored.Size-1)
 		hashes, err := src.Hashes(ctx, tlog.StoredHashIndex(0, f.Size), tlog.StoredHashIndex(0, last+1))

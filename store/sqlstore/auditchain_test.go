@@ -140,6 +140,11 @@ func TestAuditChain_TamperDeleteRow(t *testing.T) {
 		appendEvents(t, db2, 3)
 		execSQL(t, db2, `DELETE FROM audit WHERE seq = 2`)
 		wantFailure(t, verify(t, db2, nil), 2, "", "missing")
+		// The last record moved beyond the end of the tree.
+		db3 := e.open(t)
+		appendEvents(t, db3, 5)
+		execSQL(t, db3, `UPDATE audit SET seq = 7 WHERE seq = 4`)
+		wantFailure(t, verify(t, db3, nil), 4, "", "missing (the tree has 5 records")
 	})
 }
 
