@@ -358,6 +358,42 @@ type AuditList struct {
 	NextCursor string       `json:"next_cursor,omitempty"`
 }
 
+// Hashes are in standard base64.
+
+// AuditCheckpoint is a signed checkpoint of the audit log's Merkle tree
+// (GET /v1/audit/checkpoint with Accept: application/json).
+type AuditCheckpoint struct {
+	Size     int64     `json:"size"`
+	RootHash string    `json:"root_hash"` // base64
+	Note     string    `json:"note"`      // the signed note, as served in text/plain
+	Time     time.Time `json:"time"`
+}
+
+// AuditInclusionProof proves that record Seq is in the tree of Size
+// records (GET /v1/audit/{seq}/proof): tlog.CheckRecord(proof, size,
+// root_hash, seq, leaf_hash), and leaf_hash is the RFC 6962 leaf hash of
+// leaf, the record's canonical encoding.
+type AuditInclusionProof struct {
+	Seq      int64    `json:"seq"`
+	ID       string   `json:"id"`
+	Size     int64    `json:"size"`
+	Leaf     string   `json:"leaf"`
+	LeafHash string   `json:"leaf_hash"`
+	RootHash string   `json:"root_hash"`
+	Proof    []string `json:"proof"`
+}
+
+// AuditConsistencyProof proves that the tree of From records is a prefix
+// of the tree of To records (GET /v1/audit/consistency):
+// tlog.CheckTree(proof, to, to_root, from, from_root).
+type AuditConsistencyProof struct {
+	From     int64    `json:"from"`
+	To       int64    `json:"to"`
+	FromRoot string   `json:"from_root"`
+	ToRoot   string   `json:"to_root"`
+	Proof    []string `json:"proof"`
+}
+
 // Self describes the presenting management credential (GET /v1/self).
 type Self struct {
 	KeyID  string   `json:"key_id"`

@@ -31,3 +31,10 @@ func (o AuditListOptions) values() url.Values {
 func (c *Client) Audit(ctx context.Context, opts AuditListOptions) (*api.AuditList, error) {
 	return call[api.AuditList](ctx, c, getReq("/v1/audit", opts.values()))
 }
+
+// AuditCheckpoint returns the latest signed checkpoint of the audit log
+// (GET /v1/audit/checkpoint); its Note is what to save elsewhere and give
+// to "latchkey audit verify --checkpoint".
+func (c *Client) AuditCheckpoint(ctx context.Context) (*api.AuditCheckpoint, error) {
+	return call[api.AuditCheckpoint](ctx, c, getReq("/v1/audit/checkpoint", nil))
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/latchkey/latchkey/auditlog"
 	"github.com/latchkey/latchkey/leak"
 	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
@@ -37,6 +38,7 @@ type Handler struct {
 	people   *people.Service // nil: no sign-in endpoints
 	oauth    *oauth.Service  // nil: apps are no OAuth clients
 	signer   *signer.Manager // nil: no JWTs
+	audit    *auditlog.Log   // nil: no audit checkpoints and proofs
 	issuer   string
 	tokenTTL time.Duration
 	leaks    *leak.Service    // nil: no leak reports
@@ -73,6 +75,9 @@ type Config struct {
 	// Signer holds the JWT signing-key ring; nil disables the JWT
 	// endpoints.
 	Signer *signer.Manager
+	// Audit signs the audit log's checkpoints and proves inclusion and
+	// consistency; nil answers 503 at /v1/audit/checkpoint and the proofs.
+	Audit *auditlog.Log
 	// Issuer is the iss of the JWTs and the base of the well-known URLs.
 	Issuer string
 	// TokenTTL is the default lifetime of exchanged JWTs (DefaultTokenTTL
@@ -100,7 +105,7 @@ type handlerFunc func(http.ResponseWriter, *http.Request) error
 func New(c Config) *Handler {
 	h := &Handler{svc: c.Service, log: c.Log, metrics: newMetrics(c.Registerer), mux: http.NewServeMux(),
 		trusted: c.TrustedProxies, rlMode: c.RateLimitMode,
-		people: c.People, oauth: c.OAuth, signer: c.Signer, issuer: strings.TrimSuffix(c.Issuer, "/"), tokenTTL: c.TokenTTL,
+		people: c.People, oauth: c.OAuth, signer: c.Signer, audit: c.Audit, issuer: strings.TrimSuffix(c.Issuer, "/"), tokenTTL: c.TokenTTL,
 		leaks: c.Leaks, github: c.GitHubKeys, webhooks: c.Webhooks, onRedeliver: c.OnRedeliver}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -219,6 +224,10 @@ func (h *Handler) routes() []route {
 		{"PATCH /v1/apps/{id}", h.authed(h.updatePrincipal(token.App))},
 
 		{"GET /v1/audit", h.authed(h.listAudit)},
+		{"GET /v1/audit/checkpoint", h.authed(h.auditCheckpoint)},
+		{"GET /v1/audit/key", h.authed(h.auditKey)},
+		{"GET /v1/audit/consistency", h.authed(h.auditConsistency)},
+		{"GET /v1/audit/{seq}/proof", h.authed(h.auditProof)},
 		{"POST /v1/apps/{id}/secret", h.authed(h.rotateClientSecret)},
 		{"POST /oauth2/token", h.oauthToken},
 		{"POST /oauth2/introspect", h.oauthIntrospect},

@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/latchkey/latchkey/apitoken"
+	"github.com/latchkey/latchkey/auditlog"
 	"github.com/latchkey/latchkey/httpapi"
 	"github.com/latchkey/latchkey/leak"
 	"github.com/latchkey/latchkey/oauth"
@@ -76,6 +77,11 @@ type Config struct {
 	// fetched through the outbound guard (OAuth.OutboundAllowPrivate).
 	GitHubKeysURL string
 
+	// AuditCheckpointEvery and AuditCheckpointInterval: a signed audit
+	// checkpoint after this many new records, or this long after the last
+	// one while the log grew (defaults 1000 and 1 minute), and at shutdown.
+	AuditCheckpointEvery    int64
+	AuditCheckpointInterval time.Duration
 	// MasterKey seals the JWT signing keys at rest (AES-256-GCM). Required
 	// with DatabaseURL; otherwise nil means <data-dir>/master.key, created
 	// on first start.
@@ -237,6 +243,20 @@ func Run(ctx context.Context, c Config) error {
 			Key: svc.Invalidate, Principal: svc.InvalidatePrincipal, Reset: svc.InvalidateAll,
 		})
 	}
+	// The audit chain: records of an older version get their place in
+	// the tree first, in ID order; then the checkpoint signer.
+	var audit *auditlog.Log
+	if sdb, ok := db.(*sqlstore.DB); ok {
+		if n, err := sdb.ChainAudit(ctx); err != nil {
+			return fmt.Errorf("audit chain: %w", err)
+		} else if n > 0 {
+			c.Log.Info("audit records chained", "records", n)
+		}
+		if audit, err = auditlog.New(ctx, auditlog.Config{Store: sdb.AuditStore(), Box: box, Log: c.Log,
+			Every: c.AuditCheckpointEvery, Interval: c.AuditCheckpointInterval}); err != nil {
+			return fmt.Errorf("audit chain: %w", err)
+		}
+	}
 	root, err := svc.Bootstrap(ctx, c.RootKey, func(t apitoken.Token) error { return saveRoot(c, t.Reveal()) })
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
@@ -301,10 +321,10 @@ func Run(ctx context.Context, c Config) error {
 		Service: svc, People: ppl, OAuth: oa, Log: c.Log, Registerer: reg,
 		TrustedProxies: c.TrustedProxies, FailureLimiter: lim, RateLimitMode: rlMode,
 		AuthFailureLimit: c.AuthFailureLimit, VerifyFailureLimit: c.VerifyFailureLimit,
-		Signer: sig, Issuer: issuer, TokenTTL: c.TokenTTL,
+		Signer: sig, Issuer: issuer, TokenTTL: c.TokenTTL, Audit: audit,
 		Leaks: leaks, GitHubKeys: leak.NewGitHubKeys(c.GitHubKeysURL, c.OAuth.OutboundAllowPrivate),
 		LeakReportLimit: c.LeakReportLimit,
-		Webhooks: hooks, OnRedeliver: func() {
+		Webhooks:        hooks, OnRedeliver: func() {
 			if dispatcher != nil {
 				dispatcher.Wake()
 			}
@@ -351,6 +371,13 @@ func Run(ctx context.Context, c Config) error {
 	go func() {
 		defer close(flushed)
 		svc.Run(flushCtx, c.UsageFlushInterval)
+	}()
+	checkpointsDone := make(chan struct{})
+	go func() {
+		defer close(checkpointsDone)
+		if audit != nil {
+			audit.Run(flushCtx)
+		}
 	}()
 	go every(signerCtx, time.Minute, c.Log, "prune nonces and idempotency answers", func(ctx context.Context) error { return pruneNonces(ctx, svc) })
 	go every(signerCtx, 10*time.Minute, c.Log, "prune sessions", ppl.Prune)
@@ -418,6 +445,12 @@ func Run(ctx context.Context, c Config) error {
 	<-flushed
 	if ferr := svc.Flush(sctx); ferr != nil {
 		c.Log.Error("final usage flush failed", "err", ferr)
+	}
+	<-checkpointsDone
+	if audit != nil {
+		if _, cerr := audit.Checkpoint(sctx); cerr != nil {
+			c.Log.Error("final audit checkpoint failed", "err", cerr)
+		}
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

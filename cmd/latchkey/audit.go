@@ -11,6 +11,9 @@ func auditCommands() []subcommand {
 		{"list", "", "List audit events, newest first.", `  latchkey audit list
   latchkey audit list --action key.revoke --limit 20
   latchkey audit list --target key_2x8f --all --json`, auditList},
+		{"checkpoint", "", "Print the latest signed checkpoint of the audit log (tree size and root hash, signed with the installation's audit key). Save it somewhere the database's administrators cannot write, and give it to 'latchkey audit verify --checkpoint' later.", `  latchkey audit checkpoint > checkpoint-$(date +%F).txt
+  latchkey audit checkpoint --json`, auditCheckpoint},
+		auditVerifyCommand(),
 	}
 }
 

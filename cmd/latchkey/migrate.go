@@ -148,6 +148,11 @@ func runMigrateUp(c *cli, _ *cmdFlags, args []string) error {
 		return err
 	}
 	defer db.Close()
+	if sdb, ok := db.(*sqlstore.DB); ok { // audit records of an older version get their place in the chain
+		if _, err := sdb.ChainAudit(c.ctx); err != nil {
+			return err
+		}
+	}
 	st, err := migrationStatus(c.ctx, db)
 	if err != nil {
 		return err

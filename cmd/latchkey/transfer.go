@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/latchkey/latchkey/auditlog"
+	"github.com/latchkey/latchkey/seal"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/store/transfer"
@@ -18,7 +20,7 @@ var (
 		examples: "  latchkey export --data-dir /var/lib/latchkey -o latchkey.jsonl\n" +
 			"  LATCHKEY_DATABASE_URL=postgres://… latchkey export -o - | gzip > latchkey.jsonl.gz"}
 	importCommand = subcommand{name: "import", args: "FILE|-",
-		summary: "Load an export written by 'latchkey export' into an empty store (no keys, principals or audit events), key digests, IDs, versions and times exactly as exported. Import before the first 'latchkey serve' on the destination (serve creates a root key, so the store is no longer empty). The export's JWT signing keys are sealed with the old installation's master key: give it as LATCHKEY_MASTER_KEY_FILE (or LATCHKEY_MASTER_KEY; for SQLite it may instead be <data-dir>/master.key), and use the same key for serve. Import checks that it opens every signing key before it writes anything.",
+		summary: "Load an export written by 'latchkey export' into an empty store (no keys, principals or audit events), key digests, IDs, versions and times exactly as exported. Import before the first 'latchkey serve' on the destination (serve creates a root key, so the store is no longer empty). The export's JWT signing keys and audit signing key are sealed with the old installation's master key: give it as LATCHKEY_MASTER_KEY_FILE (or LATCHKEY_MASTER_KEY; for SQLite it may instead be <data-dir>/master.key), and use the same key for serve. Import checks that it opens every signing key (and the audit key) before it writes anything.",
 		examples: "  latchkey import --database-url postgres://… latchkey.jsonl\n" +
 			"  gunzip -c latchkey.jsonl.gz | latchkey import --data-dir ./new-data -"}
 )
@@ -133,11 +135,17 @@ func spool(r io.Reader) (*os.File, error) {
 // existing <data-dir>/master.key. An export without signing keys needs
 // none. It writes nothing.
 func (s *storeConfig) checkMasterKey(r io.Reader) error {
-	recs, err := transfer.SigningKeys(r)
+	recs, auditKeys, err := transfer.SealedKeys(r)
 	if err != nil {
 		return err
 	}
-	if len(recs) == 0 {
+	var sealedAudit []auditlog.StoredKey
+	for _, k := range auditKeys {
+		if len(k.Sealed) > 0 {
+			sealedAudit = append(sealedAudit, k)
+		}
+	}
+	if len(recs) == 0 && len(sealedAudit) == 0 {
 		return nil
 	}
 	enc, err := secretFromEnv(s.getenv, "LATCHKEY_MASTER_KEY")
@@ -158,8 +166,8 @@ func (s *storeConfig) checkMasterKey(r io.Reader) error {
 		enc, source = string(b), path
 	}
 	if enc == "" {
-		return usagef("the export holds %d JWT signing keys sealed with the old installation's master key: "+
-			"set LATCHKEY_MASTER_KEY_FILE to that key (the old <data-dir>/master.key) before importing, and serve with the same key; nothing was written", len(recs))
+		return usagef("the export holds %d JWT signing keys and %d audit signing keys sealed with the old installation's master key: "+
+			"set LATCHKEY_MASTER_KEY_FILE to that key (the old <data-dir>/master.key) before importing, and serve with the same key; nothing was written", len(recs), len(sealedAudit))
 	}
 	mk, err := signer.ParseMasterKey(enc)
 	if err != nil {
@@ -168,6 +176,15 @@ func (s *storeConfig) checkMasterKey(r io.Reader) error {
 	for _, rec := range recs {
 		if _, err := signer.Open(mk, rec.Sealed); err != nil {
 			return usagef("the master key from %s does not open signing key %s of the export: use the master key of the installation that wrote it; nothing was written", source, rec.KID)
+		}
+	}
+	box, err := seal.New(mk)
+	if err != nil {
+		return err
+	}
+	for _, k := range sealedAudit {
+		if _, err := auditlog.OpenKey(box, k); err != nil {
+			return usagef("the master key from %s does not open the audit signing key of the export: use the master key of the installation that wrote it; nothing was written", source)
 		}
 	}
 	return nil

@@ -9,9 +9,10 @@ import (
 )
 
 const insertAuditSQL = `INSERT INTO audit (id, at, actor, action, target_type, target_id, outcome,
-	request_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+	request_id, detail, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
-// addAudit adds the insertion of ev to b, and of the idempotent answer it
+// addAudit adds the insertion of ev to b, chained into the audit tree in
+// the same transaction (auditchain.go), and of the idempotent answer it
 // carries; a nil ev adds nothing. Callers add it after their update
 // function ran, which may have filled ev.Detail.
 func (db *DB) addAudit(b *batch, ev *token.AuditEvent) error {
@@ -24,7 +25,9 @@ func (db *DB) addAudit(b *batch, ev *token.AuditEvent) error {
 	if e.err != nil {
 		return fmt.Errorf("audit event %s: %w", ev.ID, e.err)
 	}
-	b.add(insertAuditSQL, args...)
+	if err := db.addChained(b, args); err != nil {
+		return fmt.Errorf("audit event %s: %w", ev.ID, err)
+	}
 	db.addEvents(b, ev) // the webhook outbox, in the change's transaction
 	if ev.Answer != nil {
 		return db.addAnswer(b, ev.Answer)

@@ -110,6 +110,9 @@ var postgresDialect = dialect{
 	lockShared:     " FOR NO KEY UPDATE",
 	lockTombstones: "LOCK TABLE revoked_digests IN SHARE ROW EXCLUSIVE MODE",
 	skipLocked:     " FOR UPDATE OF d SKIP LOCKED",
+	// Keyed by the schema, so that installations in different schemas of
+	// one database do not wait for each other ("lkau").
+	lockAudit: "SELECT pg_advisory_xact_lock(1818976629, hashtext(current_schema()))",
 	strings: func(ss []string) (any, error) {
 		if ss == nil {
 			return []string{}, nil // NOT NULL text[]
@@ -136,8 +139,12 @@ func (e *pgEngine) keyByDigest(ctx context.Context, digest []byte) row {
 }
 
 // write sends b in one round trip; outside a transaction PostgreSQL runs
-// it as one implicit transaction: all statements or none.
+// it as one implicit transaction: all statements or none. A batch with a
+// step (an audit record) runs in a transaction of its own.
 func (e *pgEngine) write(ctx context.Context, b *batch) error {
+	if b.hasSteps() {
+		return e.inTx(ctx, func(q querier) error { return q.run(ctx, b) })
+	}
 	return commitOutcome(pgQ{e.pool}.run(ctx, b))
 }
 
@@ -261,13 +268,37 @@ func (p pgQ) exec(ctx context.Context, q string, args ...any) (int64, error) {
 }
 
 // run sends the statements of b in one round trip and returns the first
-// error.
+// error. A step waits for the statements before it; the statements it adds
+// go with those after it. Steps are run only in a transaction (write).
 func (p pgQ) run(ctx context.Context, b *batch) error {
-	if b.len() == 0 {
+	var plain []stmt
+	for todo := b.sequence(); len(todo) > 0; {
+		st := todo[0]
+		todo = todo[1:]
+		if st.step == nil {
+			plain = append(plain, st)
+			continue
+		}
+		if err := p.send(ctx, plain); err != nil {
+			return err
+		}
+		next := &batch{}
+		if err := st.step(ctx, p, next); err != nil {
+			return err
+		}
+		plain, todo = nil, append(next.stmts, todo...)
+	}
+	return p.send(ctx, plain)
+}
+
+// send sends plain statements in one round trip and returns the first
+// error.
+func (p pgQ) send(ctx context.Context, stmts []stmt) error {
+	if len(stmts) == 0 {
 		return nil
 	}
 	pb := &pgx.Batch{}
-	for _, st := range b.stmts {
+	for _, st := range stmts {
 		pb.Queue(st.q, st.args...)
 	}
 	br := p.q.SendBatch(ctx, pb)

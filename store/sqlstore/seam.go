@@ -90,6 +90,11 @@ type dialect struct {
 	// UPDATE OF d SKIP LOCKED" on PostgreSQL, so nodes claim different
 	// rows without waiting; "" on SQLite (one writer).
 	skipLocked string
+	// lockAudit runs in every batch that writes an audit record, before
+	// its chaining steps: the transaction-level advisory lock that orders
+	// the writers of the audit chain on every node ("" on SQLite: one
+	// writer).
+	lockAudit string
 
 	// List columns: text[] and cidr[] on PostgreSQL (the narrowing
 	// triggers compare arrays), JSON arrays in TEXT on SQLite.
@@ -102,19 +107,54 @@ type dialect struct {
 	compactJSON bool
 }
 
-// batch is a list of statements run in order by querier.run.
-type batch struct{ stmts []stmt }
+// batch is a list of statements run in order by querier.run, then its
+// steps. A step (a function that reads in the transaction: the chaining
+// of an audit record) makes the batch need a transaction of its own on
+// PostgreSQL, where a batch of plain statements is one implicit
+// transaction. Steps run last, after the batch's lock (lockSteps), so that
+// every row lock and trigger lock of the change is taken before it, in the
+// same order on every path: no deadlock between a change that holds a row
+// and one that holds the lock.
+type batch struct {
+	stmts []stmt
+	steps []stmt
+	lock  string
+}
 
 type stmt struct {
 	q    string
 	args []any
+	// step, if set, runs instead of q: it reads through the transaction's
+	// querier and adds to next the statements to run right after it.
+	step func(ctx context.Context, q querier, next *batch) error
 }
 
 // add appends a statement.
-func (b *batch) add(q string, args ...any) { b.stmts = append(b.stmts, stmt{q, args}) }
+func (b *batch) add(q string, args ...any) { b.stmts = append(b.stmts, stmt{q: q, args: args}) }
 
-// len returns the number of statements.
-func (b *batch) len() int { return len(b.stmts) }
+// addStep appends a step, run after every statement.
+func (b *batch) addStep(fn func(ctx context.Context, q querier, next *batch) error) {
+	b.steps = append(b.steps, stmt{step: fn})
+}
+
+// lockSteps makes q (a lock; "" for none) run once, before the steps.
+func (b *batch) lockSteps(q string) { b.lock = q }
+
+// hasSteps reports whether b has a step.
+func (b *batch) hasSteps() bool { return len(b.steps) > 0 }
+
+// sequence returns what to run: the statements, the lock and the steps.
+func (b *batch) sequence() []stmt {
+	if len(b.steps) == 0 {
+		return b.stmts
+	}
+	out := make([]stmt, 0, len(b.stmts)+1+len(b.steps))
+	out = append(out, b.stmts...)
+	if b.lock != "" {
+		out = append(out, stmt{q: b.lock})
+	}
+	return append(out, b.steps...)
+}
 
 // where builds the WHERE clause and the arguments of a listing.
 type where struct {

@@ -366,7 +366,17 @@ func (s sqlQ) run(ctx context.Context, b *batch) error {
 			st.Close()
 		}
 	}()
-	for _, st := range b.stmts {
+	for _, st := range b.sequence() {
+		if st.step != nil {
+			next := &batch{}
+			if err := st.step(ctx, s, next); err != nil {
+				return err
+			}
+			if err := s.run(ctx, next); err != nil {
+				return err
+			}
+			continue
+		}
 		p := prepared[st.q]
 		if p == nil && seen[st.q] > 1 {
 			var err error

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/latchkey/latchkey/auditlog"
 	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/token"
@@ -208,6 +209,9 @@ func exportRecords(ctx context.Context, src token.Store, enc *json.Encoder, t *t
 // Events appended meanwhile are left out: the first page is bounded by the
 // newest event seen in the first pass.
 func exportAudit(ctx context.Context, src token.Store, enc *json.Encoder, t *tracker) error {
+	if cs, ok := src.(ChainStore); ok {
+		return exportChain(ctx, cs.AuditChain(), enc, t)
+	}
 	first, _, err := src.ListAudit(ctx, token.AuditFilter{Limit: 1})
 	if err != nil || len(first) == 0 {
 		return err
@@ -307,4 +311,67 @@ func exportClients(ctx context.Context, src token.Store, cs OAuthStore, enc *jso
 		}
 		f.After = next
 	}
+}
+
+// ChainStore is a store that keeps the audit chain (sqlstore.DB).
+type ChainStore interface {
+	AuditChain() auditlog.Chain
+}
+
+// ChainImporter is a store that takes an audit chain's keys and
+// checkpoints.
+type ChainImporter interface {
+	AddAuditKey(ctx context.Context, k auditlog.StoredKey) (bool, error)
+	AddAuditCheckpoint(ctx context.Context, c *auditlog.Checkpoint) error
+}
+
+// exportChain writes the audit records in the order of the chain, then the
+// chain's keys and checkpoints. Records not chained yet (written before
+// the chain existed, and not chained by a start of the server since) are
+// an error: their place in the tree is not decided.
+func exportChain(ctx context.Context, ch auditlog.Chain, enc *json.Encoder, t *tracker) error {
+	if ids, err := ch.Unchained(ctx, 1); err != nil {
+		return err
+	} else if len(ids) > 0 {
+		return fmt.Errorf("audit record %s is not chained yet: run 'latchkey migrate up' (or start the server once) first", ids[0])
+	}
+	for from := int64(0); ; {
+		recs, err := ch.Records(ctx, from, pageSize)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			break
+		}
+		for _, r := range recs {
+			ar := fromAudit(r.Event)
+			ar.Seq = &r.Seq
+			if err := enc.Encode(ar); err != nil {
+				return err
+			}
+			t.add(&t.c.Audit)
+			from = r.Seq + 1
+		}
+	}
+	keys, err := ch.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := enc.Encode(auditKeyRecord{Kind: kindAuditKey, ID: k.ID, Verifier: k.Verifier, Sealed: k.Sealed, CreatedAt: utc(k.CreatedAt)}); err != nil {
+			return err
+		}
+		t.add(&t.c.AuditKeys)
+	}
+	cps, err := ch.Checkpoints(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cps {
+		if err := enc.Encode(auditCheckpointRecord{Kind: kindAuditCP, Size: c.Size, Note: string(c.Note), CreatedAt: utc(c.CreatedAt)}); err != nil {
+			return err
+		}
+		t.add(&t.c.AuditCheckpoints)
+	}
+	return nil
 }

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/latchkey/latchkey/auditlog"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -248,6 +250,36 @@ func (im *importer) record(ctx context.Context, kind string, b []byte) error {
 			return err
 		}
 		im.t.add(&im.t.c.Audit)
+	case kindAuditKey:
+		var r auditKeyRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		ci, ok := im.dst.(ChainImporter)
+		if !ok {
+			return errors.New("the destination store keeps no audit chain")
+		}
+		if _, err := ci.AddAuditKey(ctx, auditlog.StoredKey{ID: r.ID, Verifier: r.Verifier, Sealed: r.Sealed, CreatedAt: r.CreatedAt}); err != nil {
+			return err
+		}
+		im.t.add(&im.t.c.AuditKeys)
+	case kindAuditCP:
+		var r auditCheckpointRecord
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		ci, ok := im.dst.(ChainImporter)
+		if !ok {
+			return errors.New("the destination store keeps no audit chain")
+		}
+		size, root, err := auditlog.ParseTree(noteText(r.Note))
+		if err != nil || size != r.Size {
+			return fmt.Errorf("audit checkpoint of size %d: not a checkpoint of that size", r.Size)
+		}
+		if err := ci.AddAuditCheckpoint(ctx, &auditlog.Checkpoint{Size: size, Root: root, Note: []byte(r.Note), CreatedAt: r.CreatedAt}); err != nil {
+			return err
+		}
+		im.t.add(&im.t.c.AuditCheckpoints)
 	default:
 		return fmt.Errorf("unknown record kind %q", kind)
 	}
@@ -302,9 +334,18 @@ func (im *importer) end(b []byte) error {
 // records (still sealed), storing nothing: an importer checks with them
 // that it holds the master key that opens them before it writes anything.
 func SigningKeys(r io.Reader) ([]token.SigningKeyRecord, error) {
+	out, _, err := SealedKeys(r)
+	return out, err
+}
+
+// SealedKeys reads a stream written by Export and returns its signing-key
+// records and its audit keys (the signing one's private half still sealed),
+// storing nothing.
+func SealedKeys(r io.Reader) ([]token.SigningKeyRecord, []auditlog.StoredKey, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	var out []token.SigningKeyRecord
+	var audit []auditlog.StoredKey
 	var kind struct {
 		Kind string `json:"kind"`
 	}
@@ -317,29 +358,42 @@ func SigningKeys(r io.Reader) ([]token.SigningKeyRecord, error) {
 		}
 		if !sawHeader {
 			if err := checkHeader(b); err != nil {
-				return nil, fmt.Errorf("transfer: line %d: %w", line, err)
+				return nil, nil, fmt.Errorf("transfer: line %d: %w", line, err)
 			}
 			sawHeader = true
 			continue
 		}
 		kind.Kind = ""
 		if err := json.Unmarshal(b, &kind); err != nil {
-			return nil, fmt.Errorf("transfer: line %d: %w", line, err)
+			return nil, nil, fmt.Errorf("transfer: line %d: %w", line, err)
 		}
-		if kind.Kind != kindSigning {
-			continue
+		switch kind.Kind {
+		case kindSigning:
+			var rec signingKeyRecord
+			if err := json.Unmarshal(b, &rec); err != nil {
+				return nil, nil, fmt.Errorf("transfer: line %d: %w", line, err)
+			}
+			out = append(out, rec.record())
+		case kindAuditKey:
+			var rec auditKeyRecord
+			if err := json.Unmarshal(b, &rec); err != nil {
+				return nil, nil, fmt.Errorf("transfer: line %d: %w", line, err)
+			}
+			audit = append(audit, auditlog.StoredKey{ID: rec.ID, Verifier: rec.Verifier, Sealed: rec.Sealed, CreatedAt: rec.CreatedAt})
 		}
-		var rec signingKeyRecord
-		if err := json.Unmarshal(b, &rec); err != nil {
-			return nil, fmt.Errorf("transfer: line %d: %w", line, err)
-		}
-		out = append(out, rec.record())
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("transfer: line %d: %w", line+1, err)
+		return nil, nil, fmt.Errorf("transfer: line %d: %w", line+1, err)
 	}
 	if !sawHeader {
-		return nil, errors.New("transfer: empty input: not a latchkey export")
+		return nil, nil, errors.New("transfer: empty input: not a latchkey export")
 	}
-	return out, nil
+	return out, audit, nil
+}
+
+// noteText returns the text of a signed note: what precedes the blank
+// line before its signatures (their check is latchkey audit verify's).
+func noteText(note string) string {
+	text, _, _ := strings.Cut(note, "\n\n")
+	return text + "\n"
 }

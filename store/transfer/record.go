@@ -14,7 +14,10 @@
 // and ends with a trailer that counts the records, so that a truncated file
 // is detected. Every line in between is one record with a "kind" field:
 // "keyspace", "principal", "credentials", "oauth_client", "key",
-// "revoked_digest", "signing_key", "audit" or "webhook", in that order. Times are
+// "revoked_digest", "signing_key", "audit", "audit_key",
+// "audit_checkpoint" or "webhook", in that order (audit records in the
+// order of their place in the audit chain, so that the copy recomputes the
+// same tree and its checkpoints still verify). Times are
 // RFC 3339 with nanoseconds in UTC, durations are nanoseconds, digests are
 // hex: a copy is exact to the nanosecond whichever backend wrote it.
 package transfer
@@ -51,6 +54,8 @@ const (
 	kindTombstone = "revoked_digest"
 	kindCreds     = "credentials"
 	kindClient    = "oauth_client"
+	kindAuditKey  = "audit_key"
+	kindAuditCP   = "audit_checkpoint"
 	kindEnd       = "end"
 )
 
@@ -75,11 +80,17 @@ type Counts struct {
 	// Webhooks are the webhooks, their secrets sealed with the source's
 	// master key (their deliveries are not carried).
 	Webhooks int64 `json:"webhooks,omitempty"`
+	// AuditKeys and AuditCheckpoints are the audit chain's checkpoint
+	// keys (the signing one sealed with the master key) and signed
+	// checkpoints.
+	AuditKeys        int64 `json:"audit_keys,omitempty"`
+	AuditCheckpoints int64 `json:"audit_checkpoints,omitempty"`
 }
 
 // Total returns the number of records.
 func (c Counts) Total() int64 {
-	return c.Keyspaces + c.Principals + c.Keys + c.Audit + c.SigningKeys + c.RevokedDigests + c.Credentials + c.OAuthClients + c.Webhooks
+	return c.Keyspaces + c.Principals + c.Keys + c.Audit + c.SigningKeys + c.RevokedDigests + c.Credentials + c.OAuthClients +
+		c.AuditKeys + c.AuditCheckpoints + c.Webhooks
 }
 
 type header struct {
@@ -191,6 +202,25 @@ type auditRecord struct {
 	Outcome    string            `json:"outcome"`
 	RequestID  string            `json:"request_id,omitempty"`
 	Detail     map[string]string `json:"detail,omitempty"`
+	Seq        *int64            `json:"seq,omitempty"` // the place in the audit chain
+}
+
+// auditKeyRecord is an audit checkpoint key: the signing one (ID 1) with
+// its private half sealed with the source's master key.
+type auditKeyRecord struct {
+	Kind      string    `json:"kind"`
+	ID        int64     `json:"id"`
+	Verifier  string    `json:"verifier"`
+	Sealed    []byte    `json:"sealed,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// auditCheckpointRecord is a signed checkpoint of the audit chain.
+type auditCheckpointRecord struct {
+	Kind      string    `json:"kind"`
+	Size      int64     `json:"size"`
+	Note      string    `json:"note"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 func utc(t time.Time) time.Time {
