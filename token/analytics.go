@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -68,11 +69,12 @@ type UsageFilter struct {
 	UsageRange
 }
 
-// UsageGroup is the verifications of one key (KeyID) or one owner (Owner)
+// UsageGroup is the verifications of one key (KeyID), owner (Owner) or code
 // over a range, by result code.
 type UsageGroup struct {
 	KeyID  string
 	Owner  *Owner
+	Code   Code // group_by code
 	Counts map[Code]int64
 }
 
@@ -101,32 +103,34 @@ type UsageStore interface {
 	PruneUsage(ctx context.Context, minutes, hours time.Time) (int64, error)
 }
 
-// checkRange validates r and aligns it to whole buckets. Defaults: hourly
-// buckets, to = now, from = 60 buckets before to.
-func (s *Service) checkRange(r *UsageRange) error {
+// NormalizeUsageRange validates r and aligns it to whole buckets: From
+// down, To up. Defaults: hourly buckets, To = now, From = 60 buckets before
+// To. Errors are Invalid with code "bad_granularity" or "bad_range" (To not
+// after From, or more than MaxUsageBuckets buckets).
+func NormalizeUsageRange(r *UsageRange, now time.Time) error {
 	switch r.Granularity {
 	case "":
 		r.Granularity = Hour
 	case Minute, Hour:
 	default:
-		return invalidf("granularity must be \"minute\" or \"hour\", not %q", r.Granularity)
+		return &Error{Kind: Invalid, Code: "bad_granularity", Msg: fmt.Sprintf("granularity must be \"minute\" or \"hour\", not %q", r.Granularity)}
 	}
 	d := r.Granularity.Duration()
 	if r.To.IsZero() {
-		r.To = s.Now()
+		r.To = now
 	}
 	if r.From.IsZero() {
 		r.From = r.To.Add(-60 * d)
 	}
 	if !r.To.After(r.From) {
-		return invalidf("to must be after from")
+		return &Error{Kind: Invalid, Code: "bad_range", Msg: "to must be after from"}
 	}
 	from, to := r.From.UTC().Truncate(d), r.To.UTC().Truncate(d)
-	if !to.Equal(r.To) {
+	if to.Before(r.To) {
 		to = to.Add(d)
 	}
 	if n := to.Sub(from) / d; n > MaxUsageBuckets {
-		return invalidf("the range spans %d %s buckets; at most %d fit in one answer", n, r.Granularity, MaxUsageBuckets)
+		return &Error{Kind: Invalid, Code: "bad_range", Msg: fmt.Sprintf("the range spans %d %s buckets; at most %d fit in one answer", n, r.Granularity, MaxUsageBuckets)}
 	}
 	r.From, r.To = from, to
 	return nil
@@ -136,7 +140,7 @@ func (s *Service) checkRange(r *UsageRange) error {
 // minute or hour in r (aligned to whole buckets and returned with the
 // answer), as far as usage has been flushed.
 func (s *Service) KeyUsageBuckets(ctx context.Context, a *Actor, id string, r UsageRange) ([]UsageBucket, UsageRange, error) {
-	if err := s.checkRange(&r); err != nil {
+	if err := NormalizeUsageRange(&r, s.Now()); err != nil {
 		return nil, r, err
 	}
 	if _, err := s.Key(ctx, a, id); err != nil {
@@ -176,7 +180,7 @@ func (s *Service) Analytics(ctx context.Context, a *Actor, q AnalyticsQuery) (*A
 	if q.Keyspace == "" {
 		return nil, invalidf("keyspace is required")
 	}
-	if err := s.checkRange(&q.UsageRange); err != nil {
+	if err := NormalizeUsageRange(&q.UsageRange, s.Now()); err != nil {
 		return nil, err
 	}
 	var err error
@@ -207,7 +211,7 @@ func (s *Service) Analytics(ctx context.Context, a *Actor, q AnalyticsQuery) (*A
 			return nil, storeErr(err, "usage by owner of keyspace %s", q.Keyspace)
 		}
 	default:
-		return nil, invalidf("group_by must be \"key\", \"code\" or \"owner\", not %q", q.GroupBy)
+		return nil, &Error{Kind: Invalid, Code: "bad_group_by", Msg: fmt.Sprintf("group_by must be \"key\", \"code\" or \"owner\", not %q", q.GroupBy)}
 	}
 	return out, nil
 }
@@ -227,7 +231,7 @@ func codeTotals(bs []UsageBucket) []UsageGroup {
 	slices.SortFunc(codes, func(a, b Code) int { return strings.Compare(string(a), string(b)) })
 	out := make([]UsageGroup, 0, len(codes))
 	for _, c := range codes {
-		out = append(out, UsageGroup{Counts: map[Code]int64{c: sum[c]}})
+		out = append(out, UsageGroup{Code: c, Counts: map[Code]int64{c: sum[c]}})
 	}
 	return out
 }
