@@ -180,3 +180,68 @@ func TestUsageRangeBounds(t *testing.T) {
 		})
 	}
 }
+
+// failingUsage is a store whose next RecordUsage fails (the Vault
+// error-injector pattern: the real store underneath).
+type failingUsage struct {
+	token.Store
+	fail atomic.Bool
+}
+
+func (s *failingUsage) RecordUsage(ctx context.Context, b []token.Usage) error {
+	if s.fail.Swap(false) {
+		return errors.New("injected: disk full")
+	}
+	return s.Store.RecordUsage(ctx, b)
+}
+
+// TestUsageFlushFailureKeepsMinutes: a flush that fails keeps its counts
+// in memory with their minutes, merged with what comes after, and the next
+// flush writes every bucket once.
+func TestUsageFlushFailureKeepsMinutes(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlstore.OpenSQLite(ctx, t.TempDir()+"/db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	m0 := time.Date(2026, 5, 17, 10, 30, 0, 0, time.UTC)
+	clock := newTestClock(m0.Add(10 * time.Second))
+	st := &failingUsage{Store: db}
+	svc := token.NewService(token.Config{Store: st, Now: clock.now})
+	if _, err := svc.Bootstrap(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	k, err := svc.CreateKey(ctx, token.SystemActor, token.CreateKeyParams{Scopes: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := func(n int) {
+		for range n {
+			if _, err := svc.Verify(ctx, token.VerifyRequest{Key: k.Secret.Reveal()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	verify(2)
+	st.fail.Store(true)
+	if err := svc.Flush(ctx); err == nil {
+		t.Fatal("Flush with a failing store = nil")
+	}
+	verify(1) // same minute, after the failure
+	clock.add(time.Minute)
+	verify(4)
+	if err := svc.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := svc.KeyUsageBuckets(ctx, token.SystemActor, k.Key.ID, token.UsageRange{Granularity: token.Minute, From: m0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 2 || !b[0].Start.Equal(m0) || b[0].Counts[token.CodeValid] != 3 || b[1].Counts[token.CodeValid] != 4 {
+		t.Fatalf("buckets %+v, want 3 in %s and 4 in the next minute", b, m0)
+	}
+	if counts, err := svc.KeyUsage(ctx, token.SystemActor, k.Key.ID); err != nil || counts[token.CodeValid] != 7 {
+		t.Fatalf("totals %v %v, want 7 VALID", counts, err)
+	}
+}
