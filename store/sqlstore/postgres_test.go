@@ -77,8 +77,8 @@ func TestConnectionSettings(t *testing.T) {
 	}
 	var tables int
 	err := conns[0].QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = $1`, schema).Scan(&tables)
-	if err != nil || tables != 24 {
-		t.Errorf("schema %s holds %d tables (%v), want 24 (23 and goose's)", schema, tables, err)
+	if err != nil || tables != 26 {
+		t.Errorf("schema %s holds %d tables (%v), want 26 (25 and goose's: 00024 added usage_minutes and usage_hours)", schema, tables, err)
 	}
 }
 
