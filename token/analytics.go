@@ -104,9 +104,9 @@ type UsageStore interface {
 }
 
 // NormalizeUsageRange validates r and aligns it to whole buckets: From
-// down, To up. Defaults: hourly buckets, To = now, From = 60 buckets before
-// To. Errors are Invalid with code "bad_granularity" or "bad_range" (To not
-// after From, or more than MaxUsageBuckets buckets).
+// down, To up. Defaults: hourly buckets, To = now, From = 60 buckets
+// before the aligned To. Errors are Invalid with code "bad_granularity" or
+// "bad_range" (To not after From, or more than MaxUsageBuckets buckets).
 func NormalizeUsageRange(r *UsageRange, now time.Time) error {
 	switch r.Granularity {
 	case "":
@@ -119,16 +119,17 @@ func NormalizeUsageRange(r *UsageRange, now time.Time) error {
 	if r.To.IsZero() {
 		r.To = now
 	}
+	to := r.To.UTC().Truncate(d)
+	if to.Before(r.To) {
+		to = to.Add(d)
+	}
 	if r.From.IsZero() {
-		r.From = r.To.Add(-60 * d)
+		r.From = to.Add(-60 * d)
 	}
 	if !r.To.After(r.From) {
 		return &Error{Kind: Invalid, Code: "bad_range", Msg: "to must be after from"}
 	}
-	from, to := r.From.UTC().Truncate(d), r.To.UTC().Truncate(d)
-	if to.Before(r.To) {
-		to = to.Add(d)
-	}
+	from := r.From.UTC().Truncate(d)
 	if n := to.Sub(from) / d; n > MaxUsageBuckets {
 		return &Error{Kind: Invalid, Code: "bad_range", Msg: fmt.Sprintf("the range spans %d %s buckets; at most %d fit in one answer", n, r.Granularity, MaxUsageBuckets)}
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 func keysUsage(c *cli, f *cmdFlags, args []string) error {
-	from := f.String("from", "", "start of the range: an RFC 3339 `time`, or a duration before now such as 6h (default: 60 buckets before --to)")
+	from := f.String("from", "", "start of the range: an RFC 3339 `time`, or a duration before now such as 6h (default: 60 buckets before --to, rounded up)")
 	to := f.String("to", "", "end of the range: an RFC 3339 `time`, or a duration before now (default: now)")
 	gran := f.String("granularity", "", "bucket width: `minute` (kept 48 h) or hour (kept 90 days; the default)")
 	pos, err := c.parse(f, args)
