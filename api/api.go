@@ -442,3 +442,44 @@ type ImportKeysResponse struct {
 	Imported int      `json:"imported"`
 	IDs      []string `json:"ids"`
 }
+
+// UsageBucket is the verifications in one minute or hour, by result code.
+type UsageBucket struct {
+	Start  time.Time        `json:"start"`
+	Counts map[string]int64 `json:"counts"`
+}
+
+// KeyUsage is the answer of GET /v1/keys/{id}/usage: the non-empty buckets
+// of [from, to) (aligned to whole buckets), in time order, and their totals.
+type KeyUsage struct {
+	KeyID       string           `json:"key_id"`
+	Granularity string           `json:"granularity"`
+	From        time.Time        `json:"from"`
+	To          time.Time        `json:"to"`
+	Buckets     []UsageBucket    `json:"buckets"`
+	Totals      map[string]int64 `json:"totals"`
+}
+
+// UsageGroup is the verifications of one key, owner or code over the range
+// of an Analytics answer.
+type UsageGroup struct {
+	KeyID  string           `json:"key_id,omitempty"`
+	Owner  *Owner           `json:"owner,omitempty"`
+	Code   string           `json:"code,omitempty"`
+	Counts map[string]int64 `json:"counts"`
+	Total  int64            `json:"total"`
+}
+
+// Analytics is the answer of GET /v1/analytics: for group_by=code the
+// keyspace's buckets and one group per code; for key and owner a page of
+// groups.
+type Analytics struct {
+	Keyspace    string        `json:"keyspace"`
+	GroupBy     string        `json:"group_by"`
+	Granularity string        `json:"granularity"`
+	From        time.Time     `json:"from"`
+	To          time.Time     `json:"to"`
+	Buckets     []UsageBucket `json:"buckets,omitempty"`
+	Groups      []UsageGroup  `json:"groups"`
+	NextCursor  string        `json:"next_cursor,omitempty"`
+}

@@ -202,6 +202,8 @@ func (h *Handler) routes() []route {
 		{"POST /v1/keys/verify", h.authed(h.verifyKey)},
 		{"POST /v1/keys/import", h.authed(h.importKeys)},
 		{"GET /v1/keys/{id}", h.authed(h.getKey)},
+		{"GET /v1/keys/{id}/usage", h.authed(h.keyUsage)},
+		{"GET /v1/analytics", h.authed(h.analytics)},
 		{"PATCH /v1/keys/{id}", h.authed(h.updateKey)},
 		{"DELETE /v1/keys/{id}", h.authed(h.deleteKey)},
 		{"POST /v1/keys/{id}/revoke", h.authed(h.revokeKey)},

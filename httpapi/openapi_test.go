@@ -206,6 +206,10 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"RotateRequest", reflect.TypeFor[api.RotateRequest](), false, nil},
 		{"RenewRequest", reflect.TypeFor[struct{}](), false, nil}, // renewKey decodes into struct{}
 		{"KeyList", reflect.TypeFor[api.KeyList](), true, nil},
+		{"UsageBucket", reflect.TypeFor[api.UsageBucket](), true, nil},
+		{"KeyUsage", reflect.TypeFor[api.KeyUsage](), true, nil},
+		{"UsageGroup", reflect.TypeFor[api.UsageGroup](), true, nil},
+		{"Analytics", reflect.TypeFor[api.Analytics](), true, nil},
 		{"VerifyRequest", reflect.TypeFor[api.VerifyRequest](), false, nil},
 		{"ImportKeysRequest", reflect.TypeFor[api.ImportKeysRequest](), false, nil},
 		{"ImportKey", reflect.TypeFor[api.ImportKey](), false, nil},

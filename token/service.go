@@ -39,6 +39,8 @@ type Service struct {
 
 	dpop             *dpop.Checker // DPoP proofs: jti replay records, server nonces
 	dpopRequireNonce bool
+
+	lastPrune atomic.Int64 // Unix time of the last usage prune (pruneUsageDue)
 }
 
 // Config configures a Service.
@@ -112,7 +114,7 @@ func (s *Service) Now() time.Time { return s.now().UTC() }
 
 // Run flushes usage records every interval until ctx ends.
 func (s *Service) Run(ctx context.Context, interval time.Duration) {
-	s.usage.run(ctx, interval)
+	s.usage.run(ctx, interval, s.pruneUsageDue)
 }
 
 // Flush writes pending usage records to the store.

@@ -176,6 +176,7 @@ type Store interface {
 	SigningKeyStore
 	RevocationStore
 	NonceStore
+	UsageStore
 	// Ping reports whether the store can answer.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
@@ -184,10 +185,24 @@ type Store interface {
 
 // Usage is what verification learned about one key since the last flush.
 type Usage struct {
-	KeyID      string
+	KeyID string
+	// Keyspace and Owner are the key's, for the rollups of the usage
+	// buckets (Owner nil: the key has none).
+	Keyspace   string
+	Owner      *Owner
 	LastUsedAt time.Time
 	LastUsedIP string
 	// Counts holds the number of verifications by result code.
+	Counts map[Code]int64
+	// Minutes holds the same verifications by the minute they happened
+	// in (empty: the counts are not kept in buckets).
+	Minutes []MinuteCounts
+}
+
+// MinuteCounts is the number of verifications of one key by result code
+// in the minute that begins at Minute.
+type MinuteCounts struct {
+	Minute time.Time
 	Counts map[Code]int64
 }
 

@@ -8,51 +8,90 @@ import (
 )
 
 // usageRecorder collects what verification learns (last use, counts by
-// code) in memory and writes it to the store in batches, so verification
-// never waits for a storage write.
+// code and minute) in memory and writes it to the store in batches, so
+// verification never waits for a storage write.
 type usageRecorder struct {
 	store KeyStore
 	log   *slog.Logger
 
 	mu      sync.Mutex
-	pending map[string]*Usage // by key ID
+	pending map[string]*pendingUsage // by key ID
 
 	flushMu sync.Mutex // one flush at a time
 
 	wrote func(error) error // records a write's outcome (nil: not recorded)
 }
 
-func newUsageRecorder(st KeyStore, log *slog.Logger) *usageRecorder {
-	return &usageRecorder{store: st, log: log, pending: make(map[string]*Usage)}
+// pendingUsage is one key's usage since the last flush. The counts of the
+// current minute are kept apart from the earlier ones, so that a
+// verification increments one map entry, as it did before counts were kept
+// by minute; a minute's counts move to past when the next minute begins.
+type pendingUsage struct {
+	u      Usage          // Counts stays nil until the flush sums the minutes
+	minute int64          // the Unix minute cur counts
+	cur    map[Code]int64 // counts of minute
+	past   []MinuteCounts // earlier minutes (a clock stepping back may repeat one)
 }
 
-func (r *usageRecorder) record(keyID string, code Code, ip string, now time.Time) {
-	r.mu.Lock()
-	u := r.pending[keyID]
-	if u == nil {
-		u = &Usage{KeyID: keyID, Counts: make(map[Code]int64, 2)}
-		r.pending[keyID] = u
+func newUsageRecorder(st KeyStore, log *slog.Logger) *usageRecorder {
+	return &usageRecorder{store: st, log: log, pending: make(map[string]*pendingUsage)}
+}
+
+// entryLocked returns k's pending usage, creating it.
+func (r *usageRecorder) entryLocked(k *Key) *pendingUsage {
+	p := r.pending[k.ID]
+	if p == nil {
+		p = &pendingUsage{u: Usage{KeyID: k.ID, Keyspace: k.Keyspace}, minute: -1, cur: make(map[Code]int64, 2)}
+		if k.Owner != nil {
+			o := *k.Owner
+			p.u.Owner = &o
+		}
+		r.pending[k.ID] = p
 	}
-	u.Counts[code]++
-	if now.After(u.LastUsedAt) {
-		u.LastUsedAt = now
-		u.LastUsedIP = ip
+	return p
+}
+
+func (r *usageRecorder) record(k *Key, code Code, ip string, now time.Time) {
+	m := minuteOf(now)
+	r.mu.Lock()
+	p := r.entryLocked(k)
+	if m != p.minute {
+		p.roll(m)
+	}
+	p.cur[code]++
+	if now.After(p.u.LastUsedAt) {
+		p.u.LastUsedAt = now
+		p.u.LastUsedIP = ip
 	}
 	r.mu.Unlock()
 }
 
-// touch records a use of keyID that is not a verification (a management
-// credential authenticating a call): last-used time and address only.
-func (r *usageRecorder) touch(keyID, ip string, now time.Time) {
-	r.mu.Lock()
-	u := r.pending[keyID]
-	if u == nil {
-		u = &Usage{KeyID: keyID, Counts: make(map[Code]int64, 2)}
-		r.pending[keyID] = u
+// minuteOf returns the Unix minute t falls in.
+func minuteOf(t time.Time) int64 {
+	s := t.Unix()
+	if s < 0 && s%60 != 0 {
+		return s/60 - 1
 	}
-	if now.After(u.LastUsedAt) {
-		u.LastUsedAt = now
-		u.LastUsedIP = ip
+	return s / 60
+}
+
+// roll moves the current minute's counts to past and starts minute m.
+func (p *pendingUsage) roll(m int64) {
+	if len(p.cur) > 0 {
+		p.past = append(p.past, MinuteCounts{Minute: time.Unix(p.minute*60, 0).UTC(), Counts: p.cur})
+		p.cur = make(map[Code]int64, 2)
+	}
+	p.minute = m
+}
+
+// touch records a use of k that is not a verification (a management
+// credential authenticating a call): last-used time and address only.
+func (r *usageRecorder) touch(k *Key, ip string, now time.Time) {
+	r.mu.Lock()
+	p := r.entryLocked(k)
+	if now.After(p.u.LastUsedAt) {
+		p.u.LastUsedAt = now
+		p.u.LastUsedIP = ip
 	}
 	r.mu.Unlock()
 }
@@ -68,12 +107,21 @@ func (r *usageRecorder) flush(ctx context.Context) error {
 		return nil
 	}
 	taken := r.pending
-	r.pending = make(map[string]*Usage, len(taken))
+	r.pending = make(map[string]*pendingUsage, len(taken))
 	r.mu.Unlock()
 
 	batch := make([]Usage, 0, len(taken))
-	for _, u := range taken {
-		batch = append(batch, *u)
+	for _, p := range taken {
+		p.roll(-1)
+		u := p.u
+		u.Minutes = p.past
+		u.Counts = make(map[Code]int64, 2)
+		for _, mc := range p.past {
+			for c, n := range mc.Counts {
+				u.Counts[c] += n
+			}
+		}
+		batch = append(batch, u)
 	}
 	err := r.store.RecordUsage(ctx, batch)
 	if r.wrote != nil {
@@ -81,16 +129,15 @@ func (r *usageRecorder) flush(ctx context.Context) error {
 	}
 	if err != nil {
 		r.mu.Lock()
-		for id, u := range taken {
+		for id, p := range taken {
 			if cur := r.pending[id]; cur != nil {
-				for c, n := range cur.Counts {
-					u.Counts[c] += n
-				}
-				if cur.LastUsedAt.After(u.LastUsedAt) {
-					u.LastUsedAt, u.LastUsedIP = cur.LastUsedAt, cur.LastUsedIP
+				p.past = append(p.past, cur.past...)
+				p.minute, p.cur = cur.minute, cur.cur
+				if cur.u.LastUsedAt.After(p.u.LastUsedAt) {
+					p.u.LastUsedAt, p.u.LastUsedIP = cur.u.LastUsedAt, cur.u.LastUsedIP
 				}
 			}
-			r.pending[id] = u
+			r.pending[id] = p
 		}
 		r.mu.Unlock()
 		return Unavailablef(err, "flush usage")
@@ -98,7 +145,7 @@ func (r *usageRecorder) flush(ctx context.Context) error {
 	return nil
 }
 
-func (r *usageRecorder) run(ctx context.Context, interval time.Duration) {
+func (r *usageRecorder) run(ctx context.Context, interval time.Duration, after func(context.Context)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -108,6 +155,9 @@ func (r *usageRecorder) run(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 			if err := r.flush(ctx); err != nil {
 				r.log.Warn("usage flush failed; will retry", "err", err)
+			}
+			if after != nil {
+				after(ctx)
 			}
 		}
 	}

@@ -99,7 +99,7 @@ func (s *Service) Verify(ctx context.Context, r VerifyRequest) (*VerifyResult, e
 		return nil, err
 	}
 	if res.Key != nil && !(r.Probe && r.DryRun) {
-		s.usage.record(res.Key.ID, res.Code, r.IP, now)
+		s.usage.record(res.Key, res.Code, r.IP, now)
 	}
 	return res, nil
 }
@@ -469,7 +469,7 @@ func (s *Service) AuthenticateInto(ctx context.Context, a *Actor, secret, ip, re
 		return errBadCredential()
 	}
 	k := e.key
-	s.usage.touch(k.ID, ip, now)
+	s.usage.touch(k, ip, now)
 	if k.SigningSecret != nil || k.DPoPJKT != "" || k.Remaining != nil || len(k.RateLimits) > 0 {
 		// (A key bound to a DPoP key fails there: the management API
 		// takes no DPoP proofs.)

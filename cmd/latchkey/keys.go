@@ -21,6 +21,9 @@ func keyCommands() []subcommand {
   latchkey keys list --all --json`, keysList},
 		{"get", "KEY_ID", "Show a key (never its secret).", `  latchkey keys get key_2x8f
   latchkey keys get key_2x8f --json`, keysGet},
+		{"usage", "KEY_ID", "Chart a key's verifications per minute or hour, by result code.", `  latchkey keys usage key_2x8f
+  latchkey keys usage key_2x8f --granularity minute --from 2h
+  latchkey keys usage key_2x8f --from 2026-05-01T00:00:00Z --to 2026-05-08T00:00:00Z --json`, keysUsage},
 		{"update", "KEY_ID", "Change a key's name, scopes, expiry, usage limit, rate limits, IP allowlist, refill, metadata or enabled state.", `  latchkey keys update key_2x8f --name "CI (old)" --scopes orders:read
   latchkey keys update key_2x8f --disable
   latchkey keys update key_2x8f --expires-at never --remaining unlimited --no-refill

@@ -78,7 +78,8 @@ type usageRow struct {
 }
 
 // RecordUsage stores a batch of usage records in one transaction: the last
-// use moves only forward in time, and the counts by code add up. Records of
+// use moves only forward in time, and the counts by code add up, in total
+// and in the minute and hour buckets (analytics.go). Records of
 // keys that no longer exist are dropped, so a key deleted between its use
 // and the flush cannot make the batch fail for ever. The keys' rows are
 // locked in ID order first, so that flushes of several nodes cannot
@@ -166,6 +167,7 @@ func (db *DB) RecordUsage(ctx context.Context, batchIn []token.Usage) error {
 			ON CONFLICT (key_id, code) DO UPDATE SET count = key_usage.count + excluded.count`, args...)
 		return nil
 	})
+	addBuckets(b, batchIn)
 	if err := db.e.inTx(ctx, func(q querier) error { return q.run(ctx, b) }); err != nil {
 		return db.errorf("record usage: %w", err)
 	}

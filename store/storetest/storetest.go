@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) token.Store) {
 		{"Refill", refillTests},
 		{"Limits", limitTests},
 		{"RecordUsage", usageTests},
+		{"UsageBuckets", analyticsTests},
 		{"Keyspaces", keyspaceTests},
 		{"Principals", principalTests},
 		{"Audit", auditTests},
