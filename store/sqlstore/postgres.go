@@ -108,6 +108,7 @@ var postgresDialect = dialect{
 	name:           "postgres",
 	lockRow:        " FOR UPDATE",
 	lockShared:     " FOR NO KEY UPDATE",
+	lockKeep:       " FOR SHARE",
 	lockTombstones: "LOCK TABLE revoked_digests IN SHARE ROW EXCLUSIVE MODE",
 	strings: func(ss []string) (any, error) {
 		if ss == nil {
