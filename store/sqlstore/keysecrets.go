@@ -16,8 +16,9 @@ import (
 // batch runs: the keyspace row is read with a shared lock, so a concurrent
 // change of the setting either waits for this batch (and then deletes the
 // row) or is seen (and nothing is kept).
+// A revoked key keeps nothing (an import may carry one).
 func (db *DB) addKeepSecret(b *batch, k *token.Key) {
-	if len(k.SealedSecret) == 0 {
+	if len(k.SealedSecret) == 0 || !k.RevokedAt.IsZero() {
 		return
 	}
 	b.add(`INSERT INTO key_secrets (key_id, sealed)
