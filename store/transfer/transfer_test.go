@@ -168,7 +168,7 @@ func populate(t *testing.T, db token.Store) source {
 		RotatedFrom: "key_before", RotatedTo: "key_after", LineageID: "key_first", LastUsedAt: now.Add(-time.Second),
 		LastUsedIP: "10.1.2.3", SigningSecret: []byte("sealed-secret-test-bytes\x00\xff"),
 		SealedSecret: []byte("not kept: revoked, and acme is not recoverable"),
-		DPoPJKT: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", Version: 42}
+		DPoPJKT:      "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", Version: 42}
 	assertEveryField(t, full)
 	if err := db.CreateKey(ctx, full, nil); err != nil {
 		t.Fatal(err)
