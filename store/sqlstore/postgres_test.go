@@ -77,8 +77,8 @@ func TestConnectionSettings(t *testing.T) {
 	}
 	var tables int
 	err := conns[0].QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = $1`, schema).Scan(&tables)
-	if err != nil || tables != 24 {
-		t.Errorf("schema %s holds %d tables (%v), want 24 (23 and goose's)", schema, tables, err)
+	if err != nil || tables != 25 {
+		t.Errorf("schema %s holds %d tables (%v), want 25 (24 and goose's)", schema, tables, err)
 	}
 }
 
