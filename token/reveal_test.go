@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/scope"
 	"github.com/latchkey/latchkey/seal"
 	"github.com/latchkey/latchkey/store/sqlstore"
@@ -253,6 +254,14 @@ func TestRevealKey(t *testing.T) {
 		f.wantRefused(f.admin, old.Key.ID, token.NotFound, "not_recoverable")
 		after := f.create("vault")
 		f.wantReveal(f.admin, after.Key.ID, after.Secret.Reveal())
+	})
+	t.Run("keys imported by hash into a recoverable keyspace keep nothing", func(t *testing.T) {
+		f := newRevealFixture(t)
+		ks, err := f.svc.ImportKeys(ctx, f.admin, "vault", []token.ImportKey{{Digest: apitoken.Hash("legacy-plaintext-of-another-system"), Name: "legacy"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.wantRefused(f.admin, ks[0].ID, token.NotFound, "not_recoverable")
 	})
 	t.Run("the management keyspace cannot be recoverable", func(t *testing.T) {
 		f := newRevealFixture(t)
