@@ -254,3 +254,53 @@ func TestRevealMovedSealedSecret(t *testing.T) {
 		}
 	})
 }
+
+// TestKeptSecretsRaceTurningOff: keys created concurrently with turning
+// the keyspace's recoverable setting off leave no kept secret behind: each
+// create either commits before the change (whose DELETE then sees it) or
+// sees the keyspace no longer recoverable. Run on both engines. (The
+// window the shared lock of addKeepSecret closes on PostgreSQL — a create
+// that read the keyspace before the change committed, and commits after
+// its DELETE — is too narrow for this test to hit reliably without it.)
+func TestKeptSecretsRaceTurningOff(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e testEngine) {
+		ctx := context.Background()
+		db := e.open(t)
+		if err := db.CreateKeyspace(ctx, &token.Keyspace{Name: "vault", Prefix: "v", AllowPermanent: true, Recoverable: true, CreatedAt: time.Now(), UpdatedAt: time.Now()}, nil); err != nil {
+			t.Fatal(err)
+		}
+		const writers, each = 4, 15
+		errs := make(chan error, writers+1)
+		start := make(chan struct{})
+		for w := range writers {
+			go func() {
+				<-start
+				for i := range each {
+					id := token.NewID("key", time.Now())
+					k := &token.Key{ID: id, Keyspace: "vault", Digest: [32]byte{byte(w), byte(i), 1}, Start: "v_x",
+						CreatedAt: time.Now(), UpdatedAt: time.Now(), Version: 1, SealedSecret: []byte("sealed " + id)}
+					if err := db.CreateKey(ctx, k, nil); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		go func() {
+			<-start
+			time.Sleep(5 * time.Millisecond) // let some creates land first
+			_, err := db.UpdateKeyspace(ctx, "vault", func(ks *token.Keyspace) error { ks.Recoverable = false; return nil }, nil)
+			errs <- err
+		}()
+		close(start)
+		for range writers + 1 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := keptRows(t, db); n != 0 {
+			t.Fatalf("%d kept secrets in a keyspace that is no longer recoverable", n)
+		}
+	})
+}
