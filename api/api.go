@@ -61,6 +61,13 @@ type Key struct {
 	Verifications map[string]int64 `json:"verifications,omitempty"`
 }
 
+// KeySecret is the answer of GET /v1/keys/{id}/secret: the plaintext of a
+// recoverable key, read again.
+type KeySecret struct {
+	KeyID  string `json:"key_id"`
+	Secret string `json:"secret"`
+}
+
 // CreatedKey is the answer to a create or rotate: the key plus its
 // plaintext, shown this once.
 type CreatedKey struct {
@@ -242,6 +249,9 @@ type Keyspace struct {
 	// AllowAPIKeyHeader lets the keyspace's keys be presented as
 	// "X-API-Key: <key>" at the gateway (on routes that accept it).
 	AllowAPIKeyHeader bool `json:"allow_api_key_header"`
+	// Recoverable keeps the plaintext of keys created or rotated while it
+	// is on, sealed with the master key, for GET /v1/keys/{id}/secret.
+	Recoverable bool `json:"recoverable"`
 }
 
 // KeyspaceRequest is the body of POST /v1/keyspaces (Name required) and
@@ -260,6 +270,9 @@ type KeyspaceRequest struct {
 	Audiences *[]string `json:"audiences,omitempty"`
 	// AllowAPIKeyHeader lets the keys be presented as "X-API-Key".
 	AllowAPIKeyHeader *bool `json:"allow_api_key_header,omitempty"`
+	// Recoverable turns kept plaintexts on for keys created from now on;
+	// false deletes the kept plaintexts of the keyspace's keys.
+	Recoverable *bool `json:"recoverable,omitempty"`
 }
 
 // KeyspaceList lists keyspaces.

@@ -101,6 +101,18 @@ func (c *Client) DeleteKey(ctx context.Context, id string) error {
 	return c.do(ctx, request{method: http.MethodDelete, path: p, auth: true}, nil)
 }
 
+// RevealKey returns the plaintext of a recoverable key again
+// (GET /v1/keys/{id}/secret; scope "keys:reveal", audited). A key of a
+// keyspace that was not recoverable when it was made answers 404
+// "not_recoverable", a revoked key 409 "key_revoked".
+func (c *Client) RevealKey(ctx context.Context, id string) (*api.KeySecret, error) {
+	p, err := itemPath(keysPath, "key id", id, "/secret")
+	if err != nil {
+		return nil, err
+	}
+	return call[api.KeySecret](ctx, c, getReq(p, nil))
+}
+
 // Verify checks a key (POST /v1/keys/verify). A well-formed request gets a
 // response whether or not the key is valid: check Valid and Code. An error
 // means the request itself failed (bad credential, malformed request,

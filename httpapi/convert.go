@@ -96,6 +96,7 @@ func apiKeyspace(ks *token.Keyspace) api.Keyspace {
 		Audiences:      ks.Audiences,
 
 		AllowAPIKeyHeader: ks.AllowAPIKeyHeader,
+		Recoverable:       ks.Recoverable,
 		CreatedAt:         ks.CreatedAt.UTC(),
 		UpdatedAt:         ks.UpdatedAt.UTC(),
 	}

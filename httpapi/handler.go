@@ -209,6 +209,7 @@ func (h *Handler) routes() []route {
 		{"POST /v1/keys/{id}/revoke", h.authed(h.revokeKey)},
 		{"POST /v1/keys/{id}/rotate", h.authed(h.rotateKey)},
 		{"POST /v1/keys/{id}/renew", h.authed(h.renewKey)},
+		{"GET /v1/keys/{id}/secret", h.authed(h.revealKey)},
 		{"GET /v1/self", h.authed(h.self)},
 
 		{"POST /v1/keyspaces", h.authed(h.createKeyspace)},

@@ -11,7 +11,7 @@ import (
 // keyspaceParams converts a request into domain parameters.
 func keyspaceParams(name string, req api.KeyspaceRequest) (token.KeyspaceParams, error) {
 	p := token.KeyspaceParams{Name: name, Prefix: req.Prefix, AllowPermanent: req.AllowPermanent, Scopes: req.Scopes,
-		Audiences: req.Audiences, AllowAPIKeyHeader: req.AllowAPIKeyHeader}
+		Audiences: req.Audiences, AllowAPIKeyHeader: req.AllowAPIKeyHeader, Recoverable: req.Recoverable}
 	var err error
 	if p.RateLimits, err = rateLimitsPtr("ratelimits", req.RateLimits); err != nil {
 		return p, err

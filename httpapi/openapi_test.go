@@ -216,6 +216,7 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"ImportKeysResponse", reflect.TypeFor[api.ImportKeysResponse](), true, nil},
 		{"VerifyResponse", reflect.TypeFor[api.VerifyResponse](), true, nil},
 		{"Keyspace", reflect.TypeFor[api.Keyspace](), true, nil},
+		{"KeySecret", reflect.TypeFor[api.KeySecret](), true, nil},
 		{"KeyspaceRequest", reflect.TypeFor[api.KeyspaceRequest](), false, nil},
 		{"KeyspaceList", reflect.TypeFor[api.KeyspaceList](), true, nil},
 		{"Principal", reflect.TypeFor[api.Principal](), true, nil},

@@ -241,10 +241,10 @@ var (
 	errSignIn = token.Errorf(token.Unauthenticated, "invalid_credentials", "the username or password is incorrect")
 	errCode   = token.Errorf(token.Invalid, "invalid_code", "the code is not valid")
 	// ErrStepUpRequired asks for a second factor used in the last
-	// StepUpWindow.
-	ErrStepUpRequired = token.Errorf(token.PermissionDenied, "step_up_required",
-		"this needs a second factor used in the last 5 minutes: confirm a TOTP code or a passkey first")
-	errPasskeysOff = token.Errorf(token.Invalid, "passkeys_disabled", "passkeys are not configured on this server (LATCHKEY_WEBAUTHN_RP_ID)")
+	// StepUpWindow. It is token.ErrStepUpRequired, which the token
+	// service gives a session actor that has not stepped up.
+	ErrStepUpRequired = token.ErrStepUpRequired
+	errPasskeysOff    = token.Errorf(token.Invalid, "passkeys_disabled", "passkeys are not configured on this server (LATCHKEY_WEBAUTHN_RP_ID)")
 )
 
 // storeErr turns a storage failure into an Unavailable error.
@@ -274,10 +274,21 @@ func (s *Service) manage(ctx context.Context, a *token.Actor, userID, action str
 }
 
 // SessionActor is the actor of a signed-in user acting on their own
-// account through a session.
+// account through a session. It is marked as a session that has not
+// stepped up; StepUpActor is the one to hand to dangerous operations.
 func SessionActor(sess *Session, requestID, ip string) *token.Actor {
 	return &token.Actor{KeyID: sess.ID, Name: sess.UserID, Owner: &token.Owner{Type: token.User, ID: sess.UserID},
-		RequestID: requestID, IP: ip}
+		RequestID: requestID, IP: ip, Session: true}
+}
+
+// StepUpActor is SessionActor with SteppedUp set when sess used a second
+// factor in the last StepUpWindow (SteppedUp at the service's clock): the
+// token service refuses dangerous operations, such as revealing a
+// recoverable key, to a session actor without it.
+func (s *Service) StepUpActor(sess *Session, requestID, ip string) *token.Actor {
+	a := SessionActor(sess, requestID, ip)
+	a.SteppedUp = SteppedUp(sess, s.Now())
+	return a
 }
 
 // isSelf reports whether a is userID's own session.

@@ -460,10 +460,16 @@ func TestStepUpGuard(t *testing.T) {
 	if err := f.svc.RequireStepUp(full.Session); err != nil {
 		t.Fatalf("fresh second factor: %v", err)
 	}
+	if a := f.svc.StepUpActor(full.Session, "", ""); !a.Session || !a.SteppedUp {
+		t.Fatalf("StepUpActor after a fresh second factor: Session %v, SteppedUp %v", a.Session, a.SteppedUp)
+	}
 	f.clock.Add(5*time.Minute + time.Second)
 	sess, _, err := f.svc.Authenticate(ctx, full.Cookie)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if a := f.svc.StepUpActor(sess, "", ""); !a.Session || a.SteppedUp {
+		t.Fatalf("StepUpActor six minutes later: Session %v, SteppedUp %v, want a session that has not stepped up", a.Session, a.SteppedUp)
 	}
 	if err := f.svc.RequireStepUp(sess); !errors.Is(err, people.ErrStepUpRequired) || code(err) != "step_up_required" {
 		t.Fatalf("six minutes later: %v, want step_up_required", err)

@@ -20,13 +20,17 @@ func TestSEC_KEY03_BOLA_HTTP(t *testing.T) {
 	ctx := context.Background()
 	root := s.client(t, s.Root)
 	for _, u := range []string{"alice", "bob"} {
-		if _, err := root.CreateUser(ctx, api.CreatePrincipalRequest{ID: u, Permissions: []string{"keys:read", "keys:write", "orders:read"}}); err != nil {
+		if _, err := root.CreateUser(ctx, api.CreatePrincipalRequest{ID: u, Permissions: []string{"keys:read", "keys:write", "keys:reveal", "orders:read"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	on := true // bob's key is recoverable: a reveal would have something to show
+	if _, err := root.CreateKeyspace(ctx, api.KeyspaceRequest{Name: "vault", Recoverable: &on}); err != nil {
+		t.Fatal(err)
+	}
 	personal := func(user string) string {
 		k, err := root.CreateKey(ctx, api.CreateKeyRequest{Keyspace: "latchkey", Name: user + " personal",
-			Owner: &api.Owner{Type: "user", ID: user}, Scopes: []string{"keys:read", "keys:write"}})
+			Owner: &api.Owner{Type: "user", ID: user}, Scopes: []string{"keys:read", "keys:write", "keys:reveal"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,7 +38,7 @@ func TestSEC_KEY03_BOLA_HTTP(t *testing.T) {
 	}
 	alice := personal("alice")
 	bobMgmt := personal("bob")
-	bobs, err := s.client(t, bobMgmt).CreateKey(ctx, api.CreateKeyRequest{Name: "bob's", Scopes: []string{"orders:read"}, ExpiresIn: "24h"})
+	bobs, err := s.client(t, bobMgmt).CreateKey(ctx, api.CreateKeyRequest{Keyspace: "vault", Name: "bob's", Scopes: []string{"orders:read"}, ExpiresIn: "24h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +55,7 @@ func TestSEC_KEY03_BOLA_HTTP(t *testing.T) {
 		{"revoke", "POST", "/revoke", `{"reason":"pwned"}`},
 		{"rotate", "POST", "/rotate", `{"grace_period":"1h"}`},
 		{"renew", "POST", "/renew", `{}`},
+		{"reveal", "GET", "/secret", ""},
 	}
 	for _, op := range ops {
 		t.Run("404/"+op.name+" of another user's key", func(t *testing.T) {
@@ -140,6 +145,7 @@ func TestSEC_KEY04_NonAdmin_HTTP(t *testing.T) {
 		{"list keys", "GET", "/v1/keys", ``},
 		{"get key", "GET", "/v1/keys/" + vk.ID, ``},
 		{"revoke key", "POST", "/v1/keys/" + vk.ID + "/revoke", `{}`},
+		{"reveal key", "GET", "/v1/keys/" + vk.ID + "/secret", ``},
 		{"read audit log", "GET", "/v1/audit", ``},
 		{"create keyspace", "POST", "/v1/keyspaces", `{"name":"evil"}`},
 		{"create user", "POST", "/v1/users", `{"id":"mallory","permissions":["admin"]}`},

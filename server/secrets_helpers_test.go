@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/client"
 	"github.com/latchkey/latchkey/httpsig"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/verify"
@@ -50,6 +51,10 @@ func populate(t *testing.T) *populated {
 	if _, err := c.CreateUser(ctx, api.CreatePrincipalRequest{ID: "alice", Permissions: []string{"orders:read", "keys:read", "keys:write"}}); err != nil {
 		t.Fatal(err)
 	}
+	on := true // a recoverable keyspace: its keys' plaintexts are kept sealed, never in the clear
+	if _, err := c.CreateKeyspace(ctx, api.KeyspaceRequest{Name: "vault", Recoverable: &on}); err != nil {
+		t.Fatal(err)
+	}
 	p := &populated{s: s, secrets: []string{s.Root}}
 	mk, err := os.ReadFile(filepath.Join(s.DataDir, server.MasterKeyFile))
 	if err != nil {
@@ -78,6 +83,9 @@ func populate(t *testing.T) *populated {
 					req = api.CreateKeyRequest{Keyspace: "latchkey", Name: "personal", Owner: &api.Owner{Type: "user", ID: "alice"}, Scopes: []string{"keys:read", "keys:write"}}
 				case i%3 == 0:
 					req.Owner = &api.Owner{Type: "user", ID: "alice"}
+				}
+				if i%10 == 5 {
+					req.Keyspace = "vault"
 				}
 				k, err := c.CreateKey(ctx, req)
 				if err != nil {
@@ -126,6 +134,15 @@ func populate(t *testing.T) *populated {
 							mu.Unlock()
 						}
 					}
+				case i%10 == 5: // a recoverable key, revealed (and some rotated, the successor revealed)
+					err = revealed(ctx, c, k.ID, k.Secret)
+					if err == nil && i%20 == 5 {
+						var rk *api.RotatedKey
+						if rk, err = c.RotateKey(ctx, k.ID, time.Hour); err == nil {
+							add(&rk.CreatedKey)
+							err = revealed(ctx, c, rk.ID, rk.Secret)
+						}
+					}
 				case i%10 == 3:
 					var rk *api.RotatedKey
 					if rk, err = c.RotateKey(ctx, k.ID, time.Hour); err == nil {
@@ -149,6 +166,15 @@ func populate(t *testing.T) *populated {
 
 	p.auditRaw = s.rawPages(t, "/v1/audit")
 	return p
+}
+
+// revealed checks that GET /v1/keys/{id}/secret answers secret.
+func revealed(ctx context.Context, c *client.Client, id, secret string) error {
+	got, err := c.RevealKey(ctx, id)
+	if err == nil && got.Secret != secret {
+		err = fmt.Errorf("reveal of %s: not the key's secret", id)
+	}
+	return err
 }
 
 // rawPages returns the raw bodies of every page of a list endpoint.

@@ -8,8 +8,9 @@ import (
 )
 
 // TestSEC_KEY01_NoPlaintextInDatabase: after creating 1000 keys over HTTP
-// (and verifying, rotating, revoking some), no file of the data directory
-// holds any plaintext key or its secret part, but every key's SHA-256
+// (and verifying, rotating, revoking some; a tenth in a recoverable
+// keyspace, whose plaintexts are kept sealed and revealed again), no file
+// of the data directory holds any plaintext key or its secret part, but every key's SHA-256
 // digest is there, so the test fails if keys were stored some other way
 // (or not at all). The API never shows a plaintext again after creation.
 func TestSEC_KEY01_NoPlaintextInDatabase(t *testing.T) {

@@ -18,11 +18,14 @@ const (
 	ScopeAuditRead       = "audit:read"
 	ScopeWebhooksRead    = "webhooks:read"
 	ScopeWebhooksWrite   = "webhooks:write"
+	// ScopeKeysReveal reads the kept plaintext of a recoverable key again
+	// (GET /v1/keys/{id}/secret); keys:write does not imply it.
+	ScopeKeysReveal = "keys:reveal"
 )
 
 // ManagementScopes lists every management scope.
 var ManagementScopes = []string{
-	ScopeAdmin, ScopeAuditRead, ScopeKeysRead, ScopeKeysVerify,
+	ScopeAdmin, ScopeAuditRead, ScopeKeysRead, ScopeKeysReveal, ScopeKeysVerify,
 	ScopeKeysWrite, ScopeKeyspacesWrite, ScopePrincipalsWrite, ScopeWebhooksRead, ScopeWebhooksWrite,
 }
 
@@ -40,6 +43,12 @@ type Actor struct {
 	Inert     []string
 	RequestID string
 	IP        string
+	// Session is set for a person acting through a sign-in session
+	// (people.SessionActor) rather than a management credential;
+	// SteppedUp reports that the session used a second factor within the
+	// step-up window (people.StepUpWindow). Dangerous operations, such as
+	// revealing a recoverable key, refuse a session that did not step up.
+	Session, SteppedUp bool
 
 	once *Once // set by WithOnce: the change stores its answer
 }

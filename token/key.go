@@ -84,6 +84,15 @@ type Key struct {
 	// SHA-256 thumbprint (RFC 7638) of the public key whose proof must
 	// come with every use of the key; "" for a plain bearer key.
 	DPoPJKT string
+	// SealedSecret is write-only: the plaintext of a recoverable key
+	// sealed with the master key (associated data "key-secret:" + ID),
+	// set by the Service on a key it creates or rotates into a recoverable
+	// keyspace, and by an import. A store keeps it apart from the key's
+	// row (table key_secrets, in the same transaction as the insert) and
+	// never reads it back into a Key: it is nil on every key a store
+	// returns, so the verification path and its cache never hold it.
+	// KeyStore.KeySecret reads it.
+	SealedSecret []byte
 
 	LastUsedAt time.Time
 	LastUsedIP string
@@ -131,6 +140,9 @@ func (k *Key) Clone() *Key {
 	c.Metadata = append(json.RawMessage(nil), k.Metadata...)
 	if k.SigningSecret != nil {
 		c.SigningSecret = append([]byte(nil), k.SigningSecret...)
+	}
+	if k.SealedSecret != nil {
+		c.SealedSecret = append([]byte(nil), k.SealedSecret...)
 	}
 	if k.Remaining != nil {
 		r := *k.Remaining

@@ -236,6 +236,13 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 			return nil, nil, err
 		}
 	}
+	// A recoverable keyspace keeps the successor's secret too.
+	var kept []byte
+	if ks.Recoverable {
+		if kept, err = s.sealKeySecret(newID, secret); err != nil {
+			return nil, nil, err
+		}
+	}
 	ev := s.audit(a, "key.rotate", "key", id, map[string]string{"successor": newID, "grace_period": grace.String()})
 	var rotated Rotated // the stored keys, final once the store writes ev
 	ev.Answer = a.answer(func() any { return rotated })
@@ -253,7 +260,7 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 		}
 		n := k.Clone()
 		n.ID, n.Digest, n.Start, n.Foreign = newID, secret.Digest(), secret.Start(), false
-		n.SigningSecret = nil
+		n.SigningSecret, n.SealedSecret = nil, kept
 		if k.SigningSecret != nil {
 			if sealedSigning == nil { // it gained one since it was read
 				return nil, conflictf("key_changed", "key %s changed during rotation; retry", k.ID)
@@ -279,6 +286,9 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 	}, ev)
 	s.wrote(err)
 	s.forgetKey(cur.Digest, secret.Digest())
+	if next != nil {
+		next.SealedSecret = nil // write-only, as in createKey
+	}
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, notFound("key", id)
 	}

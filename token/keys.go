@@ -140,8 +140,8 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 			return nil, err
 		}
 	}
-	foreign := false
-	if secret.IsZero() {
+	foreign, generated := false, secret.IsZero()
+	if generated {
 		if secret, err = apitoken.New(ks.Prefix); err != nil {
 			return nil, internal(err, "create key: generate secret")
 		}
@@ -183,9 +183,15 @@ func (s *Service) createKey(ctx context.Context, a *Actor, p CreateKeyParams, se
 			return nil, err
 		}
 	}
+	if ks.Recoverable && generated {
+		if k.SealedSecret, err = s.sealKeySecret(k.ID, secret); err != nil {
+			return nil, err
+		}
+	}
 	ev := s.audit(a, "key.create", "key", k.ID, map[string]string{"keyspace": k.Keyspace, "start": k.Start})
 	ev.Answer = a.answer(func() any { return &CreatedKey{Key: k, Secret: secret, SigningSecret: signing} })
 	err = s.wrote(s.store.CreateKey(ctx, k, ev))
+	k.SealedSecret = nil  // write-only: the key returned is the key as a read returns it
 	s.forgetKey(k.Digest) // it may be remembered as unknown
 	if err != nil {
 		if errors.Is(err, ErrConflict) {

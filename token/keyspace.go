@@ -32,6 +32,11 @@ type Keyspace struct {
 	AllowAPIKeyHeader bool
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	// Recoverable keeps the plaintext of keys created (or rotated) while
+	// it is on, sealed with the master key, so that a credential with
+	// keys:reveal can read it again (GET /v1/keys/{id}/secret). Turning it
+	// off deletes the kept plaintexts of the keyspace's keys.
+	Recoverable bool
 }
 
 // Clone returns a deep copy of ks.

@@ -23,6 +23,8 @@ type KeyspaceParams struct {
 	Audiences      *[]string
 	// AllowAPIKeyHeader, see Keyspace.
 	AllowAPIKeyHeader *bool
+	// Recoverable, see Keyspace.
+	Recoverable *bool
 }
 
 // apply validates p and writes it into ks.
@@ -57,6 +59,12 @@ func (p *KeyspaceParams) apply(ks *Keyspace) error {
 	}
 	if p.AllowAPIKeyHeader != nil {
 		ks.AllowAPIKeyHeader = *p.AllowAPIKeyHeader
+	}
+	if p.Recoverable != nil {
+		if *p.Recoverable && ks.Name == ManagementKeyspace {
+			return invalidf("keyspace %q cannot be recoverable: management credentials are never kept", ManagementKeyspace)
+		}
+		ks.Recoverable = *p.Recoverable
 	}
 	if p.Audiences != nil {
 		if err := validAudiences(*p.Audiences); err != nil {
@@ -97,7 +105,14 @@ func (s *Service) CreateKeyspace(ctx context.Context, a *Actor, p KeyspaceParams
 	if err := p.apply(ks); err != nil {
 		return nil, err
 	}
-	if err := s.wrote(s.store.CreateKeyspace(ctx, ks, s.audit(a, "keyspace.create", "keyspace", ks.Name, map[string]string{"prefix": ks.Prefix}))); err != nil {
+	if err := s.mayKeep(p.Recoverable); err != nil {
+		return nil, err
+	}
+	detail := map[string]string{"prefix": ks.Prefix}
+	if ks.Recoverable {
+		detail["recoverable"] = "true"
+	}
+	if err := s.wrote(s.store.CreateKeyspace(ctx, ks, s.audit(a, "keyspace.create", "keyspace", ks.Name, detail))); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return nil, conflictf("keyspace_exists", "keyspace %q already exists", ks.Name)
 		}
@@ -156,11 +171,20 @@ func (s *Service) UpdateKeyspace(ctx context.Context, a *Actor, p KeyspaceParams
 	if p.Name == ManagementKeyspace && (p.Prefix != nil || p.Scopes != nil) {
 		return nil, invalidf("the prefix and scopes of keyspace %q are fixed", ManagementKeyspace)
 	}
+	if err := s.mayKeep(p.Recoverable); err != nil {
+		return nil, err
+	}
+	var detail map[string]string
+	if p.Recoverable != nil {
+		// Turning it off deletes the kept plaintexts (the store does it in
+		// this transaction): worth a line in the audit log either way.
+		detail = map[string]string{"recoverable": boolString(*p.Recoverable)}
+	}
 	now := s.Now()
 	ks, err := s.store.UpdateKeyspace(ctx, p.Name, func(ks *Keyspace) error {
 		ks.UpdatedAt = now
 		return p.apply(ks)
-	}, s.audit(a, "keyspace.update", "keyspace", p.Name, nil))
+	}, s.audit(a, "keyspace.update", "keyspace", p.Name, detail))
 	s.wrote(err)
 	if errors.Is(err, ErrNotFound) {
 		return nil, notFound("keyspace", p.Name)
@@ -169,6 +193,15 @@ func (s *Service) UpdateKeyspace(ctx context.Context, a *Actor, p KeyspaceParams
 		return nil, storeErr(err, "update keyspace")
 	}
 	return ks, nil
+}
+
+// mayKeep refuses to turn recoverable keys on without a master key to seal
+// them with.
+func (s *Service) mayKeep(recoverable *bool) error {
+	if recoverable != nil && *recoverable && s.secrets == nil {
+		return invalidf("recoverable keys need a master key, which this server was started without")
+	}
+	return nil
 }
 
 // validAudiences checks a keyspace's JWT audiences: at most 16, each 1-256

@@ -34,13 +34,20 @@ type KeyStore interface {
 	// update and is returned unchanged. ErrNotFound if there is no such key.
 	// fn runs inside the write transaction: it must not call the store's
 	// write methods. ev is written after fn returns, so fn may fill
-	// ev.Detail.
+	// ev.Detail. A key stored revoked loses its kept secret (KeySecret)
+	// in the same transaction.
 	UpdateKey(ctx context.Context, id string, fn func(*Key) error, ev *AuditEvent) (*Key, error)
 	// RotateKey reads key id, lets fn change it and return its successor,
 	// and writes both with ev in one transaction; the old key's Version
-	// increments, the successor is stored as fn returned it. An error from
-	// fn aborts.
+	// increments, the successor is stored as fn returned it (its
+	// SealedSecret kept, the old key's dropped if fn revoked it). An error
+	// from fn aborts.
 	RotateKey(ctx context.Context, id string, fn func(old *Key) (*Key, error), ev *AuditEvent) (old, successor *Key, err error)
+	// KeySecret returns the sealed plaintext kept for recoverable key id
+	// (Key.SealedSecret as it was stored), or ErrNotFound if none is kept:
+	// the key does not exist, was not recoverable when it was made, is
+	// revoked, or its keyspace stopped being recoverable.
+	KeySecret(ctx context.Context, id string) ([]byte, error)
 	// DeleteKey removes key id for good, with ev, if pred(key) returns nil.
 	DeleteKey(ctx context.Context, id string, pred func(*Key) error, ev *AuditEvent) error
 	// SpendCredits atomically subtracts cost from the key's remaining
@@ -65,7 +72,9 @@ type KeyspaceStore interface {
 	Keyspace(ctx context.Context, name string) (*Keyspace, error)
 	// ListKeyspaces returns every keyspace ordered by name.
 	ListKeyspaces(ctx context.Context) ([]*Keyspace, error)
-	// UpdateKeyspace applies fn atomically; ErrNotFound if missing.
+	// UpdateKeyspace applies fn atomically; ErrNotFound if missing. When fn
+	// turns Recoverable off, the kept secrets of the keyspace's keys are
+	// deleted in the same transaction.
 	UpdateKeyspace(ctx context.Context, name string, fn func(*Keyspace) error, ev *AuditEvent) (*Keyspace, error)
 }
 

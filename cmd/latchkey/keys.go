@@ -34,6 +34,8 @@ func keyCommands() []subcommand {
   latchkey keys rotate key_2x8f --json | jq -r .key`, keysRotate},
 		{"renew", "KEY_ID", "Push a temporary key's expiry out by its lifetime.", `  latchkey keys renew key_2x8f`, keysRenew},
 		{"delete", "KEY_ID", "Delete a revoked key for good.", `  latchkey keys delete key_2x8f`, keysDelete},
+		{"reveal", "KEY_ID", "Print the secret of a key of a recoverable keyspace again (needs keys:reveal; audited).", `  latchkey keys reveal key_2x8f
+  latchkey keys reveal key_2x8f --json | jq -r .secret`, keysReveal},
 		{"import", "FILE", "Import keys of another system by the SHA-256 of their plaintext, from JSON Lines (- for stdin) with the fields of POST /v1/keys/import (hash, name, owner, scopes, expires_at, remaining, ratelimits, ip_allow, …).", `  latchkey keys import --keyspace default legacy-keys.jsonl
   printf '{"hash":"%s","name":"legacy"}\n' "$(printf %s "$OLD_KEY" | sha256sum | cut -d' ' -f1)" | latchkey keys import -`, keysImport},
 		{"verify", "KEY", "Verify a key; exit 0 when valid, 1 when not. Use - to read the key from stdin.", `  latchkey keys verify - --scope orders:read < key.txt

@@ -164,3 +164,23 @@ func keysDelete(c *cli, f *cmdFlags, args []string) error {
 	}
 	return nil
 }
+
+func keysReveal(c *cli, f *cmdFlags, args []string) error {
+	pos, err := c.parse(f, args)
+	if err != nil {
+		return err
+	}
+	cl, err := c.client(f)
+	if err != nil {
+		return err
+	}
+	ks, err := cl.RevealKey(c.ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return c.printJSON(ks)
+	}
+	fmt.Fprintf(c.stdout, "%s\n", ks.Secret)
+	return nil
+}

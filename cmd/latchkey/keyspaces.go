@@ -9,7 +9,8 @@ func keyspaceCommands() []subcommand {
 	return []subcommand{
 		{"create", "NAME", "Create a keyspace.", `  latchkey keyspaces create acme --prefix acme_live --default-ttl 720h --max-ttl 8760h --allow-permanent=false
   latchkey keyspaces create internal --scopes orders:read,orders:write,admin
-  latchkey keyspaces create public --ratelimit requests=60/1m   # default for keys created without their own`, keyspacesCreate},
+  latchkey keyspaces create public --ratelimit requests=60/1m   # default for keys created without their own
+  latchkey keyspaces create customers --recoverable             # keep keys' secrets sealed, for "keys reveal"`, keyspacesCreate},
 		{"list", "", "List keyspaces.", `  latchkey keyspaces list
   latchkey keyspaces list --json`, keyspacesList},
 		{"get", "NAME", "Show a keyspace.", `  latchkey keyspaces get acme`, keyspacesGet},
@@ -29,6 +30,7 @@ func keyspaceFlags(f *cmdFlags, update bool) func() (api.KeyspaceRequest, error)
 	maxTTL := f.String("max-ttl", "", "longest lifetime a key may have (Go `duration`)")
 	allowPermanent := f.Bool("allow-permanent", false, "whether keys without expiry are allowed")
 	apiKeyHeader := f.Bool("allow-api-key-header", false, "whether the keys may be presented as \"X-API-Key: <key>\" at the gateway (on routes with api_key_header)")
+	recoverable := f.Bool("recoverable", false, "whether the plaintext of keys created (or rotated) from now on is kept, sealed with the master key, for \"keys reveal\"; false deletes the kept ones")
 	var scopes listFlag
 	f.listFlags(&scopes, "scope", "scopes", "`scope` of the keyspace's catalogue, replacing all old ones")
 	var auds listFlag
@@ -58,6 +60,9 @@ func keyspaceFlags(f *cmdFlags, update bool) func() (api.KeyspaceRequest, error)
 		}
 		if f.isSet("allow-api-key-header") {
 			req.AllowAPIKeyHeader = apiKeyHeader
+		}
+		if f.isSet("recoverable") {
+			req.Recoverable = recoverable
 		}
 		if scopes.set {
 			req.Scopes = new(scopes.values())
@@ -143,7 +148,7 @@ func keyspacesUpdate(c *cli, f *cmdFlags, args []string) error {
 		return err
 	}
 	if req == (api.KeyspaceRequest{}) {
-		return usagef("nothing to change: give at least one of --prefix, --default-ttl, --max-ttl, --allow-permanent, --allow-api-key-header, --scopes, --audiences, --ratelimit, --no-ratelimits")
+		return usagef("nothing to change: give at least one of --prefix, --default-ttl, --max-ttl, --allow-permanent, --allow-api-key-header, --recoverable, --scopes, --audiences, --ratelimit, --no-ratelimits")
 	}
 	cl, err := c.client(f)
 	if err != nil {
@@ -171,6 +176,7 @@ func (c *cli) printKeyspace(f *cmdFlags, ks *api.Keyspace) error {
 	d.line("Rate limits", orDash(rateLimitsString(ks.RateLimits)))
 	d.line("JWT audiences", orDash(list(ks.Audiences)))
 	d.line("X-API-Key", map[bool]string{true: "allowed", false: "not allowed"}[ks.AllowAPIKeyHeader])
+	d.line("Recoverable", map[bool]string{true: "yes: new keys' secrets are kept, sealed (keys reveal)", false: "no: keys are kept as digests only"}[ks.Recoverable])
 	d.line("Created", timeString(ks.CreatedAt))
 	d.line("Updated", timeString(ks.UpdatedAt))
 	return d.flush()

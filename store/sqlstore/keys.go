@@ -58,23 +58,27 @@ func (db *DB) keyArgs(k *token.Key) ([]any, error) {
 	return args, nil
 }
 
-// addInsertKey adds the insertion of k to b.
+// addInsertKey adds the insertion of k to b, and of its kept secret
+// (k.SealedSecret, see keysecrets.go) if it has one.
 func (db *DB) addInsertKey(b *batch, k *token.Key) error {
 	args, err := db.keyArgs(k)
 	if err != nil {
 		return err
 	}
 	b.add(insertKeySQL, args...)
+	db.addKeepSecret(b, k)
 	return nil
 }
 
-// addUpdateKey adds the overwriting of k's row to b.
+// addUpdateKey adds the overwriting of k's row to b; a revoked k loses its
+// kept secret.
 func (db *DB) addUpdateKey(b *batch, k *token.Key) error {
 	args, err := db.keyArgs(k)
 	if err != nil {
 		return err
 	}
 	b.add(updateKeySQL, args...)
+	addDropRevokedSecret(b, k)
 	return nil
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 const keyspaceColumns = `name, prefix, default_ttl_ns, max_ttl_ns, allow_permanent, scopes,
-	ratelimits, created_at, updated_at, audiences, allow_api_key_header`
+	ratelimits, created_at, updated_at, audiences, allow_api_key_header, recoverable`
 
 const selectKeyspace = "SELECT " + keyspaceColumns + " FROM keyspaces"
 
@@ -24,7 +24,7 @@ func (db *DB) scanKeyspace(s scanner) (*token.Keyspace, error) {
 		created, updated  sql.NullInt64
 	)
 	err := s.Scan(&ks.Name, &ks.Prefix, &defTTL, &maxTTL, &ks.AllowPermanent, db.d.stringsDst(&scopes), &limits,
-		&created, &updated, db.d.stringsDst(&audiences), &ks.AllowAPIKeyHeader)
+		&created, &updated, db.d.stringsDst(&audiences), &ks.AllowAPIKeyHeader, &ks.Recoverable)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +44,7 @@ func (db *DB) keyspaceArgs(ks *token.Keyspace) ([]any, error) {
 	e := db.enc()
 	args := []any{ks.Name, ks.Prefix, int64(ks.DefaultTTL), int64(ks.MaxTTL), ks.AllowPermanent,
 		e.strings(ks.Scopes), e.limits(ks.RateLimits), e.time(ks.CreatedAt), e.time(ks.UpdatedAt),
-		e.strings(ks.Audiences), ks.AllowAPIKeyHeader}
+		e.strings(ks.Audiences), ks.AllowAPIKeyHeader, ks.Recoverable}
 	if e.err != nil {
 		return nil, fmt.Errorf("keyspace %s: %w", ks.Name, e.err)
 	}
@@ -56,7 +56,7 @@ func (db *DB) keyspaceArgs(ks *token.Keyspace) ([]any, error) {
 func (db *DB) CreateKeyspace(ctx context.Context, ks *token.Keyspace, ev *token.AuditEvent) error {
 	args, err := db.keyspaceArgs(ks)
 	if err == nil {
-		err = db.writeAudited(ctx, "INSERT INTO keyspaces ("+keyspaceColumns+") VALUES ("+placeholders(1, 11)+")", args, ev)
+		err = db.writeAudited(ctx, "INSERT INTO keyspaces ("+keyspaceColumns+") VALUES ("+placeholders(1, 12)+")", args, ev)
 	}
 	if err != nil {
 		return db.errorf("create keyspace %s: %w", ks.Name, err)
@@ -85,7 +85,8 @@ func (db *DB) ListKeyspaces(ctx context.Context) ([]*token.Keyspace, error) {
 
 // UpdateKeyspace reads keyspace name, applies fn and writes the result with
 // ev in one transaction that holds the keyspace's row lock; fn cannot
-// rename it. An error from fn aborts and is returned as it is; a missing
+// rename it. Turning Recoverable off deletes the kept secrets of the
+// keyspace's keys in that transaction. An error from fn aborts and is returned as it is; a missing
 // keyspace gives an error wrapping token.ErrNotFound without calling fn.
 func (db *DB) UpdateKeyspace(ctx context.Context, name string, fn func(*token.Keyspace) error, ev *token.AuditEvent) (*token.Keyspace, error) {
 	var ks *token.Keyspace
@@ -96,6 +97,7 @@ func (db *DB) UpdateKeyspace(ctx context.Context, name string, fn func(*token.Ke
 		if err != nil {
 			return err
 		}
+		wasRecoverable := ks.Recoverable
 		if fnErr = fn(ks); fnErr != nil {
 			return fnErr
 		}
@@ -106,8 +108,11 @@ func (db *DB) UpdateKeyspace(ctx context.Context, name string, fn func(*token.Ke
 		}
 		b := &batch{}
 		b.add(`UPDATE keyspaces SET (prefix, default_ttl_ns, max_ttl_ns, allow_permanent, scopes,
-			ratelimits, created_at, updated_at, audiences, allow_api_key_header) =
-			($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WHERE name = $1`, args...)
+			ratelimits, created_at, updated_at, audiences, allow_api_key_header, recoverable) =
+			($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) WHERE name = $1`, args...)
+		if wasRecoverable && !ks.Recoverable {
+			b.add(dropKeyspaceSecretsSQL, name)
+		}
 		if err := db.addAudit(b, ev); err != nil {
 			return err
 		}

@@ -108,6 +108,7 @@ var postgresDialect = dialect{
 	name:           "postgres",
 	lockRow:        " FOR UPDATE",
 	lockShared:     " FOR NO KEY UPDATE",
+	lockKeep:       " FOR SHARE",
 	lockTombstones: "LOCK TABLE revoked_digests IN SHARE ROW EXCLUSIVE MODE",
 	skipLocked:     " FOR UPDATE OF d SKIP LOCKED",
 	// Keyed by the schema, so that installations in different schemas of

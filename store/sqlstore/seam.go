@@ -82,6 +82,10 @@ type dialect struct {
 	// lockShared is lockRow for rows that are read to be kept, not
 	// changed ("FOR NO KEY UPDATE": deletes wait, foreign keys do not).
 	lockShared string
+	// lockKeep ends the SELECT of a row whose state a write depends on
+	// while other writers may read it too ("FOR SHARE": they do not wait
+	// for each other, only for a writer of the row).
+	lockKeep string
 	// lockTombstones is run by an import before it checks the tombstones
 	// of revoked keys, so that a concurrent DeleteKey cannot add one
 	// unseen ("" on SQLite: one writer).

@@ -17,7 +17,7 @@ var keyspaceTests = []test{
 			{Name: "full", Prefix: "acme_live", DefaultTTL: 24*time.Hour + 1, MaxTTL: 90 * 24 * time.Hour,
 				AllowPermanent: true, Scopes: []string{"billing:read", "users:*"},
 				Audiences: []string{"https://api.example.com", "billing"}, AllowAPIKeyHeader: true,
-				CreatedAt: t0, UpdatedAt: t0.Add(time.Nanosecond)},
+				CreatedAt: t0, UpdatedAt: t0.Add(time.Nanosecond), Recoverable: true},
 		} {
 			n := auditCount(t, s)
 			ev := event("keyspace.create", "keyspace", want.Name)

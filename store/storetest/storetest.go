@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) token.Store) {
 		{"SigningKeys", signingTests},
 		{"Revocations", revocationTests},
 		{"SigningSecret", signingSecretTests},
+		{"KeySecret", keySecretTests},
 		{"Nonces", nonceTests},
 		{"Idempotency", idempotencyTests},
 	}

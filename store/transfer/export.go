@@ -168,7 +168,13 @@ func exportRecords(ctx context.Context, src token.Store, enc *json.Encoder, t *t
 			if err != nil {
 				return err
 			}
-			if err := enc.Encode(fromKey(k, usage)); err != nil {
+			sealed, err := src.KeySecret(ctx, k.ID)
+			if errors.Is(err, token.ErrNotFound) {
+				sealed = nil // digest only, as most keys
+			} else if err != nil {
+				return err
+			}
+			if err := enc.Encode(fromKey(k, usage, sealed)); err != nil {
 				return err
 			}
 			t.add(&t.c.Keys)

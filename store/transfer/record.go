@@ -1,6 +1,7 @@
 // Package transfer moves a whole latchkey installation — keyspaces,
 // principals, keys (as digests, never plaintexts, with their request-signing
-// secrets sealed), usage counts, JWT signing keys (sealed with the master
+// secrets sealed, and the kept plaintexts of recoverable keys sealed with
+// the master key, as stored), usage counts, JWT signing keys (sealed with the master
 // key, which is not part of the stream) and the audit log — between storage
 // backends as a stream of JSON Lines, with the sign-in credentials of users
 // (password hashes, sealed TOTP seeds, unused recovery codes as digests,
@@ -122,6 +123,7 @@ type keyspaceRecord struct {
 	RateLimits     []limit       `json:"ratelimits,omitempty"`
 	Audiences      []string      `json:"audiences,omitempty"`
 	APIKeyHeader   bool          `json:"allow_api_key_header,omitempty"`
+	Recoverable    bool          `json:"recoverable,omitempty"`
 	CreatedAt      time.Time     `json:"created_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
 }
@@ -186,6 +188,7 @@ type keyRecord struct {
 	LastUsedAt     time.Time        `json:"last_used_at"`
 	LastUsedIP     string           `json:"last_used_ip,omitempty"`
 	SigningSecret  []byte           `json:"signing_secret,omitempty"` // still sealed with the source's master key; base64
+	SealedSecret   []byte           `json:"sealed_secret,omitempty"`  // a recoverable key's kept plaintext, sealed likewise
 	DPoPJKT        string           `json:"dpop_jkt,omitempty"`
 	Version        int64            `json:"version"`
 	Usage          map[string]int64 `json:"usage,omitempty"` // verification counts by result code
@@ -249,13 +252,13 @@ func toLimits(ls []limit) []ratelimit.Limit {
 func fromKeyspace(ks *token.Keyspace) *keyspaceRecord {
 	return &keyspaceRecord{Kind: kindKeyspace, Name: ks.Name, Prefix: ks.Prefix, DefaultTTL: ks.DefaultTTL,
 		MaxTTL: ks.MaxTTL, AllowPermanent: ks.AllowPermanent, Scopes: ks.Scopes,
-		RateLimits: fromLimits(ks.RateLimits), Audiences: ks.Audiences, APIKeyHeader: ks.AllowAPIKeyHeader, CreatedAt: utc(ks.CreatedAt), UpdatedAt: utc(ks.UpdatedAt)}
+		RateLimits: fromLimits(ks.RateLimits), Audiences: ks.Audiences, APIKeyHeader: ks.AllowAPIKeyHeader, Recoverable: ks.Recoverable, CreatedAt: utc(ks.CreatedAt), UpdatedAt: utc(ks.UpdatedAt)}
 }
 
 func (r *keyspaceRecord) keyspace() *token.Keyspace {
 	return &token.Keyspace{Name: r.Name, Prefix: r.Prefix, DefaultTTL: r.DefaultTTL, MaxTTL: r.MaxTTL,
 		AllowPermanent: r.AllowPermanent, Scopes: r.Scopes, RateLimits: toLimits(r.RateLimits),
-		Audiences: r.Audiences, AllowAPIKeyHeader: r.APIKeyHeader, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Audiences: r.Audiences, AllowAPIKeyHeader: r.APIKeyHeader, Recoverable: r.Recoverable, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 func fromPrincipal(p *token.Principal) *principalRecord {
@@ -272,7 +275,7 @@ func (r *principalRecord) principal() *token.Principal {
 		Groups: r.Groups, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, Version: r.Version}
 }
 
-func fromKey(k *token.Key, usage map[token.Code]int64) *keyRecord {
+func fromKey(k *token.Key, usage map[token.Code]int64, sealed []byte) *keyRecord {
 	r := &keyRecord{Kind: kindKey, ID: k.ID, Keyspace: k.Keyspace, Name: k.Name, Scopes: k.Scopes,
 		Digest: k.Digest, Start: k.Start, Metadata: k.Metadata, Foreign: k.Foreign,
 		IdempotencyKey: k.IdempotencyKey, CreatedAt: utc(k.CreatedAt), UpdatedAt: utc(k.UpdatedAt),
@@ -280,7 +283,7 @@ func fromKey(k *token.Key, usage map[token.Code]int64) *keyRecord {
 		RevokeReason: k.RevokeReason, Remaining: k.Remaining, RefilledAt: utc(k.RefilledAt),
 		RateLimits: fromLimits(k.RateLimits), IPAllow: k.IPAllow, RotatedFrom: k.RotatedFrom,
 		RotatedTo: k.RotatedTo, LineageID: k.LineageID, LastUsedAt: utc(k.LastUsedAt), LastUsedIP: k.LastUsedIP,
-		SigningSecret: k.SigningSecret, DPoPJKT: k.DPoPJKT, Version: k.Version}
+		SigningSecret: k.SigningSecret, SealedSecret: sealed, DPoPJKT: k.DPoPJKT, Version: k.Version}
 	if k.Owner != nil {
 		r.Owner = &owner{Type: string(k.Owner.Type), ID: k.Owner.ID}
 	}
@@ -307,7 +310,7 @@ func (r *keyRecord) key() *token.Key {
 		Remaining: r.Remaining, RefilledAt: r.RefilledAt, RateLimits: toLimits(r.RateLimits),
 		IPAllow: r.IPAllow, RotatedFrom: r.RotatedFrom, RotatedTo: r.RotatedTo, LineageID: r.LineageID,
 		LastUsedAt: r.LastUsedAt, LastUsedIP: r.LastUsedIP, SigningSecret: r.SigningSecret,
-		DPoPJKT: r.DPoPJKT, Version: r.Version}
+		SealedSecret: r.SealedSecret, DPoPJKT: r.DPoPJKT, Version: r.Version}
 	if r.Owner != nil {
 		k.Owner = &token.Owner{Type: token.PrincipalType(r.Owner.Type), ID: r.Owner.ID}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/ratelimit"
+	"github.com/latchkey/latchkey/seal"
 	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/store/transfer"
@@ -34,6 +35,22 @@ type source struct {
 	valid   string // plaintext of an active key
 	revoked string // plaintext of a revoked key
 	signing string // ID of a key with a signing secret and a used nonce
+	// kept is a recoverable key whose plaintext is kept, sealed with
+	// masterKey.
+	kept       *token.CreatedKey
+	keptSecret string
+}
+
+// masterKey seals the source's kept secrets (and is the destination's).
+var masterKey = [32]byte{7}
+
+func box(t *testing.T, mk [32]byte) *seal.Box {
+	t.Helper()
+	b, err := seal.New(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func openSQLite(t *testing.T) *sqlstore.DB {
@@ -68,7 +85,7 @@ func populate(t *testing.T, db token.Store) source {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 12, 0, 0, 123456789, time.UTC)
-	svc := token.NewService(token.Config{Store: db, Now: func() time.Time { return now }})
+	svc := token.NewService(token.Config{Store: db, Now: func() time.Time { return now }, Secrets: box(t, masterKey)})
 	if _, err := svc.Bootstrap(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +117,13 @@ func populate(t *testing.T, db token.Store) source {
 		if _, err := svc.CreatePrincipal(ctx, root, p); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := svc.CreateKeyspace(ctx, root, token.KeyspaceParams{Name: "vault", Recoverable: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := svc.CreateKey(ctx, root, token.CreateKeyParams{Keyspace: "vault", Name: "recoverable"})
+	if err != nil {
+		t.Fatal(err)
 	}
 	valid, err := svc.CreateKey(ctx, root, token.CreateKeyParams{Name: "valid", Scopes: []string{"read"},
 		Owner: &token.Owner{Type: token.User, ID: "alice"}, Metadata: json.RawMessage(`{"b": [1, 2], "a": "x"}`)})
@@ -143,7 +167,8 @@ func populate(t *testing.T, db token.Store) source {
 		IPAllow:     []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8::/32")},
 		RotatedFrom: "key_before", RotatedTo: "key_after", LineageID: "key_first", LastUsedAt: now.Add(-time.Second),
 		LastUsedIP: "10.1.2.3", SigningSecret: []byte("sealed-secret-test-bytes\x00\xff"),
-		DPoPJKT: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", Version: 42}
+		SealedSecret: []byte("not kept: revoked, and acme is not recoverable"),
+		DPoPJKT:      "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", Version: 42}
 	assertEveryField(t, full)
 	if err := db.CreateKey(ctx, full, nil); err != nil {
 		t.Fatal(err)
@@ -175,7 +200,8 @@ func populate(t *testing.T, db token.Store) source {
 	}
 	populatePeople(t, db.(*sqlstore.DB), now)
 	populateOAuth(t, db.(*sqlstore.DB), now)
-	return source{store: db, valid: valid.Secret.Reveal(), revoked: revoked.Secret.Reveal(), signing: rotating.Key.ID}
+	return source{store: db, valid: valid.Secret.Reveal(), revoked: revoked.Secret.Reveal(), signing: rotating.Key.ID,
+		kept: kept, keptSecret: kept.Secret.Reveal()}
 }
 
 // populatePeople gives the user alice every credential (one of her three
@@ -511,7 +537,16 @@ func TestImportRejectsBadInput(t *testing.T) {
 func assertVerifies(t *testing.T, dst token.Store, src source) {
 	t.Helper()
 	ctx := context.Background()
-	svc := token.NewService(token.Config{Store: dst})
+	svc := token.NewService(token.Config{Store: dst, Secrets: box(t, masterKey)})
+	if got, err := svc.RevealKey(ctx, token.SystemActor, src.kept.Key.ID); err != nil || got.Reveal() != src.keptSecret {
+		t.Errorf("reveal of the recoverable key on the destination: %v", err)
+	}
+	// Sealed with the source's master key, as signing secrets are: a
+	// destination served with another key cannot open it, and says so.
+	other := token.NewService(token.Config{Store: dst, Secrets: box(t, [32]byte{8})})
+	if _, err := other.RevealKey(ctx, token.SystemActor, src.kept.Key.ID); token.KindOf(err) != token.Conflict {
+		t.Errorf("reveal under another master key: %v, want a Conflict (secret_unreadable)", err)
+	}
 	for _, tc := range []struct {
 		secret string
 		want   token.Code
@@ -612,6 +647,20 @@ func assertSame(t *testing.T, want, got token.Store) {
 		return out
 	}
 	compareAll(t, "signing key", ptrs(ws), ptrs(gs))
+	keptN := 0
+	for _, k := range w.keys {
+		ws, werr := want.KeySecret(context.Background(), k.ID)
+		gs, gerr := got.KeySecret(context.Background(), k.ID)
+		if !bytes.Equal(ws, gs) || errors.Is(werr, token.ErrNotFound) != errors.Is(gerr, token.ErrNotFound) {
+			t.Errorf("kept secret of key %s: got %d bytes (%v), want %d bytes (%v)", k.ID, len(gs), gerr, len(ws), werr)
+		}
+		if werr == nil {
+			keptN++
+		}
+	}
+	if keptN == 0 {
+		t.Error("the source keeps no secret of a recoverable key: nothing to compare")
+	}
 	for id, u := range w.usage {
 		if !same(u, g.usage[id]) {
 			t.Errorf("usage of key %s: got %v, want %v", id, g.usage[id], u)
