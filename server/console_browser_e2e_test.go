@@ -57,7 +57,7 @@ func checkAxe(t *testing.T, tab *browsertest.Tab, page string) {
 // screenshot writes the tab's page to dir/name.png.
 func screenshot(t *testing.T, tab *browsertest.Tab, dir, name string) {
 	t.Helper()
-	png, err := chromedp.Run(tab.Context(), chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(tab.Context(), chromedp.FullScreenshot(100)) // quality 100: PNG
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

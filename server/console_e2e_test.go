@@ -39,9 +39,9 @@ func consoleAdmin(t *testing.T, s *testServer, id string, perms ...string) (*bro
 	return b, secret
 }
 
-// TestConsoleNonAdminForbidden: a user without a management permission is
+// TestKEY04_ConsoleNonAdminForbidden: a user without a management permission is
 // sent from /ui to their account page, and every console page is 403.
-func TestConsoleNonAdminForbidden(t *testing.T) {
+func TestKEY04_ConsoleNonAdminForbidden(t *testing.T) {
 	s := startServer(t, server.Config{})
 	b, _ := consoleAdmin(t, s, "carol", "orders:read")
 	if r := b.get("/ui"); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/ui/me" {
@@ -146,6 +146,9 @@ func TestConsoleShowOnce(t *testing.T) {
 	}
 	if loc := r.Header.Get("Location"); strings.Contains(loc, secret) {
 		t.Fatal("the secret is in a URL")
+	}
+	if strings.Contains(s.Logs.String(), secretPart(t, secret)) {
+		t.Fatal("the console's new key is in the server's log")
 	}
 	// The audit event names the session, like a management key.
 	sess := sessionsOf(t, s, "fred")
