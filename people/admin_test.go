@@ -19,7 +19,9 @@ func TestAdminActor(t *testing.T) {
 	user := func(perms ...string) *token.Principal {
 		return &token.Principal{Type: token.User, ID: "ada", Permissions: perms}
 	}
-	sess := func(f ...people.Factor) *people.Session { return &people.Session{ID: "ses_1", UserID: "ada", Factors: f} }
+	sess := func(f ...people.Factor) *people.Session {
+		return &people.Session{ID: "ses_1", UserID: "ada", Factors: f}
+	}
 
 	a, err := people.AdminActor(sess(pw, otp), user("orders:read", "keys:read", "audit:read"), "req", "192.0.2.1")
 	if err != nil {
