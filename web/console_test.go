@@ -138,7 +138,9 @@ func TestConsoleStepUp(t *testing.T) {
 	before := mgmtKeys()
 
 	clock.Add(6 * time.Minute)
-	form := func() url.Values { return url.Values{"keyspace": {"latchkey"}, "name": {"ci"}, "scopes": {"keys:read"}} }
+	form := func() url.Values {
+		return url.Values{"keyspace": {"latchkey"}, "name": {"ci"}, "scopes": {"keys:read"}}
+	}
 	p := b.post("/ui/keys", form())
 	if p.status != http.StatusForbidden || !strings.Contains(p.body, "Confirm it is you") || !strings.Contains(p.body, `name="return_to" value="/ui/keys"`) {
 		t.Fatalf("management key without a fresh factor: %d %.500s", p.status, p.body)
