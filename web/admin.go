@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/ratelimit"
 	"github.com/latchkey/latchkey/signer"
@@ -51,6 +52,7 @@ func (h *Handler) adminRoutes() map[string]func(http.ResponseWriter, *http.Reque
 		"GET /ui/apps/{id}":                    h.admin(h.principalPage(token.App)),
 		"POST /ui/apps/{id}":                   h.admin(h.updatePrincipal(token.App)),
 		"POST /ui/apps/{id}/secret":            h.admin(h.rotateAppSecret),
+		"POST /ui/apps/{id}/oauth":             h.admin(h.setAppOAuth),
 		"GET /ui/keys":                         h.admin(h.keysPage),
 		"POST /ui/keys":                        h.admin(h.createKey),
 		"GET /ui/keys/{id}":                    h.admin(h.keyPage),
@@ -406,6 +408,7 @@ func (h *Handler) renderPrincipal(typ token.PrincipalType, extra map[string]any)
 				return err
 			}
 			d["Client"], d["OAuth"] = cl, true
+			d["AuthMethods"] = []string{oauth.AuthSecretBasic, oauth.AuthSecretPost, oauth.AuthPrivateKeyJWT, oauth.AuthNone}
 		}
 		for k, v := range extra {
 			d[k] = v
@@ -458,6 +461,40 @@ func (h *Handler) rotateAppSecret(w http.ResponseWriter, r *http.Request, c *adm
 		notice = "The app has a new client secret; the old one keeps working until " + until.UTC().Format("2006-01-02 15:04 UTC") + "."
 	}
 	return h.renderPrincipal(token.App, map[string]any{"NewSecret": secret})(w, r, c, http.StatusOK, notice, "")
+}
+
+// setAppOAuth changes an app's redirect URIs, grant types and client
+// authentication, keeping its other OAuth settings; a new client secret
+// (the app became a client authenticating with one) is shown once.
+func (h *Handler) setAppOAuth(w http.ResponseWriter, r *http.Request, c *adminCtx) error {
+	if h.oauth == nil {
+		return errNoOAuth
+	}
+	id := r.PathValue("id")
+	again := h.renderPrincipal(token.App, nil)
+	if _, err := h.tokens.Principal(r.Context(), c.actor, token.App, id); err != nil {
+		return err
+	}
+	cl, err := h.oauth.Client(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	var set oauth.Settings
+	if cl != nil {
+		set = cl.Settings
+	}
+	set.RedirectURIs = strings.Fields(r.PostFormValue("redirect_uris"))
+	set.GrantTypes = strings.Fields(r.PostFormValue("grant_types"))
+	set.TokenEndpointAuthMethod = r.PostFormValue("token_endpoint_auth_method")
+	_, secret, err := h.oauth.SetSettings(r.Context(), c.actor, id, set)
+	if err != nil {
+		return h.formError(w, r, c, err, again)
+	}
+	extra := map[string]any{}
+	if secret != "" {
+		extra["NewSecret"] = secret
+	}
+	return h.renderPrincipal(token.App, extra)(w, r, c, http.StatusOK, "The OAuth settings were saved.", "")
 }
 
 func parseGrace(s string) (time.Duration, error) {

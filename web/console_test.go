@@ -177,3 +177,69 @@ func TestConsoleStepUp(t *testing.T) {
 		t.Fatalf("step-up with a foreign return_to: %d %q", p.status, p.loc)
 	}
 }
+
+// TestConsoleAppOAuth: an admin makes an app an OAuth client, sees its
+// secret once, rotates it with a grace period; the new secret authenticates.
+func TestConsoleAppOAuth(t *testing.T) {
+	s := newStack(t)
+	s.must(201, "POST", "/v1/users", `{"id":"ada","permissions":["admin"]}`)
+	s.must(204, "PUT", "/v1/users/ada/password", `{"password":"`+testPassword+`"}`)
+	var e struct {
+		Secret string `json:"secret"`
+	}
+	if err := json.Unmarshal(s.must(201, "POST", "/v1/users/ada/totp", ""), &e); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	c, _ := totp.GenerateCode(e.Secret, now)
+	s.must(200, "POST", "/v1/users/ada/totp/confirm", `{"code":"`+c+`"}`)
+	b := s.browser()
+	b.get("/login")
+	b.post("/login", url.Values{"username": {"ada"}, "password": {testPassword}})
+	b.get("/login/verify")
+	c, _ = totp.GenerateCode(e.Secret, now.Add(30*time.Second))
+	if p := b.post("/login/verify", url.Values{"otp": {c}}); p.status != http.StatusSeeOther {
+		t.Fatalf("second factor: %d", p.status)
+	}
+	b.get("/ui/apps")
+	if p := b.post("/ui/apps", url.Values{"id": {"billing"}, "permissions": {"orders:read"}}); p.status != http.StatusSeeOther || p.loc != "/ui/apps/billing?created=1" {
+		t.Fatalf("create app: %d %q", p.status, p.loc)
+	}
+	b.get("/ui/apps/billing")
+	p := b.post("/ui/apps/billing/oauth", url.Values{"grant_types": {"client_credentials"}, "token_endpoint_auth_method": {"client_secret_basic"}})
+	first := secretOf(t, p)
+	if strings.Count(p.body, first) != 1 {
+		t.Fatal("the client secret is shown more than once")
+	}
+	p = b.post("/ui/apps/billing/secret", url.Values{"grace": {"1h"}})
+	second := secretOf(t, p)
+	if second == first || !strings.Contains(p.body, "keeps working until") {
+		t.Fatalf("rotation: %.300s", p.body)
+	}
+	for _, sec := range []string{first, second} {
+		req, _ := http.NewRequest("POST", s.url+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth("billing", sec)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("client_credentials with a console secret: %d", resp.StatusCode)
+		}
+	}
+	if p := b.get("/ui/apps/billing"); strings.Contains(p.body, second) || strings.Contains(p.body, first) {
+		t.Fatal("the app's page shows a secret again")
+	}
+}
+
+func secretOf(t *testing.T, p page) string {
+	t.Helper()
+	_, after, ok := strings.Cut(p.body, `id="secret">`)
+	sec, _, ok2 := strings.Cut(after, "<")
+	if p.status != http.StatusOK || !ok || !ok2 || sec == "" {
+		t.Fatalf("no secret shown: %d %.400s", p.status, p.body)
+	}
+	return sec
+}
