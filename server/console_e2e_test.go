@@ -168,7 +168,7 @@ var totpSecretRE = regexp.MustCompile(`type this key into the app: <code>([A-Z2-
 // code; the setup page creates the admin with a password and TOTP; the
 // code works once; the admin then signs in with both factors.
 func TestConsoleFirstStartSetup(t *testing.T) {
-	s := startServer(t, server.Config{})
+	s := startServer(t, server.Config{OfferSetup: true})
 	if !strings.Contains(s.Out.String(), "/ui/setup") {
 		t.Fatalf("serve did not offer the setup: %q\n%s", s.Out.String(), s.Logs.String())
 	}

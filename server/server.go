@@ -103,6 +103,10 @@ type Config struct {
 	// announcement show the generated key itself; otherwise (container
 	// logs, files, pipes) it names the root.key file instead.
 	OutIsTerminal bool
+	// OfferSetup makes Run offer, while no user holds admin, the one-time
+	// setup of the first administrator in the web console (a link on Out,
+	// see announceSetup). `latchkey serve` sets it.
+	OfferSetup bool
 	// Started, if set, is called with the bound address once the server
 	// accepts connections.
 	Started func(addr string)
@@ -336,8 +340,10 @@ func Run(ctx context.Context, c Config) error {
 		scheme = "https"
 	}
 	c.Log.Info("latchkey serving", "addr", ln.Addr().String(), "scheme", scheme, "data_dir", c.DataDir)
-	if err := announceSetup(ctx, c, pages, scheme+"://"+consoleHost(ln.Addr())); err != nil {
-		c.Log.Warn("first-start setup unavailable", "err", err)
+	if c.OfferSetup {
+		if err := announceSetup(ctx, c, pages, scheme+"://"+consoleHost(ln.Addr())); err != nil {
+			c.Log.Warn("first-start setup unavailable", "err", err)
+		}
 	}
 	if c.Started != nil {
 		c.Started(ln.Addr().String())
