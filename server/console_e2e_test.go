@@ -53,7 +53,7 @@ func TestKEY04_ConsoleNonAdminForbidden(t *testing.T) {
 			t.Errorf("GET %s of a non-admin: %d, want 403 Administrators only", p, r.Status)
 		}
 	}
-	if r := b.post("/ui/keyspaces", url.Values{"name": {"sneaky"}}); r.Status != http.StatusForbidden {
+	if r := b.post("/ui/keyspaces", url.Values{"name": {"sneaky"}}); r.Status != http.StatusForbidden || !bytes.Contains(r.Body, []byte("Administrators only")) {
 		t.Errorf("POST /ui/keyspaces of a non-admin: %d, want 403", r.Status)
 	}
 	if r := s.doJSON(t, "GET", "/v1/keyspaces/sneaky", s.Root, ""); r.Status != http.StatusNotFound {
@@ -79,7 +79,7 @@ func TestConsoleAdminNeedsSecondFactor(t *testing.T) {
 			t.Fatalf("GET %s with a password-only session: %d %.400s", p, r.Status, r.Body)
 		}
 	}
-	if r := b.post("/ui/keys", url.Values{"name": {"x"}}); r.Status != http.StatusForbidden {
+	if r := b.post("/ui/keys", url.Values{"name": {"x"}}); r.Status != http.StatusForbidden || !bytes.Contains(r.Body, []byte("A second factor is needed")) {
 		t.Fatalf("POST /ui/keys with a password-only session: %d", r.Status)
 	}
 	if n := s.countKeys(t); n != 1 { // the root key
@@ -184,7 +184,8 @@ func TestConsoleFirstStartSetup(t *testing.T) {
 	if r := b.get("/ui/setup"); r.Status != http.StatusOK {
 		t.Fatalf("GET /ui/setup: %d", r.Status)
 	}
-	if r := b.post("/ui/setup", url.Values{"code": {"wrong"}, "username": {"root"}, "password": {bobPassword}, "confirm": {bobPassword}}); r.Status != http.StatusForbidden {
+	if r := b.post("/ui/setup", url.Values{"code": {"wrong"}, "username": {"root"}, "password": {bobPassword}, "confirm": {bobPassword}}); r.Status != http.StatusForbidden ||
+		!bytes.Contains(r.Body, []byte("setup code is wrong")) {
 		t.Fatalf("setup with a wrong code: %d", r.Status)
 	}
 	r := b.post("/ui/setup", url.Values{"code": {code}, "username": {"root"}, "password": {bobPassword}, "confirm": {bobPassword}})
@@ -198,8 +199,10 @@ func TestConsoleFirstStartSetup(t *testing.T) {
 		t.Fatalf("setup TOTP: %d %.400s", r.Status, r.Body)
 	}
 	// Used: the code opens nothing any more.
-	if r := b.post("/ui/setup", url.Values{"code": {code}, "username": {"root2"}, "password": {bobPassword}, "confirm": {bobPassword}}); r.Status != http.StatusForbidden {
-		t.Fatalf("setup code reused: %d", r.Status)
+	b.get("/ui/setup")
+	if r := b.post("/ui/setup", url.Values{"code": {code}, "username": {"root2"}, "password": {bobPassword}, "confirm": {bobPassword}}); r.Status != http.StatusForbidden ||
+		!bytes.Contains(r.Body, []byte("setup code is wrong")) {
+		t.Fatalf("setup code reused: %d %.300s", r.Status, r.Body)
 	}
 	if r := s.doJSON(t, "GET", "/v1/users/root2", s.Root, ""); r.Status != http.StatusNotFound {
 		t.Fatalf("a reused setup code created a user: %d", r.Status)
@@ -213,5 +216,22 @@ func TestConsoleFirstStartSetup(t *testing.T) {
 	}
 	if r := b.get("/ui"); r.Status != http.StatusOK || !bytes.Contains(r.Body, []byte("Console")) {
 		t.Fatalf("GET /ui as the new admin: %d %.300s", r.Status, r.Body)
+	}
+	// Restarted with an administrator: no setup offered, the code file gone.
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := startServer(t, server.Config{OfferSetup: true, DataDir: s.DataDir})
+	if strings.Contains(s2.Out.String(), "/ui/setup") {
+		t.Fatalf("setup offered with an administrator: %q", s2.Out.String())
+	}
+	if _, err := os.Stat(filepath.Join(s.DataDir, "setup.code")); !os.IsNotExist(err) {
+		t.Fatalf("setup.code left behind: %v", err)
+	}
+	b2 := newBrowser(t, s2.URL, nil)
+	b2.get("/ui/setup")
+	if r := b2.post("/ui/setup", url.Values{"code": {code}, "username": {"root3"}, "password": {bobPassword}, "confirm": {bobPassword}}); r.Status != http.StatusForbidden ||
+		!bytes.Contains(r.Body, []byte("setup code is wrong")) {
+		t.Fatalf("the old setup code after a restart: %d %.300s", r.Status, r.Body)
 	}
 }

@@ -420,14 +420,20 @@ func saveRoot(c Config, key string) error {
 // <data-dir>/setup.code (mode 0600).
 func announceSetup(ctx context.Context, c Config, pages *web.Handler, base string) error {
 	code, err := pages.NewSetupCode(ctx)
-	if err != nil || code == "" {
+	if err != nil {
 		return err
+	}
+	path := filepath.Join(c.DataDir, "setup.code")
+	if code == "" { // an administrator exists: an old code file is void
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
 	}
 	if c.OutIsTerminal {
 		fmt.Fprintf(c.Out, "\nNo administrator yet. Open this link within an hour to create the first one\n(it works once; restart latchkey for a new one):\n\n    %s/ui/setup#%s\n\n", base, code)
 		return nil
 	}
-	path := filepath.Join(c.DataDir, "setup.code")
 	if err := os.WriteFile(path, []byte(code+"\n"), 0o600); err != nil {
 		return err
 	}

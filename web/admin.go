@@ -184,8 +184,8 @@ func (h *Handler) renderKeyspaces(w http.ResponseWriter, r *http.Request, c *adm
 	return nil
 }
 
-// keyspaceForm reads a keyspace form into p; all says to read every field
-// (an edit form sends them all).
+// keyspaceForm reads a keyspace form (create or edit: both send every
+// field) into p.
 func keyspaceForm(r *http.Request, p *token.KeyspaceParams) error {
 	f := r.PostForm
 	if v := strings.TrimSpace(f.Get("prefix")); v != "" {
