@@ -103,8 +103,12 @@ func TestBrowserConsoleAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The setup and sign-in pages are checked for accessibility too.
+	tab.Navigate(s.Origin + "/ui/setup")
+	checkAxe(t, tab, "/ui/setup")
 	// Sign in: /ui sends the browser to /login, then the second step.
 	tab.Navigate(s.Origin + "/ui")
+	checkAxe(t, tab, "/login")
 	passwordSignIn(t, tab, "ada")
 	tab.WaitVisible(`input[name="otp"]`)
 	tab.Fill("otp", nextCode(t, secret))
@@ -112,6 +116,9 @@ func TestBrowserConsoleAdmin(t *testing.T) {
 	wantAt(t, tab, s.Origin, "/ui")
 	if got := tab.Text("h1"); got != "Console" {
 		t.Fatalf("console home shows %q", got)
+	}
+	if got := tab.Text("#start"); got != "Getting started" {
+		t.Fatalf("an empty console shows %q, want the getting-started steps", got)
 	}
 	checkAxe(t, tab, "/ui")
 

@@ -1,8 +1,10 @@
 // Package web serves latchkey's pages: sign-in (GET/POST /login, second
-// factor, passkeys), sign-out, the self-service portal at /ui/me and the
-// OAuth authorization endpoint with its consent page (/oauth2/authorize). Pages
+// factor, passkeys), sign-out, the self-service portal at /ui/me, the admin
+// console at /ui (admin.go), the first administrator's setup at /ui/setup
+// (setup.go) and the OAuth authorization endpoint with its consent page
+// (/oauth2/authorize). Pages
 // are server-rendered html/template with assets embedded in the binary; the
-// only script is latchkey.js (WebAuthn ceremonies), served from the same
+// only script is latchkey.js (WebAuthn ceremonies, copy buttons), served from the same
 // origin under a strict Content-Security-Policy.
 package web
 
