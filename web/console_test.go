@@ -243,3 +243,72 @@ func secretOf(t *testing.T, p page) string {
 	}
 	return sec
 }
+
+// TestSetupCodeSingleUse: two setup forms sent at once with one code make
+// one administrator; the code is refused once used.
+func TestSetupCodeSingleUse(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "latchkey.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var mk [32]byte
+	rand.Read(mk[:])
+	box, err := seal.New(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := token.NewService(token.Config{Store: db, Secrets: box})
+	ppl, err := people.New(people.Config{Store: db, Tokens: svc, Box: box, Pepper: []byte("test pepper"), Issuer: "latchkey"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := New(Config{People: ppl, Tokens: svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := pages.NewSetupCode(ctx)
+	if err != nil || code == "" {
+		t.Fatalf("setup code: %q %v", code, err)
+	}
+	csrf := strings.Repeat("c", 43)
+	post := func(user string) int {
+		form := url.Values{"csrf": {csrf}, "code": {code}, "username": {user}, "password": {testPassword}, "confirm": {testPassword}}
+		req := httptest.NewRequest("POST", "/ui/setup", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		req.AddCookie(&http.Cookie{Name: "latchkey_csrf", Value: csrf})
+		rec := httptest.NewRecorder()
+		pages.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	var wg sync.WaitGroup
+	codes := make([]int, 4)
+	for i := range codes {
+		wg.Add(1)
+		go func() { defer wg.Done(); codes[i] = post("admin" + string(rune('a'+i))) }()
+	}
+	wg.Wait()
+	ok := 0
+	for _, c := range codes {
+		if c == http.StatusOK {
+			ok++
+		} else if c != http.StatusForbidden && c != http.StatusConflict {
+			t.Fatalf("setup answers %v", codes)
+		}
+	}
+	users, _, err := svc.Principals(ctx, token.SystemActor, token.PrincipalFilter{Type: token.User, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok != 1 || len(users) != 1 {
+		t.Fatalf("%d setups succeeded, %d users exist; want one of each (answers %v)", ok, len(users), codes)
+	}
+	if c := post("late"); c != http.StatusForbidden {
+		t.Fatalf("the used code: %d", c)
+	}
+	if again, err := pages.NewSetupCode(ctx); err != nil || again != "" {
+		t.Fatalf("a setup code with an administrator: %q %v", again, err)
+	}
+}

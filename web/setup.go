@@ -80,8 +80,20 @@ func (h *Handler) adminExists(ctx context.Context) (bool, error) {
 var errSetupCode = token.Errorf(token.PermissionDenied, "bad_setup_code",
 	"this setup code is wrong, used or expired: restart latchkey serve for a new one, or create the administrator with the CLI")
 
-// checkSetup checks code; wantUser is the user the first step created
-// ("" for the first step itself).
+// claimSetup checks code, unused so far, and reserves it for user.
+func (h *Handler) claimSetup(code, user string) error {
+	d := sha256.Sum256([]byte(code))
+	h.setup.mu.Lock()
+	defer h.setup.mu.Unlock()
+	if h.setup.digest == nil || !h.tokens.Now().Before(h.setup.expires) || subtle.ConstantTimeCompare(d[:], h.setup.digest) != 1 || h.setup.user != "" {
+		return errSetupCode
+	}
+	h.setup.user = user
+	return nil
+}
+
+// checkSetup checks code for the second step: wantUser is the user the
+// first step created.
 func (h *Handler) checkSetup(code, wantUser string) error {
 	d := sha256.Sum256([]byte(code))
 	h.setup.mu.Lock()
@@ -110,17 +122,32 @@ func (h *Handler) setupAdmin(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	code := r.PostFormValue("code")
-	if err := h.checkSetup(code, ""); err != nil {
+	user, pw := strings.TrimSpace(r.PostFormValue("username")), r.PostFormValue("password")
+	if user == "" {
+		return h.setupAgain(w, r, http.StatusBadRequest, "Choose a user name.")
+	}
+	// Claimed under the lock: two forms sent at once with one code make
+	// one administrator.
+	if err := h.claimSetup(code, user); err != nil {
 		_, msg := statusOf(err)
 		return h.setupAgain(w, r, http.StatusForbidden, msg)
 	}
+	created := false
+	defer func() {
+		if !created {
+			h.setup.mu.Lock()
+			if h.setup.user == user {
+				h.setup.user = ""
+			}
+			h.setup.mu.Unlock()
+		}
+	}()
 	ctx := r.Context()
 	if has, err := h.adminExists(ctx); err != nil {
 		return err
 	} else if has {
 		return h.setupAgain(w, r, http.StatusConflict, "An administrator exists already: sign in instead.")
 	}
-	user, pw := strings.TrimSpace(r.PostFormValue("username")), r.PostFormValue("password")
 	if pw != r.PostFormValue("confirm") {
 		return h.setupAgain(w, r, http.StatusBadRequest, "The two passwords differ.")
 	}
@@ -135,6 +162,7 @@ func (h *Handler) setupAdmin(w http.ResponseWriter, r *http.Request) error {
 		}
 		return h.setupAgain(w, r, status, msg)
 	}
+	created = true // the administrator exists: the code now only finishes it
 	if err := h.people.SetPassword(ctx, a, user, pw); err != nil {
 		return err
 	}
@@ -142,9 +170,6 @@ func (h *Handler) setupAdmin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h.setup.mu.Lock()
-	h.setup.user = user
-	h.setup.mu.Unlock()
 	return h.setupTOTPPage(w, r, http.StatusOK, user, code, e.Secret, e.URI, "")
 }
 
