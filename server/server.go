@@ -120,6 +120,10 @@ type Config struct {
 	// announcement show the generated key itself; otherwise (container
 	// logs, files, pipes) it names the root.key file instead.
 	OutIsTerminal bool
+	// OfferSetup makes Run offer, while no user holds admin, the one-time
+	// setup of the first administrator in the web console (a link on Out,
+	// see announceSetup). `latchkey serve` sets it.
+	OfferSetup bool
 	// Started, if set, is called with the bound address once the server
 	// accepts connections.
 	Started func(addr string)
@@ -339,7 +343,7 @@ func Run(ctx context.Context, c Config) error {
 		return fmt.Errorf("sign-in: %w", err)
 	}
 	pages, err := web.New(web.Config{People: ppl, Tokens: svc, OAuth: oa, ClientIP: api.ClientIP, Secure: secureCookies(c, issuer), Log: c.Log,
-		Upstreams: ups, UpstreamState: upState})
+		Upstreams: ups, UpstreamState: upState, Signer: sig})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("pages: %w", err)
@@ -415,6 +419,11 @@ func Run(ctx context.Context, c Config) error {
 		scheme = "https"
 	}
 	c.Log.Info("latchkey serving", "addr", ln.Addr().String(), "scheme", scheme, "data_dir", c.DataDir)
+	if c.OfferSetup {
+		if err := announceSetup(ctx, c, pages, scheme+"://"+consoleHost(ln.Addr())); err != nil {
+			c.Log.Warn("first-start setup unavailable", "err", err)
+		}
+	}
 	if c.Started != nil {
 		c.Started(ln.Addr().String())
 	}
@@ -487,6 +496,47 @@ func saveRoot(c Config, key string) error {
 		return fmt.Errorf("save root key: %w", err)
 	}
 	return nil
+}
+
+// announceSetup offers, while no user holds admin, the one-time setup of
+// the first administrator at /ui/setup: the printed link carries the setup
+// code in its fragment, which browsers never send (nor log). Like the root
+// credential it is printed to a terminal only; elsewhere the code goes to
+// <data-dir>/setup.code (mode 0600).
+func announceSetup(ctx context.Context, c Config, pages *web.Handler, base string) error {
+	code, err := pages.NewSetupCode(ctx)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(c.DataDir, "setup.code")
+	if code == "" { // an administrator exists: an old code file is void
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if c.OutIsTerminal {
+		fmt.Fprintf(c.Out, "\nNo administrator yet. Open this link within an hour to create the first one\n(it works once; restart latchkey for a new one):\n\n    %s/ui/setup#%s\n\n", base, code)
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(code+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.Out, "\nNo administrator yet. Open %s/ui/setup within an hour and enter the setup code\nsaved in %s (mode 0600); it works once.\n\n", base, path)
+	return nil
+}
+
+// consoleHost is the host:port a browser on this machine opens: a
+// wildcard listening address becomes localhost.
+func consoleHost(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // announceRoot prints a generated root credential once — to a terminal

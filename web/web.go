@@ -1,8 +1,10 @@
 // Package web serves latchkey's pages: sign-in (GET/POST /login, second
-// factor, passkeys), sign-out, the self-service portal at /ui/me and the
-// OAuth authorization endpoint with its consent page (/oauth2/authorize). Pages
+// factor, passkeys), sign-out, the self-service portal at /ui/me, the admin
+// console at /ui (admin.go), the first administrator's setup at /ui/setup
+// (setup.go) and the OAuth authorization endpoint with its consent page
+// (/oauth2/authorize). Pages
 // are server-rendered html/template with assets embedded in the binary; the
-// only script is latchkey.js (WebAuthn ceremonies), served from the same
+// only script is latchkey.js (WebAuthn ceremonies, copy buttons), served from the same
 // origin under a strict Content-Security-Policy.
 package web
 
@@ -30,6 +32,7 @@ import (
 	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/people/upstream"
+	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/token"
 )
 
@@ -59,6 +62,9 @@ type Config struct {
 	// (required with Upstreams).
 	Upstreams     []*upstream.Provider
 	UpstreamState *upstream.Codec
+	// Signer is the JWT signing-key manager the console lists and
+	// rotates; nil: JWT issuing is off.
+	Signer *signer.Manager
 }
 
 // Handler serves the pages.
@@ -75,6 +81,8 @@ type Handler struct {
 
 	upstreams     []*upstream.Provider
 	upstreamState *upstream.Codec
+	signer        *signer.Manager
+	setup         setupState
 
 	sessionCookie, csrfCookie, signinCookie, authzCookie, upstreamCookie string
 }
@@ -88,7 +96,7 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 's
 func New(c Config) (*Handler, error) {
 	h := &Handler{people: c.People, tokens: c.Tokens, oauth: c.OAuth, clientIP: c.ClientIP, secure: c.Secure, log: c.Log,
 		mux: http.NewServeMux(), cop: http.NewCrossOriginProtection(),
-		upstreams: c.Upstreams, upstreamState: c.UpstreamState,
+		upstreams: c.Upstreams, upstreamState: c.UpstreamState, signer: c.Signer,
 		sessionCookie: "latchkey_session", csrfCookie: "latchkey_csrf", signinCookie: "latchkey_signin", authzCookie: "latchkey_authz",
 		upstreamCookie: "latchkey_upstream"}
 	if h.secure {
@@ -121,9 +129,22 @@ func New(c Config) (*Handler, error) {
 	funcs := template.FuncMap{
 		"fmtTime":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"passkeyID": people.PasskeyID,
+		"join":      strings.Join,
+		"fmtDur":    fmtDuration,
+		"fmtLimits": formatLimits,
+		"deref":     func(p *int64) int64 { return *p },
+		"keyState":  func(k *token.Key, now time.Time) string { return string(k.State(now)) },
+		"owner": func(o *token.Owner) string {
+			if o == nil {
+				return ""
+			}
+			return string(o.Type) + ":" + o.ID
+		},
 	}
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "verify", "me", "stepup", "totp", "codes", "message", "consent", "logout"} {
+	for _, name := range []string{"login", "verify", "me", "stepup", "totp", "codes", "message", "consent", "logout",
+		"secondfactor", "setup", "setup_totp", "setup_done", "admin_home", "admin_keyspaces", "admin_keyspace", "admin_principals",
+		"admin_principal", "admin_keys", "admin_key", "admin_secret", "admin_audit", "admin_signing"} {
 		t, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -139,7 +160,7 @@ func New(c Config) (*Handler, error) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		static.ServeHTTP(w, r)
 	}))
-	for pattern, fn := range map[string]func(http.ResponseWriter, *http.Request) error{
+	routes := map[string]func(http.ResponseWriter, *http.Request) error{
 		"GET /login":                         h.loginPage,
 		"POST /login":                        h.login,
 		"GET /login/verify":                  h.verifyPage,
@@ -165,11 +186,10 @@ func New(c Config) (*Handler, error) {
 			w.WriteHeader(http.StatusNoContent)
 			return nil
 		},
-		"GET /ui/me": h.me,
-		"GET /ui": func(w http.ResponseWriter, r *http.Request) error {
-			http.Redirect(w, r, "/ui/me", http.StatusSeeOther)
-			return nil
-		},
+		"GET /ui/me":                          h.me,
+		"GET /ui/setup":                       h.setupPage,
+		"POST /ui/setup":                      h.setupAdmin,
+		"POST /ui/setup/totp":                 h.setupTOTP,
 		"POST /ui/me/password":                h.signedIn(h.changePassword),
 		"POST /ui/me/totp":                    h.signedIn(h.enrollTOTP),
 		"POST /ui/me/totp/confirm":            h.signedIn(h.confirmTOTP),
@@ -183,7 +203,11 @@ func New(c Config) (*Handler, error) {
 		"POST /ui/me/step-up":                 h.signedIn(h.stepUpCode),
 		"POST /ui/me/step-up/passkey/options": h.signedIn(h.stepUpPasskeyOptions),
 		"POST /ui/me/step-up/passkey":         h.signedIn(h.stepUpPasskey),
-	} {
+	}
+	for pattern, fn := range h.adminRoutes() {
+		routes[pattern] = fn
+	}
+	for pattern, fn := range routes {
 		h.mux.Handle(pattern, h.page(fn))
 	}
 	return h, nil
@@ -646,8 +670,20 @@ func (h *Handler) stepUpPage(w http.ResponseWriter, r *http.Request, sess *peopl
 		return err
 	}
 	h.render(w, r, status, "stepup", h.data(w, r, map[string]any{"Title": "Confirm it is you", "User": user, "Message": msg,
-		"TOTP": f.TOTP == "active", "Passkey": len(f.Passkeys) > 0 && h.people.PasskeysEnabled()}))
+		"TOTP": f.TOTP == "active", "Passkey": len(f.Passkeys) > 0 && h.people.PasskeysEnabled(), "Return": stepUpReturn(r.URL.Path)}))
 	return nil
+}
+
+// stepUpReturn is the page to go back to after a step-up asked for by a
+// console action at path: the console page the action's form is on.
+func stepUpReturn(path string) string {
+	switch {
+	case path == "/ui/keys":
+		return "/ui/keys"
+	case strings.HasPrefix(path, "/ui/signing-keys"):
+		return "/ui/signing-keys"
+	}
+	return "/ui/me"
 }
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
@@ -826,6 +862,10 @@ func (h *Handler) stepUpCode(w http.ResponseWriter, r *http.Request, sess *peopl
 		status, msg := statusOf(err)
 		return h.stepUpPage(w, r, sess, user, status, msg)
 	}
+	if ret := r.PostFormValue("return_to"); ret != "/ui/me" && stepUpReturn(ret) == ret {
+		http.Redirect(w, r, ret, http.StatusSeeOther)
+		return nil
+	}
 	return h.mePage(w, r, sess, user, http.StatusOK, "Confirmed. You can now make the change.", "")
 }
 
@@ -846,6 +886,10 @@ func (h *Handler) stepUpPasskey(w http.ResponseWriter, r *http.Request, sess *pe
 	if err := h.people.FinishPasskeyStepUp(r.Context(), sess, b.ChallengeID, b.Credential, r.Header.Get("X-Request-Id")); err != nil {
 		return err
 	}
-	writeJSON(w, map[string]string{"redirect": "/ui/me"})
+	ret := "/ui/me"
+	if stepUpReturn(b.ReturnTo) == b.ReturnTo {
+		ret = b.ReturnTo
+	}
+	writeJSON(w, map[string]string{"redirect": ret})
 	return nil
 }

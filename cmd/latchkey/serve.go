@@ -131,6 +131,7 @@ Flags:
 		return 2
 	}
 	cfg.OutIsTerminal = isTerminal(stdout)
+	cfg.OfferSetup = true
 	if err := cfg.Validate(); err != nil { // before anything is written
 		fmt.Fprintln(stderr, "serve:", err)
 		return 2

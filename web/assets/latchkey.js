@@ -89,6 +89,30 @@
     ev.preventDefault();
     run(el);
   });
+  // Copy buttons: data-copy names the element whose text is copied.
+  document.addEventListener("click", function (ev) {
+    var el = ev.target.closest ? ev.target.closest("[data-copy]") : null;
+    if (!el) return;
+    var src = document.getElementById(el.getAttribute("data-copy")), out = document.getElementById("copy-status");
+    if (!src) return;
+    var done = function () { if (out) out.textContent = "Copied."; };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(src.textContent).then(done, function () {
+        if (out) out.textContent = "Copying failed: select the key and copy it by hand.";
+      });
+    } else if (out) {
+      out.textContent = "Select the key and copy it by hand.";
+    }
+  });
+  // First-start setup: the code arrives in the URL fragment (never sent to
+  // the server); move it into the form and out of the address bar.
+  document.addEventListener("DOMContentLoaded", function () {
+    var f = document.getElementById("setup-code");
+    if (f && window.location.hash.length > 1) {
+      f.value = decodeURIComponent(window.location.hash.slice(1));
+      history.replaceState(null, "", window.location.pathname);
+    }
+  });
   document.addEventListener("submit", function (ev) {
     var msg = ev.target.getAttribute("data-confirm");
     if (msg && !window.confirm(msg)) ev.preventDefault();
