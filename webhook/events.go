@@ -83,6 +83,11 @@ func FromAudit(ev *token.AuditEvent) []Event {
 		if d["reason"] == LeakedReason {
 			types = append(types, KeyLeaked)
 		}
+	case "app.secret.revoke":
+		// A leaked client secret is replaced by one nobody holds.
+		if d["reason"] == LeakedReason {
+			types = append(types, KeyLeaked)
+		}
 	case "user.update", "app.update":
 		if d["disabled"] == "true" {
 			types = append(types, PrincipalDisabled)

@@ -31,6 +31,8 @@ func TestWebhooks_EventsFromAudit(t *testing.T) {
 		{ev("user.update", "user", map[string]string{"disabled": "true"}), []string{webhook.PrincipalDisabled}},
 		{ev("app.update", "app", map[string]string{"disabled": "false"}), nil},
 		{ev("signing_key.rotate", "signing_key", nil), []string{webhook.SigningKeyRotated}},
+		{ev("app.secret.revoke", "app", map[string]string{"reason": "leaked"}), []string{webhook.KeyLeaked}},
+		{ev("app.secret.revoke", "app", map[string]string{"reason": "rotated"}), nil},
 		{ev("key.delete", "key", nil), nil},
 		{&token.AuditEvent{ID: "aud_2", Action: "key.revoke", Outcome: token.OutcomeDenied}, nil},
 	} {
