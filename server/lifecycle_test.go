@@ -61,6 +61,20 @@ func TestSEC_AUD01_AuditRecordPerChange_HTTP(t *testing.T) {
 	json.Unmarshal(send("aud01-rotate", s.Root, "POST", "/v1/keys/"+k.ID+"/rotate", `{"grace_period":"1h"}`, 201), &rk)
 	send("aud01-revoke", s.Root, "POST", "/v1/keys/"+rk.ID+"/revoke", `{"reason":"r"}`, 200)
 	send("aud01-delete", s.Root, "DELETE", "/v1/keys/"+rk.ID, ``, 204)
+	// Issue 16/17: webhooks, an app's secret, a recoverable key's reveal.
+	var wh struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(send("aud01-webhook-create", s.Root, "POST", "/v1/webhooks", `{"url":"https://hooks.example/in","events":["key.revoked"]}`, 201), &wh)
+	send("aud01-webhook-update", s.Root, "PATCH", "/v1/webhooks/"+wh.ID, `{"events":["key.revoked","key.leaked"]}`, 200)
+	send("aud01-webhook-rotate", s.Root, "POST", "/v1/webhooks/"+wh.ID+"/rotate-secret", `{}`, 200)
+	send("aud01-webhook-delete", s.Root, "DELETE", "/v1/webhooks/"+wh.ID, ``, 204)
+	send("aud01-app", s.Root, "POST", "/v1/apps", `{"id":"a1","oauth":{"grant_types":["client_credentials"]}}`, 201)
+	send("aud01-app-secret", s.Root, "POST", "/v1/apps/a1/secret", `{"grace_period":"1h"}`, 201)
+	send("aud01-recoverable", s.Root, "POST", "/v1/keyspaces", `{"name":"rec","recoverable":true}`, 201)
+	var rec api.CreatedKey
+	json.Unmarshal(send("aud01-rec-create", s.Root, "POST", "/v1/keys", `{"keyspace":"rec"}`, 201), &rec)
+	send("aud01-reveal", s.Root, "GET", "/v1/keys/"+rec.ID+"/secret", ``, 200)
 	send("aud01-denied", vk.Secret, "POST", "/v1/keys", `{}`, 403)
 	send("aud01-invalid", s.Root, "POST", "/v1/keys", `{"keyspace":"nope"}`, 422)
 	send("aud01-malformed", s.Root, "POST", "/v1/keys", `{"name":`, 400)
@@ -90,6 +104,15 @@ func TestSEC_AUD01_AuditRecordPerChange_HTTP(t *testing.T) {
 		{"aud01-rotate", "key.rotate", k.ID, me.KeyID, "success"},
 		{"aud01-revoke", "key.revoke", rk.ID, me.KeyID, "success"},
 		{"aud01-delete", "key.delete", rk.ID, me.KeyID, "success"},
+		{"aud01-webhook-create", "webhook.create", wh.ID, me.KeyID, "success"},
+		{"aud01-webhook-update", "webhook.update", wh.ID, me.KeyID, "success"},
+		{"aud01-webhook-rotate", "webhook.rotate_secret", wh.ID, me.KeyID, "success"},
+		{"aud01-webhook-delete", "webhook.delete", wh.ID, me.KeyID, "success"},
+		{"aud01-app", "app.create", "a1", me.KeyID, "success"},
+		{"aud01-app-secret", "app.secret.rotate", "a1", me.KeyID, "success"},
+		{"aud01-recoverable", "keyspace.create", "rec", me.KeyID, "success"},
+		{"aud01-rec-create", "key.create", rec.ID, me.KeyID, "success"},
+		{"aud01-reveal", "key.reveal", rec.ID, me.KeyID, "success"},
 		{"aud01-denied", "key.create", "", vk.ID, "denied"},
 	}
 	for _, tt := range tests {

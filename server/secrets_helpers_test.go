@@ -164,6 +164,37 @@ func populate(t *testing.T) *populated {
 	}
 	t.Logf("created %d keys (with rotations) over HTTP in %v", len(p.keyIDs), time.Since(start).Round(time.Millisecond))
 
+	// Webhook signing secrets (sealed with the master key) and an app's
+	// client secret (a digest), each rotated once: none may show anywhere.
+	secretOf := func(r response, field string) string {
+		t.Helper()
+		var m map[string]any
+		if r.Status/100 != 2 || json.Unmarshal(r.Body, &m) != nil {
+			t.Fatalf("%s: %d", field, r.Status)
+		}
+		v, _ := m[field].(string)
+		if v == "" {
+			t.Fatalf("no %s in the answer", field)
+		}
+		return v
+	}
+	wr := s.doJSON(t, "POST", "/v1/webhooks", s.Root, `{"url":"https://hooks.example/in","events":["key.revoked","key.created"]}`)
+	var wh struct {
+		ID string `json:"id"`
+	}
+	json.Unmarshal(wr.Body, &wh) //nolint:errcheck // secretOf checks the answer
+	p.secrets = append(p.secrets, secretOf(wr, "secret"),
+		secretOf(s.doJSON(t, "POST", "/v1/webhooks/"+wh.ID+"/rotate-secret", s.Root, `{}`), "secret"))
+	p.secrets = append(p.secrets, secretOf(s.doJSON(t, "POST", "/v1/apps", s.Root, `{"id":"aud02-app","oauth":{"grant_types":["client_credentials"]}}`), "client_secret"),
+		secretOf(s.doJSON(t, "POST", "/v1/apps/aud02-app/secret", s.Root, `{"grace_period":"1h"}`), "client_secret"))
+	if k, err := c.CreateKey(ctx, api.CreateKeyRequest{Name: "hooked"}); err != nil {
+		t.Fatal(err)
+	} else if _, err := c.RevokeKey(ctx, k.ID, "test"); err != nil { // an outbox row for the webhook
+		t.Fatal(err)
+	} else {
+		add(k)
+	}
+
 	p.auditRaw = s.rawPages(t, "/v1/audit")
 	return p
 }
