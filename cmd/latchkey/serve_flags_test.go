@@ -31,6 +31,9 @@ func TestServeLimitFlags(t *testing.T) {
 		{"root key too short", nil, map[string]string{"LATCHKEY_ROOT_KEY": "tooshort10"}, "LATCHKEY_ROOT_KEY must be at least 32"},
 		{"root key malformed", nil, map[string]string{"LATCHKEY_ROOT_KEY": strings.Repeat("x", 20) + " " + strings.Repeat("y", 20)}, "LATCHKEY_ROOT_KEY must be printable"},
 		{"tls half", []string{"--tls-cert", "cert.pem"}, nil, "TLS needs both"},
+		{"audit checkpoint every zero", []string{"--audit-checkpoint-every", "0"}, nil, "--audit-checkpoint-every"},
+		{"audit checkpoint interval short", []string{"--audit-checkpoint-interval", "10ms"}, nil, "--audit-checkpoint-interval"},
+		{"audit checkpoint every env", nil, map[string]string{"LATCHKEY_AUDIT_CHECKPOINT_EVERY": "many"}, "LATCHKEY_AUDIT_CHECKPOINT_EVERY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +54,7 @@ func TestServeLimitFlags(t *testing.T) {
 	}
 	var errb strings.Builder
 	serve(context.Background(), []string{"-h"}, &errb, &errb, func(string) string { return "" })
-	for _, flag := range []string{"-redis-url", "-trusted-proxies", "-failure-limit", "-verify-failure-limit", "LATCHKEY_REDIS_URL"} {
+	for _, flag := range []string{"-redis-url", "-trusted-proxies", "-failure-limit", "-verify-failure-limit", "LATCHKEY_REDIS_URL", "-audit-checkpoint-every", "LATCHKEY_AUDIT_CHECKPOINT_INTERVAL"} {
 		if !strings.Contains(errb.String(), flag) {
 			t.Errorf("serve -h does not mention %s", flag)
 		}

@@ -3,8 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strconv"
 	"time"
 
+	"github.com/latchkey/latchkey/auditlog"
 	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/server"
 	"github.com/latchkey/latchkey/signer"
@@ -20,6 +22,8 @@ type jwtFlags struct {
 	dpopNonce                                        *bool
 	outboundPrivate                                  *bool
 	webhookPoll, webhookRetryBase                    *time.Duration
+	auditEvery                                       *int64
+	auditInterval                                    *time.Duration
 }
 
 func addJWTFlags(fs *flag.FlagSet, env func(string) string) (*jwtFlags, error) {
@@ -51,6 +55,16 @@ func addJWTFlags(fs *flag.FlagSet, env func(string) string) (*jwtFlags, error) {
 	f.outboundPrivate = fs.Bool("outbound-allow-private", envOr(env, "LATCHKEY_OUTBOUND_ALLOW_PRIVATE", "") == "true", "let webhooks and back-channel logout reach loopback and private addresses, and webhooks use plain http (env LATCHKEY_OUTBOUND_ALLOW_PRIVATE=true)")
 	f.webhookPoll = durFlag("webhook-poll", "LATCHKEY_WEBHOOK_POLL", time.Second, "how often each node reads the webhook outbox")
 	f.webhookRetryBase = durFlag("webhook-retry-base", "LATCHKEY_WEBHOOK_RETRY_BASE", 10*time.Second, "the first wait before a failed webhook delivery is retried; it doubles up to 6h, for about three days")
+	every := int64(auditlog.DefaultEvery)
+	if v := env("LATCHKEY_AUDIT_CHECKPOINT_EVERY"); v != "" {
+		n, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil && err == nil {
+			err = fmt.Errorf("LATCHKEY_AUDIT_CHECKPOINT_EVERY: %q is not a number of records", v)
+		}
+		every = n
+	}
+	f.auditEvery = fs.Int64("audit-checkpoint-every", every, "sign an audit checkpoint after this many new records (env LATCHKEY_AUDIT_CHECKPOINT_EVERY)")
+	f.auditInterval = durFlag("audit-checkpoint-interval", "LATCHKEY_AUDIT_CHECKPOINT_INTERVAL", auditlog.DefaultInterval, "sign an audit checkpoint this long after the last one when the log grew (and always at shutdown)")
 	return f, err
 }
 
@@ -83,6 +97,10 @@ func (f *jwtFlags) apply(cfg *server.Config, env func(string) string) error {
 		return fmt.Errorf("--webhook-poll and --webhook-retry-base must be at least 10ms")
 	}
 	cfg.Webhooks = server.WebhooksConfig{Poll: *f.webhookPoll, RetryBase: *f.webhookRetryBase}
+	if *f.auditEvery < 1 || *f.auditInterval < time.Second {
+		return fmt.Errorf("--audit-checkpoint-every must be at least 1 and --audit-checkpoint-interval at least 1s")
+	}
+	cfg.AuditCheckpointEvery, cfg.AuditCheckpointInterval = *f.auditEvery, *f.auditInterval
 	if *f.refreshGrace == 0 {
 		cfg.OAuth.RefreshGrace = -1 // none (zero means the default)
 	}
