@@ -3,6 +3,7 @@ package people
 import (
 	"github.com/latchkey/latchkey/scope"
 	"github.com/latchkey/latchkey/token"
+	"time"
 )
 
 // Errors of AdminActor.
@@ -50,7 +51,12 @@ func SignedInWithSecondFactor(sess *Session) bool {
 // management key, it is bounded by its scopes alone, and the token service
 // authorizes and audits each call exactly as for the API (the audit names
 // the session as the acting credential).
-func AdminActor(sess *Session, user *token.Principal, requestID, ip string) (*token.Actor, error) {
+//
+// The actor is marked as a session's (Session, and SteppedUp when a second
+// factor was used in the last five minutes at now), so that the token
+// service's own step-up checks (a reveal) apply to the console as to any
+// session.
+func AdminActor(sess *Session, user *token.Principal, requestID, ip string, now time.Time) (*token.Actor, error) {
 	if sess == nil || user == nil || sess.UserID != user.ID || user.Type != token.User {
 		return nil, errNoSession
 	}
@@ -61,5 +67,6 @@ func AdminActor(sess *Session, user *token.Principal, requestID, ip string) (*to
 	if !SignedInWithSecondFactor(sess) {
 		return nil, ErrAdminSecondFactor
 	}
-	return &token.Actor{KeyID: sess.ID, Name: user.ID, Scopes: scopes, RequestID: requestID, IP: ip}, nil
+	return &token.Actor{KeyID: sess.ID, Name: user.ID, Scopes: scopes, RequestID: requestID, IP: ip,
+		Session: true, SteppedUp: SteppedUp(sess, now)}, nil
 }

@@ -23,23 +23,26 @@ func TestAdminActor(t *testing.T) {
 		return &people.Session{ID: "ses_1", UserID: "ada", Factors: f}
 	}
 
-	a, err := people.AdminActor(sess(pw, otp), user("orders:read", "keys:read", "audit:read"), "req", "192.0.2.1")
+	a, err := people.AdminActor(sess(pw, otp), user("orders:read", "keys:read", "audit:read"), "req", "192.0.2.1", time.Now())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !a.Session {
+		t.Errorf("the console actor is not marked as a session's: the token service's step-up checks would not apply")
 	}
 	if a.Owner != nil || a.KeyID != "ses_1" || a.Name != "ada" || len(a.Scopes) != 2 || !a.May("keys:read") || !a.May("audit:read") || a.May("orders:read") || a.May("keys:write") {
 		t.Fatalf("actor %+v", a)
 	}
-	if a, err := people.AdminActor(sess(pk), user("admin"), "", ""); err != nil || !a.May(token.ScopeKeysWrite) {
+	if a, err := people.AdminActor(sess(pk), user("admin"), "", "", time.Now()); err != nil || !a.May(token.ScopeKeysWrite) {
 		t.Fatalf("passkey sign-in of an admin: %v", err)
 	}
-	if _, err := people.AdminActor(sess(pw), user("admin"), "", ""); !errors.Is(err, people.ErrAdminSecondFactor) {
+	if _, err := people.AdminActor(sess(pw), user("admin"), "", "", time.Now()); !errors.Is(err, people.ErrAdminSecondFactor) {
 		t.Fatalf("password only: %v, want ErrAdminSecondFactor", err)
 	}
-	if _, err := people.AdminActor(sess(pw, otp), user("orders:read"), "", ""); !errors.Is(err, people.ErrNotAdmin) {
+	if _, err := people.AdminActor(sess(pw, otp), user("orders:read"), "", "", time.Now()); !errors.Is(err, people.ErrNotAdmin) {
 		t.Fatalf("no management permission: %v, want ErrNotAdmin", err)
 	}
-	if _, err := people.AdminActor(sess(pw, otp), &token.Principal{Type: token.User, ID: "bob", Permissions: []string{"admin"}}, "", ""); token.KindOf(err) != token.Unauthenticated {
+	if _, err := people.AdminActor(sess(pw, otp), &token.Principal{Type: token.User, ID: "bob", Permissions: []string{"admin"}}, "", "", time.Now()); token.KindOf(err) != token.Unauthenticated {
 		t.Fatalf("another user's session: %v", err)
 	}
 }

@@ -89,7 +89,7 @@ func (h *Handler) admin(fn adminFunc) func(http.ResponseWriter, *http.Request) e
 			}
 			return err
 		}
-		a, err := people.AdminActor(sess, user, r.Header.Get("X-Request-Id"), h.clientIP(r))
+		a, err := people.AdminActor(sess, user, r.Header.Get("X-Request-Id"), h.clientIP(r), h.people.Now())
 		switch {
 		case errors.Is(err, people.ErrNotAdmin):
 			h.render(w, r, http.StatusForbidden, "message", h.data(w, r, map[string]any{"Title": "Administrators only", "User": user,
@@ -687,6 +687,17 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, c *adminCtx)
 	grace, err := parseGrace(r.PostFormValue("grace"))
 	if err != nil {
 		return h.formError(w, r, c, err, h.renderKey)
+	}
+	k, err := h.tokens.Key(r.Context(), c.actor, r.PathValue("id"))
+	if err != nil {
+		return h.formError(w, r, c, err, h.renderKey)
+	}
+	if k.Keyspace == token.ManagementKeyspace {
+		// A new management credential, as creating one: SPEC §3.5 step-up.
+		if err := h.people.RequireStepUp(c.sess); err != nil {
+			return h.stepUpPage(w, r, c.sess, c.user, http.StatusForbidden,
+				"Rotating a management credential needs a second factor used in the last 5 minutes. Confirm it, then rotate the key again.")
+		}
 	}
 	created, _, err := h.tokens.RotateKey(r.Context(), c.actor, r.PathValue("id"), grace)
 	if err != nil {

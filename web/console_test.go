@@ -152,6 +152,22 @@ func TestConsoleStepUp(t *testing.T) {
 	if p := b.post("/ui/signing-keys/rotate-at-once", url.Values{}); p.status != http.StatusForbidden || !strings.Contains(p.body, "Confirm it is you") {
 		t.Fatalf("rotate at once without a fresh factor: %d", p.status)
 	}
+	// Rotating a management key makes a new management credential: the
+	// same step-up as creating one.
+	var mk struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(s.must(201, "POST", "/v1/keys", `{"keyspace":"latchkey","scopes":["keys:read"]}`), &mk); err != nil || mk.ID == "" {
+		t.Fatalf("management key: %v", err)
+	}
+	b.get("/ui/keys/" + mk.ID)
+	if p := b.post("/ui/keys/"+mk.ID+"/rotate", url.Values{"grace": {"1h"}}); p.status != http.StatusForbidden || !strings.Contains(p.body, "Confirm it is you") || strings.Contains(p.body, `id="secret"`) {
+		t.Fatalf("rotating a management key without a fresh factor: %d %.300s", p.status, p.body)
+	}
+	if n := mgmtKeys(); n != before+1 {
+		t.Fatalf("a management key was rotated without step-up: %d keys, want %d", n, before+1)
+	}
+	before++
 	// A plain rotation needs none.
 	if p := b.post("/ui/signing-keys/rotate", url.Values{}); p.status != http.StatusOK || !strings.Contains(p.body, "was published") {
 		t.Fatalf("rotate: %d %.300s", p.status, p.body)
@@ -167,6 +183,10 @@ func TestConsoleStepUp(t *testing.T) {
 	}
 	if n := mgmtKeys(); n != before+1 {
 		t.Fatalf("%d management keys, want %d", n, before+1)
+	}
+	b.get("/ui/keys/" + mk.ID)
+	if p := b.post("/ui/keys/"+mk.ID+"/rotate", url.Values{"grace": {"1h"}}); p.status/100 != 2 || !strings.Contains(p.body, `id="secret"`) {
+		t.Fatalf("rotating a management key after step-up: %d %.300s", p.status, p.body)
 	}
 	b.get("/ui/signing-keys")
 	if p := b.post("/ui/signing-keys/rotate-at-once", url.Values{}); p.status != http.StatusOK || !strings.Contains(p.body, "signs now") {
