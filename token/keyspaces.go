@@ -64,6 +64,11 @@ func (p *KeyspaceParams) apply(ks *Keyspace) error {
 		if *p.Recoverable && ks.Name == ManagementKeyspace {
 			return invalidf("keyspace %q cannot be recoverable: management credentials are never kept", ManagementKeyspace)
 		}
+		if *p.Recoverable && (ks.Name == "oauth" || ks.Name == "oauth-grants") {
+			// The OAuth server's keyspaces (oauth.AccessKeyspace,
+			// oauth.GrantKeyspace): users' access tokens are never kept.
+			return invalidf("keyspace %q cannot be recoverable: it holds OAuth tokens, which are never kept", ks.Name)
+		}
 		ks.Recoverable = *p.Recoverable
 	}
 	if p.Audiences != nil {

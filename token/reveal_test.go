@@ -269,6 +269,17 @@ func TestRevealKey(t *testing.T) {
 		_, err := f.svc.UpdateKeyspace(ctx, f.admin, token.KeyspaceParams{Name: token.ManagementKeyspace, Recoverable: &on})
 		wantKind(t, err, token.Invalid)
 	})
+	t.Run("the OAuth keyspaces cannot be recoverable", func(t *testing.T) {
+		f := newRevealFixture(t)
+		on := true
+		for _, name := range []string{"oauth", "oauth-grants"} {
+			if _, err := f.svc.CreateKeyspace(ctx, f.admin, token.KeyspaceParams{Name: name}); err != nil {
+				t.Fatal(err)
+			}
+			_, err := f.svc.UpdateKeyspace(ctx, f.admin, token.KeyspaceParams{Name: name, Recoverable: &on})
+			wantKind(t, err, token.Invalid)
+		}
+	})
 	t.Run("without a master key recoverable keyspaces are refused", func(t *testing.T) {
 		f := newFixture(t) // no Secrets
 		on := true

@@ -54,7 +54,13 @@ type Params struct {
 	Enabled     *bool
 }
 
+// may lets a through with scope need. A personal credential (one owned
+// by a user) needs admin as well: webhooks are a feed of every owner's
+// changes, like the audit log, which personal credentials do not read.
 func (s *Service) may(ctx context.Context, a *token.Actor, action, need string) error {
+	if a.Owner != nil && !a.May(token.ScopeAdmin) {
+		return s.c.Tokens.Refuse(ctx, a, action, token.ScopeAdmin)
+	}
 	if a.May(need) {
 		return nil
 	}
@@ -179,9 +185,10 @@ func (s *Service) List(ctx context.Context, a *token.Actor) ([]*Webhook, error) 
 	return ws, nil
 }
 
+// mayRead: webhooks:read, or webhooks:write which implies it.
 func (s *Service) mayRead(ctx context.Context, a *token.Actor, action string) error {
 	if a.May(token.ScopeWebhooksWrite) {
-		return nil
+		return s.may(ctx, a, action, token.ScopeWebhooksWrite)
 	}
 	return s.may(ctx, a, action, token.ScopeWebhooksRead)
 }

@@ -41,6 +41,21 @@ func TestWebhooks_ScopesAndSealedSecret(t *testing.T) {
 			t.Errorf("%v delete: %v, want PermissionDenied", a.Scopes, err)
 		}
 	}
+	// KEY-03: a personal credential (owned by a user) with the webhook
+	// scopes but without admin reads and changes no webhook: they carry
+	// every owner's changes.
+	personal := &token.Actor{KeyID: "key_p", Scopes: scope.Set{token.ScopeWebhooksRead, token.ScopeWebhooksWrite},
+		Owner: &token.Owner{Type: token.User, ID: "alice"}}
+	if _, err := f.hooks.List(ctx, personal); token.KindOf(err) != token.PermissionDenied {
+		t.Errorf("a personal credential lists webhooks: %v", err)
+	}
+	if _, _, err := f.hooks.Create(ctx, personal, webhook.Params{URL: &u, Events: &evs}); token.KindOf(err) != token.PermissionDenied {
+		t.Errorf("a personal credential creates a webhook: %v", err)
+	}
+	personal.Scopes = scope.Set{token.ScopeAdmin}
+	if _, err := f.hooks.List(ctx, personal); err != nil {
+		t.Errorf("a personal admin credential cannot list webhooks: %v", err)
+	}
 	if _, err := f.hooks.List(ctx, other); token.KindOf(err) != token.PermissionDenied {
 		t.Errorf("keys:write lists webhooks: %v", err)
 	}
