@@ -100,6 +100,10 @@ func (g *GitHubKeys) Fetches() int {
 	return g.fetches
 }
 
+// githubRetryAfterFailure is how soon a failed fetch of the key list may
+// be retried.
+const githubRetryAfterFailure = 5 * time.Second
+
 // key returns the key named id, fetching the list when id is unknown and
 // the last fetch is GitHubRefetchInterval old.
 func (g *GitHubKeys) key(ctx context.Context, id string) (*ecdsa.PublicKey, error) {
@@ -114,8 +118,13 @@ func (g *GitHubKeys) key(ctx context.Context, id string) (*ecdsa.PublicKey, erro
 	}
 	g.fetched = now
 	g.fetches++
-	keys, err := g.fetch(ctx)
+	// The fetch outlives the request that caused it (a caller that hangs
+	// up must not leave the list empty for a minute), bounded by the
+	// client's timeout.
+	keys, err := g.fetch(context.WithoutCancel(ctx))
 	if err != nil {
+		// A failed fetch may be retried sooner than a successful one.
+		g.fetched = now.Add(githubRetryAfterFailure - GitHubRefetchInterval)
 		return nil, err
 	}
 	g.keys = keys

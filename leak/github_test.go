@@ -88,3 +88,39 @@ func TestLeak_GitHubKeysThroughOutboundGuard(t *testing.T) {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// TestLeak_GitHubKeysFetchSurvivesCaller: a caller that hangs up (its
+// context cancelled) does not cancel the key list's fetch, and a failed
+// fetch may be retried after seconds, not a minute, so one bad alert
+// cannot keep genuine ones failing.
+func TestLeak_GitHubKeysFetchSurvivesCaller(t *testing.T) {
+	k1, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalPKIXPublicKey(&k1.PublicKey)
+	var fail atomic.Bool
+	fail.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if fail.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"public_keys": []map[string]any{{"key_identifier": "one",
+			"key": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), "is_current": true}}})
+	}))
+	defer srv.Close()
+	now := time.Unix(1_800_000_000, 0)
+	g := NewGitHubKeys(srv.URL, true)
+	g.now = func() time.Time { return now }
+	body := []byte(`[]`)
+	sum := sha256.Sum256(body)
+	s, _ := ecdsa.SignASN1(rand.Reader, k1, sum[:])
+	if err := g.Verify(context.Background(), "one", b64(s), body); err == nil {
+		t.Fatal("verified against a key list that failed to load")
+	}
+	fail.Store(false)
+	now = now.Add(githubRetryAfterFailure)
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Verify(cancelled, "one", b64(s), body); err != nil {
+		t.Fatalf("a genuine alert %v after a failed fetch, with its caller gone: %v", githubRetryAfterFailure, err)
+	}
+}
