@@ -126,7 +126,19 @@ type Service struct {
 	mu     sync.RWMutex // guards closed; held to read while sending on queue
 	closed bool
 	done   chan struct{} // closed when the worker has stopped
+	// stop ends the handling of what is still queued DrainTimeout after
+	// Close.
+	stop       context.Context
+	cancelStop context.CancelFunc
 }
+
+// DrainTimeout bounds how long Close handles the reports still queued;
+// what is left then is logged and dropped.
+const DrainTimeout = 30 * time.Second
+
+// ErrBusy is Submit's error while the queue is full: the report is not
+// taken (the answer depends on the load, never on the token).
+var ErrBusy = errors.New("leak: too many reports queued")
 
 // job is a queued public report, or a barrier (flushed set) for Flush.
 type job struct {
@@ -139,6 +151,7 @@ type job struct {
 func New(c Config) *Service {
 	s := &Service{store: c.Store, tokens: c.Tokens, oauth: c.OAuth, log: c.Log,
 		queue: make(chan job, QueueLen), done: make(chan struct{})}
+	s.stop, s.cancelStop = context.WithCancel(context.Background())
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -151,20 +164,29 @@ var ErrClosed = errors.New("leak: service closed")
 
 // Submit queues a public report of secret (from o, whose Source is
 // SourceAPI) and returns before anything is looked up: its time and its
-// answer are the same for every string. It blocks while the queue is full,
-// until ctx is done.
+// answer are the same for every string. While the queue is full it
+// returns ErrBusy at once (requests must not pile up behind it).
 func (s *Service) Submit(ctx context.Context, secret apitoken.Token, o Origin) error {
 	o.Source, o.URL = SourceAPI, cutURL(o.URL)
-	return s.enqueue(ctx, job{secret: secret, origin: o})
+	return s.enqueue(ctx, job{secret: secret, origin: o}, false)
 }
 
-// enqueue hands j to the worker; the read lock keeps Close from closing
+// enqueue hands j to the worker, waiting for room if wait is set (else
+// ErrBusy when the queue is full); the read lock keeps Close from closing
 // the queue meanwhile.
-func (s *Service) enqueue(ctx context.Context, j job) error {
+func (s *Service) enqueue(ctx context.Context, j job, wait bool) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ErrClosed
+	}
+	if !wait {
+		select {
+		case s.queue <- j:
+			return nil
+		default:
+			return ErrBusy
+		}
 	}
 	select {
 	case s.queue <- j:
@@ -177,7 +199,7 @@ func (s *Service) enqueue(ctx context.Context, j job) error {
 // Flush waits until every report submitted before it was handled.
 func (s *Service) Flush(ctx context.Context) error {
 	j := job{flushed: make(chan struct{})}
-	if err := s.enqueue(ctx, j); err != nil {
+	if err := s.enqueue(ctx, j, true); err != nil {
 		return err
 	}
 	select {
@@ -188,7 +210,8 @@ func (s *Service) Flush(ctx context.Context) error {
 	}
 }
 
-// Close handles the reports still queued and stops the worker.
+// Close handles the reports still queued, for at most DrainTimeout, and
+// stops the worker.
 func (s *Service) Close() {
 	s.mu.Lock()
 	if !s.closed {
@@ -196,6 +219,8 @@ func (s *Service) Close() {
 		close(s.queue)
 	}
 	s.mu.Unlock()
+	t := time.AfterFunc(DrainTimeout, s.cancelStop)
+	defer t.Stop()
 	<-s.done
 }
 
@@ -207,7 +232,7 @@ func (s *Service) work() {
 			continue
 		}
 		// A report outlives the request that made it: its own deadline.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(s.stop, 30*time.Second)
 		if _, err := s.Handle(ctx, j.secret, j.origin); err != nil {
 			s.log.Error("leak: handle report", "start", j.secret.Start(), "err", err)
 		}
