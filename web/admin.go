@@ -357,6 +357,10 @@ func (h *Handler) renderPrincipals(typ token.PrincipalType) func(http.ResponseWr
 	}
 }
 
+// stepUpGrant is the step-up prompt for giving a user or app a management
+// permission (a hijacked console session must not make itself an admin).
+const stepUpGrant = "Giving a management permission needs a second factor used in the last 5 minutes. Confirm it, then save again."
+
 func (h *Handler) createPrincipal(typ token.PrincipalType) adminFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *adminCtx) error {
 		p := token.CreatePrincipalParams{Type: typ, ID: strings.TrimSpace(r.PostFormValue("id")), Name: strings.TrimSpace(r.PostFormValue("name")),
@@ -365,6 +369,11 @@ func (h *Handler) createPrincipal(typ token.PrincipalType) adminFunc {
 			p.Email = strings.TrimSpace(r.PostFormValue("email"))
 		}
 		again := h.renderPrincipals(typ)
+		if len(people.ManagementPermissions(&token.Principal{Permissions: p.Permissions})) > 0 {
+			if err := h.people.RequireStepUp(c.sess); err != nil {
+				return h.stepUpPage(w, r, c.sess, c.user, http.StatusForbidden, stepUpGrant)
+			}
+		}
 		if _, err := h.tokens.CreatePrincipal(r.Context(), c.actor, p); err != nil {
 			return h.formError(w, r, c, err, again)
 		}
@@ -435,6 +444,19 @@ func (h *Handler) updatePrincipal(typ token.PrincipalType) adminFunc {
 			perms := strings.Fields(r.PostFormValue("permissions"))
 			name := strings.TrimSpace(r.PostFormValue("name"))
 			p.Permissions, p.Name = &perms, &name
+			cur, err := h.tokens.Principal(r.Context(), c.actor, typ, r.PathValue("id"))
+			if err != nil {
+				return err
+			}
+			held := people.ManagementPermissions(cur)
+			for _, m := range people.ManagementPermissions(&token.Principal{Permissions: perms}) {
+				if !slices.Contains(held, m) {
+					if err := h.people.RequireStepUp(c.sess); err != nil {
+						return h.stepUpPage(w, r, c.sess, c.user, http.StatusForbidden, stepUpGrant)
+					}
+					break
+				}
+			}
 		}
 		again := h.renderPrincipal(typ, nil)
 		if _, err := h.tokens.UpdatePrincipal(r.Context(), c.actor, typ, r.PathValue("id"), p); err != nil {

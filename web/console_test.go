@@ -168,6 +168,22 @@ func TestConsoleStepUp(t *testing.T) {
 		t.Fatalf("a management key was rotated without step-up: %d keys, want %d", n, before+1)
 	}
 	before++
+	// Giving a management permission needs it too; other permissions do not.
+	b.get("/ui/users")
+	if p := b.post("/ui/users", url.Values{"id": {"mallory"}, "permissions": {"admin"}}); p.status != http.StatusForbidden || !strings.Contains(p.body, "Confirm it is you") {
+		t.Fatalf("creating an admin without a fresh factor: %d %.300s", p.status, p.body)
+	}
+	s.must(404, "GET", "/v1/users/mallory", "")
+	if p := b.post("/ui/users", url.Values{"id": {"bob"}, "permissions": {"orders:read"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("creating a plain user: %d %.300s", p.status, p.body)
+	}
+	b.get("/ui/users/bob")
+	if p := b.post("/ui/users/bob", url.Values{"permissions": {"orders:read keys:write"}, "name": {"Bob"}}); p.status != http.StatusForbidden {
+		t.Fatalf("granting keys:write without a fresh factor: %d %.300s", p.status, p.body)
+	}
+	if p := b.post("/ui/users/bob", url.Values{"permissions": {"orders:read orders:write"}, "name": {"Bob"}}); p.status != http.StatusOK {
+		t.Fatalf("granting orders:write: %d %.300s", p.status, p.body)
+	}
 	// A plain rotation needs none.
 	if p := b.post("/ui/signing-keys/rotate", url.Values{}); p.status != http.StatusOK || !strings.Contains(p.body, "was published") {
 		t.Fatalf("rotate: %d %.300s", p.status, p.body)
