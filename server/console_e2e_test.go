@@ -194,6 +194,14 @@ func TestConsoleFirstStartSetup(t *testing.T) {
 		t.Fatalf("setup: %d %.600s", r.Status, r.Body)
 	}
 	secret := string(m[1])
+	// Another browser holding the code cannot finish (nor re-enrol) the
+	// administrator that this one created.
+	other := newBrowser(t, s.URL, nil)
+	other.get("/ui/setup")
+	if r := other.post("/ui/setup/totp", url.Values{"code": {code}, "username": {"root"}, "otp": {"000000"}}); r.Status != http.StatusForbidden ||
+		totpSecretRE.Match(r.Body) {
+		t.Fatalf("setup's second step from another browser: %d", r.Status)
+	}
 	if r := b.post("/ui/setup/totp", url.Values{"code": {code}, "username": {"root"}, "otp": {totpCode(t, secret, time.Now())}}); r.Status != http.StatusOK ||
 		!bytes.Contains(r.Body, []byte("latchkey is ready")) {
 		t.Fatalf("setup TOTP: %d %.400s", r.Status, r.Body)

@@ -37,7 +37,14 @@ type setupState struct {
 	// user is the administrator the code created, waiting for their
 	// authenticator app; "" before.
 	user string
+	// bind is the SHA-256 of the cookie the first step gave the browser
+	// that created user: only that browser finishes the setup.
+	bind []byte
 }
+
+// setupCookie binds the second step of the setup to the browser of the
+// first.
+const setupCookie = "latchkey_setup"
 
 // NewSetupCode returns a fresh single-use setup code if no user holds the
 // admin permission, or "" if one does (the console needs no setup then).
@@ -93,15 +100,30 @@ func (h *Handler) claimSetup(code, user string) error {
 }
 
 // checkSetup checks code for the second step: wantUser is the user the
-// first step created.
-func (h *Handler) checkSetup(code, wantUser string) error {
+// first step created, and bind the cookie it gave its browser.
+func (h *Handler) checkSetup(code, wantUser, bind string) error {
 	d := sha256.Sum256([]byte(code))
+	b := sha256.Sum256([]byte(bind))
 	h.setup.mu.Lock()
 	defer h.setup.mu.Unlock()
-	if h.setup.digest == nil || !h.tokens.Now().Before(h.setup.expires) || subtle.ConstantTimeCompare(d[:], h.setup.digest) != 1 || h.setup.user != wantUser {
+	if h.setup.digest == nil || !h.tokens.Now().Before(h.setup.expires) || subtle.ConstantTimeCompare(d[:], h.setup.digest) != 1 || h.setup.user != wantUser ||
+		bind == "" || subtle.ConstantTimeCompare(b[:], h.setup.bind) != 1 {
 		return errSetupCode
 	}
 	return nil
+}
+
+// bindSetup gives this browser the cookie that the second step needs.
+func (h *Handler) bindSetup(w http.ResponseWriter) {
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	v := base64.RawURLEncoding.EncodeToString(raw)
+	d := sha256.Sum256([]byte(v))
+	h.setup.mu.Lock()
+	h.setup.bind = d[:]
+	h.setup.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: setupCookie, Value: v, Path: "/ui/setup", MaxAge: int(SetupTTL.Seconds()),
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode})
 }
 
 func (h *Handler) setupPage(w http.ResponseWriter, r *http.Request) error {
@@ -163,6 +185,7 @@ func (h *Handler) setupAdmin(w http.ResponseWriter, r *http.Request) error {
 		return h.setupAgain(w, r, status, msg)
 	}
 	created = true // the administrator exists: the code now only finishes it
+	h.bindSetup(w)
 	if err := h.people.SetPassword(ctx, a, user, pw); err != nil {
 		return err
 	}
@@ -195,7 +218,7 @@ func (h *Handler) setupTOTP(w http.ResponseWriter, r *http.Request) error {
 	if user == "" {
 		return h.setupAgain(w, r, http.StatusForbidden, errSetupCode.Error())
 	}
-	if err := h.checkSetup(code, user); err != nil {
+	if err := h.checkSetup(code, user, h.cookie(r, setupCookie)); err != nil {
 		_, msg := statusOf(err)
 		return h.setupAgain(w, r, http.StatusForbidden, msg)
 	}
