@@ -137,12 +137,44 @@ func (r *usageRecorder) flush(ctx context.Context) error {
 					p.u.LastUsedAt, p.u.LastUsedIP = cur.u.LastUsedAt, cur.u.LastUsedIP
 				}
 			}
+			p.past = compactMinutes(p.past)
 			r.pending[id] = p
 		}
 		r.mu.Unlock()
 		return Unavailablef(err, "flush usage")
 	}
 	return nil
+}
+
+// keptMinutes is how many minutes of a key's counts wait for a flush one
+// by one; while the store stays down, older minutes fold into one entry
+// per hour (dated at the hour's start), so memory grows by the hour, not
+// by the minute. Totals and hour buckets stay exact.
+const keptMinutes = 60
+
+// compactMinutes folds all but the newest keptMinutes entries of past
+// (oldest first) into one entry per hour.
+func compactMinutes(past []MinuteCounts) []MinuteCounts {
+	if len(past) <= 2*keptMinutes {
+		return past
+	}
+	old, recent := past[:len(past)-keptMinutes], past[len(past)-keptMinutes:]
+	var out []MinuteCounts
+	for _, mc := range old {
+		h := mc.Minute.Truncate(time.Hour)
+		if n := len(out); n > 0 && out[n-1].Minute.Equal(h) {
+			for c, v := range mc.Counts {
+				out[n-1].Counts[c] += v
+			}
+			continue
+		}
+		counts := make(map[Code]int64, len(mc.Counts))
+		for c, v := range mc.Counts {
+			counts[c] = v
+		}
+		out = append(out, MinuteCounts{Minute: h, Counts: counts})
+	}
+	return append(out, recent...)
 }
 
 func (r *usageRecorder) run(ctx context.Context, interval time.Duration, after func(context.Context)) {
