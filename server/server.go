@@ -254,7 +254,10 @@ func Run(ctx context.Context, c Config) error {
 		if n, err := sdb.ChainAudit(ctx); err != nil {
 			return fmt.Errorf("audit chain: %w", err)
 		} else if n > 0 {
-			c.Log.Info("audit records chained", "records", n)
+			// Expected once after an upgrade; at any other start these are
+			// rows written to the database by something else than latchkey.
+			c.Log.Warn("audit records without a place in the audit chain were chained at start: records from a version before the chain, or rows written to the database directly",
+				"records", n)
 		}
 		if audit, err = auditlog.New(ctx, auditlog.Config{Store: sdb.AuditStore(), Box: box, Log: c.Log,
 			Every: c.AuditCheckpointEvery, Interval: c.AuditCheckpointInterval}); err != nil {
