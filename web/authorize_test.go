@@ -45,6 +45,13 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
+	return newStackAt(t, nil)
+}
+
+// newStackAt is newStack whose people service reads the clock now (nil:
+// the real one).
+func newStackAt(t *testing.T, now func() time.Time) *stack {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "latchkey.db"))
 	if err != nil {
@@ -69,7 +76,7 @@ func newStack(t *testing.T) *stack {
 	if _, err := sig.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ppl, err := people.New(people.Config{Store: db, Tokens: svc, Box: box, Pepper: []byte("test pepper"), Issuer: "latchkey"})
+	ppl, err := people.New(people.Config{Store: db, Tokens: svc, Box: box, Pepper: []byte("test pepper"), Issuer: "latchkey", Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +87,7 @@ func newStack(t *testing.T) *stack {
 	issuer := "http://" + ln.Addr().String()
 	oa := oauth.New(oauth.Config{Store: db, Grants: db, Tokens: svc, Signer: sig, Issuer: issuer})
 	api := httpapi.New(httpapi.Config{Service: svc, People: ppl, OAuth: oa, Signer: sig, Issuer: issuer})
-	pages, err := New(Config{People: ppl, Tokens: svc, OAuth: oa})
+	pages, err := New(Config{People: ppl, Tokens: svc, OAuth: oa, Signer: sig})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,10 +15,8 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"github.com/latchkey/latchkey/httpapi"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/seal"
-	"github.com/latchkey/latchkey/signer"
 	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 )
@@ -37,56 +34,11 @@ func (c *testClock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// newConsoleStack is newStack with the signer in the pages and a clock
-// the people service (sessions, step-up, TOTP) reads.
+// newConsoleStack is newStack with a clock the people service (sessions,
+// step-up, TOTP) reads.
 func newConsoleStack(t *testing.T, clock *testClock) *stack {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "latchkey.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	var mk [32]byte
-	rand.Read(mk[:])
-	box, err := seal.New(mk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc := token.NewService(token.Config{Store: db, Secrets: box})
-	root, err := svc.Bootstrap(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := signer.NewManager(signer.ManagerConfig{Store: db, MasterKey: mk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sig.Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	ppl, err := people.New(people.Config{Store: db, Tokens: svc, Box: box, Pepper: []byte("test pepper"), Issuer: "latchkey", Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httpapi.New(httpapi.Config{Service: svc, People: ppl, Signer: sig})
-	pages, err := New(Config{People: ppl, Tokens: svc, Signer: sig})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", api)
-	for _, p := range Patterns() {
-		mux.Handle(p, pages)
-	}
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: mux}}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return &stack{t: t, url: "http://" + ln.Addr().String(), root: root.Reveal()}
+	return newStackAt(t, clock.Now)
 }
 
 // TestConsoleStepUp: creating a management credential and rotating the
