@@ -160,11 +160,7 @@ func webhooksDisable(c *cli, f *cmdFlags, args []string) error {
 
 func webhooksRotate(c *cli, f *cmdFlags, args []string) error {
 	grace := f.String("grace", "", "how long the old secret keeps signing (default 24h; 0s: stop at once)")
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}
@@ -185,11 +181,7 @@ func webhooksRotate(c *cli, f *cmdFlags, args []string) error {
 }
 
 func webhooksDelete(c *cli, f *cmdFlags, args []string) error {
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}
@@ -203,11 +195,7 @@ func webhooksDelete(c *cli, f *cmdFlags, args []string) error {
 func webhooksDeliveries(c *cli, f *cmdFlags, args []string) error {
 	cursor := f.String("cursor", "", "the next page's `cursor`")
 	limit := f.Int("limit", 50, "deliveries per page (1-100)")
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}
@@ -236,11 +224,7 @@ func webhooksDeliveries(c *cli, f *cmdFlags, args []string) error {
 }
 
 func webhooksRedeliver(c *cli, f *cmdFlags, args []string) error {
-	pos, err := c.parse(f, args)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client(f)
+	cl, pos, err := c.parseForClient(f, args)
 	if err != nil {
 		return err
 	}
