@@ -97,9 +97,11 @@ type UsageStore interface {
 	// (only f.Owner if set) with verifications in the range, ordered by
 	// "type/id" after the cursor after, and the next cursor.
 	UsageByOwner(ctx context.Context, f UsageFilter, after string, limit int) ([]UsageGroup, string, error)
-	// PruneUsage deletes minute buckets that began before minutes and hour
-	// buckets that began before hours, and returns how many it deleted.
-	// Several nodes may prune at once.
+	// PruneUsage moves the minute buckets that began before minutes into
+	// their hour buckets (an hour read sums both), deletes the hour
+	// buckets that began before hours, and returns how many rows it moved
+	// or deleted. Several nodes may prune at once; no minute is counted
+	// twice or lost.
 	PruneUsage(ctx context.Context, minutes, hours time.Time) (int64, error)
 }
 
@@ -237,10 +239,10 @@ func codeTotals(bs []UsageBucket) []UsageGroup {
 	return out
 }
 
-// PruneUsage deletes the usage buckets past their retention (minutes
-// after MinuteRetention, hours after HourRetention) and returns how many.
-// Every node prunes every 10 minutes from Run; the deletes are idempotent,
-// so nodes pruning at once do no harm.
+// PruneUsage folds the minute buckets past MinuteRetention into their
+// hours and deletes the hour buckets past HourRetention; it returns how
+// many rows it moved or deleted. Every node prunes every 10 minutes from
+// Run; nodes pruning at once split the work.
 func (s *Service) PruneUsage(ctx context.Context) (int64, error) {
 	now := s.Now()
 	n, err := s.store.PruneUsage(ctx, now.Add(-MinuteRetention), now.Add(-HourRetention))

@@ -19,14 +19,16 @@ import (
 // the flush beside the key's rows rather than computed by joining keys at
 // query time: a keyspace's series then reads one row per bucket and code
 // whatever the number of its keys (docs/benchmarks.md, "Usage analytics").
-
-// bucketTable returns the table of granularity g.
-func bucketTable(g token.Granularity) string {
-	if g == token.Minute {
-		return "usage_minutes"
-	}
-	return "usage_hours"
-}
+//
+// The flush writes minutes only. An hour is the sum of its minutes while
+// they are kept (48 hours); the prune moves the minutes past that into
+// usage_hours (one row per subject, hour and code, added to) in the
+// transaction that deletes them, so each minute is counted in exactly one
+// table and an hour read is usage_hours plus the kept minutes of the
+// range. Writing the hour rows at every flush as well took a second
+// upsert (two b-tree inserts) per key and flush: the flush of keys seen
+// once each cost twice as many writes (docs/benchmarks.md, "Scale after
+// issue 16").
 
 func keyspaceSubject(ks string) string { return "s/" + ks }
 
@@ -49,13 +51,13 @@ func compareBucketRows(a, b bucketRow) int {
 }
 
 // addBuckets adds to b the statements that add the minutes of batch to the
-// minute and hour buckets of their keys, keyspaces and owners. The rows are
-// sorted by primary key and each table is written in that order, so the
-// flushes of two nodes lock shared rows (a keyspace's current minute) in
-// the same order and cannot deadlock; each row is one atomic
-// "count = count + excluded.count", so concurrent flushes add up.
+// minute buckets of their keys, keyspaces and owners. The rows are sorted
+// by primary key and written in that order, so the flushes of two nodes
+// lock shared rows (a keyspace's current minute) in the same order and
+// cannot deadlock; each row is one atomic "count = count + excluded.count",
+// so concurrent flushes add up.
 func addBuckets(b *batch, batchIn []token.Usage) {
-	minutes, hours := map[bucketRow]int64{}, map[bucketRow]int64{}
+	minutes := map[bucketRow]int64{}
 	for _, u := range batchIn {
 		subjects := []string{u.KeyID}
 		if u.Keyspace != "" {
@@ -67,35 +69,48 @@ func addBuckets(b *batch, batchIn []token.Usage) {
 		for _, mc := range u.Minutes {
 			m := mc.Minute.Unix()
 			m -= m % 60
-			h := mc.Minute.Truncate(time.Hour).Unix()
 			for code, n := range mc.Counts {
 				if n == 0 {
 					continue
 				}
 				for _, s := range subjects {
 					minutes[bucketRow{s, m, string(code)}] += n
-					hours[bucketRow{s, h, string(code)}] += n
 				}
 			}
 		}
 	}
-	for _, t := range []struct {
-		table string
-		rows  map[bucketRow]int64
-	}{{"usage_minutes", minutes}, {"usage_hours", hours}} {
-		keys := slices.SortedFunc(maps.Keys(t.rows), compareBucketRows)
-		chunks(len(keys), func(lo, hi int) error {
-			args := make([]any, 0, 4*(hi-lo))
-			for _, r := range keys[lo:hi] {
-				args = append(args, r.subject, r.bucket, r.code, t.rows[r])
-			}
-			b.add(`INSERT INTO `+t.table+` (subject, bucket, code, count)
-				SELECT u.column1, u.column2, u.column3, u.column4 FROM (VALUES `+values(hi-lo, "", "bigint", "", "bigint")+`) AS u
-				WHERE TRUE ORDER BY u.column1, u.column2, u.column3
-				ON CONFLICT (subject, bucket, code) DO UPDATE SET count = `+t.table+`.count + excluded.count`, args...)
-			return nil
-		})
+	addRows(b, "usage_minutes", minutes)
+}
+
+// addRows adds to b the upserts that add rows to table, in primary-key
+// order.
+func addRows(b *batch, table string, rows map[bucketRow]int64) {
+	keys := slices.SortedFunc(maps.Keys(rows), compareBucketRows)
+	chunks(len(keys), func(lo, hi int) error {
+		args := make([]any, 0, 4*(hi-lo))
+		for _, r := range keys[lo:hi] {
+			args = append(args, r.subject, r.bucket, r.code, rows[r])
+		}
+		b.add(`INSERT INTO `+table+` (subject, bucket, code, count)
+			SELECT u.column1, u.column2, u.column3, u.column4 FROM (VALUES `+values(hi-lo, "", "bigint", "", "bigint")+`) AS u
+			WHERE TRUE ORDER BY u.column1, u.column2, u.column3
+			ON CONFLICT (subject, bucket, code) DO UPDATE SET count = `+table+`.count + excluded.count`, args...)
+		return nil
+	})
+}
+
+// bucketSource returns a row source "(…) AS u" of (subject, bucket, code,
+// count) of granularity g: the rows whose subject satisfies cond (an SQL
+// condition on "subject") with bucket in [from, to) (placeholders). An
+// hour source is the stored hours and the kept minutes, each minute as its
+// hour (bucket - bucket % 3600); a query sums its rows by bucket.
+func bucketSource(g token.Granularity, cond, from, to string) string {
+	where := " WHERE " + cond + " AND bucket >= " + from + " AND bucket < " + to
+	if g == token.Minute {
+		return "(SELECT subject, bucket, code, count FROM usage_minutes" + where + ") AS u"
 	}
+	return "(SELECT subject, bucket, code, count FROM usage_hours" + where +
+		" UNION ALL SELECT subject, bucket - bucket % 3600, code, count FROM usage_minutes" + where + ") AS u"
 }
 
 // series reads the buckets of one subject in r.
@@ -106,8 +121,8 @@ func (db *DB) series(ctx context.Context, subject string, r token.UsageRange) ([
 		count int64
 	}
 	cells, err := queryAll(ctx, db.e.reader(),
-		"SELECT bucket, code, count FROM "+bucketTable(r.Granularity)+
-			" WHERE subject = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket, code",
+		"SELECT bucket, code, SUM(count) FROM "+bucketSource(r.Granularity, "subject = $1", "$2", "$3")+
+			" GROUP BY bucket, code ORDER BY bucket, code",
 		[]any{subject, r.From.Unix(), r.To.Unix()},
 		func(s scanner) (c cell, err error) { return c, s.Scan(&c.at, &c.code, &c.count) })
 	if err != nil {
@@ -157,8 +172,8 @@ func (db *DB) totals(ctx context.Context, subjects []string, r token.UsageRange)
 		n             int64
 	}
 	cells, err := queryAll(ctx, db.e.reader(),
-		"SELECT subject, code, SUM(count) FROM "+bucketTable(r.Granularity)+
-			" WHERE bucket >= $1 AND bucket < $2 AND subject IN ("+placeholders(3, 2+len(subjects))+") GROUP BY subject, code",
+		"SELECT subject, code, SUM(count) FROM "+
+			bucketSource(r.Granularity, "subject IN ("+placeholders(3, 2+len(subjects))+")", "$1", "$2")+" GROUP BY subject, code",
 		args, func(s scanner) (c cell, err error) { return c, s.Scan(&c.subject, &c.code, &c.n) })
 	if err != nil {
 		return nil, err
@@ -187,8 +202,7 @@ func (db *DB) UsageByKey(ctx context.Context, f token.UsageFilter, after string,
 		w.add("k.owner_type = " + w.arg(string(f.Owner.Type)))
 		w.add("k.owner_id = " + w.arg(f.Owner.ID))
 	}
-	w.add("EXISTS (SELECT 1 FROM " + bucketTable(f.Granularity) + " u WHERE u.subject = k.id AND u.bucket >= " +
-		w.arg(f.From.Unix()) + " AND u.bucket < " + w.arg(f.To.Unix()) + ")")
+	w.add("EXISTS (SELECT 1 FROM " + bucketSource(f.Granularity, "subject = k.id", w.arg(f.From.Unix()), w.arg(f.To.Unix())) + ")")
 	ids, err := queryAll(ctx, db.e.reader(), "SELECT k.id FROM keys k"+w.String()+" ORDER BY k.id LIMIT "+strconv.Itoa(limit+1), w.args,
 		func(s scanner) (id string, err error) { return id, s.Scan(&id) })
 	if err != nil {
@@ -217,21 +231,19 @@ func (db *DB) UsageByKey(ctx context.Context, f token.UsageFilter, after string,
 func (db *DB) UsageByOwner(ctx context.Context, f token.UsageFilter, after string, limit int) ([]token.UsageGroup, string, error) {
 	limit = pageLimit(limit)
 	prefix := ownerPrefix(f.Keyspace)
-	table := bucketTable(f.Granularity)
 	w := &where{}
+	var cond string
 	if f.Owner != nil {
-		w.add("subject = " + w.arg(ownerSubject(f.Keyspace, *f.Owner)))
+		cond = "subject = " + w.arg(ownerSubject(f.Keyspace, *f.Owner))
 	} else {
 		// "0" follows "/": the range holds exactly the subjects with the prefix.
-		w.add("subject >= " + w.arg(prefix))
-		w.add("subject < " + w.arg(strings.TrimSuffix(prefix, "/")+"0"))
+		cond = "subject >= " + w.arg(prefix) + " AND subject < " + w.arg(strings.TrimSuffix(prefix, "/")+"0")
 	}
 	if after != "" {
-		w.add("subject > " + w.arg(prefix+after))
+		cond += " AND subject > " + w.arg(prefix+after)
 	}
-	w.add("bucket >= " + w.arg(f.From.Unix()))
-	w.add("bucket < " + w.arg(f.To.Unix()))
-	subjects, err := queryAll(ctx, db.e.reader(), "SELECT DISTINCT subject FROM "+table+w.String()+" ORDER BY subject LIMIT "+strconv.Itoa(limit+1), w.args,
+	src := bucketSource(f.Granularity, cond, w.arg(f.From.Unix()), w.arg(f.To.Unix()))
+	subjects, err := queryAll(ctx, db.e.reader(), "SELECT DISTINCT subject FROM "+src+" ORDER BY subject LIMIT "+strconv.Itoa(limit+1), w.args,
 		func(s scanner) (sub string, err error) { return sub, s.Scan(&sub) })
 	if err != nil {
 		return nil, "", db.errorf("usage by owner of keyspace %s: %w", f.Keyspace, err)
@@ -255,35 +267,80 @@ func (db *DB) UsageByOwner(ctx context.Context, f token.UsageFilter, after strin
 	return out, next, nil
 }
 
-// pruneChunk bounds the rows one prune statement deletes, so that SQLite's
-// one writer is never held long and PostgreSQL's row locks stay few.
+// pruneChunk bounds the rows one prune transaction moves or deletes, so
+// that SQLite's one writer is never held long and PostgreSQL's row locks
+// stay few.
 const pruneChunk = 5000
 
-// PruneUsage deletes the buckets that began before their cut-off, a chunk
-// at a time. On PostgreSQL the chunk skips rows another node's prune holds
-// (FOR UPDATE SKIP LOCKED): concurrent prunes split the work, never wait on
-// each other and cannot deadlock.
+// PruneUsage moves the minute buckets that began before minutes into their
+// hours, then deletes the hour buckets that began before hours, a chunk at
+// a time, and returns how many rows it moved or deleted. Several nodes may
+// prune at once: on PostgreSQL a chunk skips the rows another node's
+// prune holds (FOR UPDATE SKIP LOCKED), so the nodes split the work, never
+// wait on each other and move no minute twice; the hours they add to are
+// written in primary-key order (no deadlock).
 func (db *DB) PruneUsage(ctx context.Context, minutes, hours time.Time) (int64, error) {
 	skip := ""
 	if db.d.lockRow != "" {
-		skip = db.d.lockRow + " SKIP LOCKED"
+		skip = " " + db.d.lockRow + " SKIP LOCKED"
 	}
 	var total int64
-	for _, t := range []struct {
-		table string
-		cut   int64
-	}{{"usage_minutes", minutes.Unix()}, {"usage_hours", hours.Unix()}} {
-		for {
-			n, err := db.e.writer().exec(ctx, `DELETE FROM `+t.table+` WHERE (subject, bucket, code) IN
-				(SELECT subject, bucket, code FROM `+t.table+` WHERE bucket < $1 LIMIT `+strconv.Itoa(pruneChunk)+skip+`)`, t.cut)
-			total += n
-			if err != nil {
-				return total, db.errorf("prune %s: %w", t.table, err)
-			}
-			if n < pruneChunk {
-				break
-			}
+	for {
+		n, err := db.foldMinutes(ctx, minutes.Unix(), skip)
+		total += n
+		if err != nil {
+			return total, db.errorf("prune usage_minutes: %w", err)
+		}
+		if n < pruneChunk {
+			break
+		}
+	}
+	for {
+		n, err := db.e.writer().exec(ctx, `DELETE FROM usage_hours WHERE (subject, bucket, code) IN
+			(SELECT subject, bucket, code FROM usage_hours WHERE bucket < $1 LIMIT `+strconv.Itoa(pruneChunk)+skip+`)`, hours.Unix())
+		total += n
+		if err != nil {
+			return total, db.errorf("prune usage_hours: %w", err)
+		}
+		if n < pruneChunk {
+			break
 		}
 	}
 	return total, nil
+}
+
+// foldMinutes moves up to pruneChunk minute rows that began before cut
+// into usage_hours in one transaction and returns how many it moved.
+func (db *DB) foldMinutes(ctx context.Context, cut int64, skip string) (int64, error) {
+	var moved int64
+	err := db.e.inTx(ctx, func(q querier) error {
+		type cell struct {
+			bucketRow
+			count int64
+		}
+		cells, err := queryAll(ctx, q, `SELECT subject, bucket, code, count FROM usage_minutes WHERE bucket < $1
+			LIMIT `+strconv.Itoa(pruneChunk)+skip, []any{cut},
+			func(s scanner) (c cell, err error) { return c, s.Scan(&c.subject, &c.bucket, &c.code, &c.count) })
+		if err != nil || len(cells) == 0 {
+			return err
+		}
+		hours := make(map[bucketRow]int64, len(cells))
+		for _, c := range cells {
+			hours[bucketRow{c.subject, c.bucket - c.bucket%3600, c.code}] += c.count
+		}
+		b := &batch{}
+		addRows(b, "usage_hours", hours)
+		chunks(len(cells), func(lo, hi int) error {
+			args := make([]any, 0, 3*(hi-lo))
+			for _, c := range cells[lo:hi] {
+				args = append(args, c.subject, c.bucket, c.code)
+			}
+			b.add(`DELETE FROM usage_minutes WHERE (subject, bucket, code) IN
+				(SELECT u.column1, u.column2, u.column3 FROM (VALUES `+values(hi-lo, "", "bigint", "")+`) AS u)`, args...)
+			return nil
+		})
+		moved = int64(len(cells))
+		return q.run(ctx, b)
+	})
+	return moved, err
 }

@@ -94,23 +94,52 @@ func TestUsageTwoNodesFlushIntoOneMinute(t *testing.T) {
 			}
 		}
 
-		// Both nodes prune at once, 49 hours and 91 days later.
-		later := now.Add(91 * 24 * time.Hour)
-		var wg sync.WaitGroup
-		var pruned [2]int64
-		var perrs [2]error
-		for i, db := range []*DB{db1, db2} {
-			wg.Go(func() {
-				pruned[i], perrs[i] = db.PruneUsage(ctx, later.Add(-token.MinuteRetention), later.Add(-token.HourRetention))
-			})
+		// Both nodes prune at once, 49 hours later (the minutes move into
+		// their hour: once, whichever node moves them) and 91 days later
+		// (the hours go).
+		prune := func(later time.Time) int64 {
+			var wg sync.WaitGroup
+			var pruned [2]int64
+			var perrs [2]error
+			for i, db := range []*DB{db1, db2} {
+				wg.Go(func() {
+					pruned[i], perrs[i] = db.PruneUsage(ctx, later.Add(-token.MinuteRetention), later.Add(-token.HourRetention))
+				})
+			}
+			wg.Wait()
+			if perrs[0] != nil || perrs[1] != nil {
+				t.Fatalf("concurrent prunes: %v, %v", perrs[0], perrs[1])
+			}
+			return pruned[0] + pruned[1]
 		}
-		wg.Wait()
-		if perrs[0] != nil || perrs[1] != nil {
-			t.Fatalf("concurrent prunes: %v, %v", perrs[0], perrs[1])
+		// 3 keys + keyspace + owner: one minute row each.
+		if n := prune(now.Add(49 * time.Hour)); n != 5 {
+			t.Errorf("the nodes moved %d minute rows between them, want 5", n)
 		}
-		// 3 keys + keyspace + owner, one minute and one hour row each.
-		if total := pruned[0] + pruned[1]; total != 10 {
-			t.Errorf("the nodes pruned %d + %d rows, want 10 between them", pruned[0], pruned[1])
+		hour := token.UsageRange{Granularity: token.Hour, From: m.Truncate(time.Hour), To: m.Truncate(time.Hour).Add(time.Hour)}
+		for i, n := range nodes {
+			an, err := n.Analytics(ctx, a, token.AnalyticsQuery{Keyspace: token.DefaultKeyspace, UsageRange: hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(an.Buckets) != 1 || an.Buckets[0].Counts[token.CodeValid] != want {
+				t.Errorf("node %d: the keyspace's hour after the minutes moved: %+v, want %d VALID", i, an.Buckets, want)
+			}
+			by, err := n.Analytics(ctx, a, token.AnalyticsQuery{Keyspace: token.DefaultKeyspace, UsageRange: hour, GroupBy: token.GroupByKey})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum int64
+			for _, k := range by.Groups {
+				sum += k.Counts[token.CodeValid]
+			}
+			if sum != want {
+				t.Errorf("node %d: the keys' hour after the minutes moved: %+v, want %d VALID", i, by.Groups, want)
+			}
+		}
+		// The 5 hour rows the minutes moved into.
+		if n := prune(now.Add(91 * 24 * time.Hour)); n != 5 {
+			t.Errorf("the nodes deleted %d hour rows between them, want 5", n)
 		}
 	})
 }

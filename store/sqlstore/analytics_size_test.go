@@ -72,7 +72,7 @@ func TestUsageStoragePerKeyDay(t *testing.T) {
 			}
 		}
 		t.Logf("%s, %d active keys (10 per owner), one code, a day of minutes (1,440 flushes in %v, %v each):", e.name, n, took.Round(time.Millisecond), (took / 1440).Round(time.Microsecond))
-		t.Logf("  rows: %d minute + %d hour = %.1f per key per day (key rows 1,464; the rest are the keyspace's and owners' rollups)",
+		t.Logf("  rows: %d minute + %d hour = %.1f per key per day (key rows 1,440; the rest are the keyspace's and owners' rollups)",
 			minutes, hours, float64(minutes+hours)/float64(n))
 		t.Logf("  bytes (tables + indexes): %d, %.0f per key per day (%.1f KiB)", after-before, float64(after-before)/float64(n), float64(after-before)/float64(n)/1024)
 
@@ -104,6 +104,20 @@ func TestUsageStoragePerKeyDay(t *testing.T) {
 		}
 		join := time.Since(began) / reps
 		t.Logf("  a keyspace's day of minutes: %v from the rollup, %v by joining keys at query time", rollup.Round(time.Microsecond), join.Round(time.Microsecond))
+
+		// 48 hours on, the prune moves the day's minutes into its hours.
+		began = time.Now()
+		moved, err := db.PruneUsage(ctx, day.Add(24*time.Hour), day)
+		if err != nil || moved != minutes {
+			t.Fatalf("PruneUsage moved %d of %d minute rows: %v", moved, minutes, err)
+		}
+		folded := time.Since(began)
+		hourBytes := usageBytes(t, db)
+		if err := db.e.reader().queryRow(ctx, "SELECT count(*) FROM usage_hours").Scan(&hours); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("  moved into hours in %v: %d hour rows = %.1f per key per day, %d bytes, %.0f per key per day",
+			folded.Round(time.Millisecond), hours, float64(hours)/float64(n), hourBytes-before, float64(hourBytes-before)/float64(n))
 	})
 }
 

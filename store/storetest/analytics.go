@@ -190,41 +190,72 @@ var analyticsTests = []test{
 			wantBuckets(t, "key minute", b, err, []token.UsageBucket{{Start: m0, Counts: byCode{token.CodeValid: n, token.CodeRevoked: n / 2}}})
 		}
 	}},
-	{"prune deletes the buckets before their cut-offs only", func(t *testing.T, s token.Store) {
+	{"prune moves old minutes into their hours and deletes old hours", func(t *testing.T, s token.Store) {
 		k := createKey(t, s)
 		err := s.RecordUsage(bg, []token.Usage{minutes(k, map[time.Duration]map[token.Code]int64{
 			0:             {token.CodeValid: 1},
-			time.Minute:   {token.CodeValid: 2},
+			time.Minute:   {token.CodeValid: 2, token.CodeRevoked: 1},
 			3 * time.Hour: {token.CodeValid: 4},
 		})})
 		if err != nil {
 			t.Fatalf("RecordUsage: %v", err)
 		}
-		// Minutes before m0+1m go, hours before h0+1h go.
-		n, err := s.PruneUsage(bg, m0.Add(time.Minute), h0.Add(time.Hour))
+		hours := func(what string, want []token.UsageBucket) {
+			t.Helper()
+			b, err := s.KeyUsageBuckets(bg, k.ID, rng(token.Hour, h0.Add(-time.Hour), h0.Add(5*time.Hour)))
+			wantBuckets(t, what+": the key's hours", b, err, want)
+			b, err = s.UsageSeries(bg, token.UsageFilter{Keyspace: k.Keyspace, UsageRange: rng(token.Hour, h0.Add(-time.Hour), h0.Add(5*time.Hour))})
+			wantBuckets(t, what+": the keyspace's hours", b, err, want)
+			g, _, err := s.UsageByKey(bg, token.UsageFilter{Keyspace: k.Keyspace, UsageRange: rng(token.Hour, h0, h0.Add(time.Hour))}, "", 10)
+			wantErrNil(t, "UsageByKey", err)
+			var wantG []token.UsageGroup
+			if len(want) > 0 && want[0].Start.Equal(h0) {
+				wantG = []token.UsageGroup{{KeyID: k.ID, Counts: want[0].Counts}}
+			}
+			wantGroups(t, what+": the key's first hour by key", g, "", wantG, "")
+		}
+		all := []token.UsageBucket{
+			{Start: h0, Counts: byCode{token.CodeValid: 3, token.CodeRevoked: 1}},
+			{Start: h0.Add(3 * time.Hour), Counts: byCode{token.CodeValid: 4}},
+		}
+		hours("before any prune", all)
+
+		// Minutes before m0+1m move into their hour; no hour is old enough.
+		n, err := s.PruneUsage(bg, m0.Add(time.Minute), h0)
 		if err != nil {
 			t.Fatalf("PruneUsage: %v", err)
 		}
+		if n != 2 { // key + keyspace: one minute row each
+			t.Errorf("PruneUsage moved or deleted %d rows, want 2", n)
+		}
 		b, err := s.KeyUsageBuckets(bg, k.ID, rng(token.Minute, m0.Add(-time.Hour), m0.Add(5*time.Hour)))
-		wantBuckets(t, "minutes after prune", b, err, []token.UsageBucket{
-			{Start: m0.Add(time.Minute), Counts: byCode{token.CodeValid: 2}},
+		wantBuckets(t, "minutes after the first prune", b, err, []token.UsageBucket{
+			{Start: m0.Add(time.Minute), Counts: byCode{token.CodeValid: 2, token.CodeRevoked: 1}},
 			{Start: m0.Add(3 * time.Hour), Counts: byCode{token.CodeValid: 4}},
-		})
-		b, err = s.KeyUsageBuckets(bg, k.ID, rng(token.Hour, h0.Add(-time.Hour), h0.Add(5*time.Hour)))
-		wantBuckets(t, "hours after prune", b, err, []token.UsageBucket{
-			{Start: h0.Add(3 * time.Hour), Counts: byCode{token.CodeValid: 4}},
 		})
 		b, err = s.UsageSeries(bg, token.UsageFilter{Keyspace: k.Keyspace, UsageRange: rng(token.Minute, m0.Add(-time.Hour), m0.Add(5*time.Hour))})
-		wantBuckets(t, "keyspace minutes after prune", b, err, []token.UsageBucket{
-			{Start: m0.Add(time.Minute), Counts: byCode{token.CodeValid: 2}},
+		wantBuckets(t, "keyspace minutes after the first prune", b, err, []token.UsageBucket{
+			{Start: m0.Add(time.Minute), Counts: byCode{token.CodeValid: 2, token.CodeRevoked: 1}},
 			{Start: m0.Add(3 * time.Hour), Counts: byCode{token.CodeValid: 4}},
 		})
-		if n != 4 { // key + keyspace: one minute row each, one hour row each
-			t.Errorf("PruneUsage deleted %d rows, want 4", n)
+		hours("after the first prune (one minute moved, one kept)", all)
+		if n, err := s.PruneUsage(bg, m0.Add(time.Minute), h0); err != nil || n != 0 {
+			t.Errorf("the same prune again: %d, %v; want 0, nil", n, err)
 		}
-		if n, err := s.PruneUsage(bg, m0.Add(time.Minute), h0.Add(time.Hour)); err != nil || n != 0 {
-			t.Errorf("second PruneUsage: %d, %v; want 0, nil", n, err)
+
+		// Every minute before h0+2h moves; then the hours before h0+1h go.
+		n, err = s.PruneUsage(bg, h0.Add(2*time.Hour), h0.Add(time.Hour))
+		if err != nil {
+			t.Fatalf("PruneUsage: %v", err)
 		}
+		if n != 2*2+2*2 { // moved: 2 minute rows (codes) × 2 subjects; deleted: hour h0's 2 codes × 2 subjects
+			t.Errorf("second PruneUsage moved or deleted %d rows, want 8", n)
+		}
+		hours("after the hours before h0+1h went", all[1:])
+		b, err = s.KeyUsageBuckets(bg, k.ID, rng(token.Minute, m0.Add(-time.Hour), m0.Add(5*time.Hour)))
+		wantBuckets(t, "minutes after the second prune", b, err, []token.UsageBucket{
+			{Start: m0.Add(3 * time.Hour), Counts: byCode{token.CodeValid: 4}},
+		})
 	}},
 }
 
