@@ -70,7 +70,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	e := &sqliteEngine{w: w, r: r}
+	e := &sqliteEngine{w: w, r: r, stmts: newStmtCache(w)}
 	if e.byDigest, err = r.PrepareContext(ctx, positional(selectKey+" WHERE digest = $1")); err != nil {
 		e.close()
 		return nil, fmt.Errorf("sqlite: open %s: prepare: %w", path, err)
@@ -83,7 +83,8 @@ type sqliteEngine struct {
 	w *sql.DB // the one write connection
 	r *sql.DB // query-only read pool
 
-	byDigest *sql.Stmt // the verification lookup, prepared on the read pool
+	byDigest *sql.Stmt  // the verification lookup, prepared on the read pool
+	stmts    *stmtCache // the write connection's prepared statements
 
 	group   groupCommit
 	commits atomic.Int64 // group commits made, for tests
@@ -102,8 +103,8 @@ var sqliteDialect = dialect{
 }
 
 func (e *sqliteEngine) dialect() *dialect { return &sqliteDialect }
-func (e *sqliteEngine) reader() querier   { return sqlQ{e.r} }
-func (e *sqliteEngine) writer() querier   { return sqlQ{e.w} }
+func (e *sqliteEngine) reader() querier   { return sqlQ{q: e.r} }
+func (e *sqliteEngine) writer() querier   { return sqlQ{q: e.w} }
 
 func (e *sqliteEngine) keyByDigest(ctx context.Context, digest []byte) row {
 	return sqlRow{e.byDigest.QueryRowContext(ctx, digest)}
@@ -117,7 +118,10 @@ func (e *sqliteEngine) inTx(ctx context.Context, fn func(querier) error) error {
 	if err != nil {
 		return sqliteErr(err)
 	}
-	if err := fn(sqlQ{tx}); err != nil {
+	// The connection is free again once the transaction ends: prepare the
+	// statements it ran unprepared.
+	defer e.stmts.prepareWanted(context.WithoutCancel(ctx))
+	if err := fn(sqlQ{q: tx, ts: &txStmts{c: e.stmts, tx: tx}}); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -132,7 +136,7 @@ func (e *sqliteEngine) snapshot(ctx context.Context, fn func(querier) error) err
 		return sqliteErr(err)
 	}
 	defer tx.Rollback()
-	return fn(sqlQ{tx})
+	return fn(sqlQ{q: tx})
 }
 
 func (e *sqliteEngine) ping(ctx context.Context) error {
@@ -152,6 +156,7 @@ func (e *sqliteEngine) close() error {
 		if e.byDigest != nil {
 			errs = append(errs, e.byDigest.Close())
 		}
+		errs = append(errs, e.stmts.close())
 		errs = append(errs, e.r.Close(), e.w.Close())
 		e.closeErr = errors.Join(errs...)
 	})
@@ -315,8 +320,20 @@ type sqlQuerier interface {
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
-// sqlQ adapts database/sql to querier.
-type sqlQ struct{ q sqlQuerier }
+// sqlQ adapts database/sql to querier. In a write transaction, ts holds
+// the write connection's prepared statements (sqlite_stmts.go).
+type sqlQ struct {
+	q  sqlQuerier
+	ts *txStmts
+}
+
+// prepared returns the prepared statement of text q (positional), or nil.
+func (s sqlQ) prepared(ctx context.Context, q string) *sql.Stmt {
+	if s.ts == nil {
+		return nil
+	}
+	return s.ts.stmt(ctx, q)
+}
 
 type sqlRow struct{ r *sql.Row }
 
@@ -330,11 +347,22 @@ func (r sqlRows) Err() error             { return sqliteErr(r.r.Err()) }
 func (r sqlRows) Close()                 { r.r.Close() }
 
 func (s sqlQ) queryRow(ctx context.Context, q string, args ...any) row {
-	return sqlRow{s.q.QueryRowContext(ctx, positional(q), args...)}
+	pq := positional(q)
+	if st := s.prepared(ctx, pq); st != nil {
+		return sqlRow{st.QueryRowContext(ctx, args...)}
+	}
+	return sqlRow{s.q.QueryRowContext(ctx, pq, args...)}
 }
 
 func (s sqlQ) query(ctx context.Context, q string, args ...any) (rows, error) {
-	r, err := s.q.QueryContext(ctx, positional(q), args...)
+	pq := positional(q)
+	var r *sql.Rows
+	var err error
+	if st := s.prepared(ctx, pq); st != nil {
+		r, err = st.QueryContext(ctx, args...)
+	} else {
+		r, err = s.q.QueryContext(ctx, pq, args...)
+	}
 	if err != nil {
 		return nil, sqliteErr(err)
 	}
@@ -342,7 +370,14 @@ func (s sqlQ) query(ctx context.Context, q string, args ...any) (rows, error) {
 }
 
 func (s sqlQ) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	res, err := s.q.ExecContext(ctx, positional(q), args...)
+	pq := positional(q)
+	var res sql.Result
+	var err error
+	if st := s.prepared(ctx, pq); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = s.q.ExecContext(ctx, pq, args...)
+	}
 	if err != nil {
 		return 0, sqliteErr(err)
 	}
@@ -378,6 +413,9 @@ func (s sqlQ) run(ctx context.Context, b *batch) error {
 			continue
 		}
 		p := prepared[st.q]
+		if p == nil {
+			p = s.prepared(ctx, positional(st.q))
+		}
 		if p == nil && seen[st.q] > 1 {
 			var err error
 			if p, err = s.q.PrepareContext(ctx, positional(st.q)); err != nil {

@@ -15,12 +15,15 @@ var _ webhook.Store = (*DB)(nil)
 // webhook subscribed to it, inside the batch of the change that causes it.
 // Fan-out at write time, not later: the subscribers at the moment of the
 // change get the event, no second stage can be lost in a crash, and
-// nothing is written when nobody subscribes. ($6 is "%,type,%": event
-// names are validated, so LIKE's "_" can match no other event.)
+// nothing is written when nobody subscribes. ($6 is ",type,": event
+// names are validated, so LIKE's "_" can match no other event. The
+// pattern is an expression, not the bare parameter: SQLite re-prepares a
+// statement whose LIKE pattern is a parameter each time it is bound,
+// which made this insert parse anew in every audited write.)
 const insertDeliveriesSQL = `INSERT INTO webhook_deliveries (id, webhook_id, event_type, order_key, payload,
 	created_at, next_attempt_at)
 	SELECT $1 || substr(w.id, 4), w.id, $2, $3, $4, $5, $5 FROM webhooks w
-	WHERE w.disabled = FALSE AND w.events LIKE $6`
+	WHERE w.disabled = FALSE AND w.events LIKE '%' || $6 || '%'`
 
 // addEvents adds to b the outbox rows of the webhook events that the
 // audited change ev causes (webhook.FromAudit).
@@ -31,7 +34,7 @@ func (db *DB) addEvents(b *batch, ev *token.AuditEvent) {
 }
 
 func (db *DB) addEvent(b *batch, e webhook.Event) {
-	b.add(insertDeliveriesSQL, e.ID+"_", e.Type, e.OrderKey, string(e.Payload), e.Time.UnixNano(), "%,"+e.Type+",%")
+	b.add(insertDeliveriesSQL, e.ID+"_", e.Type, e.OrderKey, string(e.Payload), e.Time.UnixNano(), ","+e.Type+",")
 }
 
 // EnqueueEvents writes evs to the outbox of their subscribers.
