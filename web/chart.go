@@ -61,6 +61,7 @@ const (
 	chartW, chartH = 720, 240
 	plotL, plotR   = 56, 8  // room for the y labels, right margin
 	plotT, plotB   = 12, 30 // top margin, room for the x labels
+	labelRoom      = 30     // half an x label's width
 )
 
 // chart is what the template "chart" draws.
@@ -258,8 +259,11 @@ func buildChart(bs []token.UsageBucket, r token.UsageRange, what string) *chart 
 		if col.Total > 0 {
 			c.Rows = append(c.Rows, row)
 		}
-		if lbl, ok := xLabel(start, r.Granularity, n); ok {
-			c.XTicks = append(c.XTicks, chartTick{Pos: round2(c.X0 + float64(i)*colW + colW/2), Label: lbl})
+		// A label too near either end would run over the "0" of the y
+		// axis or off the picture (labels are larger at phone width).
+		pos := c.X0 + float64(i)*colW + colW/2
+		if lbl, ok := xLabel(start, r.Granularity, n); ok && pos >= c.X0+labelRoom && pos <= c.X1-labelRoom {
+			c.XTicks = append(c.XTicks, chartTick{Pos: round2(pos), Label: lbl})
 		}
 	}
 	return c

@@ -172,6 +172,11 @@ func TestChartTimeLabelsUTC(t *testing.T) {
 	if b := c.Columns[1].Bars[0]; b.Title != "2026-12-04 11:00–12:00 UTC: 1 VALID" {
 		t.Errorf("bar title %q", b.Title)
 	}
+	// A label at either end of the axis is left out: it would run over
+	// the y axis' "0" or off the picture.
+	if got := labels(buildChart(nil, day(), "last 24 hours")); got != "04:00 08:00 12:00 16:00 20:00" {
+		t.Errorf("24 h from midnight: labels %q", got)
+	}
 	minutes := token.UsageRange{From: from.Add(-5 * time.Minute), To: from.Add(55 * time.Minute), Granularity: token.Minute}
 	c = buildChart([]token.UsageBucket{{Start: from, Counts: map[token.Code]int64{token.CodeRateLimited: 2}}}, minutes, "last hour")
 	if got := labels(c); got != "10:00 10:10 10:20 10:30 10:40 10:50" || len(c.Columns) != 60 {
