@@ -180,8 +180,17 @@ func TestBrowserConsoleAdmin(t *testing.T) {
 	}
 	firstID := res.KeyID
 
-	// Its page; rotate it (no grace): a new key, shown once.
+	// Its page charts the verification once the usage flush wrote it;
+	// rotate it (no grace): a new key, shown once.
+	waitVerified(t, s, firstID, 1)
 	tab.ClickAndWaitLoad(`a[href="/ui/keys/` + firstID + `"]`)
+	if n := chartCount(tab, "VALID"); n < 1 || !strings.Contains(chartLabel(tab), "1 VALID") {
+		t.Fatalf("the key's chart shows %d VALID (%q), want the verification", n, chartLabel(tab))
+	}
+	tab.Navigate(s.Origin + "/ui/keys/" + firstID + "?range=1h")
+	if n := chartCount(tab, "VALID"); n != 1 || !strings.HasPrefix(chartLabel(tab), "Verifications per minute, last hour") {
+		t.Fatalf("the key's last hour shows %d VALID (%q)", n, chartLabel(tab))
+	}
 	checkAxe(t, tab, "key page")
 	screenshot(t, tab, shots, "console-key")
 	tab.ClickAndWaitLoad(`form[action="/ui/keys/` + firstID + `/rotate"] button[type="submit"]`)
@@ -224,7 +233,21 @@ func TestBrowserConsoleAdmin(t *testing.T) {
 	}
 	tab.Navigate(s.Origin + "/ui/signing-keys")
 	checkAxe(t, tab, "/ui/signing-keys")
+	// The dashboard: both keys' verifications by outcome, top keys,
+	// failure codes.
+	waitVerified(t, s, firstID, 2)
+	waitVerified(t, s, secondID, 2)
 	tab.Navigate(s.Origin + "/ui")
+	if n := chartCount(tab, "VALID"); n != 2 || !strings.Contains(chartLabel(tab), "2 VALID") {
+		t.Errorf("the dashboard's chart shows %d VALID (%q), want 2", n, chartLabel(tab))
+	}
+	if top := tab.Text("#top-keys-table"); !strings.Contains(top, firstID) || !strings.Contains(top, secondID) {
+		t.Errorf("top keys: %q", top)
+	}
+	if f := tab.Text("#failures-table"); !strings.Contains(f, "REVOKED") {
+		t.Errorf("failure codes: %q", f)
+	}
+	checkAxe(t, tab, "/ui with verifications")
 	screenshot(t, tab, shots, "console-home")
 	// At phone width.
 	if err := chromedp.Do(tab.Context(), chromedp.EmulateViewport(390, 844)); err != nil {

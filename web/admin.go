@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -129,12 +128,18 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, c *adminCtx) error {
 	ctx, a := r.Context(), c.actor
 	d := map[string]any{"Title": "Console"}
+	status := http.StatusOK
 	if a.May(token.ScopeKeysRead) || a.May(token.ScopeKeysWrite) {
 		ks, err := h.tokens.Keyspaces(ctx, a)
 		if err != nil {
 			return err
 		}
 		d["Keyspaces"] = len(ks)
+		var msg string
+		if d["Usage"], status, msg, err = h.dashboardUsage(ctx, a, r.URL.Query(), ks); err != nil {
+			return err
+		}
+		d["Error"] = msg
 		l, next, err := h.tokens.Keys(ctx, a, token.KeyFilter{Limit: 500})
 		if err != nil {
 			return err
@@ -165,7 +170,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, c *adminCtx)
 		}
 		d["Events"] = ev
 	}
-	h.render(w, r, http.StatusOK, "admin_home", h.adminData(w, r, c, "home", d))
+	h.render(w, r, status, "admin_home", h.adminData(w, r, c, "home", d))
 	return nil
 }
 
@@ -679,21 +684,15 @@ func (h *Handler) renderKey(w http.ResponseWriter, r *http.Request, c *adminCtx,
 	if err != nil {
 		return err
 	}
-	usage, err := h.tokens.KeyUsage(ctx, c.actor, id)
+	usage, st, msg, err := h.keyUsageChart(ctx, c.actor, id, r.URL.Query())
 	if err != nil {
 		return err
 	}
-	type count struct {
-		Code  string
-		Count int64
+	if errMsg == "" && msg != "" {
+		status, errMsg = st, msg
 	}
-	var counts []count
-	for code, n := range usage {
-		counts = append(counts, count{string(code), n})
-	}
-	sort.Slice(counts, func(i, j int) bool { return counts[i].Code < counts[j].Code })
 	d := map[string]any{"Title": "Key " + k.ID, "Key": k, "State": string(k.State(now)), "Effective": scopes[0].Effective, "Inert": scopes[0].Inert,
-		"Usage": counts, "Notice": notice, "Error": errMsg}
+		"Usage": usage, "Notice": notice, "Error": errMsg}
 	if c.actor.May(token.ScopeAuditRead) {
 		ev, _, err := h.tokens.Audit(ctx, c.actor, token.AuditFilter{TargetID: k.ID, Limit: pageSize})
 		if err != nil {

@@ -41,6 +41,7 @@ type stack struct {
 	t    *testing.T
 	url  string
 	root string
+	svc  *token.Service // to flush usage (the stack runs no flusher)
 }
 
 func newStack(t *testing.T) *stack {
@@ -99,7 +100,7 @@ func newStackAt(t *testing.T, now func() time.Time) *stack {
 	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: mux}}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &stack{t: t, url: issuer, root: root.Reveal()}
+	return &stack{t: t, url: issuer, root: root.Reveal(), svc: svc}
 }
 
 // api calls the management API as root.

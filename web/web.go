@@ -145,7 +145,7 @@ func New(c Config) (*Handler, error) {
 	for _, name := range []string{"login", "verify", "me", "stepup", "totp", "codes", "message", "consent", "logout",
 		"secondfactor", "setup", "setup_totp", "setup_done", "admin_home", "admin_keyspaces", "admin_keyspace", "admin_principals",
 		"admin_principal", "admin_keys", "admin_key", "admin_secret", "admin_audit", "admin_signing"} {
-		t, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/part_*.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
 		}
