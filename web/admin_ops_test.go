@@ -41,9 +41,15 @@ type opsStack struct {
 	// telling entered.
 	gate    atomic.Pointer[verifyGate]
 	entered chan struct{}
+	// stuck makes each verification wait for its deadline.
+	stuck atomic.Bool
 }
 
 type verifyGate struct{ release chan struct{} }
+
+// verifyTimeout bounds the verifications of the tests: ample for their
+// small logs on a busy machine, short for the one that runs into it.
+const verifyTimeout = 3 * time.Second
 
 func newOpsStack(t *testing.T, allowPrivate bool) *opsStack {
 	t.Helper()
@@ -67,9 +73,14 @@ func newOpsStack(t *testing.T, allowPrivate bool) *opsStack {
 					o.entered <- struct{}{}
 					<-g.release
 				}
+				if o.stuck.Load() {
+					<-ctx.Done()
+					return ctx.Err()
+				}
 				return db.ReadAudit(ctx, func(r *sqlstore.AuditReader) error { return fn(r) })
 			},
-			AuditSeqs: db.AuditSource().Seqs,
+			AuditSeqs:     db.AuditSource().Seqs,
+			VerifyTimeout: verifyTimeout,
 		}
 	})
 	return o
@@ -361,7 +372,7 @@ func TestConsoleWebhooks(t *testing.T) {
 // checkpoint and each record's place in the chain; "Verify the chain now"
 // reports OK, one verification at a time, and after a row was edited in
 // the database it names the first record that does not match; the last
-// result stays on the page.
+// result stays on the page; one that runs out of time says so.
 func TestConsoleAuditVerify(t *testing.T) {
 	o := newOpsStack(t, false)
 	b, _ := o.signIn(t, "ada", `"admin"`, true)
@@ -414,6 +425,16 @@ func TestConsoleAuditVerify(t *testing.T) {
 	}
 	if p := b.get("/ui/audit"); !strings.Contains(p.body, "FAILED: record seq 2") {
 		t.Fatalf("the page forgot the last result: %.2000s", p.body)
+	}
+
+	// A verification that runs out of time says so, and the next may run.
+	o.stuck.Store(true)
+	if p := b.post("/ui/audit/verify", url.Values{}); p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, "did not finish within "+verifyTimeout.String()) {
+		t.Fatalf("a verification past its deadline: %d %.2000s", p.status, p.body)
+	}
+	o.stuck.Store(false)
+	if p := b.post("/ui/audit/verify", url.Values{}); p.status != http.StatusOK || !strings.Contains(p.body, "FAILED: record seq 2") {
+		t.Fatalf("the verification after a timeout: %d", p.status)
 	}
 }
 
