@@ -318,6 +318,9 @@ func TestConsoleWebhooks(t *testing.T) {
 	if len(got) != 2 || got[1].header.Get("webhook-id") != did || verify.VerifyWebhook(secret, got[1].header, got[1].body, 0) != nil {
 		t.Fatalf("after redelivery: %d deliveries", len(got))
 	}
+	if p := b.get("/ui/webhooks/" + id + "?before=x"); p.status != http.StatusBadRequest || !strings.Contains(p.body, `id="delivery-`+did+`"`) {
+		t.Errorf("a bad page of deliveries: %d, want 400 and the newest", p.status)
+	}
 	if p := b.post("/ui/webhooks/"+id+"/deliveries/msg_nope/redeliver", url.Values{}); p.status != http.StatusNotFound {
 		t.Errorf("redeliver an unknown delivery: %d", p.status)
 	}
