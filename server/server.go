@@ -346,7 +346,12 @@ func Run(ctx context.Context, c Config) error {
 		return fmt.Errorf("sign-in: %w", err)
 	}
 	pages, err := web.New(web.Config{People: ppl, Tokens: svc, OAuth: oa, ClientIP: api.ClientIP, Secure: secureCookies(c, issuer), Log: c.Log,
-		Upstreams: ups, UpstreamState: upState, Signer: sig})
+		Upstreams: ups, UpstreamState: upState, Signer: sig,
+		Ops: consoleOps(db, hooks, func() {
+			if dispatcher != nil {
+				dispatcher.Wake()
+			}
+		}, leaks, audit)})
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("pages: %w", err)

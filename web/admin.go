@@ -109,6 +109,7 @@ func (h *Handler) admin(fn adminFunc) func(http.ResponseWriter, *http.Request) e
 func (h *Handler) adminData(w http.ResponseWriter, r *http.Request, c *adminCtx, section string, d map[string]any) map[string]any {
 	d["User"], d["Admin"], d["Section"] = c.user, true, section
 	d["May"] = func(s string) bool { return c.actor.May(s) }
+	d["OpsNav"] = h.opsNav()
 	return h.data(w, r, d)
 }
 
@@ -756,11 +757,14 @@ func (h *Handler) deleteKey(w http.ResponseWriter, r *http.Request, c *adminCtx)
 // ---- audit log
 
 func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, c *adminCtx) error {
+	return h.renderAudit(w, r, c, http.StatusOK, "", "")
+}
+
+func (h *Handler) renderAudit(w http.ResponseWriter, r *http.Request, c *adminCtx, status int, notice, errMsg string) error {
 	q := r.URL.Query()
 	f := token.AuditFilter{Action: strings.TrimSpace(q.Get("action")), TargetID: strings.TrimSpace(q.Get("target")),
 		ActorID: strings.TrimSpace(q.Get("actor")), Before: q.Get("before"), Limit: pageSize}
 	ev, next, err := h.tokens.Audit(r.Context(), c.actor, f)
-	status, errMsg := http.StatusOK, ""
 	if err != nil {
 		if token.KindOf(err) != token.Invalid {
 			return err
@@ -778,8 +782,11 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request, c *adminCtx)
 		nq.Set("before", next)
 		nextURL = "/ui/audit?" + nq.Encode()
 	}
-	h.render(w, r, status, "admin_audit", h.adminData(w, r, c, "audit", map[string]any{"Title": "Audit log", "Events": ev,
-		"Filter": q, "Next": nextURL, "Error": errMsg}))
+	d := map[string]any{"Title": "Audit log", "Events": ev, "Filter": q, "Next": nextURL, "Notice": notice, "Error": errMsg}
+	if err := h.auditChainData(r.Context(), ev, d); err != nil {
+		return err
+	}
+	h.render(w, r, status, "admin_audit", h.adminData(w, r, c, "audit", d))
 	return nil
 }
 

@@ -53,8 +53,16 @@ func newStack(t *testing.T) *stack {
 // the real one).
 func newStackAt(t *testing.T, now func() time.Time) *stack {
 	t.Helper()
+	return newStackWith(t, now, nil)
+}
+
+// newStackWith is newStackAt whose pages get the operations pages that
+// ops returns (nil: none), given the store (and its file) and services.
+func newStackWith(t *testing.T, now func() time.Time, ops func(db *sqlstore.DB, path string, box *seal.Box, svc *token.Service) OpsConfig) *stack {
+	t.Helper()
 	ctx := context.Background()
-	db, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "latchkey.db"))
+	path := filepath.Join(t.TempDir(), "latchkey.db")
+	db, err := sqlstore.OpenSQLite(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +96,11 @@ func newStackAt(t *testing.T, now func() time.Time) *stack {
 	issuer := "http://" + ln.Addr().String()
 	oa := oauth.New(oauth.Config{Store: db, Grants: db, Tokens: svc, Signer: sig, Issuer: issuer})
 	api := httpapi.New(httpapi.Config{Service: svc, People: ppl, OAuth: oa, Signer: sig, Issuer: issuer})
-	pages, err := New(Config{People: ppl, Tokens: svc, OAuth: oa, Signer: sig})
+	var oc OpsConfig
+	if ops != nil {
+		oc = ops(db, path, box, svc)
+	}
+	pages, err := New(Config{People: ppl, Tokens: svc, OAuth: oa, Signer: sig, Ops: oc})
 	if err != nil {
 		t.Fatal(err)
 	}

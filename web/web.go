@@ -65,6 +65,9 @@ type Config struct {
 	// Signer is the JWT signing-key manager the console lists and
 	// rotates; nil: JWT issuing is off.
 	Signer *signer.Manager
+	// The operations pages (admin_ops.go): webhooks, leak reports and the
+	// audit chain's status; a nil one hides its page.
+	Ops OpsConfig
 }
 
 // Handler serves the pages.
@@ -83,6 +86,7 @@ type Handler struct {
 	upstreamState *upstream.Codec
 	signer        *signer.Manager
 	setup         setupState
+	ops           opsState
 
 	sessionCookie, csrfCookie, signinCookie, authzCookie, upstreamCookie string
 }
@@ -206,6 +210,9 @@ func New(c Config) (*Handler, error) {
 	}
 	for pattern, fn := range h.adminRoutes() {
 		routes[pattern] = fn
+	}
+	if err := h.initOps(c.Ops, funcs, routes); err != nil {
+		return nil, err
 	}
 	for pattern, fn := range routes {
 		h.mux.Handle(pattern, h.page(fn))
@@ -682,6 +689,8 @@ func stepUpReturn(path string) string {
 		return "/ui/keys"
 	case strings.HasPrefix(path, "/ui/signing-keys"):
 		return "/ui/signing-keys"
+	case path == "/ui/webhooks" || strings.HasPrefix(path, "/ui/webhooks/"):
+		return webhookReturn(path)
 	}
 	return "/ui/me"
 }
