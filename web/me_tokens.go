@@ -158,6 +158,14 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, sess *peop
 		p.ExpiresIn = d
 	}
 	created, err := h.tokens.CreateKey(r.Context(), h.portalActor(r, sess), p)
+	if token.KindOf(err) == token.PermissionDenied {
+		// The API's refusal, said for a person.
+		msg := "A token of yours can carry only permissions you hold now; uncheck the others."
+		if p.Keyspace == token.ManagementKeyspace {
+			msg = "Management keys are not created here: an administrator creates them in the console."
+		}
+		return h.mePage(w, r, sess, user, http.StatusForbidden, "", msg)
+	}
 	if err != nil {
 		return h.tokenRefused(w, r, sess, user, err)
 	}
