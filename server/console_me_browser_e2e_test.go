@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
+	"github.com/latchkey/latchkey/api"
 	"github.com/latchkey/latchkey/internal/browsertest"
 )
 
@@ -145,4 +147,63 @@ func TestBrowserPortalTokens(t *testing.T) {
 		t.Fatalf("the revoked token verifies as %+v, want REVOKED", res)
 	}
 	wantClean(t, tab, s.Origin+"/ui/me/tokens")
+}
+
+// TestBrowserConsoleReveal: an admin fresh from a TOTP sign-in opens a
+// recoverable key's page, clicks "Show the key again" and gets the key on
+// a show-once page (200, no-store) whose copy button copies it; the audit
+// log has the reveal; axe finds no serious violation on that page. A key
+// of a keyspace that keeps nothing has no such button.
+func TestBrowserConsoleReveal(t *testing.T) {
+	s := startBrowserServer(t)
+	newUser(t, s.testServer, "ada", bobPassword, "admin")
+	secret := s.enrolTOTP(t, "ada")
+	if r := s.doJSON(t, "POST", "/v1/keyspaces", s.Root, `{"name":"vault","prefix":"vlt","recoverable":true}`); r.Status != http.StatusCreated {
+		t.Fatalf("recoverable keyspace: %d %.300s", r.Status, r.Body)
+	}
+	var kept, plain api.CreatedKey
+	for _, c := range []struct {
+		body string
+		into *api.CreatedKey
+	}{{`{"keyspace":"vault","name":"partner"}`, &kept}, {`{"name":"plain"}`, &plain}} {
+		r := s.doJSON(t, "POST", "/v1/keys", s.Root, c.body)
+		if err := json.Unmarshal(r.Body, c.into); err != nil || r.Status != http.StatusCreated {
+			t.Fatalf("create key: %d %.300s", r.Status, r.Body)
+		}
+	}
+	_, tab := openBrowser(t)
+	grantClipboard(t, tab, s.Origin)
+	tab.Navigate(s.Origin + "/ui/keys/" + plain.ID)
+	passwordSignIn(t, tab, "ada")
+	tab.Fill("otp", nextCode(t, secret))
+	tab.ClickAndWaitLoad(`form[action="/login/verify"] button[type="submit"]`)
+	wantAt(t, tab, s.Origin, "/ui/keys/"+plain.ID)
+	if n := browsertest.Eval[int](tab, `document.querySelectorAll('form[action$="/reveal"]').length`); n != 0 {
+		t.Fatalf("a key of a keyspace that keeps nothing offers %d reveal forms", n)
+	}
+
+	tab.Navigate(s.Origin + "/ui/keys/" + kept.ID)
+	tab.ClickAndWaitLoad(`form[action="/ui/keys/` + kept.ID + `/reveal"] button[type="submit"]`)
+	if got := tab.Text("h1"); got != "The key, shown again" {
+		t.Fatalf("after asking for the key the page says %q: %q", got, browsertest.Eval[string](tab, `(document.querySelector(".error")||{}).textContent||""`))
+	}
+	d := tab.LastDocument(s.Origin + "/ui/keys/" + kept.ID + "/reveal")
+	if d.Status != http.StatusOK || d.Header["Cache-Control"] != "no-store" {
+		t.Fatalf("reveal answer: status %d, Cache-Control %q; want 200, no-store", d.Status, d.Header["Cache-Control"])
+	}
+	checkAxe(t, tab, "reveal page")
+	tab.Click(`button[data-copy="secret"]`)
+	if _, err := chromedp.Run(tab.Context(), chromedp.Poll[bool](`document.getElementById("copy-status").textContent === "Copied."`,
+		chromedp.WithPollingTimeout(passkeyWait))); err != nil {
+		t.Fatalf("copy button: %v", err)
+	}
+	if got := browsertest.Eval[string](tab, `navigator.clipboard.readText()`); got != kept.Secret || tab.Text("#secret") != kept.Secret {
+		t.Fatal("the page or the clipboard holds another secret than the key's")
+	}
+	r := s.doJSON(t, "GET", "/v1/audit?action=key.reveal&target_id="+kept.ID, s.Root, "")
+	var l api.AuditList
+	if err := json.Unmarshal(r.Body, &l); err != nil || len(l.Items) != 1 || l.Items[0].Outcome != "success" || !strings.HasPrefix(l.Items[0].Actor, "ses_") {
+		t.Fatalf("audit of the reveal: %d %.400s", r.Status, r.Body)
+	}
+	wantClean(t, tab)
 }
