@@ -291,6 +291,27 @@ func (s *Service) StepUpActor(sess *Session, requestID, ip string) *token.Actor 
 	return a
 }
 
+// PortalScopes are the only scopes of the portal actor: reading and
+// changing keys, bounded to the user's own (PortalActor).
+var PortalScopes = []string{token.ScopeKeysRead, token.ScopeKeysWrite}
+
+// PortalActor is the actor of the self-service portal's personal access
+// tokens (/ui/me): sess's user acting on their own keys, exactly as a
+// personal credential of theirs with keys:read and keys:write would
+// through the API. It is owner-bound (token.Actor.Owner, no admin), so the
+// token service itself lists and changes only the user's own keys (another
+// user's key is NotFound, never PermissionDenied), makes every key it
+// creates the user's, refuses scopes the user does not hold now, and
+// refuses the management keyspace (its keys need admin). The audit names
+// the session as the acting credential. SteppedUp is set as StepUpActor
+// sets it; creating and rotating still need the caller's step-up check
+// (RequireStepUp): the token service asks for one only to reveal.
+func (s *Service) PortalActor(sess *Session, requestID, ip string) *token.Actor {
+	a := s.StepUpActor(sess, requestID, ip)
+	a.Scopes = append([]string(nil), PortalScopes...)
+	return a
+}
+
 // isSelf reports whether a is userID's own session.
 func isSelf(a *token.Actor, userID string) bool {
 	return a.Owner != nil && a.Owner.Type == token.User && a.Owner.ID == userID && strings.HasPrefix(a.KeyID, "ses_")

@@ -59,6 +59,7 @@ func (h *Handler) adminRoutes() map[string]func(http.ResponseWriter, *http.Reque
 		"POST /ui/keys/{id}/renew":             h.admin(h.renewKey),
 		"POST /ui/keys/{id}/revoke":            h.admin(h.revokeKey),
 		"POST /ui/keys/{id}/delete":            h.admin(h.deleteKey),
+		"POST /ui/keys/{id}/reveal":            h.admin(h.revealKey),
 		"GET /ui/audit":                        h.admin(h.auditPage),
 		"GET /ui/signing-keys":                 h.admin(h.signingKeysPage),
 		"POST /ui/signing-keys/rotate":         h.admin(h.rotateSigningKey),
@@ -694,6 +695,7 @@ func (h *Handler) renderKey(w http.ResponseWriter, r *http.Request, c *adminCtx,
 	}
 	d := map[string]any{"Title": "Key " + k.ID, "Key": k, "State": string(k.State(now)), "Effective": scopes[0].Effective, "Inert": scopes[0].Inert,
 		"Usage": usage, "Notice": notice, "Error": errMsg}
+	d["Reveal"] = h.mayReveal(ctx, c, k)
 	if c.actor.May(token.ScopeAuditRead) {
 		ev, _, err := h.tokens.Audit(ctx, c.actor, token.AuditFilter{TargetID: k.ID, Limit: pageSize})
 		if err != nil {

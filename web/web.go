@@ -21,6 +21,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -148,7 +149,7 @@ func New(c Config) (*Handler, error) {
 	h.pages = map[string]*template.Template{}
 	for _, name := range []string{"login", "verify", "me", "stepup", "totp", "codes", "message", "consent", "logout",
 		"secondfactor", "setup", "setup_totp", "setup_done", "admin_home", "admin_keyspaces", "admin_keyspace", "admin_principals",
-		"admin_principal", "admin_keys", "admin_key", "admin_secret", "admin_audit", "admin_signing"} {
+		"admin_principal", "admin_keys", "admin_key", "admin_secret", "admin_audit", "admin_signing", "me_secret", "admin_reveal"} {
 		t, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/part_*.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -213,6 +214,9 @@ func New(c Config) (*Handler, error) {
 	}
 	if err := h.initOps(c.Ops, funcs, routes); err != nil {
 		return nil, err
+	}
+	for pattern, fn := range h.meTokenRoutes() {
+		routes[pattern] = fn
 	}
 	for pattern, fn := range routes {
 		h.mux.Handle(pattern, h.page(fn))
@@ -691,6 +695,11 @@ func stepUpReturn(path string) string {
 		return "/ui/signing-keys"
 	case path == "/ui/webhooks" || strings.HasPrefix(path, "/ui/webhooks/"):
 		return webhookReturn(path)
+	case strings.HasPrefix(path, "/ui/keys/"):
+		// A key's page, from an action on it (reveal, rotate).
+		if id, _, _ := strings.Cut(strings.TrimPrefix(path, "/ui/keys/"), "/"); validKeyID(id) {
+			return "/ui/keys/" + id
+		}
 	}
 	return "/ui/me"
 }
@@ -727,9 +736,14 @@ func (h *Handler) mePage(w http.ResponseWriter, r *http.Request, sess *people.Se
 			return err
 		}
 	}
-	h.render(w, r, status, "me", h.data(w, r, map[string]any{"Title": "Your account", "User": user, "Session": sess,
+	d, err := h.tokensData(r, sess, user)
+	if err != nil {
+		return err
+	}
+	maps.Copy(d, map[string]any{"Title": "Your account", "User": user, "Session": sess,
 		"Factors": f, "Sessions": sessions, "PasskeysEnabled": h.people.PasskeysEnabled(), "OAuth": h.oauth != nil, "Grants": grants, "SessionApps": apps,
-		"SteppedUp": people.SteppedUp(sess, h.people.Now()), "Notice": notice, "Error": errMsg}))
+		"SteppedUp": people.SteppedUp(sess, h.people.Now()), "Notice": notice, "Error": errMsg})
+	h.render(w, r, status, "me", h.data(w, r, d))
 	return nil
 }
 
