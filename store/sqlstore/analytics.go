@@ -273,69 +273,67 @@ func (db *DB) UsageByOwner(ctx context.Context, f token.UsageFilter, after strin
 const pruneChunk = 5000
 
 // PruneUsage moves the minute buckets that began before minutes into their
-// hours, then deletes the hour buckets that began before hours, a chunk at
-// a time, and returns how many rows it moved or deleted. Several nodes may
-// prune at once: on PostgreSQL a chunk skips the rows another node's
-// prune holds (FOR UPDATE SKIP LOCKED), so the nodes split the work, never
-// wait on each other and move no minute twice; the hours they add to are
-// written in primary-key order (no deadlock).
+// hours, then the hour buckets that began before hours into the keys'
+// totals (key_usage; the rollups' hours just go), a chunk at a time, and
+// returns how many rows it moved. Several nodes may prune at once: on
+// PostgreSQL a chunk skips the rows another node's prune holds (FOR UPDATE
+// SKIP LOCKED), so the nodes split the work, never wait on each other and
+// move no row twice; the rows they add to are written in primary-key
+// order (no deadlock).
 func (db *DB) PruneUsage(ctx context.Context, minutes, hours time.Time) (int64, error) {
-	skip := ""
-	if db.d.lockRow != "" {
-		skip = " " + db.d.lockRow + " SKIP LOCKED"
-	}
 	var total int64
-	for {
-		n, err := db.foldMinutes(ctx, minutes.Unix(), skip)
-		total += n
-		if err != nil {
-			return total, db.errorf("prune usage_minutes: %w", err)
-		}
-		if n < pruneChunk {
-			break
-		}
-	}
-	for {
-		n, err := db.e.writer().exec(ctx, `DELETE FROM usage_hours WHERE (subject, bucket, code) IN
-			(SELECT subject, bucket, code FROM usage_hours WHERE bucket < $1 LIMIT `+strconv.Itoa(pruneChunk)+skip+`)`, hours.Unix())
-		total += n
-		if err != nil {
-			return total, db.errorf("prune usage_hours: %w", err)
-		}
-		if n < pruneChunk {
-			break
+	for _, f := range []struct {
+		from string
+		cut  int64
+		into func(b *batch, cells []bucketCell)
+	}{
+		{"usage_minutes", minutes.Unix(), addHours},
+		{"usage_hours", hours.Unix(), addTotals},
+	} {
+		for {
+			n, err := db.fold(ctx, f.from, f.cut, f.into)
+			total += n
+			if err != nil {
+				return total, db.errorf("prune %s: %w", f.from, err)
+			}
+			if n < pruneChunk {
+				break
+			}
 		}
 	}
 	return total, nil
 }
 
-// foldMinutes moves up to pruneChunk minute rows that began before cut
-// into usage_hours in one transaction and returns how many it moved.
-func (db *DB) foldMinutes(ctx context.Context, cut int64, skip string) (int64, error) {
+// bucketCell is one stored bucket row.
+type bucketCell struct {
+	bucketRow
+	count int64
+}
+
+// fold moves up to pruneChunk rows of table that began before cut, in one
+// transaction: into adds them where they go, then they are deleted. It
+// returns how many it moved.
+func (db *DB) fold(ctx context.Context, table string, cut int64, into func(*batch, []bucketCell)) (int64, error) {
+	skip := ""
+	if db.d.lockRow != "" {
+		skip = " " + db.d.lockRow + " SKIP LOCKED"
+	}
 	var moved int64
 	err := db.e.inTx(ctx, func(q querier) error {
-		type cell struct {
-			bucketRow
-			count int64
-		}
-		cells, err := queryAll(ctx, q, `SELECT subject, bucket, code, count FROM usage_minutes WHERE bucket < $1
+		cells, err := queryAll(ctx, q, `SELECT subject, bucket, code, count FROM `+table+` WHERE bucket < $1
 			LIMIT `+strconv.Itoa(pruneChunk)+skip, []any{cut},
-			func(s scanner) (c cell, err error) { return c, s.Scan(&c.subject, &c.bucket, &c.code, &c.count) })
+			func(s scanner) (c bucketCell, err error) { return c, s.Scan(&c.subject, &c.bucket, &c.code, &c.count) })
 		if err != nil || len(cells) == 0 {
 			return err
 		}
-		hours := make(map[bucketRow]int64, len(cells))
-		for _, c := range cells {
-			hours[bucketRow{c.subject, c.bucket - c.bucket%3600, c.code}] += c.count
-		}
 		b := &batch{}
-		addRows(b, "usage_hours", hours)
+		into(b, cells)
 		chunks(len(cells), func(lo, hi int) error {
 			args := make([]any, 0, 3*(hi-lo))
 			for _, c := range cells[lo:hi] {
 				args = append(args, c.subject, c.bucket, c.code)
 			}
-			b.add(`DELETE FROM usage_minutes WHERE (subject, bucket, code) IN
+			b.add(`DELETE FROM `+table+` WHERE (subject, bucket, code) IN
 				(SELECT u.column1, u.column2, u.column3 FROM (VALUES `+values(hi-lo, "", "bigint", "")+`) AS u)`, args...)
 			return nil
 		})
@@ -343,4 +341,38 @@ func (db *DB) foldMinutes(ctx context.Context, cut int64, skip string) (int64, e
 		return q.run(ctx, b)
 	})
 	return moved, err
+}
+
+// addHours adds minute cells to their hours.
+func addHours(b *batch, cells []bucketCell) {
+	hours := make(map[bucketRow]int64, len(cells))
+	for _, c := range cells {
+		hours[bucketRow{c.subject, c.bucket - c.bucket%3600, c.code}] += c.count
+	}
+	addRows(b, "usage_hours", hours)
+}
+
+// addTotals adds the hour cells of keys (not of rollups: their subjects
+// have a "/") to the keys' totals, as RecordUsage adds counts: only for
+// keys that still exist, in key order.
+func addTotals(b *batch, cells []bucketCell) {
+	totals := map[bucketRow]int64{}
+	for _, c := range cells {
+		if !strings.Contains(c.subject, "/") {
+			totals[bucketRow{subject: c.subject, code: c.code}] += c.count
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(totals), compareBucketRows)
+	chunks(len(keys), func(lo, hi int) error {
+		args := make([]any, 0, 3*(hi-lo))
+		for _, r := range keys[lo:hi] {
+			args = append(args, r.subject, r.code, totals[r])
+		}
+		b.add(`INSERT INTO key_usage (key_id, code, count)
+			SELECT u.column1, u.column2, u.column3 FROM (VALUES `+values(hi-lo, "", "", "bigint")+`) AS u
+			WHERE EXISTS (SELECT 1 FROM keys WHERE keys.id = u.column1)
+			ORDER BY u.column1, u.column2
+			ON CONFLICT (key_id, code) DO UPDATE SET count = key_usage.count + excluded.count`, args...)
+		return nil
+	})
 }

@@ -78,8 +78,9 @@ type usageRow struct {
 }
 
 // RecordUsage stores a batch of usage records in one transaction: the last
-// use moves only forward in time, and the counts by code add up, in total
-// and in the minute and hour buckets (analytics.go). Records of
+// use moves only forward in time, and the counts by code add up in the
+// minute buckets (analytics.go; a count no minute carries, as an import's,
+// in key_usage). Records of
 // keys that no longer exist are dropped, so a key deleted between its use
 // and the flush cannot make the batch fail for ever. The keys' rows are
 // locked in ID order first, so that flushes of several nodes cannot
@@ -102,7 +103,13 @@ func (db *DB) RecordUsage(ctx context.Context, batchIn []token.Usage) error {
 				r.at, r.hasAt, r.ip = at, true, u.LastUsedIP
 			}
 		}
+		// The minutes of a record are kept in usage_minutes (and later in
+		// its hours, then in key_usage: analytics.go); key_usage takes
+		// only what no minute carries (an import's totals).
 		for code, n := range u.Counts {
+			for _, m := range u.Minutes {
+				n -= m.Counts[code]
+			}
 			if n != 0 {
 				r.counts[code] += n
 			}
@@ -175,13 +182,18 @@ func (db *DB) RecordUsage(ctx context.Context, batchIn []token.Usage) error {
 }
 
 // UsageCounts returns how often key id was verified, by result code, as
-// far as usage has been flushed. A key never verified has no counts.
+// far as usage has been flushed: its kept minutes, its hours and what
+// aged out of both into key_usage (each verification is in exactly one of
+// them). A key never verified has no counts.
 func (db *DB) UsageCounts(ctx context.Context, id string) (map[token.Code]int64, error) {
 	type count struct {
 		code string
 		n    int64
 	}
-	rows, err := queryAll(ctx, db.e.reader(), "SELECT code, count FROM key_usage WHERE key_id = $1", []any{id},
+	rows, err := queryAll(ctx, db.e.reader(), `SELECT code, SUM(count) FROM (
+		SELECT code, count FROM key_usage WHERE key_id = $1
+		UNION ALL SELECT code, count FROM usage_hours WHERE subject = $1
+		UNION ALL SELECT code, count FROM usage_minutes WHERE subject = $1) AS u GROUP BY code`, []any{id},
 		func(s scanner) (c count, err error) { return c, s.Scan(&c.code, &c.n) })
 	if err != nil {
 		return nil, db.errorf("usage counts of key %s: %w", id, err)

@@ -190,7 +190,7 @@ var analyticsTests = []test{
 			wantBuckets(t, "key minute", b, err, []token.UsageBucket{{Start: m0, Counts: byCode{token.CodeValid: n, token.CodeRevoked: n / 2}}})
 		}
 	}},
-	{"prune moves old minutes into their hours and deletes old hours", func(t *testing.T, s token.Store) {
+	{"prune moves old minutes into their hours and old hours into the keys' totals", func(t *testing.T, s token.Store) {
 		k := createKey(t, s)
 		err := s.RecordUsage(bg, []token.Usage{minutes(k, map[time.Duration]map[token.Code]int64{
 			0:             {token.CodeValid: 1},
@@ -202,6 +202,11 @@ var analyticsTests = []test{
 		}
 		hours := func(what string, want []token.UsageBucket) {
 			t.Helper()
+			// The key's total never changes: each count is in one place.
+			counts, err := s.UsageCounts(bg, k.ID)
+			if err != nil || !maps.Equal(counts, byCode{token.CodeValid: 7, token.CodeRevoked: 1}) {
+				t.Errorf("%s: the key's total %v %v, want VALID 7, REVOKED 1", what, counts, err)
+			}
 			b, err := s.KeyUsageBuckets(bg, k.ID, rng(token.Hour, h0.Add(-time.Hour), h0.Add(5*time.Hour)))
 			wantBuckets(t, what+": the key's hours", b, err, want)
 			b, err = s.UsageSeries(bg, token.UsageFilter{Keyspace: k.Keyspace, UsageRange: rng(token.Hour, h0.Add(-time.Hour), h0.Add(5*time.Hour))})
@@ -243,12 +248,13 @@ var analyticsTests = []test{
 			t.Errorf("the same prune again: %d, %v; want 0, nil", n, err)
 		}
 
-		// Every minute before h0+2h moves; then the hours before h0+1h go.
+		// Every minute before h0+2h moves; then the hours before h0+1h move
+		// into the key's total (the keyspace's just go).
 		n, err = s.PruneUsage(bg, h0.Add(2*time.Hour), h0.Add(time.Hour))
 		if err != nil {
 			t.Fatalf("PruneUsage: %v", err)
 		}
-		if n != 2*2+2*2 { // moved: 2 minute rows (codes) × 2 subjects; deleted: hour h0's 2 codes × 2 subjects
+		if n != 2*2+2*2 { // minutes: 2 codes × 2 subjects; hour h0: 2 codes × 2 subjects
 			t.Errorf("second PruneUsage moved or deleted %d rows, want 8", n)
 		}
 		hours("after the hours before h0+1h went", all[1:])
