@@ -368,11 +368,7 @@ func addTotals(b *batch, cells []bucketCell) {
 		for _, r := range keys[lo:hi] {
 			args = append(args, r.subject, r.code, totals[r])
 		}
-		b.add(`INSERT INTO key_usage (key_id, code, count)
-			SELECT u.column1, u.column2, u.column3 FROM (VALUES `+values(hi-lo, "", "", "bigint")+`) AS u
-			WHERE EXISTS (SELECT 1 FROM keys WHERE keys.id = u.column1)
-			ORDER BY u.column1, u.column2
-			ON CONFLICT (key_id, code) DO UPDATE SET count = key_usage.count + excluded.count`, args...)
+		b.add(addKeyUsageSQL(hi-lo), args...)
 		return nil
 	})
 }

@@ -167,11 +167,7 @@ func (db *DB) RecordUsage(ctx context.Context, batchIn []token.Usage) error {
 		for _, c := range counts[lo:hi] {
 			args = append(args, c.id, c.code, c.n)
 		}
-		b.add(`INSERT INTO key_usage (key_id, code, count)
-			SELECT u.column1, u.column2, u.column3 FROM (VALUES `+values(hi-lo, "", "", "bigint")+`) AS u
-			WHERE EXISTS (SELECT 1 FROM keys WHERE keys.id = u.column1)
-			ORDER BY u.column1, u.column2
-			ON CONFLICT (key_id, code) DO UPDATE SET count = key_usage.count + excluded.count`, args...)
+		b.add(addKeyUsageSQL(hi-lo), args...)
 		return nil
 	})
 	addBuckets(b, batchIn)
@@ -179,6 +175,16 @@ func (db *DB) RecordUsage(ctx context.Context, batchIn []token.Usage) error {
 		return db.errorf("record usage: %w", err)
 	}
 	return nil
+}
+
+// addKeyUsageSQL adds n rows (key ID, code, count) to the keys' totals, in
+// key order, skipping keys that no longer exist.
+func addKeyUsageSQL(n int) string {
+	return `INSERT INTO key_usage (key_id, code, count)
+		SELECT u.column1, u.column2, u.column3 FROM (VALUES ` + values(n, "", "", "bigint") + `) AS u
+		WHERE EXISTS (SELECT 1 FROM keys WHERE keys.id = u.column1)
+		ORDER BY u.column1, u.column2
+		ON CONFLICT (key_id, code) DO UPDATE SET count = key_usage.count + excluded.count`
 }
 
 // UsageCounts returns how often key id was verified, by result code, as
