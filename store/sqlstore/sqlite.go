@@ -114,17 +114,34 @@ func (e *sqliteEngine) keyByDigest(ctx context.Context, digest []byte) row {
 // write connection). fn must not call the store's write methods: they wait
 // for the connection fn holds.
 func (e *sqliteEngine) inTx(ctx context.Context, fn func(querier) error) error {
+	err := e.inTxOnly(ctx, fn)
+	// The connection is free again: prepare the statements the transaction
+	// ran unprepared.
+	e.stmts.prepareWanted(context.WithoutCancel(ctx))
+	return err
+}
+
+// inTxOnly is inTx without preparing the statements it saw (commitGroup
+// prepares them after it has answered the writers). A panic in fn rolls
+// the transaction back before it goes on, so the one write connection is
+// never left held.
+func (e *sqliteEngine) inTxOnly(ctx context.Context, fn func(querier) error) error {
 	tx, err := e.w.BeginTx(ctx, nil)
 	if err != nil {
 		return sqliteErr(err)
 	}
-	// The connection is free again once the transaction ends: prepare the
-	// statements it ran unprepared.
-	defer e.stmts.prepareWanted(context.WithoutCancel(ctx))
+	done := false
+	defer func() {
+		if !done {
+			tx.Rollback()
+		}
+	}()
 	if err := fn(sqlQ{q: tx, ts: &txStmts{c: e.stmts, tx: tx}}); err != nil {
+		done = true
 		tx.Rollback()
 		return err
 	}
+	done = true
 	return sqliteErr(tx.Commit())
 }
 
@@ -216,7 +233,7 @@ func (e *sqliteEngine) write(ctx context.Context, b *batch) error {
 func (e *sqliteEngine) commitGroup(ctx context.Context, group []*unit) {
 	e.commits.Add(1)
 	errs := make([]error, len(group))
-	err := e.inTx(ctx, func(q querier) error {
+	err := e.inTxOnly(ctx, func(q querier) error {
 		for i, u := range group {
 			errs[i] = inSavepoint(ctx, q, u.b)
 		}
@@ -228,6 +245,7 @@ func (e *sqliteEngine) commitGroup(ctx context.Context, group []*unit) {
 		}
 		u.done <- errs[i]
 	}
+	e.stmts.prepareWanted(ctx)
 }
 
 // inSavepoint runs b; on failure it undoes just b.

@@ -6,13 +6,15 @@
 -- its row plus its kept minutes, a key's total as key_usage plus its hours
 -- and minutes. Until now the flush wrote every count three times (minute,
 -- hour, key_usage), so:
--- 1. the hours whose minutes are all kept (from the hour after the oldest
---    kept minute's) lose their row, and the kept minutes of the oldest
---    hour, already counted in its row, go;
+-- 1. from the hour after the one in which the prune (every 10 minutes, 48
+--    hours back) may have dropped minutes, the hours lose their row (all
+--    their minutes are kept); before it the minutes go (their hour's row
+--    holds them). Every node must run this version: an older one would
+--    write hour rows at each flush again.
 DELETE FROM usage_hours
-WHERE bucket >= (SELECT MIN(bucket) - MIN(bucket) % 3600 + 3600 FROM usage_minutes);
+WHERE bucket >= (CAST(EXTRACT(EPOCH FROM now()) AS bigint) - 172800 + 600) / 3600 * 3600 + 3600;
 DELETE FROM usage_minutes
-WHERE bucket < (SELECT MIN(bucket) - MIN(bucket) % 3600 + 3600 FROM usage_minutes);
+WHERE bucket < (CAST(EXTRACT(EPOCH FROM now()) AS bigint) - 172800 + 600) / 3600 * 3600 + 3600;
 -- 2. key_usage keeps only what its key's hours and minutes do not hold.
 UPDATE key_usage SET count = count
     - COALESCE((SELECT SUM(h.count) FROM usage_hours h WHERE h.subject = key_usage.key_id AND h.code = key_usage.code), 0)
