@@ -18,6 +18,7 @@ import (
 type attemptRow struct {
 	webhook.AttemptRecord
 	Took string // e.g. "120ms"
+	When string // to the second: retries come seconds apart
 }
 
 func (h *Handler) webhookDeliveryPage(w http.ResponseWriter, r *http.Request, c *adminCtx) error {
@@ -40,7 +41,7 @@ func (h *Handler) renderWebhookDelivery(w http.ResponseWriter, r *http.Request, 
 		if a.Duration >= time.Millisecond {
 			took = a.Duration.Round(time.Millisecond).String()
 		}
-		rows = append(rows, attemptRow{AttemptRecord: a, Took: took})
+		rows = append(rows, attemptRow{AttemptRecord: a, Took: took, When: a.At.UTC().Format("2006-01-02 15:04:05 UTC")})
 	}
 	h.render(w, r, status, "admin_webhook_delivery", h.adminData(w, r, c, "webhooks", map[string]any{
 		"Title": "Delivery " + d.ID, "Webhook": wh, "Delivery": d, "Attempts": rows, "Notice": notice}))
