@@ -1,11 +1,16 @@
 package webhook_test
 
 import (
+	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/latchkey/latchkey/internal/pgtest"
 	"github.com/latchkey/latchkey/scope"
+	"github.com/latchkey/latchkey/store/sqlstore"
 	"github.com/latchkey/latchkey/token"
 	"github.com/latchkey/latchkey/webhook"
 )
@@ -108,5 +113,77 @@ func TestExcerpt(t *testing.T) {
 		if got := webhook.Excerpt([]byte(in)); got != want {
 			t.Errorf("Excerpt(%q) = %q, want %q", in[:min(len(in), 30)], got[:min(len(got), 30)], want[:min(len(want), 30)])
 		}
+	}
+}
+
+// MaxWebhooks holds when creates race for the last places: on SQLite
+// and on two PostgreSQL nodes, exactly the free places are taken and the
+// others are refused with too_many_webhooks (Conflict), not an error.
+func TestWebhooks_MaxWebhooksUnderConcurrentCreates(t *testing.T) {
+	engines := map[string]func(t *testing.T) (*fixture, *fixture){
+		"sqlite": func(t *testing.T) (*fixture, *fixture) { f := newFixture(t); return f, f },
+		"postgres": func(t *testing.T) (*fixture, *fixture) {
+			url := pgtest.URL(t)
+			schema := pgtest.Schema(t, url, "lk_webhooks_cap_")
+			open := func() *sqlstore.DB {
+				db, err := sqlstore.OpenPostgres(t.Context(), url, sqlstore.WithSchema(schema))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
+				return db
+			}
+			return fixtureOn(t, open()), fixtureOn(t, open())
+		},
+	}
+	for name, open := range engines {
+		t.Run(name, func(t *testing.T) {
+			a, b := open(t)
+			const free, racers = 2, 12
+			for range webhook.MaxWebhooks - free {
+				a.create(t, "https://example.com/h", webhook.KeyRevoked)
+			}
+			var (
+				wg        sync.WaitGroup
+				ok, full  atomic.Int32
+				mu        sync.Mutex
+				unexpect  []error
+				start     = make(chan struct{})
+				u, events = "https://example.com/race", []string{webhook.KeyRevoked}
+			)
+			for i := range racers {
+				f := a
+				if i%2 == 1 {
+					f = b
+				}
+				wg.Go(func() {
+					<-start
+					_, _, err := f.hooks.Create(t.Context(), token.SystemActor, webhook.Params{URL: &u, Events: &events})
+					var te *token.Error
+					switch {
+					case err == nil:
+						ok.Add(1)
+					case errors.As(err, &te) && te.Kind == token.Conflict && te.Code == "too_many_webhooks":
+						full.Add(1)
+					default:
+						mu.Lock()
+						unexpect = append(unexpect, err)
+						mu.Unlock()
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if len(unexpect) > 0 {
+				t.Fatalf("unexpected errors: %v", unexpect)
+			}
+			ws, err := a.hooks.List(t.Context(), token.SystemActor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok.Load() != free || full.Load() != racers-free || len(ws) != webhook.MaxWebhooks {
+				t.Fatalf("%d created, %d refused, %d webhooks; want %d, %d, %d", ok.Load(), full.Load(), len(ws), free, racers-free, webhook.MaxWebhooks)
+			}
+		})
 	}
 }
