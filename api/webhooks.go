@@ -59,6 +59,23 @@ type WebhookDelivery struct {
 	LastDuration  string     `json:"last_duration,omitempty"`
 	LastError     string     `json:"last_error,omitempty"`
 	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
+	// AttemptLog is every kept attempt, newest first: only in the answer
+	// of GET /v1/webhooks/{id}/deliveries/{did} (attempts is their count
+	// since the last redelivery).
+	AttemptLog []WebhookAttempt `json:"attempt_log,omitempty"`
+}
+
+// WebhookAttempt is one attempt of a delivery: when, the receiver's HTTP
+// status (0: no answer), how long it took, why it failed, and the first
+// bytes of the answer's body.
+type WebhookAttempt struct {
+	Number     int       `json:"number"`
+	StartedAt  time.Time `json:"started_at"`
+	Duration   string    `json:"duration"`
+	Status     int       `json:"status"`
+	Error      string    `json:"error,omitempty"`
+	Response   string    `json:"response,omitempty"`
+	Redelivery bool      `json:"redelivery"`
 }
 
 // WebhookDeliveryList is a page of GET /v1/webhooks/{id}/deliveries.

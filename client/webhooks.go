@@ -78,6 +78,19 @@ func (c *Client) WebhookDeliveries(ctx context.Context, id, cursor string, limit
 	return call[api.WebhookDeliveryList](ctx, c, getReq(p, q))
 }
 
+// WebhookDelivery returns a delivery of a webhook with every kept attempt,
+// newest first, in AttemptLog (GET /v1/webhooks/{id}/deliveries/{did}).
+func (c *Client) WebhookDelivery(ctx context.Context, id, deliveryID string) (*api.WebhookDelivery, error) {
+	p, err := itemPath(webhooksPath, "webhook id", id, "/deliveries")
+	if err != nil {
+		return nil, err
+	}
+	if p, err = itemPath(p, "delivery id", deliveryID, ""); err != nil {
+		return nil, err
+	}
+	return call[api.WebhookDelivery](ctx, c, getReq(p, nil))
+}
+
 // RedeliverWebhook queues a delivery again, with the same webhook-id
 // (POST /v1/webhooks/{id}/deliveries/{did}/redeliver).
 func (c *Client) RedeliverWebhook(ctx context.Context, id, deliveryID string) (*api.WebhookDelivery, error) {

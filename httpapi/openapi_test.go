@@ -278,6 +278,7 @@ func TestOpenAPISchemasMatchAPITypes(t *testing.T) {
 		{"Webhook", reflect.TypeFor[api.Webhook](), true, nil},
 		{"WebhookList", reflect.TypeFor[api.WebhookList](), true, nil},
 		{"WebhookDelivery", reflect.TypeFor[api.WebhookDelivery](), true, nil},
+		{"WebhookAttempt", reflect.TypeFor[api.WebhookAttempt](), true, nil},
 		{"WebhookDeliveryList", reflect.TypeFor[api.WebhookDeliveryList](), true, nil},
 	}
 	comps, _ := doc["components"].(map[string]any)

@@ -25,6 +25,7 @@ func (h *Handler) webhookRoutes() []route {
 		{"DELETE /v1/webhooks/{id}", h.authed(h.deleteWebhook)},
 		{"POST /v1/webhooks/{id}/rotate-secret", h.authed(h.rotateWebhookSecret)},
 		{"GET /v1/webhooks/{id}/deliveries", h.authed(h.listWebhookDeliveries)},
+		{"GET /v1/webhooks/{id}/deliveries/{did}", h.authed(h.getWebhookDelivery)},
 		{"POST /v1/webhooks/{id}/deliveries/{did}/redeliver", h.authed(h.redeliverWebhook)},
 	}
 }
@@ -183,6 +184,27 @@ func (h *Handler) listWebhookDeliveries(w http.ResponseWriter, r *http.Request) 
 	}
 	if next > 0 {
 		out.NextCursor = strconv.FormatInt(next, 10)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// getWebhookDelivery answers a delivery with every kept attempt, newest
+// first.
+func (h *Handler) getWebhookDelivery(w http.ResponseWriter, r *http.Request) error {
+	if h.webhooks == nil {
+		return errNoWebhooks
+	}
+	d, err := h.webhooks.Delivery(r.Context(), actorFrom(r.Context()), r.PathValue("id"), r.PathValue("did"))
+	if err != nil {
+		return err
+	}
+	out := apiDelivery(d)
+	out.AttemptLog = make([]api.WebhookAttempt, 0, len(d.History))
+	for _, a := range d.History {
+		out.AttemptLog = append(out.AttemptLog, api.WebhookAttempt{Number: a.N, StartedAt: a.At.UTC(),
+			Duration: a.Duration.Round(time.Millisecond).String(), Status: a.Status, Error: a.Error,
+			Response: a.Response, Redelivery: a.Redelivery})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -29,7 +29,7 @@ const opsWait = 20 * time.Second
 // and copies its secret from the show-once page; revoking a key on its
 // page is delivered, signed so that the SDK's verifier accepts it; the
 // delivery shows on the webhook's page, Redeliver sends it again with the
-// same webhook-id; the audit page's "Verify the chain now" answers OK; a
+// same webhook-id, and the delivery's page lists both attempts; the audit page's "Verify the chain now" answers OK; a
 // live key reported to POST /v1/leaks shows on the leak reports page,
 // revoked. axe finds no serious violation on the new pages.
 func TestBrowserConsoleOps(t *testing.T) {
@@ -145,6 +145,20 @@ func TestBrowserConsoleOps(t *testing.T) {
 		t.Fatalf("the redelivery does not verify: %v", err)
 	}
 	waitDelivery(t, s, strings.TrimPrefix(hookPath, "/ui/webhooks/"), did, "delivered")
+
+	// The delivery's page, from its link: both attempts, the redelivery
+	// first and marked as one.
+	tab.Navigate(s.Origin + hookPath)
+	tab.ClickAndWaitLoad(`a[href="` + hookPath + `/deliveries/` + did + `"]`)
+	wantAt(t, tab, s.Origin, hookPath+"/deliveries/"+did)
+	if n := browsertest.Eval[int](tab, `document.querySelectorAll("#attempt-list tbody tr").length`); n != 2 {
+		t.Fatalf("the delivery page lists %d attempts, want 2", n)
+	}
+	if newest := tab.Text("#attempt-list tbody tr"); !strings.Contains(newest, "redelivery") || !strings.Contains(newest, "HTTP 204") {
+		t.Fatalf("the newest attempt reads %q, want a redelivery answered 204", newest)
+	}
+	checkAxe(t, tab, "webhook delivery page")
+	screenshot(t, tab, shots, "console-webhook-delivery")
 	tab.Navigate(s.Origin + "/ui/webhooks")
 	if row := tab.Text("#webhooks tbody tr"); !strings.Contains(row, rcv.URL) || !strings.Contains(row, "enabled") || !strings.Contains(row, "delivered") {
 		t.Fatalf("webhooks list row: %q", row)

@@ -61,7 +61,7 @@ func (h *Handler) opsNav() opsNav {
 }
 
 // opsPages are the templates of the operations pages.
-var opsPages = []string{"admin_webhooks", "admin_webhook", "admin_webhook_secret", "admin_leaks"}
+var opsPages = []string{"admin_webhooks", "admin_webhook", "admin_webhook_secret", "admin_webhook_delivery", "admin_leaks"}
 
 // initOps parses the operations pages and adds their routes.
 func (h *Handler) initOps(c OpsConfig, funcs template.FuncMap, routes map[string]func(http.ResponseWriter, *http.Request) error) error {
@@ -87,6 +87,7 @@ func (h *Handler) initOps(c OpsConfig, funcs template.FuncMap, routes map[string
 		ops["POST /ui/webhooks/{id}/enabled"] = h.admin(h.enableWebhook)
 		ops["POST /ui/webhooks/{id}/rotate"] = h.admin(h.rotateWebhookSecret)
 		ops["POST /ui/webhooks/{id}/delete"] = h.admin(h.deleteWebhook)
+		ops["GET /ui/webhooks/{id}/deliveries/{did}"] = h.admin(h.webhookDeliveryPage)
 		ops["POST /ui/webhooks/{id}/deliveries/{did}/redeliver"] = h.admin(h.redeliver)
 	}
 	if c.Leaks != nil {

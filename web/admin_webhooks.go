@@ -226,5 +226,9 @@ func (h *Handler) redeliver(w http.ResponseWriter, r *http.Request, c *adminCtx)
 	if h.ops.OnRedeliver != nil {
 		h.ops.OnRedeliver()
 	}
-	return h.renderWebhook(w, r, c, http.StatusOK, "Delivery "+d.ID+" will be sent again in a moment, with the same webhook-id.", "")
+	notice := "Delivery " + d.ID + " will be sent again in a moment, with the same webhook-id."
+	if r.PostFormValue("back") == "delivery" {
+		return h.renderWebhookDelivery(w, r, c, http.StatusOK, notice)
+	}
+	return h.renderWebhook(w, r, c, http.StatusOK, notice, "")
 }

@@ -229,8 +229,8 @@ func (d *Dispatcher) deliver(ctx context.Context, dl *Delivery) {
 func (d *Dispatcher) attempt(ctx context.Context, w *Webhook, dl *Delivery) Attempt {
 	start := d.c.Now()
 	a := Attempt{At: start}
-	status, retryAfter, err := d.send(ctx, w, dl, start)
-	a.Duration, a.Status = d.c.Now().Sub(start), status
+	status, retryAfter, body, err := d.send(ctx, w, dl, start)
+	a.Duration, a.Status, a.Response = d.c.Now().Sub(start), status, Excerpt(body)
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		a.State = Delivered
@@ -258,17 +258,18 @@ func (d *Dispatcher) attempt(ctx context.Context, w *Webhook, dl *Delivery) Atte
 }
 
 // send POSTs dl's payload with the Standard Webhooks headers and returns
-// the status and the Retry-After wait.
-func (d *Dispatcher) send(ctx context.Context, w *Webhook, dl *Delivery, now time.Time) (int, time.Duration, error) {
+// the status, the Retry-After wait and the first MaxExcerpt bytes of the
+// answer's body.
+func (d *Dispatcher) send(ctx context.Context, w *Webhook, dl *Delivery, now time.Time) (int, time.Duration, []byte, error) {
 	ks, err := keys(d.c.Box, w, now)
 	if err != nil {
-		return 0, 0, errors.New("cannot open the webhook's signing secret")
+		return 0, 0, nil, errors.New("cannot open the webhook's signing secret")
 	}
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(dl.Payload))
 	if err != nil {
-		return 0, 0, errors.New("bad webhook URL")
+		return 0, 0, nil, errors.New("bad webhook URL")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "latchkey-webhooks/1")
@@ -278,16 +279,17 @@ func (d *Dispatcher) send(ctx context.Context, w *Webhook, dl *Delivery, now tim
 	resp, err := d.client.Do(req)
 	if err != nil {
 		if errors.Is(err, outbound.ErrPrivateAddress) {
-			return 0, 0, outbound.ErrPrivateAddress
+			return 0, 0, nil, outbound.ErrPrivateAddress
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
-			return 0, 0, errors.New("timed out after 15s")
+			return 0, 0, nil, errors.New("timed out after 15s")
 		}
-		return 0, 0, errors.New("could not connect: " + rootCause(err))
+		return 0, 0, nil, errors.New("could not connect: " + rootCause(err))
 	}
 	defer resp.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, MaxExcerpt))
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return resp.StatusCode, retryAfter(resp.Header.Get("Retry-After"), now), nil
+	return resp.StatusCode, retryAfter(resp.Header.Get("Retry-After"), now), head, nil
 }
 
 // rootCause returns the innermost error's text (without the URL that

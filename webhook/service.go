@@ -142,13 +142,6 @@ func (s *Service) Create(ctx context.Context, a *token.Actor, p Params) (*Webhoo
 		}
 		w.Description = *p.Description
 	}
-	all, err := s.c.Store.Webhooks(ctx)
-	if err != nil {
-		return nil, Secret{}, token.Unavailablef(err, "list webhooks")
-	}
-	if len(all) >= MaxWebhooks {
-		return nil, Secret{}, token.Errorf(token.Conflict, "too_many_webhooks", "at most %d webhooks", MaxWebhooks)
-	}
 	now := s.c.Tokens.Now()
 	w.ID, w.CreatedAt, w.UpdatedAt = token.NewID("wh", now), now, now
 	w.Disabled = p.Enabled != nil && !*p.Enabled
@@ -159,7 +152,12 @@ func (s *Service) Create(ctx context.Context, a *token.Actor, p Params) (*Webhoo
 	if w.Secret, err = s.seal(w.ID, sec); err != nil {
 		return nil, Secret{}, err
 	}
+	// The store checks MaxWebhooks in the insert: a count read here first
+	// would let concurrent creates pass it.
 	if err := s.c.Store.CreateWebhook(ctx, w, s.audit(a, action, w.ID, map[string]string{"url": w.URL, "events": strings.Join(evs, ",")})); err != nil {
+		if errors.Is(err, ErrTooManyWebhooks) {
+			return nil, Secret{}, token.Errorf(token.Conflict, "too_many_webhooks", "at most %d webhooks", MaxWebhooks)
+		}
 		return nil, Secret{}, token.Unavailablef(err, "create webhook")
 	}
 	return w, sec, nil
@@ -329,6 +327,20 @@ func (s *Service) Deliveries(ctx context.Context, a *token.Actor, id string, bef
 		return nil, 0, token.Unavailablef(err, "list deliveries")
 	}
 	return ds, next, nil
+}
+
+// Delivery returns delivery did of webhook id with the record of its
+// attempts, newest first (webhooks:read). A delivery of another webhook
+// is not found.
+func (s *Service) Delivery(ctx context.Context, a *token.Actor, id, did string) (*Delivery, error) {
+	if _, err := s.Get(ctx, a, id); err != nil {
+		return nil, err
+	}
+	d, err := s.c.Store.Delivery(ctx, id, did)
+	if err != nil {
+		return nil, notFound(err, "delivery")
+	}
+	return d, nil
 }
 
 // Redeliver sends delivery did of webhook id again, as soon as a node is

@@ -7,9 +7,12 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/token"
 )
@@ -80,6 +83,29 @@ type Delivery struct {
 	LastDuration  time.Duration // of the last attempt
 	LastError     string        // why the last attempt failed; never a secret
 	DeliveredAt   time.Time
+	// History is the record of its attempts, newest first (at most
+	// MaxAttemptRecords); only Store.Delivery fills it.
+	History []AttemptRecord
+}
+
+// MaxAttemptRecords is how many attempts of one delivery are kept (the
+// newest).
+const MaxAttemptRecords = 50
+
+// MaxExcerpt bounds the part of a receiver's answer kept with an attempt.
+const MaxExcerpt = 512
+
+// AttemptRecord is one stored attempt of a delivery: what the receiver
+// answered and when. It never holds a secret: neither the signing secret
+// nor the request's headers are kept.
+type AttemptRecord struct {
+	N          int // 1, 2, …: the attempts of a delivery, across redeliveries
+	At         time.Time
+	Duration   time.Duration
+	Status     int    // the HTTP status; 0: no answer
+	Error      string // why it failed; "" when delivered
+	Response   string // the first bytes of the answer's body (Excerpt)
+	Redelivery bool   // made after someone asked to send the delivery again
 }
 
 // Attempt is the outcome of one delivery attempt, for Store.FinishDelivery.
@@ -88,6 +114,8 @@ type Attempt struct {
 	Status   int
 	Duration time.Duration
 	Error    string
+	// Response is the start of the receiver's answer (Excerpt).
+	Response string
 	// State is the delivery's new state; Next its next attempt (Pending).
 	State string
 	Next  time.Time
@@ -98,7 +126,9 @@ type Attempt struct {
 // Store is the storage of webhooks and their outbox. Methods return errors
 // wrapping token.ErrNotFound for an unknown webhook or delivery.
 type Store interface {
-	// CreateWebhook stores w and ev in one write.
+	// CreateWebhook stores w and ev in one write, unless MaxWebhooks
+	// webhooks exist: then it returns ErrTooManyWebhooks (checked in the
+	// insert itself, so concurrent creates cannot pass the bound).
 	CreateWebhook(ctx context.Context, w *Webhook, ev *token.AuditEvent) error
 	// Webhooks returns every webhook, oldest first.
 	Webhooks(ctx context.Context) ([]*Webhook, error)
@@ -113,6 +143,9 @@ type Store interface {
 	// first, with Seq < before (0: from the newest), and the cursor of the
 	// next page (0: none). Payloads are left out.
 	Deliveries(ctx context.Context, webhookID string, before int64, limit int) ([]*Delivery, int64, error)
+	// Delivery returns delivery did of webhook id with its History (a
+	// delivery of another webhook is not found).
+	Delivery(ctx context.Context, webhookID, did string) (*Delivery, error)
 	// Redeliver makes delivery did of webhook id pending again, due at now.
 	Redeliver(ctx context.Context, webhookID, did string, now time.Time, ev *token.AuditEvent) (*Delivery, error)
 	// ClaimDeliveries leases up to limit due deliveries of enabled
@@ -124,7 +157,9 @@ type Store interface {
 	// re-checked on the locked row).
 	ClaimDeliveries(ctx context.Context, node string, now, leaseUntil time.Time, limit int) ([]*Delivery, error)
 	// FinishDelivery records attempt a of delivery seq and releases its
-	// lease, if node still holds it; it reports whether it did.
+	// lease, if node still holds it; it reports whether it did. It adds a
+	// to the delivery's History in the same transaction and drops the
+	// attempts beyond the newest MaxAttemptRecords.
 	FinishDelivery(ctx context.Context, seq int64, node string, a Attempt) (bool, error)
 	// PruneDeliveries removes deliveries delivered or failed before t.
 	PruneDeliveries(ctx context.Context, t time.Time) (int64, error)
@@ -147,4 +182,31 @@ func SplitEvents(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
+}
+
+// ErrTooManyWebhooks is CreateWebhook's answer when MaxWebhooks exist.
+var ErrTooManyWebhooks = errors.New("too many webhooks")
+
+// Excerpt returns the start of a receiver's answer b as it is kept with an
+// attempt: at most MaxExcerpt bytes of valid UTF-8 (invalid bytes and a
+// rune cut at the end are dropped), line breaks and tabs as spaces, other
+// control characters removed.
+func Excerpt(b []byte) string {
+	if len(b) > MaxExcerpt {
+		b = b[:MaxExcerpt]
+	}
+	var sb strings.Builder
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		b = b[n:]
+		switch {
+		case r == utf8.RuneError && n <= 1:
+		case r == '\n' || r == '\r' || r == '\t':
+			sb.WriteByte(' ')
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r) && r != '\u200d':
+		default:
+			sb.WriteRune(r)
+		}
+	}
+	return strings.TrimSpace(sb.String())
 }

@@ -21,6 +21,7 @@ func webhookCommands() []subcommand {
 		{"rotate-secret", "WEBHOOK_ID", "Give a webhook a new signing secret (shown once). The old secret keeps signing\nbeside it for --grace (default 24h), so receivers can switch without a gap.", `  latchkey webhooks rotate-secret wh_2x8f --grace 1h`, webhooksRotate},
 		{"delete", "WEBHOOK_ID", "Delete a webhook and its deliveries.", `  latchkey webhooks delete wh_2x8f`, webhooksDelete},
 		{"deliveries", "WEBHOOK_ID", "List a webhook's deliveries, newest first: state, attempts, last status and error.", `  latchkey webhooks deliveries wh_2x8f`, webhooksDeliveries},
+		{"delivery", "WEBHOOK_ID DELIVERY_ID", "Show every attempt of a delivery, newest first: when, the receiver's HTTP status\n(- when it did not answer), how long it took, and the error or the start of its answer.", `  latchkey webhooks delivery wh_2x8f msg_06h0…`, webhooksDelivery},
 		{"redeliver", "WEBHOOK_ID DELIVERY_ID", "Send a delivery again, with the same webhook-id.", `  latchkey webhooks redeliver wh_2x8f msg_06h0…`, webhooksRedeliver},
 	}
 }
@@ -221,6 +222,53 @@ func webhooksDeliveries(c *cli, f *cmdFlags, args []string) error {
 		fmt.Fprintf(c.stderr, "more: --cursor %s\n", l.NextCursor)
 	}
 	return nil
+}
+
+func webhooksDelivery(c *cli, f *cmdFlags, args []string) error {
+	cl, pos, err := c.parseForClient(f, args)
+	if err != nil {
+		return err
+	}
+	d, err := cl.WebhookDelivery(c.ctx, pos[0], pos[1])
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return c.printJSON(d)
+	}
+	fmt.Fprintf(c.stdout, "Delivery %s (%s): %s, created %s.\n", d.ID, d.Event, d.State, timeString(d.CreatedAt))
+	if len(d.AttemptLog) == 0 {
+		fmt.Fprintln(c.stdout, "No attempt yet: it goes out as soon as a node is free.")
+		return nil
+	}
+	t := newTable(c.stdout, "#", "STARTED", "STATUS", "DURATION", "REDELIVERY", "ERROR / RESPONSE")
+	for _, a := range d.AttemptLog {
+		status, redelivery := "-", ""
+		if a.Status != 0 {
+			status = fmt.Sprint(a.Status)
+		}
+		if a.Redelivery {
+			redelivery = "yes"
+		}
+		t.row(fmt.Sprint(a.Number), timeString(a.StartedAt), status, a.Duration, redelivery, attemptOutcome(a))
+	}
+	return t.flush()
+}
+
+// attemptOutcome is an attempt's error and the start of the receiver's
+// answer, cut to fit a table row (--json has all of it).
+func attemptOutcome(a api.WebhookAttempt) string {
+	s := a.Error
+	if a.Response != "" {
+		if s != "" {
+			s += ": "
+		}
+		s += a.Response
+	}
+	if r := []rune(s); len(r) > 80 {
+		s = string(r[:79]) + "…"
+	}
+	return s
 }
 
 func webhooksRedeliver(c *cli, f *cmdFlags, args []string) error {

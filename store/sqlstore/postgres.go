@@ -114,6 +114,8 @@ var postgresDialect = dialect{
 	// Keyed by the schema, so that installations in different schemas of
 	// one database do not wait for each other ("lkau").
 	lockAudit: "SELECT pg_advisory_xact_lock(1818976629, hashtext(current_schema()))",
+	// "lkwh", keyed by the schema too.
+	lockWebhooks: "SELECT pg_advisory_xact_lock(1818982248, hashtext(current_schema()))",
 	strings: func(ss []string) (any, error) {
 		if ss == nil {
 			return []string{}, nil // NOT NULL text[]

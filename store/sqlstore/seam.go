@@ -99,6 +99,11 @@ type dialect struct {
 	// the writers of the audit chain on every node ("" on SQLite: one
 	// writer).
 	lockAudit string
+	// lockWebhooks runs before a webhook is created and the webhooks are
+	// counted (webhook.MaxWebhooks): a transaction-level advisory lock on
+	// PostgreSQL, so that concurrent creates cannot all pass the bound;
+	// "" on SQLite (one writer).
+	lockWebhooks string
 
 	// List columns: text[] and cidr[] on PostgreSQL (the narrowing
 	// triggers compare arrays), JSON arrays in TEXT on SQLite.

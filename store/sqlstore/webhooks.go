@@ -101,18 +101,36 @@ func (db *DB) webhookArgs(w *webhook.Webhook) ([]any, error) {
 	return args, e.err
 }
 
-// CreateWebhook stores w and ev in one write.
+// CreateWebhook stores w and ev in one write, unless webhook.MaxWebhooks
+// exist. The count and the insert are one transaction that holds the
+// dialect's lock (PostgreSQL: an advisory lock; SQLite: its one writer),
+// so concurrent creates cannot all see room for one more.
 func (db *DB) CreateWebhook(ctx context.Context, w *webhook.Webhook, ev *token.AuditEvent) error {
 	args, err := db.webhookArgs(w)
 	if err != nil {
 		return err
 	}
-	b := &batch{}
-	b.add("INSERT INTO webhooks ("+webhookCols+") VALUES ("+placeholders(1, 11)+")", args...)
-	if err := db.addAudit(b, ev); err != nil {
-		return err
-	}
-	if err := db.e.write(ctx, b); err != nil {
+	err = db.e.inTx(ctx, func(q querier) error {
+		if db.d.lockWebhooks != "" {
+			if _, err := q.exec(ctx, db.d.lockWebhooks); err != nil {
+				return err
+			}
+		}
+		var n int
+		if err := q.queryRow(ctx, "SELECT count(*) FROM webhooks").Scan(&n); err != nil {
+			return err
+		}
+		if n >= webhook.MaxWebhooks {
+			return webhook.ErrTooManyWebhooks
+		}
+		b := &batch{}
+		b.add("INSERT INTO webhooks ("+webhookCols+") VALUES ("+placeholders(1, 11)+")", args...)
+		if err := db.addAudit(b, ev); err != nil {
+			return err
+		}
+		return q.run(ctx, b)
+	})
+	if err != nil {
 		return db.errorf("create webhook: %w", err)
 	}
 	return nil
@@ -233,11 +251,34 @@ func (db *DB) Deliveries(ctx context.Context, webhookID string, before int64, li
 	return ds, next, nil
 }
 
+// Delivery returns delivery did of webhook id with its attempts, newest
+// first.
+func (db *DB) Delivery(ctx context.Context, webhookID, did string) (*webhook.Delivery, error) {
+	r := db.e.reader()
+	dl, err := db.scanDelivery(r.queryRow(ctx, "SELECT "+deliveryCols+" FROM webhook_deliveries WHERE webhook_id = $1 AND id = $2", webhookID, did))
+	if err != nil {
+		return nil, db.errorf("delivery: %w", err)
+	}
+	dl.History, err = queryAll(ctx, r, `SELECT n, started_at, duration, status, error, response, redelivery
+		FROM webhook_attempts WHERE delivery_seq = $1 ORDER BY n DESC`, []any{dl.Seq},
+		func(s scanner) (webhook.AttemptRecord, error) {
+			var a webhook.AttemptRecord
+			var at, dur int64
+			err := s.Scan(&a.N, &at, &dur, &a.Status, &a.Error, &a.Response, &a.Redelivery)
+			a.At, a.Duration = time.Unix(0, at), time.Duration(dur)
+			return a, err
+		})
+	if err != nil {
+		return nil, db.errorf("delivery attempts: %w", err)
+	}
+	return dl, nil
+}
+
 // Redeliver makes delivery did of webhook id pending again, due at now.
 func (db *DB) Redeliver(ctx context.Context, webhookID, did string, now time.Time, ev *token.AuditEvent) (*webhook.Delivery, error) {
 	var dl *webhook.Delivery
 	err := db.e.inTx(ctx, func(q querier) error {
-		rs, err := queryAll(ctx, q, `UPDATE webhook_deliveries SET (state, attempts, next_attempt_at) = ('pending', 0, $3)
+		rs, err := queryAll(ctx, q, `UPDATE webhook_deliveries SET (state, attempts, next_attempt_at, redelivered) = ('pending', 0, $3, TRUE)
 			WHERE webhook_id = $1 AND id = $2 RETURNING `+deliveryCols, []any{webhookID, did, now.UnixNano()}, db.scanDelivery)
 		if err != nil {
 			return err
@@ -290,6 +331,13 @@ func (db *DB) ClaimDeliveries(ctx context.Context, node string, now, leaseUntil 
 	return ds, nil
 }
 
+// insertAttemptSQL adds the record of an attempt of delivery $1, the
+// next number of its attempts, marked a redelivery if the delivery was
+// sent again by hand.
+const insertAttemptSQL = `INSERT INTO webhook_attempts (delivery_seq, n, started_at, duration, status, error, response, redelivery)
+	SELECT d.seq, COALESCE((SELECT max(n) FROM webhook_attempts WHERE delivery_seq = d.seq), 0) + 1,
+		$2, $3, $4, $5, $6, d.redelivered FROM webhook_deliveries d WHERE d.seq = $1`
+
 // FinishDelivery records attempt a of delivery seq if node holds its
 // lease; a 410 disables the webhook in the same transaction.
 func (db *DB) FinishDelivery(ctx context.Context, seq int64, node string, a webhook.Attempt) (bool, error) {
@@ -311,6 +359,18 @@ func (db *DB) FinishDelivery(ctx context.Context, seq int64, node string, a webh
 			return err
 		}
 		ok = true
+		// The attempt's record, numbered after the delivery's last (the
+		// update above holds the delivery's row, so no other writer
+		// numbers one meanwhile); then only the newest MaxAttemptRecords
+		// are kept.
+		if _, err := q.exec(ctx, insertAttemptSQL, seq, a.At.UnixNano(), int64(a.Duration), a.Status,
+			a.Error, webhook.Excerpt([]byte(a.Response))); err != nil {
+			return err
+		}
+		if _, err := q.exec(ctx, `DELETE FROM webhook_attempts WHERE delivery_seq = $1
+			AND n <= (SELECT max(n) FROM webhook_attempts WHERE delivery_seq = $1) - $2`, seq, webhook.MaxAttemptRecords); err != nil {
+			return err
+		}
 		if !a.Gone {
 			return nil
 		}
