@@ -443,7 +443,7 @@ func (s *Service) handle(ctx context.Context, p *Pending) (*Report, error) {
 		Start: p.Start, Outcome: OutcomeUnknown}
 	a := &token.Actor{KeyID: "leak-report", Name: "leak report (" + o.Source + ")", Scopes: token.SystemActor.Scopes,
 		IP: o.Address, RequestID: o.RequestID}
-	if err := s.revoke(ctx, a, p.Prefix, p.Digest, r); err != nil {
+	if err := s.revoke(ctx, a, p, r); err != nil {
 		return nil, err
 	}
 	detail := map[string]string{"source": o.Source, "outcome": r.Outcome, "token_start": r.Start, "kind": r.Kind}
@@ -469,10 +469,11 @@ func (s *Service) handle(ctx context.Context, p *Pending) (*Report, error) {
 	return r, nil
 }
 
-// revoke finds what the secret of digest d and prefix is and ends it,
+// revoke finds what the secret of p's digest and prefix is and ends it,
 // filling r's kind, target and outcome.
-func (s *Service) revoke(ctx context.Context, a *token.Actor, prefix string, d apitoken.Digest, r *Report) error {
-	switch prefix {
+func (s *Service) revoke(ctx context.Context, a *token.Actor, p *Pending, r *Report) error {
+	d := p.Digest
+	switch p.Prefix {
 	case oauth.SecretPrefix:
 		if s.oauth == nil {
 			return nil
@@ -511,6 +512,10 @@ func (s *Service) revoke(ctx context.Context, a *token.Actor, prefix string, d a
 	}
 	r.Kind, r.TargetID = KindAPIKey, k.ID
 	live := k.RevokedAt.IsZero()
+	// A report handled again after an attempt that revoked the key but
+	// did not keep the report (a crash, a storage error) still says it
+	// revoked it.
+	resumed := !live && p.Attempts > 1 && k.RevokeReason == Reason && !k.RevokedAt.Before(p.Time)
 	if live {
 		if _, err := s.tokens.RevokeKey(ctx, a, k.ID, Reason); err != nil {
 			return err
@@ -531,7 +536,7 @@ func (s *Service) revoke(ctx context.Context, a *token.Actor, prefix string, d a
 		}
 		live = live || grantEnded
 	}
-	r.Outcome = outcome(live)
+	r.Outcome = outcome(live || resumed)
 	return nil
 }
 
