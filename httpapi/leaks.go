@@ -39,8 +39,10 @@ var errNoLeaks = &httpError{status: http.StatusNotFound, code: "leak_reports_off
 
 // reportLeak is POST /v1/leaks: public, one budget per client address. The
 // answer is 202 and the same bytes for every token — real, unknown,
-// malformed or revoked — and comes before the token is even looked at:
-// the lookup and revocation happen on the leak service's worker.
+// malformed or revoked — and comes before the token is even looked up:
+// the report is kept (by digest) first, and the lookup and revocation
+// happen on the leak service's worker, after a crash too. A report that
+// cannot be kept (storage down, too many pending) is 503, never a 202.
 func (h *Handler) reportLeak(w http.ResponseWriter, r *http.Request) error {
 	if h.leaks == nil {
 		return errNoLeaks
@@ -57,7 +59,7 @@ func (h *Handler) reportLeak(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("missing_token", "token is required")
 	}
 	if err := h.leaks.Submit(r.Context(), apitoken.FromString(req.Token), leak.Origin{URL: req.URL, Address: ip, RequestID: state(r.Context()).id}); err != nil {
-		return token.Unavailablef(err, "queue leak report")
+		return token.Unavailablef(err, "keep leak report")
 	}
 	writeJSON(w, http.StatusAccepted, leakReceived)
 	return nil

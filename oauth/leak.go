@@ -19,10 +19,19 @@ import (
 // grant was live until now. A rotated-out refresh token ends its grant
 // too: whoever holds it holds the chain.
 func (s *Service) EndLeakedRefresh(ctx context.Context, a *token.Actor, tok, reason string) (grantID string, ended bool, err error) {
-	if s.grants == nil || apitoken.Check(tok) != apitoken.Valid {
+	if apitoken.Check(tok) != apitoken.Valid {
 		return "", false, nil
 	}
-	d := apitoken.Hash(tok)
+	return s.EndLeakedRefreshDigest(ctx, a, apitoken.Hash(tok), reason)
+}
+
+// EndLeakedRefreshDigest is EndLeakedRefresh of the refresh token whose
+// SHA-256 digest is d: a report kept to be handled later holds the digest,
+// never the token.
+func (s *Service) EndLeakedRefreshDigest(ctx context.Context, a *token.Actor, d apitoken.Digest, reason string) (grantID string, ended bool, err error) {
+	if s.grants == nil {
+		return "", false, nil
+	}
 	rt, err := s.grants.RefreshToken(ctx, d[:])
 	if errors.Is(err, token.ErrNotFound) {
 		return "", false, nil

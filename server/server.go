@@ -109,6 +109,8 @@ type Config struct {
 	OAuth OAuthConfig
 	// Webhooks tunes the delivery of webhook events.
 	Webhooks WebhooksConfig
+	// Leaks tunes the worker of public leak reports.
+	Leaks LeaksConfig
 	// Proxy, if set, also runs the verifying gateway in front of an
 	// upstream API, on its own listener.
 	Proxy *ProxyConfig
@@ -161,6 +163,17 @@ type WebhooksConfig struct {
 	Poll time.Duration
 	// RetryBase is the first retry's wait, doubled on every attempt.
 	RetryBase time.Duration
+}
+
+// LeaksConfig tunes the worker that handles kept public leak reports
+// (zero values: package leak's defaults).
+type LeaksConfig struct {
+	// Poll is how often each node looks for reports left by another
+	// (a crashed node's, or due for a retry); default leak.DefaultPoll.
+	Poll time.Duration
+	// WorkerDelay holds the worker this long after the start (tests: the
+	// reports stay kept, unhandled, until the process is killed).
+	WorkerDelay time.Duration
 }
 
 // RootKeyFile is the name of the file in the data directory that receives
@@ -312,8 +325,10 @@ func Run(ctx context.Context, c Config) error {
 	}
 	var leaks *leak.Service
 	if lst, ok := db.(leak.Store); ok {
-		// Reports queued by POST /v1/leaks are handled before Run returns.
-		leaks = leak.New(leak.Config{Store: lst, Tokens: svc, OAuth: oa, Log: c.Log})
+		// Reports kept by POST /v1/leaks are handled before Run returns,
+		// for at most leak.DrainTimeout; the rest stay kept for the next
+		// start or another node.
+		leaks = leak.New(leak.Config{Store: lst, Tokens: svc, OAuth: oa, Log: c.Log, Poll: c.Leaks.Poll, WorkerDelay: c.Leaks.WorkerDelay})
 		defer leaks.Close()
 	}
 	var hooks *webhook.Service

@@ -42,6 +42,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	jf, jerr := addJWTFlags(fs, env)
 	pf := addProxyFlags(fs, env)
 	sf := addPeopleFlags(fs, env)
+	lf, lerr := addLeakFlags(fs, env)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: latchkey serve [flags]
 
@@ -71,6 +72,10 @@ Flags:
 	}
 	if jerr != nil {
 		fmt.Fprintln(stderr, "serve:", jerr)
+		return 2
+	}
+	if lerr != nil {
+		fmt.Fprintln(stderr, "serve:", lerr)
 		return 2
 	}
 	log, err := newLogger(stderr, *logFormat, *logLevel)
@@ -114,6 +119,10 @@ Flags:
 		return 2
 	}
 	if err := sf.apply(&cfg, env); err != nil {
+		fmt.Fprintln(stderr, "serve:", err)
+		return 2
+	}
+	if err := lf.apply(&cfg); err != nil {
 		fmt.Fprintln(stderr, "serve:", err)
 		return 2
 	}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/apitoken"
 	"github.com/latchkey/latchkey/leak"
 	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/token"
@@ -31,6 +34,9 @@ func RunLeaks(t *testing.T, open func(t *testing.T) LeaksStore) {
 		{"ReportsWithTheirAuditEvent", leakReportsAudited},
 		{"ReportsNewestFirstInPages", leakReportsPaged},
 		{"ClientBySecretDigest", leakClientBySecret},
+		{"PendingKeptClaimedAndHandled", leakPendingLifecycle},
+		{"PendingBounded", leakPendingBounded},
+		{"PendingClaimedOnce", leakPendingClaimedOnce},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -130,5 +136,176 @@ func leakClientBySecret(t *testing.T, s LeaksStore) {
 	other := sha256.Sum256([]byte("other"))
 	if _, err := s.ClientBySecretDigest(ctx, other[:]); !errors.Is(err, token.ErrNotFound) {
 		t.Errorf("unknown digest: %v, want ErrNotFound", err)
+	}
+}
+
+func pendingLeak(i int, now time.Time) *leak.Pending {
+	at := now.Add(time.Duration(i) * time.Millisecond)
+	return &leak.Pending{ID: token.NewID("leak", at), Time: at, Digest: apitoken.Hash("token " + strconv.Itoa(i)), Prefix: "acme_live",
+		Start: "acme_live_AbC" + strconv.Itoa(i%10), Origin: leak.Origin{Source: leak.SourceAPI, URL: "https://example.com/" + strconv.Itoa(i),
+			Address: "203.0.113.7", RequestID: "req_" + strconv.Itoa(i)}}
+}
+
+// leakPendingLifecycle: a pending report is kept with its digest and
+// origin, leased to one claimer at a time (an attempt each claim), free
+// again when its lease ends or a retry is due, and gone once its report
+// is written, which happens once.
+func leakPendingLifecycle(t *testing.T, s LeaksStore) {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	var ps []*leak.Pending
+	for i := range 3 {
+		p := pendingLeak(i, now)
+		if err := s.AddPendingLeak(ctx, p, leak.MaxPending); err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	if n, last, err := s.PendingLeaks(ctx, ""); err != nil || n != 3 || last != ps[2].ID {
+		t.Fatalf("PendingLeaks: %d, %q, %v; want 3, %q", n, last, err, ps[2].ID)
+	}
+	if n, last, err := s.PendingLeaks(ctx, ps[1].ID); err != nil || n != 2 || last != ps[1].ID {
+		t.Fatalf("PendingLeaks up to the second: %d, %q, %v", n, last, err)
+	}
+	lease := now.Add(time.Minute)
+	got, err := s.ClaimPendingLeaks(ctx, now, lease, 2)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("first claim: %d, %v; want the 2 oldest", len(got), err)
+	}
+	for i, g := range got {
+		want := *ps[i]
+		want.ClaimedUntil, want.Attempts = lease, 1
+		if g.ClaimedUntil.Equal(want.ClaimedUntil) {
+			g.ClaimedUntil = want.ClaimedUntil
+		}
+		if g.Time.Equal(want.Time) {
+			g.Time = want.Time
+		}
+		if *g != want {
+			t.Errorf("claimed %+v, want %+v", g, want)
+		}
+	}
+	if again, err := s.ClaimPendingLeaks(ctx, now, lease, 10); err != nil || len(again) != 1 || again[0].ID != ps[2].ID {
+		t.Fatalf("second claim: %v, %v; want only the third", again, err)
+	}
+	if none, err := s.ClaimPendingLeaks(ctx, lease.Add(-time.Second), lease, 10); err != nil || len(none) != 0 {
+		t.Fatalf("claim while leased: %d, %v", len(none), err)
+	}
+	// A retry moves the lease only for its holder.
+	later := now.Add(time.Hour)
+	if err := s.RetryPendingLeak(ctx, ps[0].ID, now, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RetryPendingLeak(ctx, ps[1].ID, lease, later); err != nil {
+		t.Fatal(err)
+	}
+	// At the end of the lease: the first and third are free again, the
+	// second waits for its retry.
+	re, err := s.ClaimPendingLeaks(ctx, lease, later.Add(time.Hour), 10)
+	if err != nil || len(re) != 2 || re[0].ID != ps[0].ID || re[1].ID != ps[2].ID || re[0].Attempts != 2 {
+		t.Fatalf("claim after the lease: %+v, %v", re, err)
+	}
+	if re, err := s.ClaimPendingLeaks(ctx, later, later.Add(time.Minute), 10); err != nil || len(re) != 1 || re[0].ID != ps[1].ID {
+		t.Fatalf("claim at the retry: %+v, %v", re, err)
+	}
+	// The report removes its pending row; a second one of the same ID is
+	// a conflict and writes nothing.
+	r := leakReport(0, now)
+	r.ID = ps[0].ID
+	ev := &token.AuditEvent{ID: token.NewID("aud", now), Time: now, ActorKeyID: "leak-report", Action: "leak.report",
+		TargetType: "key", Outcome: token.OutcomeSuccess}
+	if err := s.AddLeakReport(ctx, r, ev); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := s.PendingLeaks(ctx, ""); err != nil || n != 2 {
+		t.Fatalf("pending after one report: %d, %v; want 2", n, err)
+	}
+	ev2 := *ev
+	ev2.ID = token.NewID("aud", now)
+	if err := s.AddLeakReport(ctx, r, &ev2); !errors.Is(err, token.ErrConflict) {
+		t.Errorf("the report again: %v, want ErrConflict", err)
+	}
+	if evs, _, err := s.ListAudit(ctx, token.AuditFilter{Action: "leak.report"}); err != nil || len(evs) != 1 {
+		t.Errorf("leak.report records after a replay: %d, %v; want 1", len(evs), err)
+	}
+	if rs, _, err := s.LeakReports(ctx, leak.Filter{}); err != nil || len(rs) != 1 {
+		t.Errorf("reports after a replay: %d, %v; want 1", len(rs), err)
+	}
+}
+
+// leakPendingBounded: AddPendingLeak refuses with ErrBusy once max reports
+// are pending, and takes reports again when one is handled.
+func leakPendingBounded(t *testing.T, s LeaksStore) {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	for i := range 3 {
+		if err := s.AddPendingLeak(ctx, pendingLeak(i, now), 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := pendingLeak(3, now)
+	if err := s.AddPendingLeak(ctx, p, 3); !errors.Is(err, leak.ErrBusy) {
+		t.Fatalf("a fourth report with a bound of 3: %v, want ErrBusy", err)
+	}
+	if n, _, err := s.PendingLeaks(ctx, ""); err != nil || n != 3 {
+		t.Fatalf("pending: %d, %v", n, err)
+	}
+	ps, err := s.ClaimPendingLeaks(ctx, now, now.Add(time.Minute), 1)
+	if err != nil || len(ps) != 1 {
+		t.Fatal(len(ps), err)
+	}
+	r := leakReport(0, now)
+	r.ID = ps[0].ID
+	if err := s.AddLeakReport(ctx, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddPendingLeak(ctx, p, 3); err != nil {
+		t.Fatalf("after one was handled: %v", err)
+	}
+}
+
+// leakPendingClaimedOnce: concurrent claimers (nodes) never lease the
+// same report twice.
+func leakPendingClaimedOnce(t *testing.T, s LeaksStore) {
+	ctx := context.Background()
+	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
+	const n = 60
+	for i := range n {
+		if err := s.AddPendingLeak(ctx, pendingLeak(i, now), leak.MaxPending); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		mu   sync.Mutex
+		seen = map[string]int{}
+		wg   sync.WaitGroup
+	)
+	for range 6 {
+		wg.Go(func() {
+			for {
+				ps, err := s.ClaimPendingLeaks(ctx, now, now.Add(time.Minute), 4)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ps) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, p := range ps {
+					seen[p.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Errorf("%d reports claimed, want %d", len(seen), n)
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Errorf("report %s claimed %d times", id, c)
+		}
 	}
 }
