@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/token"
 )
@@ -47,7 +48,13 @@ type tokenRow struct {
 	// key's scopes the user no longer holds (token.Service.ScopesNow).
 	Effective, Inert []string
 	// Management: a key of the management keyspace, changed in the console.
-	Management           bool
+	Management bool
+	// OAuth: a key the OAuth server issued (token.ReservedKeyspace): an
+	// app's access token or a grant of yours. Only the OAuth server
+	// creates such keys, so it can be revoked here but not rotated; Grant
+	// says it is a grant, revoked through /ui/me/grants/{id}/revoke so
+	// that the app's tokens of it go too.
+	OAuth, Grant         bool
 	CanRotate, CanRevoke bool
 }
 
@@ -88,9 +95,10 @@ func (h *Handler) tokensData(r *http.Request, sess *people.Session, user *token.
 	rows := make([]tokenRow, 0, len(keys))
 	for i, k := range keys {
 		st := k.State(now)
-		mgmt := k.Keyspace == token.ManagementKeyspace
+		mgmt, isOAuth := k.Keyspace == token.ManagementKeyspace, token.ReservedKeyspace(k.Keyspace)
 		rows = append(rows, tokenRow{Key: k, State: string(st), Effective: scopes[i].Effective, Inert: scopes[i].Inert, Management: mgmt,
-			CanRotate: !mgmt && (st == token.Active || st == token.Disabled) && k.RotatedTo == "",
+			OAuth: isOAuth, Grant: k.Keyspace == oauth.GrantKeyspace,
+			CanRotate: !mgmt && !isOAuth && (st == token.Active || st == token.Disabled) && k.RotatedTo == "",
 			CanRevoke: !mgmt && st != token.Revoked})
 	}
 	spaces, err := h.tokens.Keyspaces(ctx, a)
@@ -99,7 +107,8 @@ func (h *Handler) tokensData(r *http.Request, sess *people.Session, user *token.
 	}
 	form := tokenForm{}
 	for _, ks := range spaces {
-		if ks.Name != token.ManagementKeyspace {
+		// OAuth's keyspaces: only the OAuth server creates keys there.
+		if ks.Name != token.ManagementKeyspace && !token.ReservedKeyspace(ks.Name) {
 			form.Keyspaces = append(form.Keyspaces, ks)
 		}
 	}
@@ -161,8 +170,11 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, sess *peop
 	if token.KindOf(err) == token.PermissionDenied {
 		// The API's refusal, said for a person.
 		msg := "A token of yours can carry only permissions you hold now; uncheck the others."
-		if p.Keyspace == token.ManagementKeyspace {
+		switch {
+		case p.Keyspace == token.ManagementKeyspace:
 			msg = "Management keys are not created here: an administrator creates them in the console."
+		case token.ReservedKeyspace(p.Keyspace):
+			msg = "OAuth tokens are not created here: an app gets them when you sign in to it."
 		}
 		return h.mePage(w, r, sess, user, http.StatusForbidden, "", msg)
 	}
@@ -175,8 +187,13 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, sess *peop
 func (h *Handler) rotateToken(w http.ResponseWriter, r *http.Request, sess *people.Session, user *token.Principal) error {
 	ctx, a, id := r.Context(), h.portalActor(r, sess), r.PathValue("id")
 	// Another user's key is a 404 whether or not the session stepped up.
-	if _, err := h.tokens.Key(ctx, a, id); err != nil {
+	k, err := h.tokens.Key(ctx, a, id)
+	if err != nil {
 		return err
+	}
+	if token.ReservedKeyspace(k.Keyspace) {
+		// The token service refuses too; this says it for a person.
+		return h.mePage(w, r, sess, user, http.StatusForbidden, "", "OAuth tokens cannot be rotated: the app asks for a new one when it needs it. You can revoke this one.")
 	}
 	if err := h.people.RequireStepUp(sess); err != nil {
 		return h.stepUpToken(w, r, sess, user, "Rotating")
