@@ -54,7 +54,7 @@ func TestPortalOAuthTokensRevokeOnly(t *testing.T) {
 			t.Errorf("/ui/me offers to rotate OAuth key %s", k.ID)
 		}
 	}
-	if !strings.Contains(p.body, `action="/ui/me/tokens/`+access.ID+`/revoke"`) || !strings.Contains(p.body, `action="/ui/me/grants/`+grant.ID+`/revoke"`) {
+	if !strings.Contains(p.body, `action="/ui/me/tokens/`+access.ID+`/revoke"`) || !strings.Contains(p.body, `id="grant-revoke-`+grant.ID+`"`) {
 		t.Error("/ui/me offers no revoke for the OAuth token or the grant")
 	}
 	_, form, _ := strings.Cut(p.body, `action="/ui/me/tokens"`)

@@ -52,8 +52,8 @@ type tokenRow struct {
 	// OAuth: a key the OAuth server issued (token.ReservedKeyspace): an
 	// app's access token or a grant of yours. Only the OAuth server
 	// creates such keys, so it can be revoked here but not rotated; Grant
-	// says it is a grant, revoked through /ui/me/grants/{id}/revoke so
-	// that the app's tokens of it go too.
+	// says it is a grant, revoked under "Apps you have authorized"
+	// (/ui/me/grants/{id}/revoke) so that the app's tokens of it go too.
 	OAuth, Grant         bool
 	CanRotate, CanRevoke bool
 }
