@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -166,6 +167,14 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, sess *peop
 		}
 		p.ExpiresIn = d
 	}
+	full, err := h.tokenCapReached(r, sess)
+	if err != nil {
+		return err
+	}
+	if full {
+		return h.mePage(w, r, sess, user, http.StatusConflict, "", fmt.Sprintf(
+			"You have %d active personal access tokens, the most you can create here. Revoke the ones you no longer use, then create this one again.", portalTokenCap))
+	}
 	created, err := h.tokens.CreateKey(r.Context(), h.portalActor(r, sess), p)
 	if token.KindOf(err) == token.PermissionDenied {
 		// The API's refusal, said for a person.
@@ -219,6 +228,39 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, sess *peop
 		return h.tokenRefused(w, r, sess, user, err)
 	}
 	return h.mePage(w, r, sess, user, http.StatusOK, "The token was revoked: it no longer works anywhere.", "")
+}
+
+// portalTokenCap bounds the unrevoked (active or disabled) keys a user may
+// hold outside the management and OAuth keyspaces before the portal
+// refuses to create another: a signed-in session cannot fill the store.
+const portalTokenCap = 100
+
+// tokenCapReached reports whether the session's user already holds
+// portalTokenCap unrevoked keys in the keyspaces the portal creates in.
+// It counts through the list call (token.Service has no count), per
+// keyspace and state, reading no more than the cap.
+func (h *Handler) tokenCapReached(r *http.Request, sess *people.Session) (bool, error) {
+	ctx, a := r.Context(), h.portalActor(r, sess)
+	spaces, err := h.tokens.Keyspaces(ctx, a)
+	if err != nil {
+		return false, err
+	}
+	n := 0
+	for _, ks := range spaces {
+		if ks.Name == token.ManagementKeyspace || token.ReservedKeyspace(ks.Name) {
+			continue
+		}
+		for _, st := range []token.State{token.Active, token.Disabled} {
+			keys, _, err := h.tokens.Keys(ctx, a, token.KeyFilter{Keyspace: ks.Name, State: st, Limit: portalTokenCap - n})
+			if err != nil {
+				return false, err
+			}
+			if n += len(keys); n >= portalTokenCap {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // showToken is the show-once page of a new personal access token: the
