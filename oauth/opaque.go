@@ -37,7 +37,7 @@ type opaqueMeta struct {
 }
 
 // issuerActor acts for the token endpoint when it creates opaque tokens.
-var issuerActor = &token.Actor{KeyID: "oauth", Name: "token endpoint", Scopes: token.SystemActor.Scopes}
+var issuerActor = token.OAuthIssuer("token endpoint")
 
 // ensureKeyspace creates the keyspaces of opaque tokens and grants the
 // first time.

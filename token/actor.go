@@ -50,6 +50,10 @@ type Actor struct {
 	// revealing a recoverable key, refuse a session that did not step up.
 	Session, SteppedUp bool
 
+	// oauthIssuer marks OAuthIssuer's actor: the only one that may create
+	// keys in the reserved keyspaces (ReservedKeyspace).
+	oauthIssuer bool
+
 	once *Once // set by WithOnce: the change stores its answer
 }
 

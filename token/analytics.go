@@ -97,6 +97,12 @@ type UsageStore interface {
 	// (only f.Owner if set) with verifications in the range, ordered by
 	// "type/id" after the cursor after, and the next cursor.
 	UsageByOwner(ctx context.Context, f UsageFilter, after string, limit int) ([]UsageGroup, string, error)
+	// TopKeysByUsage returns the limit (1 to MaxTopKeys; others mean
+	// MaxTopKeys) keys of f's keyspace (of f.Owner's if set) with the most
+	// verifications in the range, most first, ties by ID, each with its
+	// totals. Its cost is bounded by the range's bucket rows, not by the
+	// keyspace's keys.
+	TopKeysByUsage(ctx context.Context, f UsageFilter, limit int) ([]UsageGroup, error)
 	// PruneUsage moves the minute buckets that began before minutes into
 	// their hour buckets (an hour read sums both), deletes the hour
 	// buckets that began before hours, and returns how many rows it moved
@@ -174,29 +180,66 @@ type Analytics struct {
 	Next    string
 }
 
+// MaxTopKeys bounds the keys TopKeys ranks.
+const MaxTopKeys = 100
+
+// usageFilter checks that actor a may read the analytics of keyspace (the
+// same for Analytics and TopKeys), normalizes r and returns the filter of
+// the buckets a may see: a personal credential's own keys only.
+func (s *Service) usageFilter(ctx context.Context, a *Actor, keyspace string, r *UsageRange) (UsageFilter, error) {
+	if !a.mayReadKeys() {
+		return UsageFilter{}, s.deny(ctx, a, "analytics.read", "keyspace", keyspace, ScopeKeysRead)
+	}
+	if keyspace == "" {
+		return UsageFilter{}, invalidf("keyspace is required")
+	}
+	if err := NormalizeUsageRange(r, s.Now()); err != nil {
+		return UsageFilter{}, err
+	}
+	if _, err := s.store.Keyspace(ctx, keyspace); err != nil {
+		return UsageFilter{}, storeErr(err, "keyspace %s", keyspace)
+	}
+	f := UsageFilter{Keyspace: keyspace, UsageRange: *r}
+	if a.ownerBound() {
+		o := *a.Owner
+		f.Owner = &o
+	}
+	return f, nil
+}
+
+// TopKeys returns the n (1 to MaxTopKeys) keys of a keyspace the actor may
+// read with the most verifications in r, most first (ties by ID), each
+// with its totals by code, and the range aligned to whole buckets. Unlike
+// Analytics grouped by key, its cost follows the range's usage, not the
+// keyspace's number of keys.
+func (s *Service) TopKeys(ctx context.Context, a *Actor, keyspace string, r UsageRange, n int) ([]UsageGroup, UsageRange, error) {
+	if n < 1 || n > MaxTopKeys {
+		return nil, r, invalidf("limit must be between 1 and %d", MaxTopKeys)
+	}
+	f, err := s.usageFilter(ctx, a, keyspace, &r)
+	if err != nil {
+		return nil, r, err
+	}
+	groups, err := s.store.TopKeysByUsage(ctx, f, n)
+	if err != nil {
+		return nil, r, storeErr(err, "top keys of keyspace %s", keyspace)
+	}
+	return groups, r, nil
+}
+
 // Analytics returns the verifications of the keys of a keyspace that the
 // actor may read: a personal credential sees its own keys only.
 func (s *Service) Analytics(ctx context.Context, a *Actor, q AnalyticsQuery) (*Analytics, error) {
 	if !a.mayReadKeys() {
 		return nil, s.deny(ctx, a, "analytics.read", "keyspace", q.Keyspace, ScopeKeysRead)
 	}
-	if q.Keyspace == "" {
-		return nil, invalidf("keyspace is required")
-	}
-	if err := NormalizeUsageRange(&q.UsageRange, s.Now()); err != nil {
-		return nil, err
-	}
 	var err error
 	if q.Limit, err = pageSize(q.Limit); err != nil {
 		return nil, err
 	}
-	if _, err := s.store.Keyspace(ctx, q.Keyspace); err != nil {
-		return nil, storeErr(err, "keyspace %s", q.Keyspace)
-	}
-	f := UsageFilter{Keyspace: q.Keyspace, UsageRange: q.UsageRange}
-	if a.ownerBound() {
-		o := *a.Owner
-		f.Owner = &o
+	f, err := s.usageFilter(ctx, a, q.Keyspace, &q.UsageRange)
+	if err != nil {
+		return nil, err
 	}
 	out := &Analytics{UsageRange: q.UsageRange}
 	switch q.GroupBy {

@@ -42,6 +42,9 @@ func (s *Service) ImportKeys(ctx context.Context, a *Actor, keyspace string, in 
 	if keyspace == ManagementKeyspace && !a.May(ScopeAdmin) {
 		return nil, s.deny(ctx, a, "key.import", "key", "", ScopeAdmin)
 	}
+	if err := s.mayWriteReserved(ctx, a, "key.import", "", keyspace); err != nil {
+		return nil, err
+	}
 	if len(in) == 0 || len(in) > MaxImportBatch {
 		return nil, invalidf("an import takes 1 to %d keys", MaxImportBatch)
 	}

@@ -217,6 +217,9 @@ func (s *Service) RotateKey(ctx context.Context, a *Actor, id string, grace time
 	if cur.Keyspace == ManagementKeyspace && !a.May(ScopeAdmin) {
 		return nil, nil, s.deny(ctx, a, "key.rotate", "key", id, ScopeAdmin)
 	}
+	if err := s.mayWriteReserved(ctx, a, "key.rotate", id, cur.Keyspace); err != nil {
+		return nil, nil, err
+	}
 	ks, err := s.keyspaceFor(ctx, cur.Keyspace)
 	if err != nil {
 		return nil, nil, err

@@ -59,6 +59,9 @@ func (s *Service) CreateKey(ctx context.Context, a *Actor, p CreateKeyParams) (*
 	if p.Keyspace == ManagementKeyspace && !a.May(ScopeAdmin) {
 		return nil, s.deny(ctx, a, "key.create", "key", "", ScopeAdmin)
 	}
+	if err := s.mayWriteReserved(ctx, a, "key.create", "", p.Keyspace); err != nil {
+		return nil, err
+	}
 	if a.ownerBound() {
 		if p.Owner != nil && *p.Owner != *a.Owner {
 			return nil, s.deny(ctx, a, "key.create", "key", "", "admin")
@@ -422,6 +425,11 @@ func (s *Service) updateVisible(ctx context.Context, a *Actor, action, id string
 	}
 	if cur.Keyspace == ManagementKeyspace && !a.May(ScopeAdmin) {
 		return nil, s.deny(ctx, a, action, "key", id, ScopeAdmin)
+	}
+	if action != "key.revoke" {
+		if err := s.mayWriteReserved(ctx, a, action, id, cur.Keyspace); err != nil {
+			return nil, err
+		}
 	}
 	ks, err := s.keyspaceFor(ctx, cur.Keyspace)
 	if err != nil {

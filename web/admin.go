@@ -618,13 +618,6 @@ func (h *Handler) renderKeys(w http.ResponseWriter, r *http.Request, c *adminCtx
 func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, c *adminCtx) error {
 	f := r.PostForm
 	p := token.CreateKeyParams{Keyspace: strings.TrimSpace(f.Get("keyspace")), Name: strings.TrimSpace(f.Get("name")), Scopes: strings.Fields(f.Get("scopes"))}
-	if p.Keyspace == token.ManagementKeyspace {
-		// A management credential: SPEC §3.5 step-up.
-		if err := h.people.RequireStepUp(c.sess); err != nil {
-			return h.stepUpPage(w, r, c.sess, c.user, http.StatusForbidden,
-				"Creating a management credential needs a second factor used in the last 5 minutes. Confirm it, then create the key again.")
-		}
-	}
 	err := func() error {
 		if o := strings.TrimSpace(f.Get("owner")); o != "" {
 			owner, err := parseOwner(o)
@@ -649,6 +642,15 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, c *adminCtx)
 		}
 		return nil
 	}()
+	if err == nil {
+		// A management credential, or a key acting as the admin: SPEC §3.5
+		// step-up, as the portal asks for its personal tokens.
+		if msg := stepUpKeyMsg(p.Keyspace, p.Owner, c.user, "Creating", "create"); msg != "" {
+			if err := h.people.RequireStepUp(c.sess); err != nil {
+				return h.stepUpPage(w, r, c.sess, c.user, http.StatusForbidden, msg)
+			}
+		}
+	}
 	var created *token.CreatedKey
 	if err == nil {
 		created, err = h.tokens.CreateKey(r.Context(), c.actor, p)
@@ -657,6 +659,21 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, c *adminCtx)
 		return h.formError(w, r, c, err, h.renderKeys)
 	}
 	return h.showSecret(w, r, c, created, "The key was created.")
+}
+
+// stepUpKeyMsg returns the step-up prompt for creating or rotating a key
+// of keyspace ks owned by owner, or "" when none is needed. A management
+// credential needs one; so does a key of the acting admin's own, which
+// acts as them — the portal asks the same for a personal access token, so
+// the console is no way around it.
+func stepUpKeyMsg(ks string, owner *token.Owner, user *token.Principal, doing, do string) string {
+	switch {
+	case ks == token.ManagementKeyspace:
+		return doing + " a management credential needs a second factor used in the last 5 minutes. Confirm it, then " + do + " the key again."
+	case owner != nil && user != nil && owner.Type == token.User && owner.ID == user.ID:
+		return doing + " a key of your own needs a second factor used in the last 5 minutes, as for a personal access token. Confirm it, then " + do + " the key again."
+	}
+	return ""
 }
 
 // showSecret is the show-once page of a new key: a POST answer (never a
@@ -716,11 +733,11 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, c *adminCtx)
 	if err != nil {
 		return h.formError(w, r, c, err, h.renderKey)
 	}
-	if k.Keyspace == token.ManagementKeyspace {
-		// A new management credential, as creating one: SPEC §3.5 step-up.
+	// A new management credential or personal key, as creating one:
+	// SPEC §3.5 step-up.
+	if msg := stepUpKeyMsg(k.Keyspace, k.Owner, c.user, "Rotating", "rotate"); msg != "" {
 		if err := h.people.RequireStepUp(c.sess); err != nil {
-			return h.stepUpPage(w, r, c.sess, c.user, http.StatusForbidden,
-				"Rotating a management credential needs a second factor used in the last 5 minutes. Confirm it, then rotate the key again.")
+			return h.stepUpPage(w, r, c.sess, c.user, http.StatusForbidden, msg)
 		}
 	}
 	created, _, err := h.tokens.RotateKey(r.Context(), c.actor, r.PathValue("id"), grace)

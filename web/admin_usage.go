@@ -19,8 +19,6 @@ import (
 const (
 	// dashKeyspaces bounds the keyspaces "all keyspaces" sums.
 	dashKeyspaces = 20
-	// topScan bounds the per-key totals read to rank the top keys.
-	topScan = 2000
 	// topKeys is the length of the top keys list.
 	topKeys = 10
 )
@@ -60,7 +58,6 @@ type dashUsage struct {
 	Valid     int64
 	Refused   int64
 	Top       []topKey
-	TopCapped bool // more keys were used than topScan: the ranking is of the first ones
 	Keyspace  string
 	Keyspaces []string
 	Summed    int // keyspaces in the chart
@@ -110,22 +107,17 @@ func (h *Handler) dashboardUsage(ctx context.Context, a *token.Actor, q url.Valu
 		}
 		series = append(series, res.Buckets)
 		u.Summed++
-		for after := ""; ; {
-			if len(keys) >= topScan {
-				u.TopCapped = true
-				break
-			}
-			res, err := h.tokens.Analytics(ctx, a, token.AnalyticsQuery{Keyspace: name, UsageRange: rng, GroupBy: token.GroupByKey,
-				After: after, Limit: min(token.MaxPageSize, topScan-len(keys))})
-			if err != nil {
-				return nil, 0, "", err
-			}
-			for _, g := range res.Groups {
-				keys = append(keys, keyTotals(name, g))
-			}
-			if after = res.Next; after == "" {
-				break
-			}
+		// The keyspace's own top keys: the top keys of all keyspaces are
+		// among them. TopKeys reads the range's usage, not every key.
+		top, _, err := h.tokens.TopKeys(ctx, a, name, rng, topKeys)
+		if token.KindOf(err) == token.NotFound {
+			continue
+		}
+		if err != nil {
+			return nil, 0, "", err
+		}
+		for _, g := range top {
+			keys = append(keys, keyTotals(name, g))
 		}
 	}
 	what := strings.ToLower(sp.Label[:1]) + sp.Label[1:]

@@ -67,6 +67,13 @@ func newStackWith(t *testing.T, now func() time.Time, ops func(db *sqlstore.DB, 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return newStackOn(t, db, path, now, ops)
+}
+
+// newStackOn is newStackWith on store db (at path, "" for PostgreSQL).
+func newStackOn(t *testing.T, db *sqlstore.DB, path string, now func() time.Time, ops func(db *sqlstore.DB, path string, box *seal.Box, svc *token.Service) OpsConfig) *stack {
+	t.Helper()
+	ctx := context.Background()
 	var mk [32]byte
 	rand.Read(mk[:])
 	box, err := seal.New(mk)

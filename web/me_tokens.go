@@ -1,11 +1,13 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/latchkey/latchkey/api"
+	"github.com/latchkey/latchkey/oauth"
 	"github.com/latchkey/latchkey/people"
 	"github.com/latchkey/latchkey/token"
 )
@@ -47,7 +49,13 @@ type tokenRow struct {
 	// key's scopes the user no longer holds (token.Service.ScopesNow).
 	Effective, Inert []string
 	// Management: a key of the management keyspace, changed in the console.
-	Management           bool
+	Management bool
+	// OAuth: a key the OAuth server issued (token.ReservedKeyspace): an
+	// app's access token or a grant of yours. Only the OAuth server
+	// creates such keys, so it can be revoked here but not rotated; Grant
+	// says it is a grant, revoked under "Apps you have authorized"
+	// (/ui/me/grants/{id}/revoke) so that the app's tokens of it go too.
+	OAuth, Grant         bool
 	CanRotate, CanRevoke bool
 }
 
@@ -88,9 +96,10 @@ func (h *Handler) tokensData(r *http.Request, sess *people.Session, user *token.
 	rows := make([]tokenRow, 0, len(keys))
 	for i, k := range keys {
 		st := k.State(now)
-		mgmt := k.Keyspace == token.ManagementKeyspace
+		mgmt, isOAuth := k.Keyspace == token.ManagementKeyspace, token.ReservedKeyspace(k.Keyspace)
 		rows = append(rows, tokenRow{Key: k, State: string(st), Effective: scopes[i].Effective, Inert: scopes[i].Inert, Management: mgmt,
-			CanRotate: !mgmt && (st == token.Active || st == token.Disabled) && k.RotatedTo == "",
+			OAuth: isOAuth, Grant: k.Keyspace == oauth.GrantKeyspace,
+			CanRotate: !mgmt && !isOAuth && (st == token.Active || st == token.Disabled) && k.RotatedTo == "",
 			CanRevoke: !mgmt && st != token.Revoked})
 	}
 	spaces, err := h.tokens.Keyspaces(ctx, a)
@@ -99,7 +108,8 @@ func (h *Handler) tokensData(r *http.Request, sess *people.Session, user *token.
 	}
 	form := tokenForm{}
 	for _, ks := range spaces {
-		if ks.Name != token.ManagementKeyspace {
+		// OAuth's keyspaces: only the OAuth server creates keys there.
+		if ks.Name != token.ManagementKeyspace && !token.ReservedKeyspace(ks.Name) {
 			form.Keyspaces = append(form.Keyspaces, ks)
 		}
 	}
@@ -157,12 +167,23 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, sess *peop
 		}
 		p.ExpiresIn = d
 	}
+	full, err := h.tokenCapReached(r, sess)
+	if err != nil {
+		return err
+	}
+	if full {
+		return h.mePage(w, r, sess, user, http.StatusConflict, "", fmt.Sprintf(
+			"You have %d active personal access tokens, the most you can create here. Revoke the ones you no longer use, then create this one again.", portalTokenCap))
+	}
 	created, err := h.tokens.CreateKey(r.Context(), h.portalActor(r, sess), p)
 	if token.KindOf(err) == token.PermissionDenied {
 		// The API's refusal, said for a person.
 		msg := "A token of yours can carry only permissions you hold now; uncheck the others."
-		if p.Keyspace == token.ManagementKeyspace {
+		switch {
+		case p.Keyspace == token.ManagementKeyspace:
 			msg = "Management keys are not created here: an administrator creates them in the console."
+		case token.ReservedKeyspace(p.Keyspace):
+			msg = "OAuth tokens are not created here: an app gets them when you sign in to it."
 		}
 		return h.mePage(w, r, sess, user, http.StatusForbidden, "", msg)
 	}
@@ -175,8 +196,13 @@ func (h *Handler) createToken(w http.ResponseWriter, r *http.Request, sess *peop
 func (h *Handler) rotateToken(w http.ResponseWriter, r *http.Request, sess *people.Session, user *token.Principal) error {
 	ctx, a, id := r.Context(), h.portalActor(r, sess), r.PathValue("id")
 	// Another user's key is a 404 whether or not the session stepped up.
-	if _, err := h.tokens.Key(ctx, a, id); err != nil {
+	k, err := h.tokens.Key(ctx, a, id)
+	if err != nil {
 		return err
+	}
+	if token.ReservedKeyspace(k.Keyspace) {
+		// The token service refuses too; this says it for a person.
+		return h.mePage(w, r, sess, user, http.StatusForbidden, "", "OAuth tokens cannot be rotated: the app asks for a new one when it needs it. You can revoke this one.")
 	}
 	if err := h.people.RequireStepUp(sess); err != nil {
 		return h.stepUpToken(w, r, sess, user, "Rotating")
@@ -202,6 +228,39 @@ func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request, sess *peop
 		return h.tokenRefused(w, r, sess, user, err)
 	}
 	return h.mePage(w, r, sess, user, http.StatusOK, "The token was revoked: it no longer works anywhere.", "")
+}
+
+// portalTokenCap bounds the unrevoked (active or disabled) keys a user may
+// hold outside the management and OAuth keyspaces before the portal
+// refuses to create another: a signed-in session cannot fill the store.
+const portalTokenCap = 100
+
+// tokenCapReached reports whether the session's user already holds
+// portalTokenCap unrevoked keys in the keyspaces the portal creates in.
+// It counts through the list call (token.Service has no count), per
+// keyspace and state, reading no more than the cap.
+func (h *Handler) tokenCapReached(r *http.Request, sess *people.Session) (bool, error) {
+	ctx, a := r.Context(), h.portalActor(r, sess)
+	spaces, err := h.tokens.Keyspaces(ctx, a)
+	if err != nil {
+		return false, err
+	}
+	n := 0
+	for _, ks := range spaces {
+		if ks.Name == token.ManagementKeyspace || token.ReservedKeyspace(ks.Name) {
+			continue
+		}
+		for _, st := range []token.State{token.Active, token.Disabled} {
+			keys, _, err := h.tokens.Keys(ctx, a, token.KeyFilter{Keyspace: ks.Name, State: st, Limit: portalTokenCap - n})
+			if err != nil {
+				return false, err
+			}
+			if n += len(keys); n >= portalTokenCap {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // showToken is the show-once page of a new personal access token: the

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) token.Store) {
 		{"Limits", limitTests},
 		{"RecordUsage", usageTests},
 		{"UsageBuckets", analyticsTests},
+		{"TopKeysByUsage", topKeysTests},
 		{"Keyspaces", keyspaceTests},
 		{"Principals", principalTests},
 		{"Audit", auditTests},
