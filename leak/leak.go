@@ -563,6 +563,9 @@ func (s *Service) Reports(ctx context.Context, a *token.Actor, f Filter) ([]*Rep
 		return nil, "", token.Errorf(token.Invalid, "invalid_request", "limit must be at most %d", token.MaxPageSize)
 	}
 	rs, next, err := s.store.LeakReports(ctx, f)
+	if token.KindOf(err) == token.Invalid { // a cursor with a NUL (PostgreSQL)
+		return nil, "", token.Errorf(token.Invalid, "invalid_request", "bad cursor")
+	}
 	if err != nil {
 		return nil, "", token.Unavailablef(err, "list leak reports")
 	}

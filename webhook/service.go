@@ -192,7 +192,9 @@ func (s *Service) mayRead(ctx context.Context, a *token.Actor, action string) er
 }
 
 func notFound(err error, what string) error {
-	if errors.Is(err, token.ErrNotFound) {
+	// An ID the store cannot even hold (a NUL, bad UTF-8: Invalid from
+	// PostgreSQL) names no webhook either.
+	if errors.Is(err, token.ErrNotFound) || token.KindOf(err) == token.Invalid {
 		return token.Errorf(token.NotFound, what+"_not_found", "%s not found", what)
 	}
 	return token.Unavailablef(err, "%s", what)
