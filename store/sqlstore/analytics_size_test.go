@@ -127,7 +127,7 @@ func ev(action string) *token.AuditEvent {
 
 // usageBytes returns the size of the usage tables and their indexes, as
 // the engine reports it (SQLite: pages of the b-trees after a checkpoint;
-// PostgreSQL: after VACUUM, live tuples only).
+// PostgreSQL: after VACUUM FULL, live tuples only).
 func usageBytes(t *testing.T, db *DB) int64 {
 	t.Helper()
 	ctx := context.Background()
@@ -137,10 +137,10 @@ func usageBytes(t *testing.T, db *DB) int64 {
 		err = db.e.reader().queryRow(ctx, `SELECT COALESCE(SUM(pgsize), 0) FROM dbstat
 			WHERE name IN ('usage_minutes', 'usage_hours', 'usage_minutes_bucket', 'usage_hours_bucket')`).Scan(&n)
 	} else {
-		if _, err := db.e.writer().exec(ctx, "VACUUM usage_minutes"); err != nil {
+		if _, err := db.e.writer().exec(ctx, "VACUUM FULL usage_minutes"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.e.writer().exec(ctx, "VACUUM usage_hours"); err != nil {
+		if _, err := db.e.writer().exec(ctx, "VACUUM FULL usage_hours"); err != nil {
 			t.Fatal(err)
 		}
 		err = db.e.reader().queryRow(ctx, "SELECT pg_total_relation_size('usage_minutes') + pg_total_relation_size('usage_hours')").Scan(&n)
