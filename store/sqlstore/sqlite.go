@@ -70,7 +70,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	e := &sqliteEngine{w: w, r: r, stmts: newStmtCache(w)}
+	e := &sqliteEngine{w: w, r: r}
 	if e.byDigest, err = r.PrepareContext(ctx, positional(selectKey+" WHERE digest = $1")); err != nil {
 		e.close()
 		return nil, fmt.Errorf("sqlite: open %s: prepare: %w", path, err)
@@ -83,8 +83,7 @@ type sqliteEngine struct {
 	w *sql.DB // the one write connection
 	r *sql.DB // query-only read pool
 
-	byDigest *sql.Stmt  // the verification lookup, prepared on the read pool
-	stmts    *stmtCache // the write connection's prepared statements
+	byDigest *sql.Stmt // the verification lookup, prepared on the read pool
 
 	group   groupCommit
 	commits atomic.Int64 // group commits made, for tests
@@ -103,8 +102,8 @@ var sqliteDialect = dialect{
 }
 
 func (e *sqliteEngine) dialect() *dialect { return &sqliteDialect }
-func (e *sqliteEngine) reader() querier   { return sqlQ{q: e.r} }
-func (e *sqliteEngine) writer() querier   { return sqlQ{q: e.w} }
+func (e *sqliteEngine) reader() querier   { return sqlQ{e.r} }
+func (e *sqliteEngine) writer() querier   { return sqlQ{e.w} }
 
 func (e *sqliteEngine) keyByDigest(ctx context.Context, digest []byte) row {
 	return sqlRow{e.byDigest.QueryRowContext(ctx, digest)}
@@ -114,34 +113,14 @@ func (e *sqliteEngine) keyByDigest(ctx context.Context, digest []byte) row {
 // write connection). fn must not call the store's write methods: they wait
 // for the connection fn holds.
 func (e *sqliteEngine) inTx(ctx context.Context, fn func(querier) error) error {
-	err := e.inTxOnly(ctx, fn)
-	// The connection is free again: prepare the statements the transaction
-	// ran unprepared.
-	e.stmts.prepareWanted(context.WithoutCancel(ctx))
-	return err
-}
-
-// inTxOnly is inTx without preparing the statements it saw (commitGroup
-// prepares them after it has answered the writers). A panic in fn rolls
-// the transaction back before it goes on, so the one write connection is
-// never left held.
-func (e *sqliteEngine) inTxOnly(ctx context.Context, fn func(querier) error) error {
 	tx, err := e.w.BeginTx(ctx, nil)
 	if err != nil {
 		return sqliteErr(err)
 	}
-	done := false
-	defer func() {
-		if !done {
-			tx.Rollback()
-		}
-	}()
-	if err := fn(sqlQ{q: tx, ts: &txStmts{c: e.stmts, tx: tx}}); err != nil {
-		done = true
+	if err := fn(sqlQ{tx}); err != nil {
 		tx.Rollback()
 		return err
 	}
-	done = true
 	return sqliteErr(tx.Commit())
 }
 
@@ -153,7 +132,7 @@ func (e *sqliteEngine) snapshot(ctx context.Context, fn func(querier) error) err
 		return sqliteErr(err)
 	}
 	defer tx.Rollback()
-	return fn(sqlQ{q: tx})
+	return fn(sqlQ{tx})
 }
 
 func (e *sqliteEngine) ping(ctx context.Context) error {
@@ -173,7 +152,6 @@ func (e *sqliteEngine) close() error {
 		if e.byDigest != nil {
 			errs = append(errs, e.byDigest.Close())
 		}
-		errs = append(errs, e.stmts.close())
 		errs = append(errs, e.r.Close(), e.w.Close())
 		e.closeErr = errors.Join(errs...)
 	})
@@ -233,7 +211,7 @@ func (e *sqliteEngine) write(ctx context.Context, b *batch) error {
 func (e *sqliteEngine) commitGroup(ctx context.Context, group []*unit) {
 	e.commits.Add(1)
 	errs := make([]error, len(group))
-	err := e.inTxOnly(ctx, func(q querier) error {
+	err := e.inTx(ctx, func(q querier) error {
 		for i, u := range group {
 			errs[i] = inSavepoint(ctx, q, u.b)
 		}
@@ -245,7 +223,6 @@ func (e *sqliteEngine) commitGroup(ctx context.Context, group []*unit) {
 		}
 		u.done <- errs[i]
 	}
-	e.stmts.prepareWanted(ctx)
 }
 
 // inSavepoint runs b; on failure it undoes just b.
@@ -338,20 +315,8 @@ type sqlQuerier interface {
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
-// sqlQ adapts database/sql to querier. In a write transaction, ts holds
-// the write connection's prepared statements (sqlite_stmts.go).
-type sqlQ struct {
-	q  sqlQuerier
-	ts *txStmts
-}
-
-// prepared returns the prepared statement of text q (positional), or nil.
-func (s sqlQ) prepared(ctx context.Context, q string) *sql.Stmt {
-	if s.ts == nil {
-		return nil
-	}
-	return s.ts.stmt(ctx, q)
-}
+// sqlQ adapts database/sql to querier.
+type sqlQ struct{ q sqlQuerier }
 
 type sqlRow struct{ r *sql.Row }
 
@@ -365,22 +330,11 @@ func (r sqlRows) Err() error             { return sqliteErr(r.r.Err()) }
 func (r sqlRows) Close()                 { r.r.Close() }
 
 func (s sqlQ) queryRow(ctx context.Context, q string, args ...any) row {
-	pq := positional(q)
-	if st := s.prepared(ctx, pq); st != nil {
-		return sqlRow{st.QueryRowContext(ctx, args...)}
-	}
-	return sqlRow{s.q.QueryRowContext(ctx, pq, args...)}
+	return sqlRow{s.q.QueryRowContext(ctx, positional(q), args...)}
 }
 
 func (s sqlQ) query(ctx context.Context, q string, args ...any) (rows, error) {
-	pq := positional(q)
-	var r *sql.Rows
-	var err error
-	if st := s.prepared(ctx, pq); st != nil {
-		r, err = st.QueryContext(ctx, args...)
-	} else {
-		r, err = s.q.QueryContext(ctx, pq, args...)
-	}
+	r, err := s.q.QueryContext(ctx, positional(q), args...)
 	if err != nil {
 		return nil, sqliteErr(err)
 	}
@@ -388,14 +342,7 @@ func (s sqlQ) query(ctx context.Context, q string, args ...any) (rows, error) {
 }
 
 func (s sqlQ) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	pq := positional(q)
-	var res sql.Result
-	var err error
-	if st := s.prepared(ctx, pq); st != nil {
-		res, err = st.ExecContext(ctx, args...)
-	} else {
-		res, err = s.q.ExecContext(ctx, pq, args...)
-	}
+	res, err := s.q.ExecContext(ctx, positional(q), args...)
 	if err != nil {
 		return 0, sqliteErr(err)
 	}
@@ -431,9 +378,6 @@ func (s sqlQ) run(ctx context.Context, b *batch) error {
 			continue
 		}
 		p := prepared[st.q]
-		if p == nil {
-			p = s.prepared(ctx, positional(st.q))
-		}
 		if p == nil && seen[st.q] > 1 {
 			var err error
 			if p, err = s.q.PrepareContext(ctx, positional(st.q)); err != nil {
