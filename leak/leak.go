@@ -496,7 +496,7 @@ func (s *Service) revoke(ctx context.Context, a *token.Actor, p *Pending, r *Rep
 		if s.oauth == nil {
 			return nil
 		}
-		grantID, ended, err := s.oauth.EndLeakedRefreshDigest(ctx, a, d, Reason)
+		grantID, ended, err := s.oauth.EndLeakedRefresh(ctx, a, d, Reason)
 		if err != nil || grantID == "" {
 			return err
 		}

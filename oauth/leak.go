@@ -13,22 +13,13 @@ import (
 // The OAuth side of leak response (package leak): a reported refresh
 // token, opaque access token or client secret ends what it opens.
 
-// EndLeakedRefresh revokes the grant of refresh token tok — the grant's
-// key and its opaque access tokens — with reason. It returns the grant's
-// ID ("" when tok is no refresh token of this server) and whether the
-// grant was live until now. A rotated-out refresh token ends its grant
-// too: whoever holds it holds the chain.
-func (s *Service) EndLeakedRefresh(ctx context.Context, a *token.Actor, tok, reason string) (grantID string, ended bool, err error) {
-	if apitoken.Check(tok) != apitoken.Valid {
-		return "", false, nil
-	}
-	return s.EndLeakedRefreshDigest(ctx, a, apitoken.Hash(tok), reason)
-}
-
-// EndLeakedRefreshDigest is EndLeakedRefresh of the refresh token whose
-// SHA-256 digest is d: a report kept to be handled later holds the digest,
-// never the token.
-func (s *Service) EndLeakedRefreshDigest(ctx context.Context, a *token.Actor, d apitoken.Digest, reason string) (grantID string, ended bool, err error) {
+// EndLeakedRefresh revokes the grant of the refresh token whose SHA-256
+// digest is d — the grant's key and its opaque access tokens — with
+// reason. (A report kept to be handled later holds the digest, never the
+// token.) It returns the grant's ID ("" when d is no refresh token of this
+// server) and whether the grant was live until now. A rotated-out refresh
+// token ends its grant too: whoever holds it holds the chain.
+func (s *Service) EndLeakedRefresh(ctx context.Context, a *token.Actor, d apitoken.Digest, reason string) (grantID string, ended bool, err error) {
 	if s.grants == nil {
 		return "", false, nil
 	}
